@@ -1,0 +1,44 @@
+"""Command-line front end: ``resnet-explorer summary|classify|grads|bench``, or the GUI.
+
+Bare ``resnet-explorer`` and ``resnet-explorer IMAGE...`` open the window; every subcommand prints
+plain text by default and one JSON object with ``--json``. Usage errors exit 2 (argparse's own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from explorer import __version__
+
+# Subcommand name -> module in explorer.commands. Imported lazily so `--help` stays fast.
+COMMANDS = ("summary",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resnet-explorer",
+        description="Explore ResNet-50: architecture summary, classification, gradient lab. "
+        "With no subcommand (or only image paths) the desktop app opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"explorer.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `resnet-explorer` and `resnet-explorer photo.jpg ...` open the window.
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        argv = ["gui", *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `resnet-explorer summary | head`
+        return 0

@@ -1,0 +1,238 @@
+"""ResNet-50 in the paper's vocabulary (He et al. 2015): a stem, then four stages of bottleneck blocks,
+each opening with a convolutional block (projection shortcut) followed by identity blocks.
+
+Pure PyTorch. State-dict keys equal torchvision's ``resnet50`` (``conv1``, ``bn1``, ``layer1.0.conv1``,
+``layer1.0.downsample.0``, ``fc``) so official checkpoints load with ``strict=True``. Every block
+carries switches (shortcut, residual branch) and every BatchNorm a normalisation mode; flipping them
+changes behaviour only, never the parameters or their names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Normalization = Literal["standard", "batch", "frozen", "none"]
+NORMALIZATIONS: tuple[str, ...] = ("standard", "batch", "frozen", "none")
+Initialization = Literal["he", "pytorch"]
+INITIALIZATIONS: tuple[str, ...] = ("he", "pytorch")
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage of bottleneck blocks: ``blocks`` in total, the first a convolutional block."""
+
+    name: str  # "stage2".."stage5"
+    module: str  # state_dict prefix: "layer1".."layer4"
+    blocks: int
+    filters: tuple[int, int, int]  # bottleneck filters [F1, F2, F3] as in the paper's table
+    stride: int
+
+
+RESNET50_STAGES: tuple[StageSpec, ...] = (
+    StageSpec("stage2", "layer1", 3, (64, 64, 256), 1),
+    StageSpec("stage3", "layer2", 4, (128, 128, 512), 2),
+    StageSpec("stage4", "layer3", 6, (256, 256, 1024), 2),
+    StageSpec("stage5", "layer4", 3, (512, 512, 2048), 2),
+)
+STEM_CHANNELS = 64
+
+
+class SwitchableBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d whose statistics source can be switched without touching its parameters.
+
+    Modes: ``standard`` (PyTorch's own: batch statistics in train mode, running statistics in eval
+    mode), ``batch`` (always batch statistics, running buffers left untouched), ``frozen`` (always
+    the running statistics), ``none`` (identity: the layer is skipped, its parameters unused).
+    """
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__(num_features)
+        self.mode: Normalization = "standard"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "standard":
+            return super().forward(x)
+        if self.mode == "none":
+            return x
+        use_batch_stats = self.mode == "batch"
+        return F.batch_norm(
+            x,
+            None if use_batch_stats else self.running_mean,
+            None if use_batch_stats else self.running_var,
+            self.weight,
+            self.bias,
+            training=use_batch_stats,
+            momentum=0.0,
+            eps=self.eps,
+        )
+
+
+def _conv(in_ch: int, out_ch: int, kernel: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, bias=False)
+
+
+class Bottleneck(nn.Module):
+    """A bottleneck block: 1x1 reduce, 3x3, 1x1 expand, each with BN; ReLU after the addition.
+
+    ``projection=True`` makes it a *convolutional block* (1x1 conv + BN on the shortcut, needed when
+    the shape changes); otherwise it is an *identity block* (plain shortcut).
+    """
+
+    def __init__(self, in_ch: int, filters: tuple[int, int, int], stride: int, projection: bool) -> None:
+        super().__init__()
+        f1, f2, f3 = filters
+        self.conv1 = _conv(in_ch, f1, 1)
+        self.bn1 = SwitchableBatchNorm2d(f1)
+        self.act1 = nn.ReLU(inplace=False)
+        # ResNet V1.5 (torchvision, NVIDIA): the stride sits on the 3x3 conv, not on the first 1x1 as
+        # in the original paper (V1). Same parameters, +0.5% top-1, slightly more mult-adds.
+        self.conv2 = _conv(f1, f2, 3, stride)
+        self.bn2 = SwitchableBatchNorm2d(f2)
+        self.act2 = nn.ReLU(inplace=False)
+        self.conv3 = _conv(f2, f3, 1)
+        self.bn3 = SwitchableBatchNorm2d(f3)
+        self.act3 = nn.ReLU(inplace=False)
+        self.downsample = (
+            nn.Sequential(_conv(in_ch, f3, 1, stride), SwitchableBatchNorm2d(f3)) if projection else None
+        )
+        self.shortcut_enabled = True
+        self.residual_enabled = True
+
+    @property
+    def kind(self) -> str:
+        return "conv" if self.downsample is not None else "identity"
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        """F(x): the three convolutions of the residual branch, before the addition."""
+        out = self.act1(self.bn1(self.conv1(x)))  # (B, F1, H, W)
+        out = self.act2(self.bn2(self.conv2(out)))  # (B, F2, H/s, W/s)
+        return self.bn3(self.conv3(out))  # (B, F3, H/s, W/s)
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.downsample is None else self.downsample(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.shortcut_enabled or self.residual_enabled):
+            raise RuntimeError("block has both its shortcut and its residual branch switched off")
+        if not self.residual_enabled:  # lesion (Veit et al. 2016): only the shortcut passes
+            return self.act3(self.shortcut(x))
+        if not self.shortcut_enabled:  # plain block: no skip connection at all
+            return self.act3(self.residual(x))
+        return self.act3(self.residual(x) + self.shortcut(x))
+
+
+class ResNet50(nn.Module):
+    """ResNet-50 with torchvision's state-dict layout and per-block switches."""
+
+    def __init__(self, num_classes: int = 1000, init: Initialization = "he", seed: int | None = None) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+        self.num_classes = num_classes
+        # Stage 1, the stem. Flat attributes keep torchvision's keys (conv1, bn1).
+        self.conv1 = nn.Conv2d(3, STEM_CHANNELS, 7, stride=2, padding=3, bias=False)
+        self.bn1 = SwitchableBatchNorm2d(STEM_CHANNELS)
+        self.relu = nn.ReLU(inplace=False)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        in_ch = STEM_CHANNELS
+        for spec in RESNET50_STAGES:
+            blocks = [Bottleneck(in_ch, spec.filters, spec.stride, projection=True)]
+            blocks += [Bottleneck(spec.filters[2], spec.filters, 1, projection=False) for _ in range(spec.blocks - 1)]
+            setattr(self, spec.module, nn.Sequential(*blocks))
+            in_ch = spec.filters[2]
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(in_ch, num_classes)
+        self.initialize(init, seed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, 64, H/4, W/4)
+        x = self.layer1(x)  # (B, 256, H/4, W/4)
+        x = self.layer2(x)  # (B, 512, H/8, W/8)
+        x = self.layer3(x)  # (B, 1024, H/16, W/16)
+        x = self.layer4(x)  # (B, 2048, H/32, W/32)
+        x = torch.flatten(self.avgpool(x), 1)  # (B, 2048)
+        return self.fc(x)  # (B, num_classes)
+
+    # -- initialisation -------------------------------------------------------------------------
+
+    def initialize(
+        self, init: Initialization = "he", seed: int | None = None, blocks: Iterable[str] | None = None
+    ) -> None:
+        """Re-initialise the parameters and BN buffers of the named parts (``"stem"`` or block
+        prefixes such as ``"layer2.0"``), or of the whole model when ``blocks`` is None.
+
+        ``he``: Kaiming normal, fan_out, ReLU gain for convs, BN weight 1 and bias 0, as torchvision
+        does; ``pytorch``: each module's own ``reset_parameters`` (Kaiming uniform with a=sqrt(5)).
+        ``seed`` makes it reproducible without disturbing the global RNG.
+        """
+        if init not in INITIALIZATIONS:
+            raise ValueError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALIZATIONS)}")
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            for m in self._modules_of(blocks):
+                if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)):
+                    m.reset_parameters()
+                if init == "he" and isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    # -- structure ------------------------------------------------------------------------------
+
+    def blocks(self) -> dict[str, Bottleneck]:
+        """All bottleneck blocks by state-dict prefix (``"layer1.0"`` ... ``"layer4.2"``), in order."""
+        return {name: m for name, m in self.named_modules() if isinstance(m, Bottleneck)}
+
+    def stage_modules(self) -> Iterator[tuple[StageSpec, nn.Sequential]]:
+        for spec in RESNET50_STAGES:
+            yield spec, getattr(self, spec.module)
+
+    # -- switches -------------------------------------------------------------------------------
+
+    def _select(self, blocks: Iterable[str] | None, allow_stem: bool = False) -> list[nn.Module]:
+        table: dict[str, nn.Module] = dict(self.blocks())
+        if allow_stem:
+            table = {"stem": nn.ModuleList([self.conv1, self.bn1]), **table}
+        if blocks is None:
+            return list(table.values())
+        chosen = list(blocks)
+        unknown = [b for b in chosen if b not in table]
+        if unknown:
+            raise KeyError(f"unknown block(s) {', '.join(unknown)}; valid names are {', '.join(table)}")
+        return [table[b] for b in chosen]
+
+    def _modules_of(self, blocks: Iterable[str] | None) -> Iterator[nn.Module]:
+        if blocks is None:
+            yield from self.modules()
+            return
+        for part in self._select(blocks, allow_stem=True):
+            yield from part.modules()
+
+    def set_shortcuts(self, enabled: bool, blocks: Iterable[str] | None = None) -> None:
+        """Switch the skip connection of the named blocks (all when ``None``) on or off."""
+        for block in self._select(blocks):
+            block.shortcut_enabled = enabled
+
+    def set_residual(self, enabled: bool, blocks: Iterable[str] | None = None) -> None:
+        """Switch the residual branch F(x) of the named blocks on or off (off: a lesion)."""
+        for block in self._select(blocks):
+            block.residual_enabled = enabled
+
+    def set_normalization(self, mode: Normalization, blocks: Iterable[str] | None = None) -> None:
+        """Set how the BatchNorm layers of the named parts (``"stem"``, block prefixes; all when
+        ``None``) normalise: see :class:`SwitchableBatchNorm2d`."""
+        if mode not in NORMALIZATIONS:
+            raise ValueError(f"unknown normalisation {mode!r}; choose from {', '.join(NORMALIZATIONS)}")
+        for m in self._modules_of(blocks):
+            if isinstance(m, SwitchableBatchNorm2d):
+                m.mode = mode
+
+    def switches(self) -> dict[str, dict[str, bool]]:
+        """The current shortcut/residual switch of every block, as plain data."""
+        return {
+            name: {"shortcut": b.shortcut_enabled, "residual": b.residual_enabled} for name, b in self.blocks().items()
+        }

@@ -1,0 +1,1 @@
+"""Qt views over explorer.core. Threads live in explorer.ui.workers only."""
