@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
 from explorer import __version__
 
-# Subcommand name -> module in explorer.commands. Imported lazily so `--help` stays fast.
-COMMANDS = ("summary",)
+# Each module in explorer.commands with a register() function is a subcommand; these come first in
+# --help, the rest follow alphabetically.
+_ORDER = ("gui", "summary", "classify", "grads", "bench")
+
+
+def _command_names() -> list[str]:
+    import explorer.commands as package
+
+    names = {m.name for m in pkgutil.iter_modules(package.__path__) if m.name != "common"}
+    return sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in _command_names():
         importlib.import_module(f"explorer.commands.{name}").register(sub)
     return parser
 
@@ -32,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # `resnet-explorer` and `resnet-explorer photo.jpg ...` open the window.
-    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+    if not argv or (argv[0] not in _command_names() and not argv[0].startswith("-")):
         argv = ["gui", *argv]
     args = build_parser().parse_args(argv)
     try:

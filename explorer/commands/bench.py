@@ -1,0 +1,55 @@
+"""``resnet-explorer bench``: run benchmark suites from explorer.bench and print their numbers."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+
+import explorer.bench as suites_package
+
+DEFAULT_SUITE = "inference"
+
+
+def _suites() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(suites_package.__path__))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure speed and memory (prints numbers; see README)")
+    names = _suites()
+    p.add_argument(
+        "--suite",
+        default=DEFAULT_SUITE,
+        help=f"comma-separated suites to run, or 'all' (available: {', '.join(names) or 'none'}; default {DEFAULT_SUITE})",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    for name in names:
+        module = importlib.import_module(f"explorer.bench.{name}")
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(p)
+    p.set_defaults(func=run, _parser=p)
+
+
+def run(args: argparse.Namespace) -> int:
+    available = _suites()
+    chosen = available if args.suite == "all" else [s.strip() for s in args.suite.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in available]
+    if unknown or not chosen:
+        args._parser.error(f"unknown suite {', '.join(unknown) or '(none)'}; choose from {', '.join(available)} or all")
+    results: dict = {}
+    for name in chosen:
+        module = importlib.import_module(f"explorer.bench.{name}")
+        result = module.run(args)
+        # The default suite's numbers sit at the top level of the JSON (the documented schema);
+        # every other suite gets its own key.
+        if name == DEFAULT_SUITE:
+            results.update(result)
+        else:
+            results[name] = result
+        if not args.json:
+            print(module.describe(result), flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
