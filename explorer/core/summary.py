@@ -1,8 +1,8 @@
 """Exact architecture summary of ResNet-50: per stage, per block and per layer shapes, parameters,
 mult-adds, activation memory, receptive field and cumulative stride.
 
-Pure PyTorch + torchinfo. Shapes and mult-adds come from torchinfo's hooks (one forward pass on a
-meta-free CPU tensor); parameter counts come from each module's unique parameters, so a module
+Pure PyTorch + torchinfo. Shapes and mult-adds come from torchinfo's hooks (one forward pass of a
+batch-1 CPU tensor); parameter counts come from each module's unique parameters, so a module
 shared by two parents is never counted twice; receptive fields are derived analytically from each
 layer's kernel, stride and dilation (Araujo et al. 2019, "Computing Receptive Fields of CNNs").
 """
@@ -131,8 +131,9 @@ def _padding(module: nn.Module) -> int | None:
     return _first(module.padding) if isinstance(module, (nn.Conv2d, nn.MaxPool2d)) else None
 
 
-def _params(module: nn.Module) -> int:
-    # parameters() yields each tensor once even when modules share it.
+def count_parameters(module: nn.Module) -> int:
+    """Parameters of a module, each tensor once even when submodules are shared (parameters()
+    deduplicates; torchinfo's per-row sums would count a shared module twice)."""
     return sum(p.numel() for p in module.parameters())
 
 
@@ -155,7 +156,7 @@ class _Recorder:
             type="BatchNorm2d" if isinstance(module, nn.BatchNorm2d) else type(module).__name__,
             input_shape=list(info.input_size[1:]),
             output_shape=list(info.output_size[1:]),
-            params=_params(module),
+            params=count_parameters(module),
             mult_adds=int(info.macs),
             activation_bytes=_numel(info.output_size[1:]) * FLOAT32_BYTES,
             receptive_field=field_out.rf,
@@ -191,7 +192,7 @@ def _block(
         stage=stage,
         input_shape=layers[0].input_shape,
         output_shape=layers[-1].output_shape,
-        params=_params(module) if module is not None else sum(layer.params for layer in layers),
+        params=count_parameters(module) if module is not None else sum(layer.params for layer in layers),
         mult_adds=sum(layer.mult_adds for layer in layers),
         activation_bytes=sum(layer.activation_bytes for layer in layers),
         receptive_field=field_out.rf,
@@ -238,7 +239,7 @@ def summarize(input_size: tuple[int, int] = (224, 224), num_classes: int = 1000)
                 name=spec.name,
                 module=spec.module,
                 output_shape=blocks[-1].output_shape,
-                params=_params(seq),
+                params=count_parameters(seq),
                 mult_adds=sum(b.mult_adds for b in blocks),
                 activation_bytes=sum(b.activation_bytes for b in blocks),
                 blocks=blocks,
