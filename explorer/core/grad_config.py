@@ -1,0 +1,71 @@
+"""What a gradient-lab run varies (shortcuts, lesions, normalisation, initialisation, inputs, targets)
+as one frozen, validated value. Pure Python over explorer.core.model; used by explorer.core.gradients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from explorer.core.model import RESNET50_STAGES
+
+NORMS: tuple[str, ...] = ("batch", "frozen", "none")  # ResNet50.set_normalization modes offered here
+INITS: tuple[str, ...] = ("he", "pytorch", "weights")
+TARGETS: tuple[str, ...] = ("random", "top1")
+SHORTCUT_CHOICES: tuple[str, ...] = ("on", "off", "both")
+
+
+@dataclass(frozen=True)
+class GradConfig:
+    """One run's settings. The same config gives the same numbers on the same device.
+
+    ``plain_blocks`` names the blocks whose shortcut is off when ``shortcuts`` is False (None: all
+    16). ``lesion`` removes the residual branch of the named blocks (Veit et al. 2016). ``inputs``
+    are image paths (the batch is then the images, ``batch`` is ignored); empty means seeded
+    Gaussian noise. ``targets``: ``random`` seeded labels, or ``top1`` the model's own prediction.
+    """
+
+    shortcuts: bool = True
+    plain_blocks: tuple[str, ...] | None = None
+    lesion: tuple[str, ...] = ()
+    norm: str = "batch"
+    init: str = "he"
+    weights: str | None = None  # source for init="weights": "imagenet-v2", "imagenet-v1", "random", a file
+    inputs: tuple[str, ...] = ()
+    targets: str = "random"
+    batch: int = 2
+    size: int = 224
+    seed: int = 0
+    num_classes: int = 1000
+
+
+def block_names() -> tuple[str, ...]:
+    """The 16 bottleneck block names (``layer1.0`` ... ``layer4.2``), from the model's stage table."""
+    return tuple(f"{spec.module}.{i}" for spec in RESNET50_STAGES for i in range(spec.blocks))
+
+
+def _check_blocks(what: str, blocks: tuple[str, ...]) -> None:
+    valid = block_names()
+    unknown = [b for b in blocks if b not in valid]
+    if unknown:
+        raise ValueError(f"unknown block(s) in {what}: {', '.join(unknown)}; valid names are {', '.join(valid)}")
+
+
+def validate(config: GradConfig) -> None:
+    """Raise ValueError with a readable message if ``config`` cannot be run."""
+    for field, value, allowed in (("norm", config.norm, NORMS), ("init", config.init, INITS), ("targets", config.targets, TARGETS)):
+        if value not in allowed:
+            raise ValueError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
+    if config.init == "weights" and not config.weights:
+        raise ValueError("init 'weights' needs a weights source (imagenet-v2, imagenet-v1, random or a file)")
+    for field in ("batch", "size", "num_classes"):
+        if getattr(config, field) < 1:
+            raise ValueError(f"{field} must be at least 1, got {getattr(config, field)}")
+    _check_blocks("lesion", config.lesion)
+    if config.plain_blocks is not None:
+        _check_blocks("plain blocks", config.plain_blocks)
+    if not config.shortcuts:
+        # A block with neither shortcut nor residual branch would pass nothing at all.
+        plain = set(block_names() if config.plain_blocks is None else config.plain_blocks)
+        both = [b for b in config.lesion if b in plain]
+        if both:
+            raise ValueError(f"block(s) {', '.join(both)} would lose both shortcut and residual branch")

@@ -1,0 +1,306 @@
+"""Gradient lab: per-layer weight-gradient norms and activation spreads of ResNet-50 for one forward
+and backward pass, with or without skip connections (He et al. 2015, Fig. 7; Veit et al. 2016 for
+lesions; Yang et al. 2019 for exploding gradients under batch normalisation). Pure PyTorch.
+
+Layer order of a result: the 50 weighted main-path layers in network order (stem ``conv1``, then
+``conv1``, ``conv2``, ``conv3`` of every block, then ``fc``), with each convolutional block's
+projection conv (``layerN.0.downsample.0``, flagged ``shortcut=True``) inserted right after that
+block's ``conv3``: 54 rows in all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explorer.core.grad_config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, block_names, validate
+from explorer.core.grad_presets import PRESETS, Preset
+from explorer.core.model import RESNET50_STAGES, ResNet50
+
+__all__ = [
+    "GradConfig", "Preset", "PRESETS", "LayerGrad", "GradResult", "Cancelled", "INITS", "NORMS", "TARGETS",
+    "SHORTCUT_CHOICES", "block_names", "build_model", "make_inputs", "main_path_layers", "gradient_layers",
+    "run_gradients", "run_comparison", "variant_label",
+]
+
+Progress = Callable[[str, float], None]
+Cancel = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """Raised between stages when the ``cancel`` callback returns True."""
+
+
+@dataclass(frozen=True)
+class LayerGrad:
+    """One weighted layer: L2 norm of its weight gradient and std of its output (after BN, before
+    ReLU; the fc's logits). ``None`` where the layer did not take part (lesioned branch, projection
+    of a block whose shortcut is off)."""
+
+    name: str  # module path, e.g. "layer1.0.conv2"
+    stage: str  # "stage1" (stem) .. "stage5", "head"
+    grad_norm: float | None
+    activation_std: float | None
+    shortcut: bool  # True for a projection-shortcut conv
+
+
+@dataclass(frozen=True)
+class GradResult:
+    """One run, as plain Python values (safe to hand across threads)."""
+
+    shortcuts: bool
+    config: dict
+    loss: float
+    verdict: str
+    layers: tuple[LayerGrad, ...]
+    device: str
+
+    def to_dict(self) -> dict:
+        return {
+            "shortcuts": self.shortcuts,
+            "config": self.config,
+            "loss": self.loss,
+            "verdict": self.verdict,
+            "layers": [asdict(layer) for layer in self.layers],
+            "device": self.device,
+        }
+
+
+# -- structure -----------------------------------------------------------------------------------
+
+
+def _stage_of(name: str) -> str:
+    if name == "fc":
+        return "head"
+    for spec in RESNET50_STAGES:
+        if name.startswith(spec.module + "."):
+            return spec.name
+    return "stage1"
+
+
+def gradient_layers(model: ResNet50) -> list[tuple[str, nn.Module, nn.Module, bool]]:
+    """All 54 reported layers in result order as ``(name, weighted module, output module, is_projection)``.
+
+    The output module is the BatchNorm registered right after each conv (its output is the quantity of
+    He et al., Fig. 7), or the fc itself. Derived from the model's own module order, not a fixed list.
+    """
+    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
+    rows: list[tuple[str, nn.Module, nn.Module, bool]] = []
+    for i, (name, module) in enumerate(leaves):
+        if isinstance(module, nn.Conv2d):
+            norm_name, norm = leaves[i + 1]
+            if not isinstance(norm, nn.BatchNorm2d):
+                raise TypeError(f"{name} is not followed by a BatchNorm2d but by {norm_name}")
+            rows.append((name, module, norm, ".downsample." in name))
+        elif isinstance(module, nn.Linear):
+            rows.append((name, module, module, False))
+    # Registration order puts each block's projection after its main path (conv3, bn3, act3,
+    # downsample), which is exactly the documented result order.
+    return rows
+
+
+def main_path_layers(model: ResNet50) -> list[str]:
+    """The 50 weighted main-path layers in network order: conv1, layer1.0.conv1, ..., fc."""
+    return [name for name, _, _, projection in gradient_layers(model) if not projection]
+
+
+# -- building a run ------------------------------------------------------------------------------
+
+
+def build_model(config: GradConfig, progress: Progress | None = None, cancel: Cancel | None = None) -> ResNet50:
+    """A fresh ResNet-50 on the CPU, initialised and switched as ``config`` says (never shared)."""
+    validate(config)
+    init = "he" if config.init == "weights" else config.init
+    model = ResNet50(num_classes=config.num_classes, init=init, seed=config.seed)
+    if config.init == "weights":
+        from explorer.core.weights import load_weights
+
+        load_weights(model, config.weights, progress=progress, cancel=cancel, seed=config.seed)
+    if not config.shortcuts:
+        model.set_shortcuts(False, config.plain_blocks)
+    if config.lesion:
+        model.set_residual(False, config.lesion)
+    model.set_normalization(config.norm)
+    model.eval()  # no mode relies on train(): batch/frozen/none are explicit, and dropout is absent
+    return model
+
+
+def make_inputs(config: GradConfig) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The input batch and, for ``targets="random"``, the labels, on the CPU.
+
+    Noise and labels come from one local generator seeded with ``config.seed``: first
+    ``randn(batch, 3, size, size)`` (noise only), then ``randint(num_classes, (batch,))``. With images,
+    the batch is the images in order (resized to ``size * 256 / 224``, centre-cropped to ``size``).
+    """
+    generator = torch.Generator().manual_seed(config.seed)
+    if config.inputs:
+        from explorer.core.images import load_image, preprocess
+
+        resize = round(config.size * 256 / 224)
+        x = torch.stack([preprocess(load_image(path), resize=resize, crop=config.size) for path in config.inputs])
+    else:
+        x = torch.randn(config.batch, 3, config.size, config.size, generator=generator)  # (B, 3, H, W)
+    if config.targets == "top1":
+        return x, None  # decided by the model's own logits during the pass
+    return x, torch.randint(config.num_classes, (x.shape[0],), generator=generator)
+
+
+def variant_label(config: GradConfig) -> str:
+    if config.shortcuts:
+        return "residual"
+    if config.plain_blocks is None:
+        return "plain"
+    return "plain in " + ",".join(config.plain_blocks)
+
+
+# -- the pass ------------------------------------------------------------------------------------
+
+
+def _stage_modules(model: ResNet50) -> list[tuple[str, nn.Module]]:
+    """Each stage with the module whose output ends it, in forward order."""
+    return [("stage1", model.maxpool)] + [(s.name, m) for s, m in model.stage_modules()] + [("head", model.fc)]
+
+
+def run_gradients(
+    config: GradConfig, device: str = "cpu", progress: Progress | None = None, cancel: Cancel | None = None
+) -> GradResult:
+    """One forward and backward pass; see the module docstring for what is reported.
+
+    Args:
+        progress: called as ``progress(text, fraction)`` after building and after every stage of
+            the forward and the backward pass.
+        cancel: polled at the same points; returning True raises :class:`Cancelled`.
+    """
+    report = progress or (lambda text, fraction: None)
+
+    def checkpoint(text: str, step: int) -> None:
+        if cancel is not None and cancel():
+            raise Cancelled(text)
+        report(text, step / total_steps)
+
+    model = build_model(config, cancel=cancel).to(device)
+    x, targets = make_inputs(config)
+    x = x.to(device)
+    stages = _stage_modules(model)
+    total_steps = 1 + 2 * len(stages)
+    checkpoint("model built", 1)
+
+    stds: dict[str, torch.Tensor] = {}
+    handles = []
+    rows = gradient_layers(model)
+    for name, _, out_module, _ in rows:
+        handles.append(out_module.register_forward_hook(lambda m, i, out, name=name: stds.__setitem__(name, out.detach().std())))
+
+    def on_stage_output(index: int, label: str, out: torch.Tensor) -> None:
+        checkpoint(f"forward {label}", 2 + index)
+        # The gradient w.r.t. this stage's output exists once backward has passed every later stage;
+        # the last stage's output is the logits, whose gradient marks the start of backward.
+        if out.requires_grad and index + 1 < len(stages):
+            later = stages[index + 1][0]
+            out.register_hook(lambda grad: checkpoint(f"backward {later}", 1 + len(stages) + len(stages) - 1 - index))
+
+    for index, (label, module) in enumerate(stages):
+        handles.append(module.register_forward_hook(lambda m, i, out, index=index, label=label: on_stage_output(index, label, out)))
+    try:
+        logits = model(x)  # (B, num_classes)
+        if targets is None:
+            targets = logits.detach().argmax(dim=1)
+        loss = F.cross_entropy(logits, targets.to(device))
+        loss.backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    checkpoint("backward stage1", total_steps)
+
+    # float64: the weight gradients of a plain, unnormalised net are ~1e-20, whose squares underflow
+    # float32 and would make the norm wrong (or zero).
+    norms = {n: w.weight.grad.double().norm() for n, w, _, _ in rows if w.weight.grad is not None}
+    grads, spreads = _to_floats(norms), _to_floats(stds)
+    layers = tuple(
+        LayerGrad(name, _stage_of(name), grads.get(name), spreads.get(name), projection)
+        for name, _, _, projection in rows
+    )
+    effective = replace(config, batch=int(x.shape[0]))
+    return GradResult(
+        shortcuts=config.shortcuts,
+        config=_config_dict(effective),
+        loss=loss.item(),
+        verdict=_trend(variant_label(config), layers),
+        layers=layers,
+        device=str(device),
+    )
+
+
+def run_comparison(
+    config: GradConfig,
+    shortcuts: str = "both",
+    device: str = "cpu",
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> list[GradResult]:
+    """Run ``config`` with shortcuts ``"on"``, ``"off"`` or ``"both"`` (residual first, then plain).
+
+    With both, the plain run's verdict also says how its stem gradient compares with the residual
+    network's, the clearest single number for why skip connections matter.
+    """
+    if shortcuts not in SHORTCUT_CHOICES:
+        raise ValueError(f"shortcuts must be one of {', '.join(SHORTCUT_CHOICES)}, got {shortcuts!r}")
+    variants = {"on": [True], "off": [False], "both": [True, False]}[shortcuts]
+    results: list[GradResult] = []
+    for i, on in enumerate(variants):
+        variant = replace(config, shortcuts=on)
+        label = variant_label(variant)
+
+        def scaled(text: str, fraction: float, i: int = i, label: str = label) -> None:
+            if progress is not None:
+                progress(f"{label}: {text}", (i + fraction) / len(variants))
+
+        results.append(run_gradients(variant, device, scaled, cancel))
+    if len(results) == 2:
+        results[1] = replace(results[1], verdict=results[1].verdict + _versus(results[1], results[0]))
+    return results
+
+
+# -- verdicts ------------------------------------------------------------------------------------
+
+
+def _power(ratio: float) -> str:
+    return f"10^{abs(math.log10(ratio)):.1f}"
+
+
+def _trend(label: str, layers: tuple[LayerGrad, ...]) -> str:
+    """What the numbers say about the gradient from the fc (output end) to the stem conv (input end)."""
+    by_name = {layer.name: layer.grad_norm for layer in layers}
+    fc, stem = by_name.get("fc"), by_name.get("conv1")
+    if fc is None or stem is None:
+        return f"{label}: no gradient at the {'fc' if fc is None else 'stem'}"
+    if not (math.isfinite(fc) and math.isfinite(stem)):
+        return f"{label}: gradient is not finite (fc {fc:.3g}, stem {stem:.3g})"
+    if fc == 0.0 or stem == 0.0:
+        return f"{label}: gradient is exactly zero at the {'stem' if stem == 0.0 else 'fc'}"
+    direction = "grows" if stem >= fc else "shrinks"
+    return f"{label}: gradient {direction} {_power(stem / fc)} from fc to stem (fc {fc:.3g}, stem {stem:.3g})"
+
+
+def _versus(plain: GradResult, residual: GradResult) -> str:
+    a, b = plain.layers[0].grad_norm, residual.layers[0].grad_norm
+    if not (a and b and math.isfinite(a) and math.isfinite(b)):
+        return ""
+    relation = "larger" if a >= b else "smaller"
+    return f"; stem gradient {_power(a / b)} {relation} than the residual network's"
+
+
+def _to_floats(tensors: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Scalars to Python floats with one device synchronisation instead of one per layer."""
+    if not tensors:
+        return {}
+    return dict(zip(tensors, torch.stack([t.double() for t in tensors.values()]).tolist()))
+
+
+def _config_dict(config: GradConfig) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
