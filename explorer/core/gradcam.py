@@ -1,0 +1,142 @@
+"""Grad-CAM (Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep Networks via
+Gradient-based Localization") at the output of any of ResNet-50's five stages, and a blend of the
+heat map over the image with a small numpy colour map.
+
+Core layer: pure PyTorch + numpy + Pillow. The heat map is the ReLU of the channel sum of the stage
+output weighted by the spatial mean of the class score's gradient, upsampled bilinearly to the input
+size and divided by its maximum. At stage 5 this equals CAM (Zhou et al. 2016), because the head is a
+global average pool followed by a linear layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from explorer.core.activations import as_batch, inference_semantics, model_device
+from explorer.core.model import ResNet50
+
+STAGES: tuple[int, ...] = (1, 2, 3, 4, 5)
+DEFAULT_STAGE = 5
+TOP_K = 5
+
+# Piecewise-linear anchors (position, (r, g, b)) in [0, 1]. "jet" is matplotlib's exact definition;
+# "inferno" is matplotlib's perceptually uniform map sampled at five points (an approximation).
+_COLORMAPS: dict[str, tuple[tuple[float, tuple[float, float, float]], ...]] = {
+    "jet": (
+        (0.0, (0.0, 0.0, 0.5)),
+        (0.125, (0.0, 0.0, 1.0)),
+        (0.375, (0.0, 1.0, 1.0)),
+        (0.625, (1.0, 1.0, 0.0)),
+        (0.875, (1.0, 0.0, 0.0)),
+        (1.0, (0.5, 0.0, 0.0)),
+    ),
+    "inferno": (
+        (0.0, (0.001, 0.000, 0.014)),
+        (0.25, (0.341, 0.062, 0.429)),
+        (0.5, (0.735, 0.216, 0.330)),
+        (0.75, (0.978, 0.557, 0.035)),
+        (1.0, (0.988, 1.000, 0.645)),
+    ),
+    "gray": ((0.0, (0.0, 0.0, 0.0)), (1.0, (1.0, 1.0, 1.0))),
+}
+COLORMAPS: tuple[str, ...] = tuple(_COLORMAPS)
+
+
+@dataclass(frozen=True)
+class GradCam:
+    """A Grad-CAM heat map and the prediction it explains, as plain data."""
+
+    heatmap: np.ndarray  # (H, W) float32 in [0, 1] at the input size; all zeros if no positive evidence
+    stage: int  # 1 (stem) .. 5 (layer4)
+    class_index: int
+    class_prob: float
+    top: list[tuple[int, float]]  # the top-5 (class index, probability), most probable first
+
+
+def stage_module(model: ResNet50, stage: int) -> nn.Module:
+    """The module whose output ends ``stage``: the stem's max-pool for 1, ``layer1``..``layer4`` for 2..5."""
+    modules = [model.maxpool, *(module for _, module in model.stage_modules())]
+    if stage not in range(1, len(modules) + 1):
+        raise ValueError(f"stage must be 1..{len(modules)}, got {stage}")
+    return modules[stage - 1]
+
+
+def grad_cam(model: ResNet50, image: torch.Tensor, stage: int = DEFAULT_STAGE, class_index: int | None = None) -> GradCam:
+    """Grad-CAM of one preprocessed image (3, H, W) for ``class_index`` (default: the top-1) at the
+    output of ``stage``. Runs on the model's device in eval mode with standard normalisation; the
+    model's modes are restored and no parameter gradient is written.
+    """
+    target = stage_module(model, stage)
+    if class_index is not None and class_index not in range(model.num_classes):
+        raise ValueError(f"class index must be 0..{model.num_classes - 1}, got {class_index}")
+    kept: list[torch.Tensor] = []
+
+    def detach_stage_output(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        # Restart the graph at the stage output: the gradient we need stops there, so nothing before
+        # it is differentiated, and frozen parameters (requires_grad=False) still give a gradient.
+        leaf = output.detach().requires_grad_(True)
+        kept.append(leaf)
+        return leaf
+
+    handle = target.register_forward_hook(detach_stage_output)
+    try:
+        # A caller inside inference_mode/no_grad still gets gradients here.
+        with inference_semantics(model), torch.inference_mode(False), torch.enable_grad():
+            x = as_batch(image).to(model_device(model), torch.float32).clone()
+            logits = model(x)  # (1, classes)
+            probs = logits.detach().softmax(dim=1)[0]
+            c = int(probs.argmax()) if class_index is None else class_index
+            (activation,) = kept  # (1, C, h, w)
+            (grad,) = torch.autograd.grad(logits[0, c], activation)
+            weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, C, 1, 1): alpha_k^c of the paper
+            cam = F.relu((weights * activation.detach()).sum(dim=1, keepdim=True))  # (1, 1, h, w)
+            cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    finally:
+        handle.remove()
+    peak = cam.max()
+    heat = cam / peak if peak > 0 else torch.zeros_like(cam)
+    values, indices = probs.topk(min(TOP_K, probs.numel()))
+    return GradCam(
+        heatmap=heat.float().cpu().numpy(),
+        stage=stage,
+        class_index=c,
+        class_prob=float(probs[c]),
+        top=[(int(i), float(v)) for i, v in zip(indices, values)],
+    )
+
+
+def colorize(values: np.ndarray, colormap: str = "jet") -> np.ndarray:
+    """Map values in [0, 1] (clipped) to RGB colours: uint8 array of shape ``values.shape + (3,)``."""
+    if colormap not in _COLORMAPS:
+        raise ValueError(f"unknown colour map {colormap!r}; choose from {', '.join(COLORMAPS)}")
+    anchors = _COLORMAPS[colormap]
+    positions = [p for p, _ in anchors]
+    v = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64)), 0.0, 1.0)
+    rgb = np.stack([np.interp(v, positions, [c[ch] for _, c in anchors]) for ch in range(3)], axis=-1)
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5, colormap: str = "jet") -> Image.Image:
+    """Blend the coloured ``heatmap`` (H, W) over ``image``: ``(1 - opacity) * image + opacity * colour``.
+
+    The heat map is resized bilinearly to the image if their sizes differ, so pass the image the
+    network saw (resized and centre-cropped) for the map to line up.
+    """
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must be between 0 and 1, got {opacity}")
+    if heatmap.ndim != 2:
+        raise ValueError(f"expected a heat map of shape (H, W), got {heatmap.shape}")
+    rgb = image.convert("RGB")
+    heat = np.asarray(heatmap, dtype=np.float32)
+    if heat.shape != (rgb.height, rgb.width):
+        heat = np.asarray(Image.fromarray(heat).resize(rgb.size, Image.Resampling.BILINEAR))
+    colour = colorize(heat, colormap).astype(np.float32)
+    base = np.asarray(rgb, dtype=np.float32)
+    blended = (1.0 - opacity) * base + opacity * colour
+    return Image.fromarray(np.round(blended).astype(np.uint8))

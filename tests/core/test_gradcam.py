@@ -1,0 +1,215 @@
+"""Grad-CAM against a direct implementation (stage outputs chained by hand, torch.autograd.grad,
+gradient-weighted channel sum, ReLU, bilinear upsampling), against CAM (Zhou et al. 2016) at stage
+5, and the colour map and blend against their closed forms."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from explorer.core.activations import capture_activations
+from explorer.core.gradcam import COLORMAPS, GradCam, colorize, grad_cam, overlay
+from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+
+SIZE = 64
+
+
+def lively_model(seed: int = 0) -> ResNet50:
+    """A seeded model with random BN statistics and a sharpened classifier (non-trivial maps)."""
+    model = ResNet50(seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, m in model.named_modules():
+            if isinstance(m, SwitchableBatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + (0.0 if name.endswith("bn3") else 0.5))
+                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
+        model.fc.weight.mul_(20)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return lively_model()
+
+
+@pytest.fixture(scope="module")
+def x():
+    return torch.randn(3, SIZE, SIZE, generator=torch.Generator().manual_seed(7))
+
+
+def direct_grad_cam(model: ResNet50, x: torch.Tensor, stage: int, c: int) -> torch.Tensor:
+    """Reference written from the paper: chain the stages by hand, differentiate the class score
+    with respect to the stage output, weight channels by the mean gradient, ReLU, upsample."""
+    x = x.unsqueeze(0)
+    outputs = [model.maxpool(model.relu(model.bn1(model.conv1(x))))]
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        outputs.append(layer(outputs[-1]))
+    logits = model.fc(torch.flatten(model.avgpool(outputs[-1]), 1))
+    a = outputs[stage - 1]
+    (g,) = torch.autograd.grad(logits[0, c], a)
+    cam = torch.einsum("bc,bchw->bhw", g.mean(dim=(2, 3)), a).clamp(min=0)
+    up = F.interpolate(cam[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    return (up / up.max()).detach()
+
+
+def logits_of(model, x):
+    with torch.no_grad():
+        return model(x.unsqueeze(0))[0]
+
+
+@pytest.mark.parametrize("stage", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("rank", [0, 2])
+def test_equals_direct_implementation(model, x, stage, rank):
+    c = int(logits_of(model, x).topk(5).indices[rank])
+    result = grad_cam(model, x, stage=stage, class_index=c)
+    ref = direct_grad_cam(model, x, stage, c)
+    assert result.heatmap.shape == (SIZE, SIZE) and result.heatmap.dtype == np.float32
+    np.testing.assert_allclose(result.heatmap, ref.numpy(), atol=2e-5)
+    assert result.heatmap.min() >= 0 and result.heatmap.max() == pytest.approx(1.0)
+    assert result.stage == stage and result.class_index == c
+
+
+def test_stage5_equals_class_activation_mapping(model):
+    # At stage 5 the head is avgpool + fc, so the gradient is fc.weight[c] / (h*w) everywhere and
+    # Grad-CAM reduces to CAM: ReLU(sum_k w_ck A_k), computed here without any autograd.
+    x = torch.randn(3, 96, 96, generator=torch.Generator().manual_seed(8))
+    result = grad_cam(model, x)
+    a = torch.from_numpy(capture_activations(model, x)["layer4.2"]).double()  # (2048, 3, 3)
+    w = model.fc.weight.detach()[result.class_index].double()
+    cam = torch.einsum("k,khw->hw", w, a).clamp(min=0)
+    up = F.interpolate(cam[None, None], size=(96, 96), mode="bilinear", align_corners=False)[0, 0]
+    np.testing.assert_allclose(result.heatmap, (up / up.max()).numpy(), atol=2e-5)
+
+
+def test_default_class_is_top1_and_top5_are_the_softmax_top5(model, x):
+    probs = logits_of(model, x).softmax(0)
+    result = grad_cam(model, x)
+    ref = probs.topk(5)
+    assert result.class_index == int(ref.indices[0])
+    assert [i for i, _ in result.top] == ref.indices.tolist()
+    np.testing.assert_allclose([p for _, p in result.top], ref.values.numpy(), rtol=1e-5)
+    assert result.class_prob == pytest.approx(float(ref.values[0]), rel=1e-5)
+
+
+def test_classes_and_stages_give_different_maps(model, x):
+    top = logits_of(model, x).topk(2).indices.tolist()
+    first, second = (grad_cam(model, x, class_index=c).heatmap for c in top)
+    assert not np.allclose(first, second)
+    assert not np.allclose(grad_cam(model, x, stage=3).heatmap, first)
+
+
+def test_leaves_the_model_untouched_and_works_under_inference_mode():
+    model = lively_model()
+    model.train()
+    model.set_normalization("batch", ["stem"])
+    x = torch.randn(3, SIZE, SIZE, generator=torch.Generator().manual_seed(9))
+    with torch.inference_mode():
+        inside = grad_cam(model, x, stage=4)
+    assert model.training and model.bn1.mode == "batch"
+    assert all(p.grad is None for p in model.parameters())
+    assert all(not m._forward_hooks for m in model.modules())
+    model.eval()
+    model.set_normalization("standard")
+    ref = direct_grad_cam(model, x, 4, inside.class_index)
+    np.testing.assert_allclose(inside.heatmap, ref.numpy(), atol=2e-5)
+
+
+def test_frozen_parameters_still_give_the_same_map(model, x):
+    expected = grad_cam(model, x, stage=3).heatmap
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        np.testing.assert_array_equal(grad_cam(model, x, stage=3).heatmap, expected)
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+
+
+def test_no_positive_evidence_gives_zeros():
+    model = lively_model()
+    with torch.no_grad():
+        model.fc.weight.zero_()  # every gradient is zero: nothing to localise
+    result = grad_cam(model, torch.zeros(3, 32, 32))
+    assert isinstance(result, GradCam)
+    assert not result.heatmap.any() and np.isfinite(result.heatmap).all()
+
+
+@pytest.mark.parametrize("stage", [0, 6, -1])
+def test_refuses_unknown_stage(model, x, stage):
+    with pytest.raises(ValueError, match="stage must be 1..5"):
+        grad_cam(model, x, stage=stage)
+
+
+@pytest.mark.parametrize("c", [-1, 1000])
+def test_refuses_class_out_of_range(model, x, c):
+    with pytest.raises(ValueError, match="class index must be 0..999"):
+        grad_cam(model, x, class_index=c)
+
+
+def test_refuses_a_batch(model):
+    with pytest.raises(ValueError, match="one image"):
+        grad_cam(model, torch.zeros(2, 3, 32, 32))
+
+
+def jet_closed_form(v: np.ndarray) -> np.ndarray:
+    """matplotlib's jet written as its usual clipped-ramp formula."""
+    r = np.clip(np.minimum(4 * v - 1.5, -4 * v + 4.5), 0, 1)
+    g = np.clip(np.minimum(4 * v - 0.5, -4 * v + 3.5), 0, 1)
+    b = np.clip(np.minimum(4 * v + 0.5, -4 * v + 2.5), 0, 1)
+    return np.stack([r, g, b], axis=-1) * 255
+
+
+def test_jet_equals_its_closed_form():
+    v = np.linspace(0, 1, 257)
+    np.testing.assert_allclose(colorize(v, "jet").astype(float), jet_closed_form(v), atol=0.51)
+
+
+@pytest.mark.parametrize("name", COLORMAPS)
+def test_colour_maps_clip_and_keep_shape(name):
+    v = np.array([[-1.0, 0.0], [1.0, 7.0]])
+    rgb = colorize(v, name)
+    assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
+    assert (rgb[0, 0] == rgb[0, 1]).all() and (rgb[1, 0] == rgb[1, 1]).all()
+    assert not (rgb[0, 0] == rgb[1, 0]).all()
+
+
+def test_gray_is_the_identity_ramp():
+    v = np.linspace(0, 1, 11)
+    np.testing.assert_array_equal(colorize(v, "gray")[:, 0], np.round(v * 255).astype(np.uint8))
+
+
+def test_unknown_colour_map_is_refused():
+    with pytest.raises(ValueError, match="unknown colour map 'rainbow'"):
+        colorize(np.zeros(3), "rainbow")
+
+
+def test_overlay_blends_linearly():
+    img = Image.fromarray(np.full((8, 8, 3), 200, np.uint8))
+    heat = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    colour = colorize(heat).astype(float)
+    assert (np.asarray(overlay(img, heat, opacity=0.0)) == 200).all()
+    np.testing.assert_array_equal(np.asarray(overlay(img, heat, opacity=1.0)), colour)
+    half = np.asarray(overlay(img, heat, opacity=0.25, colormap="jet")).astype(float)
+    np.testing.assert_allclose(half, 0.75 * 200 + 0.25 * colour, atol=0.51)
+
+
+def test_overlay_resizes_the_heat_map_and_converts_modes():
+    img = Image.new("L", (40, 20), 10)
+    out = overlay(img, np.ones((5, 10), np.float32), opacity=1.0, colormap="gray")
+    assert out.mode == "RGB" and out.size == (40, 20)
+    assert (np.asarray(out) == 255).all()
+
+
+@pytest.mark.parametrize("opacity", [-0.1, 1.5])
+def test_overlay_refuses_opacity_outside_0_1(opacity):
+    with pytest.raises(ValueError, match="opacity"):
+        overlay(Image.new("RGB", (4, 4)), np.zeros((4, 4)), opacity=opacity)
+
+
+def test_overlay_refuses_a_non_2d_heat_map():
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        overlay(Image.new("RGB", (4, 4)), np.zeros((1, 4, 4)))
