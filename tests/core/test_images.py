@@ -1,0 +1,232 @@
+"""Image loading and preprocessing, checked against torchvision's eval transforms and against pixels we
+put into files ourselves. Every accepted and refused input is generated in tmp_path."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from explorer.core import images
+from explorer.core.images import ImageError, expand_inputs, load_image, preprocess
+
+transforms = pytest.importorskip("torchvision.transforms")
+
+
+def torchvision_eval(resize: int, crop: int):
+    return transforms.Compose(
+        [
+            transforms.Resize(resize, interpolation=transforms.InterpolationMode.BILINEAR, antialias=True),
+            transforms.CenterCrop(crop),
+            transforms.ToTensor(),
+            transforms.Normalize(images.IMAGENET_MEAN, images.IMAGENET_STD),
+        ]
+    )
+
+
+def noise(width: int, height: int, seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+# -- preprocessing ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, resize, crop",
+    [((451, 300), 256, 224), ((300, 451), 232, 224), ((224, 224), 256, 224), ((256, 300), 256, 224),
+     ((1, 1), 256, 224), ((3000, 7), 256, 224), ((97, 1203), 160, 128), ((640, 427), 224, 224)],
+)
+def test_preprocess_is_bit_identical_to_torchvision(size, resize, crop):
+    image = noise(*size, seed=size[0])
+    ours = preprocess(image, resize, crop)
+    reference = torchvision_eval(resize, crop)(image)
+    assert ours.shape == (3, crop, crop) and ours.dtype == torch.float32
+    assert torch.equal(ours, reference)
+
+
+def test_preprocess_of_non_rgb_image_matches_torchvision_on_its_rgb_version():
+    grey = Image.fromarray(np.arange(64 * 80, dtype=np.uint32).reshape(64, 80).astype(np.uint8), "L")
+    assert torch.equal(preprocess(grey, 72, 64), torchvision_eval(72, 64)(grey.convert("RGB")))
+
+
+def test_huge_resize_takes_the_crop_window_path_within_one_grey_level(monkeypatch):
+    monkeypatch.setattr(images, "_MAX_RESIZED_PIXELS", 1000)  # force the bounded-memory path
+    image = noise(1500, 40, seed=3)
+    ours = preprocess(image, 64, 56)
+    reference = torchvision_eval(64, 56)(image)
+    one_level = 1 / 255 / min(images.IMAGENET_STD)
+    assert (ours - reference).abs().max() <= one_level + 1e-6
+    assert (ours != reference).float().mean() < 0.05
+
+
+@pytest.mark.parametrize("resize, crop", [(0, 0), (224, 256), (-1, 5)])
+def test_preprocess_refuses_bad_sizes(resize, crop):
+    with pytest.raises(ValueError):
+        preprocess(noise(32, 32), resize, crop)
+
+
+# -- accepted files ------------------------------------------------------------------------------
+
+
+def save(image: Image.Image, path: Path, **kwargs) -> Path:
+    image.save(path, **kwargs)
+    return path
+
+
+@pytest.mark.parametrize(
+    "mode, suffix",
+    [("1", "png"), ("L", "png"), ("L", "jpg"), ("LA", "png"), ("P", "png"), ("P", "gif"), ("RGB", "jpg"),
+     ("RGB", "bmp"), ("RGB", "tiff"), ("RGB", "webp"), ("RGBA", "png"), ("RGBA", "webp"), ("CMYK", "jpg"),
+     ("CMYK", "tiff"), ("I;16", "png"), ("I;16", "tiff")],
+)
+def test_every_accepted_mode_and_format_loads_as_rgb(tmp_path, mode, suffix):
+    source = noise(48, 32).convert(mode) if mode != "I;16" else Image.new("I;16", (48, 32), 1000)
+    path = save(source, tmp_path / f"image_{mode.replace(';', '')}.{suffix}")
+    loaded = load_image(path)
+    assert loaded.mode == "RGB" and loaded.size == (48, 32)
+    assert preprocess(loaded).shape == (3, 224, 224)
+
+
+def test_alpha_is_composited_on_white(tmp_path):
+    pixels = np.zeros((2, 2, 4), dtype=np.uint8)
+    pixels[0, 0] = (255, 0, 0, 0)  # fully transparent red -> white
+    pixels[0, 1] = (255, 0, 0, 255)  # opaque red stays red
+    pixels[1, 0] = (0, 0, 0, 128)  # half-transparent black -> mid grey
+    loaded = np.asarray(load_image(save(Image.fromarray(pixels, "RGBA"), tmp_path / "a.png")))
+    assert tuple(loaded[0, 0]) == (255, 255, 255)
+    assert tuple(loaded[0, 1]) == (255, 0, 0)
+    assert all(abs(int(v) - 127) <= 1 for v in loaded[1, 0])
+
+
+def test_palette_transparency_is_composited_on_white(tmp_path):
+    image = Image.new("P", (4, 4), 0)
+    image.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    image.putpixel((1, 1), 1)
+    path = save(image, tmp_path / "t.gif", transparency=0)
+    loaded = np.asarray(load_image(path))
+    assert tuple(loaded[0, 0]) == (255, 255, 255) and tuple(loaded[1, 1]) == (255, 0, 0)
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path):
+    image = Image.new("I;16", (2, 1))
+    image.putpixel((0, 0), 65535)
+    image.putpixel((1, 0), 32896)  # 128 * 257
+    loaded = np.asarray(load_image(save(image, tmp_path / "deep.png")))
+    assert tuple(loaded[0, 0]) == (255, 255, 255) and tuple(loaded[0, 1]) == (128, 128, 128)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    pixels = np.zeros((20, 40, 3), dtype=np.uint8)
+    pixels[:, :20] = (255, 0, 0)  # left half red, right half blue
+    pixels[:, 20:] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    path = save(Image.fromarray(pixels), tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=95)
+    loaded = np.asarray(load_image(path))
+    assert loaded.shape == (40, 20, 3)
+    assert loaded[2, 10, 0] > 200 and loaded[2, 10, 2] < 50  # red now on top
+    assert loaded[37, 10, 2] > 200 and loaded[37, 10, 0] < 50  # blue at the bottom
+
+
+def test_animation_gives_its_first_frame(tmp_path):
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert tuple(np.asarray(load_image(path))[4, 4]) == (255, 0, 0)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5000, 2), (2, 5000)])
+def test_tiny_and_very_wide_images(tmp_path, size):
+    loaded = load_image(save(noise(*size), tmp_path / "odd.png"))
+    assert loaded.size == size
+    assert preprocess(loaded).shape == (3, 224, 224)
+
+
+# -- refused files -------------------------------------------------------------------------------
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height but carries almost no data: a decompression bomb's header."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    return path
+
+
+def assert_refused(path: Path, *words: str) -> None:
+    with pytest.raises(ImageError) as info:
+        load_image(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    for word in words:
+        assert word in message.lower()
+
+
+def test_refusals_each_name_the_file_and_the_reason(tmp_path):
+    assert_refused(tmp_path / "missing.jpg", "no such file")
+    assert_refused(tmp_path, "folder")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert_refused(tmp_path / "empty.jpg", "empty")
+    (tmp_path / "notes.jpg").write_text("shopping list\nmilk\n")
+    assert_refused(tmp_path / "notes.jpg", "text")
+    (tmp_path / "noise.png").write_bytes(np.random.default_rng(1).bytes(4096))
+    assert_refused(tmp_path / "noise.png", "not a recognised image")
+    (tmp_path / "logo.svg").write_text('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>')
+    assert_refused(tmp_path / "logo.svg", "svg")
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "png"])
+def test_truncated_files_are_refused(tmp_path, suffix):
+    whole = save(noise(64, 64), tmp_path / f"whole.{suffix}").read_bytes()
+    (tmp_path / f"cut.{suffix}").write_bytes(whole[: len(whole) // 2])
+    assert_refused(tmp_path / f"cut.{suffix}", "truncated")
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000])  # Pillow warns at 1x its limit and fails at 2x
+def test_decompression_bombs_are_refused_from_the_header(tmp_path, side):
+    assert_refused(png_header_only(tmp_path / "bomb.png", side, side), "decompression bomb")
+
+
+def test_our_own_pixel_cap_holds_when_pillow_limit_is_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    assert_refused(png_header_only(tmp_path / "bomb.png", 30_000, 30_000), "megapixels")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(min_size=0, max_size=2048))
+def test_random_bytes_never_crash_the_loader(tmp_path, data):
+    path = tmp_path / "fuzz.png"
+    path.write_bytes(data)
+    try:
+        assert load_image(path).mode == "RGB"
+    except ImageError as exc:
+        assert "\n" not in str(exc)
+
+
+# -- folders -------------------------------------------------------------------------------------
+
+
+def test_expand_inputs_keeps_order_and_expands_folders(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("b.jpg", "a.PNG", ".hidden.jpg"):
+        save(noise(8, 8), folder / name, format="PNG")
+    (folder / "notes.txt").write_text("not an image")
+    (tmp_path / "empty").mkdir()
+    single = save(noise(8, 8), tmp_path / "z.png")
+    result = expand_inputs([single, folder, tmp_path / "missing.jpg", tmp_path / "empty"])
+    assert result[:3] == [single, folder / "a.PNG", folder / "b.jpg"]
+    assert isinstance(result[3], ImageError) and "missing.jpg: no such file" in str(result[3])
+    assert isinstance(result[4], ImageError) and "no images" in str(result[4])
+    assert len(result) == 5
