@@ -1,0 +1,158 @@
+"""The checkpoint downloader against a local HTTP server on 127.0.0.1: success, cache hit, wrong hash,
+interrupted transfer, HTTP error, cancel, refused connection and a server that never answers. In no
+failure case may anything be left in the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from explorer.core import download
+from explorer.core.download import DownloadCancelled, DownloadError, cache_dir, fetch
+
+
+class Server:
+    """Serves ``payload`` at any path. ``mode``: ``ok``, ``short`` (announces more bytes than it
+    sends, then hangs up), ``missing`` (404) or ``silent`` (accepts, never answers)."""
+
+    def __init__(self) -> None:
+        self.payload = b""
+        self.mode = "ok"
+        self.requests = 0
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.requests += 1
+                if server.mode == "silent":
+                    server.release.wait(10)
+                    return
+                if server.mode == "missing":
+                    self.send_error(404, "Not Found")
+                    return
+                body = server.payload
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body) + (1000 if server.mode == "short" else 0)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/models/{name}"
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    assert str(cache_dir()).startswith(str(tmp_path))
+    return cache_dir()
+
+
+def cache_files() -> list[str]:
+    return sorted(p.name for p in cache_dir().glob("*")) if cache_dir().exists() else []
+
+
+def payload(size: int = 300_000) -> tuple[bytes, str]:
+    data = bytes(range(256)) * (size // 256)
+    return data, hashlib.sha256(data).hexdigest()[:8]
+
+
+def test_download_lands_in_the_cache_with_progress(server):
+    server.payload, prefix = payload()
+    seen: list[tuple[int, int]] = []
+    path = fetch(server.url(f"w-{prefix}.pth"), f"w-{prefix}.pth", prefix, progress=lambda d, t: seen.append((d, t)))
+    assert path == cache_dir() / f"w-{prefix}.pth" and path.read_bytes() == server.payload
+    assert seen[0] == (0, len(server.payload)) and seen[-1] == (len(server.payload), len(server.payload))
+    assert cache_files() == [path.name]  # no .partial left behind
+    fetch(server.url("again"), path.name, prefix)
+    assert server.requests == 1  # the second call is a cache hit
+
+
+def test_corrupt_cached_copy_is_replaced(server):
+    server.payload, prefix = payload()
+    cache_dir().mkdir(parents=True)
+    (cache_dir() / "w.pth").write_bytes(b"half a file")
+    assert fetch(server.url("w.pth"), "w.pth", prefix).read_bytes() == server.payload
+    assert server.requests == 1
+
+
+def test_wrong_hash_is_refused_and_nothing_is_kept(server):
+    server.payload, _ = payload()
+    with pytest.raises(DownloadError, match="SHA-256"):
+        fetch(server.url("w.pth"), "w.pth", "deadbeef")
+    assert cache_files() == []
+
+
+def test_interrupted_transfer_is_refused_and_nothing_is_kept(server):
+    server.payload, _ = payload()
+    server.mode = "short"
+    with pytest.raises(DownloadError, match="interrupted"):
+        fetch(server.url("w.pth"), "w.pth", None)
+    assert cache_files() == []
+
+
+def test_http_error_names_the_status(server):
+    server.mode = "missing"
+    with pytest.raises(DownloadError, match="404"):
+        fetch(server.url("w.pth"), "w.pth", None)
+    assert cache_files() == []
+
+
+def test_cancel_stops_between_chunks(server):
+    server.payload, prefix = payload(4 * download.CHUNK_BYTES)
+    chunks: list[int] = []
+    with pytest.raises(DownloadCancelled):
+        fetch(server.url("w.pth"), "w.pth", prefix, progress=lambda d, t: chunks.append(d), cancel=lambda: len(chunks) > 1)
+    assert chunks[-1] < len(server.payload)
+    assert cache_files() == []
+
+
+def test_refused_connection_fails_fast_with_one_line():
+    with socket.socket() as probe:  # a port that nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        fetch(f"http://127.0.0.1:{port}/w.pth", "w.pth", None)
+    assert time.monotonic() - start < 15
+    assert "\n" not in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
+    assert cache_files() == []
+
+
+def test_silent_server_times_out(server):
+    server.mode = "silent"
+    with pytest.raises(DownloadError, match="no answer within the timeout"):
+        fetch(server.url("w.pth"), "w.pth", None, timeout=0.5)
+    assert cache_files() == []
+
+
+def test_unresolvable_host_is_one_line():
+    with pytest.raises(DownloadError, match="cannot resolve"):
+        fetch("http://no-such-host.invalid/w.pth", "w.pth", None, timeout=3)
