@@ -18,13 +18,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.core.grad_config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, block_names, validate
-from explorer.core.grad_presets import PRESETS, Preset
+from explorer.core.grad_config import (  # noqa: F401  (re-exported: the public API lives here)
+    INITS,
+    NORMS,
+    SHORTCUT_CHOICES,
+    TARGETS,
+    GradConfig,
+    block_names,
+    validate,
+)
+from explorer.core.grad_presets import PRESETS, Preset  # noqa: F401
 from explorer.core.model import RESNET50_STAGES, ResNet50
 
 __all__ = [
     "GradConfig", "Preset", "PRESETS", "LayerGrad", "GradResult", "Cancelled", "INITS", "NORMS", "TARGETS",
-    "SHORTCUT_CHOICES", "block_names", "build_model", "make_inputs", "main_path_layers", "gradient_layers",
+    "SHORTCUT_CHOICES", "block_names", "validate", "build_model", "make_inputs", "main_path_layers", "gradient_layers",
     "run_gradients", "run_comparison", "variant_label",
 ]
 
@@ -59,6 +67,7 @@ class GradResult:
     verdict: str
     layers: tuple[LayerGrad, ...]
     device: str
+    label: str = ""  # "residual", "plain" or "plain in layer2.1,..."
 
     def to_dict(self) -> dict:
         return {
@@ -68,6 +77,7 @@ class GradResult:
             "verdict": self.verdict,
             "layers": [asdict(layer) for layer in self.layers],
             "device": self.device,
+            "label": self.label,
         }
 
 
@@ -233,6 +243,7 @@ def run_gradients(
         verdict=_trend(variant_label(config), layers),
         layers=layers,
         device=str(device),
+        label=variant_label(config),
     )
 
 

@@ -1,0 +1,193 @@
+"""``resnet-explorer grads``: the gradient lab from explorer.core.gradients as a table, JSON or CSV.
+
+A preset supplies the defaults; every explicit flag overrides it. Argument mistakes (unknown block,
+contradictory flags) are argparse usage errors (exit 2); a failing run prints one line (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from explorer.commands.common import error, positive_int
+from explorer.core.gradients import (
+    INITS,
+    NORMS,
+    PRESETS,
+    SHORTCUT_CHOICES,
+    TARGETS,
+    GradConfig,
+    GradResult,
+    block_names,
+    run_comparison,
+    validate,
+)
+
+DEFAULT_PRESET = "init-step"
+CSV_FIELDS = ("run", "shortcuts", "layer", "stage", "shortcut", "grad_norm", "activation_std")
+
+
+def block_list(text: str) -> tuple[str, ...]:
+    """argparse type: comma-separated block names such as ``layer2.1,layer3.0``."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    valid = block_names()
+    unknown = [n for n in names if n not in valid]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown block(s) {', '.join(unknown) or '(none)'}; valid names are {', '.join(valid)}"
+        )
+    return names
+
+
+def seed_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grads", help="per-layer gradient norms with and without skip connections")
+    presets = ", ".join(f"{k} ({v.title})" for k, v in PRESETS.items())
+    p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, metavar="NAME",
+                   help=f"starting settings: {presets}; default {DEFAULT_PRESET}")
+    p.add_argument("--shortcuts", choices=SHORTCUT_CHOICES, default="both", help="skip connections on, off, or both runs (default)")
+    p.add_argument("--blocks", type=block_list, metavar="B,...", help="switch shortcuts off only in these blocks (layer1.0 ... layer4.2)")
+    p.add_argument("--lesion", type=block_list, metavar="B,...", help="remove the residual branch of these blocks (Veit et al. 2016)")
+    p.add_argument("--norm", choices=NORMS, help="batch statistics, frozen running statistics, or no normalisation")
+    p.add_argument("--init", choices=INITS, help="He (Kaiming normal), PyTorch default, or loaded weights")
+    p.add_argument("--weights", metavar="W", help="imagenet-v2, imagenet-v1, random or a checkpoint file (implies --init weights)")
+    p.add_argument("--targets", choices=TARGETS, help="seeded random labels, or the model's own top-1")
+    p.add_argument("--input", nargs="+", metavar="noise|IMAGE", help="'noise' (seeded Gaussian) or image files (the batch)")
+    p.add_argument("--batch", type=positive_int, metavar="N", help="batch size for noise input")
+    p.add_argument("--size", type=positive_int, metavar="N", help="input height and width")
+    p.add_argument("--seed", type=seed_value, metavar="S", help="seed for init, noise and labels")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--csv", metavar="FILE", help="also write one row per run and layer to FILE")
+    p.set_defaults(func=run, _parser=p)
+
+
+def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> GradConfig:
+    """The preset's config with every explicitly given flag applied; contradictions are usage errors."""
+    config = PRESETS[args.preset].config
+    changes: dict = {k: getattr(args, k) for k in ("norm", "init", "targets", "size", "seed") if getattr(args, k) is not None}
+    if args.weights is not None:
+        if changes.get("init", "weights") != "weights":
+            parser.error("--weights applies only with --init weights")
+        changes.update(init="weights", weights=args.weights)
+    if args.input is not None:
+        if args.input == ["noise"]:
+            changes["inputs"] = ()
+        elif "noise" in args.input:
+            parser.error("--input takes either 'noise' or image files, not both")
+        else:
+            changes["inputs"] = tuple(args.input)
+    if args.batch is not None:
+        if changes.get("inputs", config.inputs):
+            parser.error("--batch applies to noise input; with images the batch is the images")
+        changes["batch"] = args.batch
+    if args.blocks is not None:
+        if args.shortcuts == "on":
+            parser.error("--blocks names the blocks whose shortcut is off; use it with --shortcuts off or both")
+        changes["plain_blocks"] = args.blocks
+    if args.lesion is not None:
+        changes["lesion"] = args.lesion
+    config = replace(config, **changes)
+    try:
+        for shortcuts in {"on": [True], "off": [False], "both": [True, False]}[args.shortcuts]:
+            validate(replace(config, shortcuts=shortcuts))
+    except ValueError as exc:
+        parser.error(str(exc))
+    return config
+
+
+def _device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+
+    def show(text: str, fraction: float) -> None:
+        print(f"\r\033[K[{fraction:4.0%}] {text}", end="" if fraction < 1 else "\n", file=sys.stderr, flush=True)
+
+    return show
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args, args._parser)
+    from explorer.core.images import ImageError
+    from explorer.core.weights import WeightsError
+
+    try:
+        results = run_comparison(config, args.shortcuts, _device(args.device), _progress_printer())
+        if args.csv:
+            write_csv(Path(args.csv), results)
+    except (WeightsError, ImageError, ValueError, RuntimeError) as exc:
+        # ValueError/RuntimeError here are torch's (e.g. a batch of one value per channel under
+        # batch statistics, out of memory, an unavailable device): one line, no traceback.
+        error("grads", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return 1
+    except OSError as exc:
+        error("grads", f"cannot write {args.csv}: {exc.strerror or exc}")
+        return 1
+    if args.json:
+        print(json.dumps({"runs": [r.to_dict() for r in results]}, indent=2))
+    else:
+        print("\n\n".join(format_result(r) for r in results))
+    return 0
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3e}"
+
+
+def format_result(result: GradResult) -> str:
+    c = result.config
+    source = f"{len(c['inputs'])} image(s)" if c["inputs"] else "noise"
+    lesion = f", lesion {','.join(c['lesion'])}" if c["lesion"] else ""
+    head = (
+        f"{result.label} network{lesion}: norm {c['norm']}, init {c['init']}, {source}, batch {c['batch']}, {c['size']}x{c['size']},"
+        f" targets {c['targets']}, seed {c['seed']}, {result.device}; loss {result.loss:.4f}"
+    )
+    lines = [head, f"{'layer':<24}{'stage':<8}{'grad norm':>12}{'act. std':>12}"]
+    for layer in result.layers:
+        name = layer.name + (" (proj.)" if layer.shortcut else "")
+        lines.append(f"{name:<24}{layer.stage:<8}{_number(layer.grad_norm):>12}{_number(layer.activation_std):>12}")
+    lines.append(result.verdict)
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, results: list[GradResult]) -> None:
+    """Write atomically: a temporary file beside ``path``, renamed over it only when complete."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(CSV_FIELDS)
+            for r in results:
+                for layer in r.layers:
+                    writer.writerow(
+                        [r.label, r.shortcuts, layer.name, layer.stage, layer.shortcut,
+                         "" if layer.grad_norm is None else repr(layer.grad_norm),
+                         "" if layer.activation_std is None else repr(layer.activation_std)]
+                    )
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
