@@ -111,9 +111,7 @@ class BlockDiagram(QGraphicsView):
             items = []
             for name, kind, lines in blocks:
                 item = BlockItem(name, kind, lines, hue)
-                item.clicked.connect(self._on_item_clicked)
-                item.double_clicked.connect(self._on_item_double_clicked)
-                item.context_menu_requested.connect(self._on_item_context_menu_requested)
+                self._connect(item)
                 item.setToolTip(f"{name}\n{self._kind_text(kind)}")
                 self.scene().addItem(item)
                 self._blocks[name] = item
@@ -192,6 +190,8 @@ class BlockDiagram(QGraphicsView):
                     item.projection_text = f"{p.kernel}×{p.kernel} conv" + (f" /{p.conv_stride}" if p.conv_stride > 1 else "")
             else:
                 item.set_layers(views, [], [], None)
+            for layer_item in item.layer_items.values():
+                self._connect(layer_item)
         self._layout(force=True)
 
     def has_summary(self) -> bool:
@@ -264,6 +264,11 @@ class BlockDiagram(QGraphicsView):
 
     # -- items' signals -------------------------------------------------------------------------
 
+    def _connect(self, item: SelectableItem) -> None:
+        item.clicked.connect(self._on_item_clicked)
+        item.double_clicked.connect(self._on_item_double_clicked)
+        item.context_menu_requested.connect(self._on_item_context_menu_requested)
+
     def _on_item_clicked(self, name: str) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         self.select(name)
@@ -271,7 +276,7 @@ class BlockDiagram(QGraphicsView):
     def _on_item_double_clicked(self, name: str) -> None:
         if name in self._blocks:
             self.set_expanded(name, not self._blocks[name].expanded)
-            self.select(name)
+        self.select(name)
 
     def _on_item_context_menu_requested(self, name: str, screen_pos: QPoint) -> None:
         self.select(name)

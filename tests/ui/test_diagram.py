@@ -1,0 +1,171 @@
+"""The block diagram against the model and the summary: one item per block of ResNet50, shapes from
+summarize(), clicks, expansion, keyboard, shortcut and lesion toggles, zoom; bad names rejected."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtGui import QContextMenuEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from explorer.core.model import ResNet50
+from explorer.core.summary import summarize
+from explorer.ui.diagram import BlockDiagram
+from explorer.ui.diagram_items import EdgeItem
+
+
+@pytest.fixture(scope="module")
+def summary():
+    return summarize()
+
+
+@pytest.fixture
+def diagram(qtbot, summary):
+    view = BlockDiagram()
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.set_summary(summary)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def _centre(view: BlockDiagram, name: str) -> QPoint:
+    item = view.item(name)
+    # The body (not the arc above it) is what takes clicks.
+    return view.mapFromScene(item.mapToScene(QPointF(20, 16)))
+
+
+def double_click(qtbot, view: BlockDiagram, pos: QPoint) -> None:
+    """What a mouse sends: press, release, double-click, release (QTest's mouseDClick alone sends
+    only the double-click and leaves the item grabbing the mouse)."""
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_one_item_per_block_of_the_model_in_network_order(diagram):
+    model = ResNet50()
+    assert diagram.block_names() == ["stem", *model.blocks(), "head"]
+    for name, block in model.blocks().items():
+        assert diagram.item(name).kind == block.kind
+
+
+def test_tooltips_and_edges_carry_the_summary_shapes(diagram, summary):
+    for name, block in summary.blocks().items():
+        assert "×".join(map(str, block.output_shape)) in diagram.item(name).toolTip()
+    labels = {e.label for e in diagram.scene().items() if isinstance(e, EdgeItem)}
+    assert "512\n28×28" in labels and "2048\n7×7" in labels and "1000\nclasses" in labels
+    assert "convolutional block" in diagram.item("layer3.0").toolTip()
+
+
+def test_click_selects_a_block_and_emits_its_name(qtbot, diagram):
+    with qtbot.waitSignal(diagram.block_selected) as signal:
+        qtbot.mouseClick(diagram.viewport(), Qt.MouseButton.LeftButton, pos=_centre(diagram, "layer3.2"))
+    assert signal.args == ["layer3.2"]
+    assert diagram.selected() == "layer3.2" and diagram.item("layer3.2").selected
+
+
+def test_double_click_expands_to_the_summary_layers_each_selectable(qtbot, diagram, summary):
+    double_click(qtbot, diagram, _centre(diagram, "layer2.0"))
+    assert diagram.is_expanded("layer2.0")
+    block = diagram.item("layer2.0")
+    expected = [layer.name for layer in summary.blocks()["layer2.0"].layers]
+    assert set(block.layer_names()) == {*expected, "layer2.0.add"}
+    assert all(diagram.item(n).isVisible() for n in expected)
+    with qtbot.waitSignal(diagram.block_selected) as signal:
+        qtbot.mouseClick(diagram.viewport(), Qt.MouseButton.LeftButton, pos=_centre(diagram, "layer2.0.downsample.0"))
+    assert signal.args == ["layer2.0.downsample.0"]
+    assert diagram.item("layer2.0.conv2").view.text == "3×3 conv /2, 128"  # V1.5: stride on the 3x3
+
+
+def test_keyboard_moves_the_selection_and_enter_expands(qtbot, diagram):
+    diagram.setFocus()
+    diagram.select("stem")
+    qtbot.keyClick(diagram, Qt.Key.Key_Right)
+    assert diagram.selected() == "layer1.0"
+    qtbot.keyClick(diagram, Qt.Key.Key_Tab)
+    assert diagram.selected() == "layer1.1"
+    qtbot.keyClick(diagram, Qt.Key.Key_Backtab)
+    assert diagram.selected() == "layer1.0"
+    qtbot.keyClick(diagram, Qt.Key.Key_Return)
+    assert diagram.is_expanded("layer1.0")
+    qtbot.keyClick(diagram, Qt.Key.Key_Right)
+    assert diagram.selected() == "layer1.0.conv1"
+    qtbot.keyClick(diagram, Qt.Key.Key_Down)
+    assert diagram.selected() == "layer1.0.bn1"
+    qtbot.keyClick(diagram, Qt.Key.Key_Return)  # Enter on a layer collapses its block
+    assert not diagram.is_expanded("layer1.0") and diagram.selected() == "layer1.0"
+
+
+# The offscreen platform cannot raise a popup or grab the keyboard for it; the menu still works.
+@pytest.mark.qt_log_ignore("This plugin does not support")
+def test_context_menu_switches_a_shortcut_off_and_draws_it_dashed(qtbot, diagram):
+    def pick() -> None:
+        menu = QApplication.activePopupWidget()
+        action = next(a for a in menu.actions() if a.text() == "Shortcut connection")
+        action.trigger()
+        menu.close()
+
+    QTimer.singleShot(100, pick)
+    pos = _centre(diagram, "layer2.1")
+    with qtbot.waitSignal(diagram.shortcut_toggled) as signal:
+        event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, diagram.viewport().mapToGlobal(pos))
+        QApplication.sendEvent(diagram.viewport(), event)
+    assert signal.args == ["layer2.1", False]
+    assert diagram.switches() == ({"layer2.1"}, set())
+    assert diagram.item("layer2.1").shortcut_pen().style() == Qt.PenStyle.DashLine
+    assert diagram.item("layer2.2").shortcut_pen().style() == Qt.PenStyle.SolidLine
+
+
+def test_all_off_all_on_and_lesions(qtbot, diagram):
+    with qtbot.waitSignal(diagram.residual_toggled) as signal:
+        diagram.set_residual("layer3.2", False)
+    assert signal.args == ["layer3.2", False]
+    diagram.set_all_shortcuts(False)
+    plain, lesioned = diagram.switches()
+    bottlenecks = set(ResNet50().blocks())
+    assert plain == bottlenecks - {"layer3.2"}  # a lesioned block keeps the only path it has
+    assert lesioned == {"layer3.2"}
+    diagram.set_expanded("layer3.2", True)
+    assert all(diagram.item(f"layer3.2.{m}").greyed for m in ("conv1", "bn3"))
+    diagram.set_all_shortcuts(True)
+    diagram.restore_residuals()
+    assert diagram.switches() == (set(), set())
+
+
+def test_bad_names_and_impossible_switches_are_rejected(diagram):
+    with pytest.raises(KeyError):
+        diagram.select("layer9.9")
+    with pytest.raises(KeyError):
+        diagram.set_shortcut("stem", False)
+    diagram.set_shortcut("layer1.1", False)
+    with pytest.raises(ValueError):
+        diagram.set_residual("layer1.1", False)  # the block would pass nothing at all
+    assert diagram.switches() == ({"layer1.1"}, set())
+
+
+def test_wheel_and_keys_zoom_and_fit_restores(qtbot, diagram):
+    fitted = diagram.transform().m11()
+    centre = diagram.viewport().rect().center()
+    wheel = QWheelEvent(
+        QPointF(centre), QPointF(diagram.viewport().mapToGlobal(centre)), QPoint(0, 0), QPoint(0, 240),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )
+    QApplication.sendEvent(diagram.viewport(), wheel)
+    assert diagram.transform().m11() == pytest.approx(fitted * 1.2**2)
+    diagram.setFocus()
+    qtbot.keyClick(diagram, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert diagram.transform().m11() == pytest.approx(fitted * 1.2)
+    qtbot.keyClick(diagram, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert diagram.transform().m11() == pytest.approx(fitted)
+
+
+def test_without_a_summary_the_blocks_are_there_but_not_expandable(qtbot):
+    view = BlockDiagram()
+    qtbot.addWidget(view)
+    assert len(view.block_names()) == 18
+    view.set_expanded("layer1.0", True)
+    assert not view.is_expanded("layer1.0")
+    view.select("layer1.0")
+    assert view.selected() == "layer1.0"
