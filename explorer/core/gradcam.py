@@ -19,6 +19,7 @@ from PIL import Image
 from torch import nn
 
 from explorer.core.activations import as_batch, inference_semantics, model_device
+from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD
 from explorer.core.model import ResNet50
 
 STAGES: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -120,6 +121,17 @@ def colorize(values: np.ndarray, colormap: str = "jet") -> np.ndarray:
     v = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64)), 0.0, 1.0)
     rgb = np.stack([np.interp(v, positions, [c[ch] for _, c in anchors]) for ch in range(3)], axis=-1)
     return np.round(rgb * 255).astype(np.uint8)
+
+
+def network_view(image: torch.Tensor) -> Image.Image:
+    """The RGB picture the network saw: a preprocessed image (3, H, W) with the ImageNet
+    normalisation undone, so the heat map lines up pixel for pixel (the resize and crop are
+    already in the tensor). Exact: the normalisation is undone far within half a grey level."""
+    x = as_batch(image)[0].detach().to("cpu", torch.float32)
+    mean = torch.as_tensor(IMAGENET_MEAN).view(-1, 1, 1)
+    std = torch.as_tensor(IMAGENET_STD).view(-1, 1, 1)
+    pixels = (x * std + mean).mul(255).round().clamp(0, 255).to(torch.uint8)  # (3, H, W)
+    return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy())
 
 
 def overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5, colormap: str = "jet") -> Image.Image:

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import torchvision
 from PIL import Image
 
 from explorer.core.activations import capture_activations
-from explorer.core.gradcam import COLORMAPS, GradCam, colorize, grad_cam, overlay
+from explorer.core.images import preprocess
+from explorer.core.gradcam import COLORMAPS, GradCam, colorize, grad_cam, network_view, overlay
 from explorer.core.model import ResNet50, SwitchableBatchNorm2d
 
 SIZE = 64
@@ -213,3 +215,12 @@ def test_overlay_refuses_opacity_outside_0_1(opacity):
 def test_overlay_refuses_a_non_2d_heat_map():
     with pytest.raises(ValueError, match=r"\(H, W\)"):
         overlay(Image.new("RGB", (4, 4)), np.zeros((1, 4, 4)))
+
+
+def test_network_view_is_torchvisions_resize_and_crop():
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 256, (90, 130, 3), dtype=np.uint8))
+    ref = torchvision.transforms.Compose([torchvision.transforms.Resize(70), torchvision.transforms.CenterCrop(64)])(photo)
+    view = network_view(preprocess(photo, resize=70, crop=64))
+    assert view.mode == "RGB" and view.size == (64, 64)
+    np.testing.assert_array_equal(np.asarray(view), np.asarray(ref))
