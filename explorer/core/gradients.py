@@ -10,7 +10,6 @@ block's ``conv3``: 54 rows in all.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable
 
@@ -28,6 +27,7 @@ from explorer.core.grad_config import (  # noqa: F401  (re-exported: the public 
     validate,
 )
 from explorer.core.grad_presets import PRESETS, Preset  # noqa: F401
+from explorer.core.grad_verdict import trend_verdict, versus_clause
 from explorer.core.model import RESNET50_STAGES, ResNet50
 
 __all__ = [
@@ -126,7 +126,13 @@ def build_model(config: GradConfig, progress: Progress | None = None, cancel: Ca
     """A fresh ResNet-50 on the CPU, initialised and switched as ``config`` says (never shared)."""
     validate(config)
     init = "he" if config.init == "weights" else config.init
-    model = ResNet50(num_classes=config.num_classes, init=init, seed=config.seed)
+    # Built on the meta device, the constructor allocates nothing and skips its own initialisation
+    # (two passes over 25M parameters); initialize() then sets every parameter and buffer once, with
+    # the same seeded values as ResNet50(init=..., seed=...) (a test checks the equality).
+    with torch.device("meta"):
+        model = ResNet50(num_classes=config.num_classes, init=init, seed=config.seed)
+    model.to_empty(device="cpu")
+    model.initialize(init, config.seed)
     if config.init == "weights":
         from explorer.core.weights import load_weights
 
@@ -179,72 +185,16 @@ def _stage_modules(model: ResNet50) -> list[tuple[str, nn.Module]]:
 def run_gradients(
     config: GradConfig, device: str = "cpu", progress: Progress | None = None, cancel: Cancel | None = None
 ) -> GradResult:
-    """One forward and backward pass; see the module docstring for what is reported.
+    """One forward and backward pass of ``config`` on a fresh model; see the module docstring.
 
     Args:
+        device: "cpu", "cuda", "cuda:1", ... (the model is initialised on the CPU, then moved, so
+            the weights do not depend on the device).
         progress: called as ``progress(text, fraction)`` after building and after every stage of
-            the forward and the backward pass.
+            the forward and of the backward pass.
         cancel: polled at the same points; returning True raises :class:`Cancelled`.
     """
-    report = progress or (lambda text, fraction: None)
-
-    def checkpoint(text: str, step: int) -> None:
-        if cancel is not None and cancel():
-            raise Cancelled(text)
-        report(text, step / total_steps)
-
-    model = build_model(config, cancel=cancel).to(device)
-    x, targets = make_inputs(config)
-    x = x.to(device)
-    stages = _stage_modules(model)
-    total_steps = 1 + 2 * len(stages)
-    checkpoint("model built", 1)
-
-    stds: dict[str, torch.Tensor] = {}
-    handles = []
-    rows = gradient_layers(model)
-    for name, _, out_module, _ in rows:
-        handles.append(out_module.register_forward_hook(lambda m, i, out, name=name: stds.__setitem__(name, out.detach().std())))
-
-    def on_stage_output(index: int, label: str, out: torch.Tensor) -> None:
-        checkpoint(f"forward {label}", 2 + index)
-        # The gradient w.r.t. this stage's output exists once backward has passed every later stage;
-        # the last stage's output is the logits, whose gradient marks the start of backward.
-        if out.requires_grad and index + 1 < len(stages):
-            later = stages[index + 1][0]
-            out.register_hook(lambda grad: checkpoint(f"backward {later}", 1 + len(stages) + len(stages) - 1 - index))
-
-    for index, (label, module) in enumerate(stages):
-        handles.append(module.register_forward_hook(lambda m, i, out, index=index, label=label: on_stage_output(index, label, out)))
-    try:
-        logits = model(x)  # (B, num_classes)
-        if targets is None:
-            targets = logits.detach().argmax(dim=1)
-        loss = F.cross_entropy(logits, targets.to(device))
-        loss.backward()
-    finally:
-        for handle in handles:
-            handle.remove()
-    checkpoint("backward stage1", total_steps)
-
-    # float64: the weight gradients of a plain, unnormalised net are ~1e-20, whose squares underflow
-    # float32 and would make the norm wrong (or zero).
-    norms = {n: w.weight.grad.double().norm() for n, w, _, _ in rows if w.weight.grad is not None}
-    grads, spreads = _to_floats(norms), _to_floats(stds)
-    layers = tuple(
-        LayerGrad(name, _stage_of(name), grads.get(name), spreads.get(name), projection)
-        for name, _, _, projection in rows
-    )
-    effective = replace(config, batch=int(x.shape[0]))
-    return GradResult(
-        shortcuts=config.shortcuts,
-        config=_config_dict(effective),
-        loss=loss.item(),
-        verdict=_trend(variant_label(config), layers),
-        layers=layers,
-        device=str(device),
-        label=variant_label(config),
-    )
+    return run_comparison(config, "on" if config.shortcuts else "off", device, progress, cancel)[0]
 
 
 def run_comparison(
@@ -256,54 +206,107 @@ def run_comparison(
 ) -> list[GradResult]:
     """Run ``config`` with shortcuts ``"on"``, ``"off"`` or ``"both"`` (residual first, then plain).
 
-    With both, the plain run's verdict also says how its stem gradient compares with the residual
-    network's, the clearest single number for why skip connections matter.
+    Both variants share one freshly built model and one input batch, only the shortcut switches
+    differ. With both, the plain run's verdict also says how its stem gradient compares with the
+    residual network's, the clearest single number for why skip connections matter.
     """
     if shortcuts not in SHORTCUT_CHOICES:
         raise ValueError(f"shortcuts must be one of {', '.join(SHORTCUT_CHOICES)}, got {shortcuts!r}")
-    variants = {"on": [True], "off": [False], "both": [True, False]}[shortcuts]
+    variants = [replace(config, shortcuts=on) for on in {"on": [True], "off": [False], "both": [True, False]}[shortcuts]]
+    for variant in variants:
+        validate(variant)
+    stages_per_pass = 2 * (len(RESNET50_STAGES) + 2)  # stem, 4 stages, head; forward and backward
+    progress_steps = _Steps(1 + len(variants) * stages_per_pass, progress, cancel)
+
+    progress_steps.check()
+    model = build_model(variants[0], cancel=cancel).to(device)
+    x, targets = make_inputs(config)
+    x = x.to(device)
+    progress_steps("model built")
     results: list[GradResult] = []
-    for i, on in enumerate(variants):
-        variant = replace(config, shortcuts=on)
-        label = variant_label(variant)
-
-        def scaled(text: str, fraction: float, i: int = i, label: str = label) -> None:
-            if progress is not None:
-                progress(f"{label}: {text}", (i + fraction) / len(variants))
-
-        results.append(run_gradients(variant, device, scaled, cancel))
+    for variant in variants:
+        model.set_shortcuts(True)
+        if not variant.shortcuts:
+            model.set_shortcuts(False, variant.plain_blocks)
+        model.zero_grad(set_to_none=True)  # a layer unused in this variant must report no gradient
+        results.append(_one_pass(model, variant, x, targets, progress_steps))
     if len(results) == 2:
-        results[1] = replace(results[1], verdict=results[1].verdict + _versus(results[1], results[0]))
+        results[1] = replace(results[1], verdict=results[1].verdict + versus_clause(_stem(results[1]), _stem(results[0])))
     return results
 
 
-# -- verdicts ------------------------------------------------------------------------------------
+class _Steps:
+    """Counts progress steps, reports each as a fraction, and raises Cancelled when asked to stop."""
+
+    def __init__(self, total: int, progress: Progress | None, cancel: Cancel | None) -> None:
+        self.total, self.done, self.progress, self.cancel = total, 0, progress, cancel
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled(f"cancelled after {self.done} of {self.total} steps")
+
+    def __call__(self, text: str) -> None:
+        self.check()
+        self.done += 1
+        if self.progress is not None:
+            self.progress(text, self.done / self.total)
 
 
-def _power(ratio: float) -> str:
-    return f"10^{abs(math.log10(ratio)):.1f}"
+def _one_pass(
+    model: ResNet50, config: GradConfig, x: torch.Tensor, targets: torch.Tensor | None, step: _Steps
+) -> GradResult:
+    label = variant_label(config)
+    stages = _stage_modules(model)
+    stds: dict[str, torch.Tensor] = {}
+    handles = []
+    rows = gradient_layers(model)
+    for name, _, out_module, _ in rows:
+        handles.append(out_module.register_forward_hook(lambda m, i, out, name=name: stds.__setitem__(name, out.detach().std())))
+
+    def on_stage_output(index: int, out: torch.Tensor) -> None:
+        step(f"{label}: forward {stages[index][0]}")
+        # The gradient w.r.t. this stage's output exists once backward has passed every later stage;
+        # the head's output is the logits, whose gradient marks the start of backward.
+        if out.requires_grad and index + 1 < len(stages):
+            out.register_hook(lambda grad: step(f"{label}: backward {stages[index + 1][0]}"))
+
+    for index, (_, module) in enumerate(stages):
+        handles.append(module.register_forward_hook(lambda m, i, out, index=index: on_stage_output(index, out)))
+    try:
+        logits = model(x)  # (B, num_classes)
+        if targets is None:
+            targets = logits.detach().argmax(dim=1)
+        loss = F.cross_entropy(logits, targets.to(x.device))
+        loss.backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    step(f"{label}: backward {stages[0][0]}")
+
+    # float64: the weight gradients of a plain, unnormalised net are ~1e-20, whose squares underflow
+    # float32 and would make the norm wrong (or zero).
+    norms = {n: w.weight.grad.double().norm() for n, w, _, _ in rows if w.weight.grad is not None}
+    grads, spreads = _to_floats(norms), _to_floats(stds)
+    layers = tuple(
+        LayerGrad(name, _stage_of(name), grads.get(name), spreads.get(name), projection)
+        for name, _, _, projection in rows
+    )
+    return GradResult(
+        shortcuts=config.shortcuts,
+        config=_config_dict(replace(config, batch=int(x.shape[0]))),
+        loss=loss.item(),
+        verdict=trend_verdict(label, grads.get("fc"), grads.get(rows[0][0])),
+        layers=layers,
+        device=str(x.device),
+        label=label,
+    )
 
 
-def _trend(label: str, layers: tuple[LayerGrad, ...]) -> str:
-    """What the numbers say about the gradient from the fc (output end) to the stem conv (input end)."""
-    by_name = {layer.name: layer.grad_norm for layer in layers}
-    fc, stem = by_name.get("fc"), by_name.get("conv1")
-    if fc is None or stem is None:
-        return f"{label}: no gradient at the {'fc' if fc is None else 'stem'}"
-    if not (math.isfinite(fc) and math.isfinite(stem)):
-        return f"{label}: gradient is not finite (fc {fc:.3g}, stem {stem:.3g})"
-    if fc == 0.0 or stem == 0.0:
-        return f"{label}: gradient is exactly zero at the {'stem' if stem == 0.0 else 'fc'}"
-    direction = "grows" if stem >= fc else "shrinks"
-    return f"{label}: gradient {direction} {_power(stem / fc)} from fc to stem (fc {fc:.3g}, stem {stem:.3g})"
+# -- plain values ----------------------------------------------------------------------------------
 
 
-def _versus(plain: GradResult, residual: GradResult) -> str:
-    a, b = plain.layers[0].grad_norm, residual.layers[0].grad_norm
-    if not (a and b and math.isfinite(a) and math.isfinite(b)):
-        return ""
-    relation = "larger" if a >= b else "smaller"
-    return f"; stem gradient {_power(a / b)} {relation} than the residual network's"
+def _stem(result: GradResult) -> float | None:
+    return result.layers[0].grad_norm
 
 
 def _to_floats(tensors: dict[str, torch.Tensor]) -> dict[str, float]:

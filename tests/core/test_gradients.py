@@ -20,14 +20,13 @@ from explorer.core.gradients import (
     Cancelled,
     GradConfig,
     GradResult,
-    LayerGrad,
     build_model,
     gradient_layers,
     main_path_layers,
     run_comparison,
     run_gradients,
 )
-from explorer.core.gradients import _trend as trend
+from explorer.core.grad_verdict import trend_verdict, versus_clause
 from explorer.core.model import ResNet50
 
 SMALL = GradConfig(size=64, batch=2, seed=0)
@@ -101,6 +100,14 @@ def test_result_rows_are_main_path_with_projections_after_their_block(init_step_
     stages = {layer.name: layer.stage for layer in result.layers}
     assert (stages["conv1"], stages["layer1.2.conv3"], stages["layer4.0.downsample.0"], stages["fc"]) == (
         "stage1", "stage2", "stage5", "head")
+
+
+def test_build_model_equals_the_constructors_seeded_init():
+    for init in ("he", "pytorch"):
+        built = build_model(GradConfig(init=init, seed=4, num_classes=10)).state_dict()
+        expected = ResNet50(num_classes=10, init=init, seed=4).state_dict()
+        assert built.keys() == expected.keys()
+        assert all(torch.equal(built[k], expected[k]) for k in built), init
 
 
 def test_gradient_layers_pair_each_conv_with_its_batchnorm():
@@ -179,8 +186,13 @@ def test_verdict_follows_the_numbers(init_step_runs):
      (1.0, math.inf, "not finite"), (None, 1.0, "no gradient at the fc")],
 )
 def test_verdict_wording(fc, stem, expected):
-    layers = (LayerGrad("conv1", "stage1", stem, 1.0, False), LayerGrad("fc", "head", fc, 1.0, False))
-    assert expected in trend("plain", layers)
+    assert expected in trend_verdict("plain", fc, stem)
+
+
+def test_versus_clause_wording():
+    assert versus_clause(1e-20, 1e-2) == "; stem gradient 10^18.0 smaller than the residual network's"
+    assert versus_clause(1e3, 1e1) == "; stem gradient 10^2.0 larger than the residual network's"
+    assert versus_clause(0.0, 1.0) == versus_clause(None, 1.0) == ""
 
 
 def test_same_config_same_numbers_other_seed_other_numbers():
@@ -240,8 +252,9 @@ def test_progress_covers_every_stage_forward_and_backward():
 def test_cancel_stops_between_stages(stop_after: str):
     seen: list[str] = []
     with pytest.raises(Cancelled):
-        run_gradients(replace(SMALL, size=32), progress=lambda text, f: seen.append(text), cancel=lambda: stop_after in seen)
-    assert seen[-1] == stop_after
+        run_gradients(replace(SMALL, size=32), progress=lambda text, f: seen.append(text),
+                      cancel=lambda: bool(seen) and seen[-1].endswith(stop_after))
+    assert seen[-1] == f"residual: {stop_after}"
 
 
 @pytest.mark.parametrize(
@@ -265,3 +278,12 @@ def test_bad_config_is_a_value_error(changes: dict, message: str):
 def test_bad_shortcut_choice_is_a_value_error():
     with pytest.raises(ValueError, match="shortcuts must be one of"):
         run_comparison(SMALL, "sideways")
+
+
+def test_comparison_runs_equal_separate_runs(init_step_runs):
+    """Both variants share one model: the plain run must not inherit the residual run's gradients."""
+    config = replace(PRESETS["init-step"].config, size=64, shortcuts=False)
+    alone = run_gradients(config).to_dict()
+    shared = init_step_runs[1].to_dict()
+    assert shared["verdict"].startswith(alone["verdict"])
+    assert {k: v for k, v in shared.items() if k != "verdict"} == {k: v for k, v in alone.items() if k != "verdict"}

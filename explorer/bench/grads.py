@@ -1,0 +1,159 @@
+"""Bench suite ``grads``: one gradient-lab comparison (residual and plain, batch 8, 224x224 by default)
+against two plain fwd+bwd passes of torchvision's ResNet-50 measured in the same process, plus peak
+memory. Our time includes building and initialising both models, the hooks and the norms; the
+reference is only the two passes (torchvision is optional: without it the ratio is left out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from explorer.commands.common import positive_int
+from explorer.core.gradients import PRESETS, run_comparison
+
+TARGET_RATIO = 1.15  # the issue's budget: at most 1.15x two torchvision fwd+bwd passes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("grads suite")
+    group.add_argument("--grads-batch", type=positive_int, default=8, metavar="N", help="batch size (default 8)")
+    group.add_argument("--grads-size", type=positive_int, default=224, metavar="N", help="input side (default 224)")
+    group.add_argument("--grads-repeats", type=positive_int, default=1, metavar="N", help="timed repeats, best kept (default 1)")
+    group.add_argument("--grads-device", default="cpu", help="cpu or cuda (default cpu, as the issue's target)")
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
+
+
+def _status_kib(field: str) -> int | None:
+    """A field of /proc/self/status in KiB (Linux only; None elsewhere). VmHWM is the peak RSS."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak(device: str) -> int | None:
+    """Reset the peak-memory counter; return the baseline in bytes."""
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+        return torch.cuda.memory_allocated(device)
+    try:  # writing 5 resets VmHWM to the current RSS (Linux >= 4.0)
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return None
+    rss = _status_kib("VmRSS")
+    return None if rss is None else rss * 1024
+
+
+def _peak(device: str) -> int | None:
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated(device)
+    hwm = _status_kib("VmHWM")
+    return None if hwm is None else hwm * 1024
+
+
+def _measure(fn: Callable[[], Any], device: str) -> tuple[float, int | None]:
+    """Wall time and peak memory above the starting level, in bytes."""
+    base = _reset_peak(device)
+    _sync(device)
+    start = time.perf_counter()
+    fn()
+    _sync(device)
+    seconds = time.perf_counter() - start
+    peak = _peak(device)
+    return seconds, None if base is None or peak is None else max(peak - base, 0)
+
+
+def _torchvision_passes(batch: int, size: int, device: str) -> Callable[[], None] | None:
+    try:
+        import torchvision
+    except ImportError:
+        return None
+    model = torchvision.models.resnet50().to(device).train()
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 3, size, size, generator=generator).to(device)
+    y = torch.randint(1000, (batch,), generator=generator).to(device)
+
+    def two_passes() -> None:
+        for _ in range(2):
+            F.cross_entropy(model(x), y).backward()
+            model.zero_grad(set_to_none=True)
+
+    return two_passes
+
+
+def run(args: argparse.Namespace) -> dict:
+    batch, size, device = args.grads_batch, args.grads_size, args.grads_device
+    config = replace(PRESETS["init-step"].config, batch=batch, size=size)
+
+    def ours() -> None:
+        run_comparison(config, "both", device)
+
+    reference = _torchvision_passes(batch, size, device)
+    print(f"grads: warming up (batch {batch}, {size}x{size}, {device})...", file=sys.stderr, flush=True)
+    # One untimed call each: the first pass pays for kernel selection and allocator growth.
+    ours()
+    if reference is not None:
+        reference()
+    best: dict[str, tuple[float, int | None]] = {}
+    for _ in range(args.grads_repeats):
+        for name, fn in (("ours", ours), ("reference", reference)):
+            if fn is None:
+                continue
+            seconds, peak = _measure(fn, device)
+            if name not in best or seconds < best[name][0]:
+                best[name] = (seconds, peak)
+    ours_s, ours_peak = best["ours"]
+    ref_s, ref_peak = best.get("reference", (None, None))
+    return {
+        "device": device,
+        "batch": batch,
+        "size": size,
+        "threads": torch.get_num_threads(),
+        "repeats": args.grads_repeats,
+        "both_variants_s": ours_s,
+        "torchvision_two_passes_s": ref_s,
+        "ratio": None if ref_s is None else ours_s / ref_s,
+        "target_ratio": TARGET_RATIO,
+        "peak_memory_bytes": ours_peak,
+        "torchvision_peak_memory_bytes": ref_peak,
+        "memory_source": "torch.cuda.max_memory_allocated" if device.startswith("cuda") else "/proc/self/status VmHWM - VmRSS",
+    }
+
+
+def _mib(value: int | None) -> str:
+    return "n/a" if value is None else f"{value / 2**20:,.0f} MiB"
+
+
+def describe(result: dict) -> str:
+    lines = [
+        f"grads: batch {result['batch']}, {result['size']}x{result['size']}, {result['device']}, "
+        f"{result['threads']} threads, best of {result['repeats']}",
+        f"  residual + plain run (build, hooks, norms)  {result['both_variants_s']:8.2f} s   peak {_mib(result['peak_memory_bytes'])}",
+    ]
+    if result["torchvision_two_passes_s"] is None:
+        lines.append("  torchvision not installed: no reference, no ratio")
+    else:
+        verdict = "within" if result["ratio"] <= result["target_ratio"] else "OVER"
+        lines += [
+            f"  torchvision resnet50, two fwd+bwd passes   {result['torchvision_two_passes_s']:8.2f} s   "
+            f"peak {_mib(result['torchvision_peak_memory_bytes'])}",
+            f"  ratio {result['ratio']:.3f} ({verdict} the {result['target_ratio']} target)",
+        ]
+    lines.append(f"  memory: {result['memory_source']} above the level before each measurement")
+    return "\n".join(lines)
