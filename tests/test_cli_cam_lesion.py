@@ -1,0 +1,178 @@
+"""``resnet-explorer cam`` and ``resnet-explorer lesion`` end to end, on a checkpoint and an image made
+here: predictions against torchvision's resnet50 and transforms, results against the core functions,
+and every failure as one line with the right exit status."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from PIL import Image
+from torchvision import transforms
+
+from explorer.cli import main
+from explorer.core.gradcam import grad_cam, network_view, overlay
+from explorer.core.images import load_image, preprocess
+from explorer.core.lesion import lesion_sweep
+from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A checkpoint with random BN statistics and a sharpened classifier, and a 150x100 photo."""
+    root = tmp_path_factory.mktemp("cam_lesion")
+    model = ResNet50(seed=4)
+    gen = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        for name, m in model.named_modules():
+            if isinstance(m, SwitchableBatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + (0.0 if name.endswith("bn3") else 0.5))
+                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
+        model.fc.weight.mul_(20)
+    torch.save(model.state_dict(), root / "weights.pth")
+    yy, xx = np.mgrid[0:100, 0:150]
+    pixels = np.stack([xx * 255 // 150, yy * 255 // 100, (xx * yy) % 256], axis=-1).astype(np.uint8)
+    Image.fromarray(pixels).save(root / "photo.png")
+    return root, model.eval()
+
+
+@pytest.fixture(scope="module")
+def reference_probs(files):
+    """torchvision's resnet50 with the same weights on torchvision's eval transform of the photo."""
+    root, model = files
+    ref = torchvision.models.resnet50()
+    ref.load_state_dict(model.state_dict())
+    ref.eval()
+    tf = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    with torch.no_grad():
+        return ref(tf(Image.open(root / "photo.png").convert("RGB")).unsqueeze(0))[0].softmax(0)
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str, *names: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and all(name in lines[0] for name in names), err
+
+
+def test_cam_json_and_overlay_file(files, reference_probs, capsys):
+    root, model = files
+    second = int(reference_probs.topk(2).indices[1])
+    out_file = root / "heat.png"
+    code, out, err = run(capsys, "cam", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--stage", "3",
+                         "--class", str(second), "--out", str(out_file), "--opacity", "0.4", "--colormap", "inferno", "--json", "--device", "cpu")
+    assert code == 0, err
+    report = json.loads(out)
+    ref_top = reference_probs.topk(5)
+    assert [t["index"] for t in report["top"]] == ref_top.indices.tolist()
+    np.testing.assert_allclose([t["prob"] for t in report["top"]], ref_top.values.numpy(), atol=1e-4)
+    assert report["class"]["index"] == second and report["stage"] == 3 and report["layer"] == "layer2"
+    assert report["heatmap"]["size"] == [224, 224] and report["out"] == str(out_file)
+    assert report["weights"]["trained"] is True and report["device"] == "cpu"
+    # The file is the core's blend of the core's heat map over the network's crop.
+    x = preprocess(load_image(root / "photo.png"))
+    expected = overlay(network_view(x), grad_cam(model, x, stage=3, class_index=second).heatmap, 0.4, "inferno")
+    written = Image.open(out_file)
+    assert written.size == (224, 224) and written.mode == "RGB"
+    assert np.abs(np.asarray(written, dtype=int) - np.asarray(expected, dtype=int)).max() <= 1
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".heat")) == []  # no temp file left
+
+
+def test_cam_text_defaults_to_top1_at_stage_5(files, reference_probs, capsys):
+    root, _ = files
+    code, out, err = run(capsys, "cam", str(root / "photo.png"), "--weights", str(root / "weights.pth"))
+    assert code == 0, err
+    top1 = int(reference_probs.argmax())
+    assert f"Grad-CAM at stage 5 (layer4 output) for class {top1} " in out
+    assert "top-5:" in out and "written" not in out
+
+
+def test_cam_unwritable_out_fails_naming_the_file(files, capsys):
+    root, _ = files
+    target = root / "missing-dir" / "heat.png"
+    code, _, err = run(capsys, "cam", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--out", str(target))
+    assert code == 1
+    one_error_line(err, "resnet-explorer cam", str(target))
+    assert not target.parent.exists()
+
+
+def test_cam_bad_image_and_bad_weights_fail_naming_the_file(files, tmp_path, capsys):
+    root, _ = files
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("not an image")
+    code, _, err = run(capsys, "cam", str(fake), "--weights", str(root / "weights.pth"))
+    assert code == 1
+    one_error_line(err, str(fake))
+    code, _, err = run(capsys, "cam", str(tmp_path / "nowhere.png"), "--weights", str(root / "weights.pth"))
+    assert code == 1
+    one_error_line(err, "nowhere.png")
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"\x80\x02garbage")
+    code, _, err = run(capsys, "cam", str(root / "photo.png"), "--weights", str(broken))
+    assert code == 1
+    one_error_line(err, str(broken))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [["--stage", "6"], ["--stage", "0"], ["--class", "1000"], ["--class", "cat"], ["--opacity", "1.5"], ["--opacity", "x"], ["--out", "heat.txt"], ["--colormap", "rainbow"]],
+)
+def test_cam_bad_arguments_are_usage_errors(files, capsys, bad):
+    root, _ = files
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cam", str(root / "photo.png"), *bad])
+    assert exit_info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_lesion_sweep_json_equals_the_core_sweep(files, reference_probs, capsys):
+    root, model = files
+    code, out, err = run(capsys, "lesion", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["kind"] == "residual" and report["class"]["index"] == int(reference_probs.argmax())
+    assert report["class"]["prob"] == pytest.approx(float(reference_probs.max()), abs=1e-4)
+    core = lesion_sweep(model, preprocess(load_image(root / "photo.png")), "residual")
+    assert [b["block"] for b in report["blocks"]] == [b.block for b in core.blocks] == list(model.blocks())
+    for row, ref in zip(report["blocks"], core.blocks):
+        assert row["drop"] == pytest.approx(ref.drop, abs=1e-5) and row["top1"]["index"] == ref.after[0][0]
+        assert row["block_kind"] == ref.block_kind and row["skipped"] is None
+
+
+def test_lesion_text_table_and_single_block(files, capsys):
+    root, _ = files
+    code, out, err = run(capsys, "lesion", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--kind", "shortcut")
+    assert code == 0, err
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith("layer")]
+    assert rows == [f"layer{s}.{i}" for s, n in ((1, 3), (2, 4), (3, 6), (4, 3)) for i in range(n)]
+    assert "shortcut removed" in out
+    code, out, err = run(capsys, "lesion", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--block", "layer3.0", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["block"] == "layer3.0" and len(report["before"]) == len(report["after"]) == 5
+    assert report["before"] != report["after"]
+
+
+def test_lesion_failures(files, tmp_path, capsys):
+    root, _ = files
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    code, _, err = run(capsys, "lesion", str(empty), "--weights", str(root / "weights.pth"))
+    assert code == 1
+    one_error_line(err, "resnet-explorer lesion", str(empty))
+    code, _, err = run(capsys, "lesion", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--device", "tpu")
+    assert code == 1
+    one_error_line(err, "tpu")
+    for bad in (["--block", "layer5.0"], ["--kind", "branch"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["lesion", str(root / "photo.png"), *bad])
+        assert exit_info.value.code == 2
