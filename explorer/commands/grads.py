@@ -131,16 +131,14 @@ def _progress_printer():
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, args._parser)
-    from explorer.core.images import ImageError
-    from explorer.core.weights import WeightsError
-
     try:
         results = run_comparison(config, args.shortcuts, _device(args.device), _progress_printer())
         if args.csv:
             write_csv(Path(args.csv), results)
-    except (WeightsError, ImageError, ValueError, RuntimeError) as exc:
-        # ValueError/RuntimeError here are torch's (e.g. a batch of one value per channel under
-        # batch statistics, out of memory, an unavailable device): one line, no traceback.
+    except (ValueError, RuntimeError) as exc:
+        # ValueError covers WeightsError and ImageError (one line naming the file) and torch's own
+        # refusals (one value per channel under batch statistics); RuntimeError covers out of
+        # memory and an unavailable device.
         error("grads", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return 1
     except OSError as exc:

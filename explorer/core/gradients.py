@@ -122,9 +122,25 @@ def main_path_layers(model: ResNet50) -> list[str]:
 # -- building a run ------------------------------------------------------------------------------
 
 
-def build_model(config: GradConfig, progress: Progress | None = None, cancel: Cancel | None = None) -> ResNet50:
-    """A fresh ResNet-50 on the CPU, initialised and switched as ``config`` says (never shared)."""
+def build_model(
+    config: GradConfig, download_progress: Callable[[int, int], None] | None = None, cancel: Cancel | None = None
+) -> ResNet50:
+    """A fresh ResNet-50 on the CPU, initialised and switched as ``config`` says (never shared).
+
+    Args:
+        download_progress: ``(bytes so far, total or 0)`` while named weights download.
+        cancel: polled during a download; True raises :class:`Cancelled`.
+    """
+    return _build(config, download_progress, cancel)[0]
+
+
+def _build(
+    config: GradConfig, download_progress: Callable[[int, int], None] | None, cancel: Cancel | None
+) -> tuple[ResNet50, float]:
+    """The model and the resize/crop ratio its weights were evaluated with (torchvision's 256/224,
+    232/224 for imagenet-v2), so image inputs are prepared the way those weights expect."""
     validate(config)
+    ratio = 256 / 224
     init = "he" if config.init == "weights" else config.init
     # Built on the meta device, the constructor allocates nothing and skips its own initialisation
     # (two passes over 25M parameters); initialize() then sets every parameter and buffer once, with
@@ -134,30 +150,35 @@ def build_model(config: GradConfig, progress: Progress | None = None, cancel: Ca
     model.to_empty(device="cpu")
     model.initialize(init, config.seed)
     if config.init == "weights":
-        from explorer.core.weights import load_weights
+        from explorer.core.weights import WeightsCancelled, load_weights
 
-        load_weights(model, config.weights, progress=progress, cancel=cancel, seed=config.seed)
+        try:
+            info = load_weights(model, config.weights, progress=download_progress, cancel=cancel, seed=config.seed)
+        except WeightsCancelled as exc:
+            raise Cancelled(str(exc)) from None
+        ratio = info.resize / info.crop
     if not config.shortcuts:
         model.set_shortcuts(False, config.plain_blocks)
     if config.lesion:
         model.set_residual(False, config.lesion)
     model.set_normalization(config.norm)
     model.eval()  # no mode relies on train(): batch/frozen/none are explicit, and dropout is absent
-    return model
+    return model, ratio
 
 
-def make_inputs(config: GradConfig) -> tuple[torch.Tensor, torch.Tensor | None]:
+def make_inputs(config: GradConfig, resize_ratio: float = 256 / 224) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The input batch and, for ``targets="random"``, the labels, on the CPU.
 
     Noise and labels come from one local generator seeded with ``config.seed``: first
     ``randn(batch, 3, size, size)`` (noise only), then ``randint(num_classes, (batch,))``. With images,
-    the batch is the images in order (resized to ``size * 256 / 224``, centre-cropped to ``size``).
+    the batch is the images in order (shorter side resized to ``size * resize_ratio``, centre-cropped
+    to ``size``).
     """
     generator = torch.Generator().manual_seed(config.seed)
     if config.inputs:
         from explorer.core.images import load_image, preprocess
 
-        resize = round(config.size * 256 / 224)
+        resize = round(config.size * resize_ratio)
         x = torch.stack([preprocess(load_image(path), resize=resize, crop=config.size) for path in config.inputs])
     else:
         x = torch.randn(config.batch, 3, config.size, config.size, generator=generator)  # (B, 3, H, W)
@@ -219,8 +240,14 @@ def run_comparison(
     progress_steps = _Steps(1 + len(variants) * stages_per_pass, progress, cancel)
 
     progress_steps.check()
-    model = build_model(variants[0], cancel=cancel).to(device)
-    x, targets = make_inputs(config)
+
+    def downloading(done: int, total: int) -> None:
+        if progress is not None:
+            progress(f"downloading weights: {done / 2**20:.0f}" + (f" of {total / 2**20:.0f} MiB" if total else " MiB"), 0.0)
+
+    model, resize_ratio = _build(variants[0], downloading, cancel)
+    model.to(device)
+    x, targets = make_inputs(config, resize_ratio)
     x = x.to(device)
     progress_steps("model built")
     results: list[GradResult] = []

@@ -13,6 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+import torchvision.transforms as T
+from PIL import Image
 from torch import nn
 
 from explorer.core.gradients import (
@@ -45,11 +47,14 @@ def _stds(result: GradResult) -> dict[str, float | None]:
     return {layer.name: layer.activation_std for layer in result.layers}
 
 
-def _reference(model: nn.Module, config: GradConfig, top1: bool = False) -> tuple[float, dict[str, float], dict[str, float]]:
+def _reference(
+    model: nn.Module, config: GradConfig, top1: bool = False, x: torch.Tensor | None = None
+) -> tuple[float, dict[str, float], dict[str, float]]:
     """Loss, weight-gradient norms (torch.autograd.grad, float64) and BN-output stds, computed directly
     on ``model`` with the documented seeding (one generator: noise, then labels)."""
     g = torch.Generator().manual_seed(config.seed)
-    x = torch.randn(config.batch, 3, config.size, config.size, generator=g)
+    if x is None:
+        x = torch.randn(config.batch, 3, config.size, config.size, generator=g)
     stds: dict[str, float] = {}
     hooks = []
     for name, m in model.named_modules():
@@ -60,7 +65,7 @@ def _reference(model: nn.Module, config: GradConfig, top1: bool = False) -> tupl
     stds["fc"] = logits.std().item()
     for h in hooks:
         h.remove()
-    targets = logits.argmax(1) if top1 else torch.randint(config.num_classes, (config.batch,), generator=g)
+    targets = logits.argmax(1) if top1 else torch.randint(config.num_classes, (x.shape[0],), generator=g)
     loss = F.cross_entropy(logits, targets)
     weighted = {n: m.weight for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
     grads = torch.autograd.grad(loss, list(weighted.values()), allow_unused=True)
@@ -148,6 +153,43 @@ def test_norms_equal_autograd_grad_on_independent_copy(config: GradConfig):
     copy.set_normalization(config.norm)
     result = run_gradients(config)
     _assert_matches(result, *_reference(copy, config, top1=config.targets == "top1"))
+
+
+def test_loaded_weights_and_images_equal_reference(tmp_path):
+    """A checkpoint file and Pillow images: the reference loads the same state dict into its own
+    copy and prepares the images with torchvision's transforms (Resize(size*256/224), CenterCrop)."""
+    trained = ResNet50(init="pytorch", seed=11)
+    with torch.no_grad():  # running statistics that differ from 0/1, so "frozen" matters
+        for m in trained.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
+    checkpoint = tmp_path / "trained.pth"
+    torch.save(trained.state_dict(), checkpoint)
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"photo{i}.png"
+        pixels = torch.randint(0, 256, (70, 90, 3), generator=torch.Generator().manual_seed(i), dtype=torch.uint8)
+        Image.fromarray(pixels.numpy()).save(path)
+        paths.append(str(path))
+    config = GradConfig(init="weights", weights=str(checkpoint), norm="frozen", targets="top1", inputs=tuple(paths), size=48)
+    result = run_gradients(config)
+    assert result.config["batch"] == 2 and result.config["inputs"] == paths
+
+    prepare = T.Compose([T.Resize(round(48 * 256 / 224)), T.CenterCrop(48), T.ToTensor(),
+                         T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    x = torch.stack([prepare(Image.open(p).convert("RGB")) for p in paths])
+    copy = ResNet50()
+    copy.load_state_dict(torch.load(checkpoint, weights_only=True))
+    copy.set_normalization("frozen")
+    _assert_matches(result, *_reference(copy, config, top1=True, x=x))
+
+
+def test_unreadable_weights_file_is_a_value_error_naming_it(tmp_path):
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="broken.pth"):
+        run_gradients(replace(SMALL, init="weights", weights=str(bad)))
 
 
 # -- documented properties --------------------------------------------------------------------------
