@@ -1,0 +1,261 @@
+"""Gradient lab panel: a run draws two curves of the 50 main-path layers with the core's numbers,
+diagram toggles change only the next run and only the named block, points a log axis cannot show
+are counted and named, presets set the knobs, export writes what is shown, settings round-trip.
+
+Runs use 64x64 noise and batch 2 to stay fast; the reference is explorer.core.gradients itself
+(checked against torch.autograd.grad in tests/core)."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+from PySide6.QtCore import QSettings, Qt
+
+from explorer.core.gradients import GradConfig, main_path_layers, run_gradients
+from explorer.core.model import ResNet50
+from explorer.ui.gradient_panel import GradientPanel, main_path_layout
+from explorer.ui.plot_gradients import Curve, GradientPlot
+from explorer.ui.workers import JobRunner
+
+RUN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def runner():
+    r = JobRunner()
+    yield r
+    assert r.shutdown(30_000)
+
+
+@pytest.fixture
+def panel(qtbot, runner):
+    p = GradientPanel(runner)
+    qtbot.addWidget(p)
+    p.size_spin.setValue(64)
+    p.batch_spin.setValue(2)
+    p.seed_spin.setValue(0)
+    p.device_box.setCurrentIndex(p.device_box.findData("cpu"))
+    return p
+
+
+def run_and_wait(qtbot, panel: GradientPanel) -> list:
+    """Click Run and wait for the plot; fail at once with the panel's message if the run fails."""
+    got: list = []
+    panel.run_finished.connect(got.append)
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    failed = lambda: panel.message_label.text().startswith(("Run failed", "Cannot run"))  # noqa: E731
+    qtbot.waitUntil(lambda: bool(got) or failed(), timeout=RUN_TIMEOUT_MS)
+    panel.run_finished.disconnect(got.append)
+    assert got, panel.message_label.text()
+    return got[0]
+
+
+def plotted(panel: GradientPanel) -> list[tuple[str, list[float], list[float]]]:
+    out = []
+    for item in panel.plot._curves:
+        x, y = item.getOriginalDataset()
+        out.append((item.name(), list(x), list(y)))
+    return out
+
+
+def test_layout_before_any_run_equals_the_cores_layer_list():
+    with torch.device("meta"):
+        model = ResNet50()
+    assert [name for name, _ in main_path_layout()] == main_path_layers(model)
+    stages = [stage for _, stage in main_path_layout()]
+    assert stages[0] == "stage1" and stages[-1] == "head"
+    assert stages.count("stage2") == 9 and stages.count("stage4") == 18
+
+
+def test_run_draws_two_curves_of_50_points_with_the_cores_numbers(qtbot, panel):
+    results = run_and_wait(qtbot, panel)
+    assert [r.shortcuts for r in results] == [True, False]
+    assert panel.plot.curve_points() == [("with shortcuts (residual)", 50), ("without shortcuts (plain)", 50)]
+    expected = run_gradients(GradConfig(size=64, batch=2, seed=0, shortcuts=False))
+    _, x, y = plotted(panel)[1]
+    assert x == list(range(50))
+    main = [layer for layer in expected.layers if not layer.shortcut]
+    assert y == pytest.approx([layer.grad_norm for layer in main], rel=1e-5)
+    assert panel.plot.layout_names() == tuple(layer.name for layer in main)
+    # What the user reads: the verdicts and the exact conditions of this run.
+    assert panel.verdict_label.text().splitlines() == [r.verdict for r in results]
+    assert panel.verdict_label.text().startswith("residual: gradient")
+    conditions = panel.conditions_label.text()
+    assert "size 64x64" in conditions and "batch 2" in conditions and "seed 0" in conditions
+    assert "all 16 blocks" in conditions
+    assert panel.skipped_label.isHidden()
+    assert panel.export_button.isEnabled()
+
+
+def test_activation_std_switch_redraws_the_same_run(qtbot, panel):
+    results = run_and_wait(qtbot, panel)
+    panel.quantity_box.setCurrentIndex(panel.quantity_box.findData("activation_std"))
+    _, _, y = plotted(panel)[0]
+    assert y == [layer.activation_std for layer in results[0].layers if not layer.shortcut]
+    assert "activation std" in panel.plot.getPlotItem().getAxis("left").labelText
+
+
+def test_block_toggle_changes_the_next_run_only_for_that_block(qtbot, panel):
+    first = run_and_wait(qtbot, panel)
+    shown_before = panel.conditions_label.text()
+    panel.set_block_switches({"layer2.1"}, set())
+    assert panel.conditions_label.text() == shown_before  # the shown run keeps its conditions
+    assert "only in layer2.1" in panel.switches_label.text()
+
+    second = run_and_wait(qtbot, panel)
+    assert second[1].config["plain_blocks"] == ["layer2.1"]
+    assert "Shortcuts off in: layer2.1" in panel.conditions_label.text()
+    # The residual run is unchanged; the other run equals the core's run with only layer2.1 plain.
+    assert second[0].layers == first[0].layers
+    reference = run_gradients(GradConfig(size=64, batch=2, seed=0, shortcuts=False, plain_blocks=("layer2.1",)))
+    assert [l.grad_norm for l in second[1].layers] == pytest.approx([l.grad_norm for l in reference.layers], rel=1e-5)
+    assert second[1].layers != first[1].layers
+
+
+def test_lesioned_block_leaves_honest_gaps(qtbot, panel):
+    panel.set_block_switches({"layer1.1"}, {"layer3.4"})
+    results = run_and_wait(qtbot, panel)
+    assert results[0].config["lesion"] == ["layer3.4"]
+    # The lesioned branch's three convs have no gradient: left out of both curves, and said so.
+    assert panel.plot.curve_points() == [("with shortcuts (residual)", 47), ("without shortcuts (plain)", 47)]
+    _, x, _ = plotted(panel)[0]
+    lesioned = [i for i, (name, _) in enumerate(main_path_layout()) if name.startswith("layer3.4.")]
+    assert not set(lesioned) & set(x)
+    assert panel.skipped_label.isVisibleTo(panel)
+    text = panel.skipped_label.text()
+    assert "Not drawn (6 point(s)" in text and "layer3.4.conv1" in text and "missing" in text
+
+
+def test_plot_skips_zero_missing_and_infinite_values_and_breaks_the_line(qtbot):
+    plot = GradientPlot()
+    qtbot.addWidget(plot)
+    plot.set_layout(main_path_layout())
+    values = [1.0] * 50
+    values[3], values[10], values[20] = 0.0, None, math.inf
+    skipped = plot.show_curves([Curve(True, tuple(values))], "grad_norm")
+    assert [(s.layer, s.value) for s in skipped] == [
+        ("layer1.0.conv3", 0.0),
+        ("layer2.0.conv1", None),
+        ("layer2.3.conv2", math.inf),
+    ]
+    item = plot._curves[0]
+    x, _ = item.getOriginalDataset()
+    assert len(x) == 47 and 3 not in x
+    assert "not drawable" in plot.hover_text(3) and "layer1.0.conv3" in plot.hover_text(3)
+
+
+def test_presets_set_the_knobs_and_edits_make_them_custom(qtbot, panel):
+    panel.preset_box.setCurrentIndex(panel.preset_box.findData("no-norm"))
+    assert panel.norm_box.currentData() == "none" and panel.init_box.currentData() == "pytorch"
+    assert "default init" in panel.preset_description.text()
+    panel.preset_box.setCurrentIndex(panel.preset_box.findData("trained"))
+    assert panel.init_box.currentData() == "weights" and panel.weights_box.isEnabled()
+    assert panel.config().weights == "imagenet-v2" and panel.config().targets == "top1"
+    panel.norm_box.setCurrentIndex(panel.norm_box.findData("none"))
+    assert panel.preset_box.currentData() == "custom"
+
+
+def test_invalid_settings_are_refused_before_any_job(qtbot, panel, runner):
+    panel.init_box.setCurrentIndex(panel.init_box.findData("weights"))
+    panel.weights_box.setCurrentText("")
+    panel.run()
+    assert "Cannot run" in panel.message_label.text() and "weights source" in panel.message_label.text()
+    assert not runner.is_busy("gradients")
+    panel.init_box.setCurrentIndex(panel.init_box.findData("he"))
+    panel.inputs_box.setCurrentIndex(panel.inputs_box.findData("images"))
+    panel.run()
+    assert "choose at least one image" in panel.message_label.text()
+
+
+def test_a_block_without_shortcut_and_residual_is_refused(qtbot, panel, runner):
+    panel.set_block_switches(set(), {"layer3.4"})  # the plain run would switch off its shortcut too
+    panel.run()
+    assert "Cannot run" in panel.message_label.text() and "layer3.4" in panel.message_label.text()
+    assert not runner.is_busy("gradients")
+    panel.shortcuts_box.setCurrentIndex(panel.shortcuts_box.findData("on"))
+    assert run_and_wait(qtbot, panel)[0].config["lesion"] == ["layer3.4"]
+
+
+def test_a_failing_run_says_why_and_keeps_the_previous_plot(qtbot, panel):
+    first = run_and_wait(qtbot, panel)
+    # Batch statistics of a single 1x1 feature map do not exist: the core refuses at stage 5.
+    panel.batch_spin.setValue(1)
+    panel.size_spin.setValue(8)
+    with qtbot.waitSignal(panel._runner.failed, timeout=RUN_TIMEOUT_MS):
+        panel.run()
+    assert panel.message_label.text().startswith("Run failed:")
+    assert "\n" not in panel.message_label.text()
+    assert panel.results() == first and panel.plot.curve_points()[0][1] == 50
+
+
+def test_cancel_drops_the_run(qtbot, panel, runner):
+    panel.size_spin.setValue(224)
+    finished = []
+    panel.run_finished.connect(finished.append)
+    panel.run()
+    assert panel.cancel_button.isEnabled()
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert not runner.is_busy("gradients")
+    assert not panel.cancel_button.isEnabled()
+    assert "Cancelled" in panel.message_label.text()
+    qtbot.wait(300)
+    assert finished == [] and panel.results() == []
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform's note on show()
+def test_ctrl_r_runs_the_lab(qtbot, panel):
+    with qtbot.waitActive(panel):
+        panel.show()
+        panel.activateWindow()
+    panel.seed_spin.setFocus()
+    with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT_MS):
+        qtbot.keyClick(panel.seed_spin, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_export_writes_png_svg_and_csv_of_the_shown_run(qtbot, panel, tmp_path):
+    assert not panel.export(str(tmp_path / "early.csv"))
+    assert "nothing to export" in panel.message_label.text()
+    results = run_and_wait(qtbot, panel)
+    for name in ("plot.png", "plot.svg", "plot.csv"):
+        assert panel.export(str(tmp_path / name)), panel.message_label.text()
+    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (tmp_path / "plot.svg").read_text()
+    assert "<svg" in svg and "without shortcuts (plain)" in svg
+    lines = (tmp_path / "plot.csv").read_text().splitlines()
+    comments = [line for line in lines if line.startswith("#")]
+    assert any("size 64x64" in line for line in comments) and any(results[1].verdict in line for line in comments)
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    assert len(rows) == 2 * 54
+    projection = [r for r in rows if r["projection_shortcut"] == "True"]
+    assert len(projection) == 8 and {r["grad_norm"] for r in projection if r["shortcuts"] == "off"} == {""}
+    residual_fc = next(r for r in rows if r["shortcuts"] == "on" and r["layer"] == "fc")
+    assert float(residual_fc["grad_norm"]) == results[0].layers[-1].grad_norm
+    assert not panel.export(str(tmp_path / "plot.jpg"))
+    assert "use .png, .svg or .csv" in panel.message_label.text()
+    assert not panel.export(str(tmp_path / "missing-dir" / "plot.csv"))
+
+
+def test_settings_round_trip(qtbot, runner, tmp_path):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    a = GradientPanel(runner)
+    qtbot.addWidget(a)
+    a.preset_box.setCurrentIndex(a.preset_box.findData("no-norm"))
+    a.shortcuts_box.setCurrentIndex(a.shortcuts_box.findData("off"))
+    a.size_spin.setValue(96)
+    a.seed_spin.setValue(7)
+    a.quantity_box.setCurrentIndex(a.quantity_box.findData("activation_std"))
+    a.save_settings(settings)
+    settings.sync()
+
+    b = GradientPanel(runner)
+    qtbot.addWidget(b)
+    b.restore_settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    assert b.config() == a.config()
+    assert replace(b.config(), size=224, seed=0) == replace(GradConfig(norm="none", init="pytorch"))
+    assert b.shortcuts_box.currentData() == "off"
+    assert b.preset_box.currentData() == "no-norm"
+    assert b.quantity_box.currentData() == "activation_std"
