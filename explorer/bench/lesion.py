@@ -1,0 +1,126 @@
+"""Bench suite ``lesion``: a full 16-block lesion sweep of one image against one plain forward pass
+of the same model, measured in the same run (issue 6's budget: at most 10x). The sweep time includes
+its clean pass (a new image each repeat, so nothing is reused across repeats); the one-off copy of
+the model is reported on its own. ``--lesion-naive`` also times the naive way, 16 full forwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any, Callable
+
+import torch
+
+from explorer.commands.common import positive_int
+from explorer.core.lesion import KINDS, Lesioner
+from explorer.core.model import ResNet50
+
+TARGET_RATIO = 10.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("lesion suite")
+    group.add_argument("--lesion-size", type=positive_int, default=224, metavar="N", help="input side (default 224)")
+    group.add_argument("--lesion-repeats", type=positive_int, default=5, metavar="N", help="timed repeats (default 5)")
+    group.add_argument("--lesion-device", default="cpu", help="cpu or cuda (default cpu, as the issue's target)")
+    group.add_argument("--lesion-kind", choices=(*KINDS, "both"), default="both", help="what each lesion removes (default both)")
+    group.add_argument("--lesion-naive", action="store_true", help="also time 16 full forwards of a lesioned model")
+
+
+def _timed(fn: Callable[[], Any], device: torch.device) -> float:
+    """Wall time of ``fn`` in milliseconds, synchronised on CUDA."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) * 1000
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(samples), 2), "min": round(min(samples), 2)}
+
+
+def run(args: argparse.Namespace) -> dict:
+    device = torch.device(args.lesion_device)
+    size, repeats = args.lesion_size, args.lesion_repeats
+    kinds = list(KINDS) if args.lesion_kind == "both" else [args.lesion_kind]
+    gen = torch.Generator().manual_seed(0)
+    images = [torch.randn(3, size, size, generator=gen) for _ in range(repeats + 1)]
+    source = ResNet50(seed=0)
+    start = time.perf_counter()
+    lesioner = Lesioner(source, device)
+    copy_ms = (time.perf_counter() - start) * 1000
+    model = lesioner.model
+
+    def forward(x: torch.Tensor) -> None:
+        with torch.inference_mode():
+            model(x.unsqueeze(0).to(device))
+
+    # Warm-up: the first call of every layer shape pays for kernel selection (oneDNN, cuDNN).
+    forward(images[-1])
+    for kind in kinds:
+        lesioner.sweep(images[-1], kind)
+    # Interleaved, so that both sides of the ratio see the same load on a shared machine.
+    forwards: list[float] = []
+    sweeps: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for x in images[:repeats]:
+        forwards.append(_timed(lambda x=x: forward(x), device))
+        for kind in kinds:
+            sweeps[kind].append(_timed(lambda x=x, kind=kind: lesioner.sweep(x, kind), device))
+    result: dict[str, Any] = {
+        "device": str(device),
+        "size": size,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+        "copy_ms": round(copy_ms, 2),
+        "forward_ms": _stats(forwards),
+        "target_ratio": TARGET_RATIO,
+    }
+    for kind in kinds:
+        stats = _stats(sweeps[kind])
+        result[kind] = {
+            "sweep_ms": stats,
+            "ratio": round(stats["median"] / result["forward_ms"]["median"], 2),
+            "ratio_min": round(stats["min"] / result["forward_ms"]["min"], 2),
+        }
+        if args.lesion_naive:
+            result[kind]["naive_ms"] = round(_timed(lambda kind=kind: _naive_sweep(model, images[0], kind, device), device), 2)
+    return result
+
+
+def _naive_sweep(model: ResNet50, image: torch.Tensor, kind: str, device: torch.device) -> None:
+    """The reference way: one full forward per lesioned block, switching the block off and on."""
+    flip = model.set_residual if kind == "residual" else model.set_shortcuts
+    x = image.unsqueeze(0).to(device)
+    with torch.inference_mode():
+        model(x)
+        for name in model.blocks():
+            flip(False, [name])
+            try:
+                model(x)
+            finally:
+                flip(True, [name])
+
+
+def describe(result: dict) -> str:
+    f = result["forward_ms"]
+    lines = [
+        f"lesion sweep ({result['device']}, {result['size']}x{result['size']}, {result['threads']} threads, "
+        f"{result['repeats']} repeats): one forward {f['median']:.1f} ms median, {f['min']:.1f} ms min; "
+        f"model copy {result['copy_ms']:.0f} ms (once per weights)"
+    ]
+    for kind in KINDS:
+        if kind not in result:
+            continue
+        r = result[kind]
+        s = r["sweep_ms"]
+        naive = f"; naive 16 full forwards {r['naive_ms']:.0f} ms" if "naive_ms" in r else ""
+        lines.append(
+            f"  {kind:<9} 16-block sweep {s['median']:.1f} ms median ({r['ratio']:.2f}x a forward), "
+            f"{s['min']:.1f} ms min ({r['ratio_min']:.2f}x); target <= {result['target_ratio']:.0f}x{naive}"
+        )
+    return "\n".join(lines)
