@@ -176,3 +176,13 @@ def test_lesion_failures(files, tmp_path, capsys):
         with pytest.raises(SystemExit) as exit_info:
             main(["lesion", str(root / "photo.png"), *bad])
         assert exit_info.value.code == 2
+
+
+def test_bench_lesion_suite_reports_its_numbers(capsys):
+    code = main(["bench", "--suite", "lesion", "--lesion-size", "32", "--lesion-repeats", "1", "--lesion-kind", "shortcut", "--lesion-naive", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)["lesion"]
+    assert result["size"] == 32 and "residual" not in result
+    shortcut = result["shortcut"]
+    assert shortcut["sweep_ms"]["median"] > 0 and shortcut["naive_ms"] > 0
+    assert shortcut["ratio"] == pytest.approx(shortcut["sweep_ms"]["median"] / result["forward_ms"]["median"], rel=0.01)
