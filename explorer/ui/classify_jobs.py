@@ -1,0 +1,117 @@
+"""Worker-side half of the classification panel: the one Classifier and the jobs that use it.
+
+No Qt here. The panel hands these functions to JobRunner on its "classifier" lane, so the model is
+touched by one job at a time and never by the GUI thread; what comes back is frozen dataclasses of
+plain values (predictions, RGB bytes for thumbnails) that the panel turns into pixmaps.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from PIL import Image
+
+from explorer.core.images import load_image
+from explorer.core.inference import Classifier, Prediction
+from explorer.core.weights import WEIGHT_SOURCES, WeightsInfo
+
+THUMBNAIL_PX = 96
+PREVIEW_PX = 384
+# A download reports every chunk; a few updates a second are enough for a progress bar and keep the
+# GUI's event queue short.
+PROGRESS_INTERVAL_S = 0.1
+
+Progress = Callable[[str, float], None]
+Cancelled = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An RGB image as bytes (row-major, 3 bytes per pixel): safe to pass between threads."""
+
+    width: int
+    height: int
+    data: bytes
+
+    @classmethod
+    def of(cls, image: Image.Image, side: int) -> "Picture":
+        small = image.copy()
+        small.thumbnail((side, side))
+        small = small.convert("RGB")
+        return cls(small.width, small.height, small.tobytes())
+
+
+@dataclass(frozen=True)
+class Classified:
+    prediction: Prediction
+    thumbnail: Picture
+    preview: Picture
+    image_size: tuple[int, int]  # of the decoded image the classifier saw
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    info: WeightsInfo
+    stats: dict[str, tuple[float, float]]
+    device: str
+    notices: tuple[str, ...]
+
+    def as_signal_payload(self) -> dict:
+        """The ``weights_loaded`` payload: ``{"info": {...WeightsInfo fields...}, "stats": {...}}``."""
+        return {"info": asdict(self.info), "stats": dict(self.stats)}
+
+
+def is_download(source: str) -> bool:
+    spec = WEIGHT_SOURCES.get(source)
+    return spec is not None and spec.url is not None
+
+
+class ClassifierHost:
+    """Owns the Classifier. Call its methods only from jobs of one JobRunner lane."""
+
+    def __init__(self) -> None:
+        self._classifier: Classifier | None = None
+
+    def load(self, source: str, device: str, progress: Progress, cancelled: Cancelled) -> LoadedWeights:
+        """Load ``source`` on ``device``. On any error the classifier in use stays as it was: a
+        device change loads into a fresh Classifier that replaces the old one only on success."""
+        current = self._classifier
+        same_device = current is not None and str(current.device) == device
+        target = current if same_device else Classifier(device)
+        assert target is not None
+        info = target.load(source, progress=_download_progress(source, progress), cancel=cancelled)
+        self._classifier = target
+        with torch.no_grad():  # the statistics are read-outs, not part of any graph
+            stats = target.weight_stats()
+        return LoadedWeights(info, stats, str(target.device), tuple(target.notices))
+
+    def classify(self, source: str | Path | Image.Image, name: str, topk: int = 5) -> Classified:
+        """Classify a file (raises ImageError, one line naming it) or an already decoded image."""
+        if self._classifier is None or self._classifier.weights is None:
+            raise RuntimeError("no weights loaded yet")
+        if isinstance(source, Image.Image):
+            image = source.convert("RGB")
+        else:
+            # Decode as Classifier.classify_path does (JPEG draft scaling for the resize in use).
+            image = load_image(source, self._classifier.transform[0])
+        prediction = self._classifier.classify(image, name, topk)
+        return Classified(prediction, Picture.of(image, THUMBNAIL_PX), Picture.of(image, PREVIEW_PX), image.size)
+
+
+def _download_progress(source: str, progress: Progress) -> Callable[[int, int], None]:
+    last = 0.0
+
+    def report(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_INTERVAL_S and done != total:
+            return
+        last = now
+        mib = f"{done / 2**20:.1f} of {total / 2**20:.1f} MiB" if total else f"{done / 2**20:.1f} MiB"
+        progress(f"Downloading {source}: {mib}", done / total if total else 0.0)
+
+    return report
