@@ -25,7 +25,9 @@ def _command_names() -> list[str]:
     return sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with ``only`` one subcommand (the GUI starts without importing the
+    other commands, which import torch: its window must show within 1.5 s)."""
     parser = argparse.ArgumentParser(
         prog="resnet-explorer",
         description="Explore ResNet-50: architecture summary, classification, gradient lab. "
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _command_names():
+    for name in [only] if only else _command_names():
         importlib.import_module(f"explorer.commands.{name}").register(sub)
     return parser
 
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     # `resnet-explorer` and `resnet-explorer photo.jpg ...` open the window.
     if not argv or (argv[0] not in _command_names() and not argv[0].startswith("-")):
         argv = ["gui", *argv]
-    args = build_parser().parse_args(argv)
+    args = build_parser(only="gui" if argv[0] == "gui" else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
