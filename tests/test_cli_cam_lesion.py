@@ -185,4 +185,4 @@ def test_bench_lesion_suite_reports_its_numbers(capsys):
     assert result["size"] == 32 and "residual" not in result
     shortcut = result["shortcut"]
     assert shortcut["sweep_ms"]["median"] > 0 and shortcut["naive_ms"] > 0
-    assert shortcut["ratio"] == pytest.approx(shortcut["sweep_ms"]["median"] / result["forward_ms"]["median"], rel=0.01)
+    assert shortcut["ratio"] == pytest.approx(shortcut["sweep_ms"]["median"] / result["forward_ms"]["median"], abs=0.02)
