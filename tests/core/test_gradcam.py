@@ -10,8 +10,8 @@ import torchvision
 from PIL import Image
 
 from explorer.core.activations import capture_activations
-from explorer.core.images import preprocess
 from explorer.core.gradcam import COLORMAPS, GradCam, colorize, grad_cam, network_view, overlay
+from explorer.core.images import preprocess
 from explorer.core.model import ResNet50, SwitchableBatchNorm2d
 
 SIZE = 64
