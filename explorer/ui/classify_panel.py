@@ -340,8 +340,10 @@ class ClassifyPanel(QWidget):
         self._show_status()
         self.weights_loaded.emit(loaded.as_signal_payload())
         # Every image is classified again with the new weights; results of older jobs are dropped.
+        # Old predictions are cleared rather than shown under the new weights' name.
         for entry in self._entries.values():
             if entry.source is not None:
+                entry.result, entry.error = None, None
                 self._submit_classify(entry)
                 self._show_item(entry)
 

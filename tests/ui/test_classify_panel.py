@@ -1,0 +1,302 @@
+"""Classification panel: what it shows equals the core Classifier's answer for the same checkpoint;
+bad inputs get their own error and the rest still classify; failed or cancelled weight loads keep the
+current weights and say how to proceed; the untrained banner; device selector; settings.
+
+Checkpoints are torch.save'd state_dicts in a temporary folder; downloads are simulated by replacing
+explorer.core.download.fetch (nothing here touches the network)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QPushButton
+
+from explorer.core import download
+from explorer.core.inference import Classifier, available_devices
+from explorer.core.model import ResNet50
+from explorer.ui.classify_panel import ClassifyPanel
+from explorer.ui.workers import JobRunner
+
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Two different ResNet-50 checkpoints (He init, seeds 1 and 2) with non-trivial BN statistics."""
+    folder = tmp_path_factory.mktemp("ckpt")
+    paths = []
+    for seed in (1, 2):
+        model = ResNet50(seed=seed)
+        generator = torch.Generator().manual_seed(seed)
+        for name, buffer in model.named_buffers():
+            if name.endswith("running_mean"):
+                buffer.copy_(0.1 * torch.randn(buffer.shape, generator=generator))
+            elif name.endswith("running_var"):
+                buffer.copy_(0.5 + torch.rand(buffer.shape, generator=generator))
+        path = folder / f"resnet50-seed{seed}.pth"
+        torch.save(model.state_dict(), path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Three small photos-to-be (JPEG, PNG, RGBA PNG), a text file posing as a JPEG, an empty folder."""
+    folder = tmp_path_factory.mktemp("img")
+    good = folder / "good"
+    good.mkdir()
+    for i, (name, mode) in enumerate((("a.jpg", "RGB"), ("b.png", "RGB"), ("c.png", "RGBA"))):
+        image = Image.new(mode, (80, 60))
+        image.putdata([((x * 3 + i * 70) % 256, (y * 4) % 256, (x * y + 40 * i) % 256, 255)[: len(mode)] for y in range(60) for x in range(80)])
+        image.save(good / name)
+    bad = folder / "broken.jpg"
+    bad.write_text("this is not a JPEG")
+    empty = folder / "empty"
+    empty.mkdir()
+    return {"good": good, "files": sorted(good.iterdir()), "bad": bad, "empty": empty, "missing": folder / "gone.png"}
+
+
+@pytest.fixture(scope="module")
+def reference(checkpoints, images):
+    """The core Classifier's top-5 for every good image under each checkpoint."""
+    out = {}
+    for checkpoint in checkpoints:
+        classifier = Classifier("cpu")
+        classifier.load(str(checkpoint))
+        out[checkpoint] = {p.name: classifier.classify_path(p).top for p in images["files"]}
+    return out
+
+
+@pytest.fixture
+def runner():
+    r = JobRunner()
+    yield r
+    assert r.shutdown(30_000)
+
+
+@pytest.fixture
+def panel(qtbot, runner):
+    p = ClassifyPanel(runner)
+    qtbot.addWidget(p)
+    return p
+
+
+def load(qtbot, panel: ClassifyPanel, source: str) -> dict:
+    with qtbot.waitSignal(panel.weights_loaded, timeout=TIMEOUT_MS) as blocker:
+        panel.load_weights(source)
+    return blocker.args[0]
+
+
+def wait_classified(qtbot, panel: ClassifyPanel) -> None:
+    qtbot.waitUntil(lambda: panel.pending() == 0, timeout=TIMEOUT_MS)
+
+
+def shown_top(panel: ClassifyPanel) -> list[tuple[str, str]]:
+    return [(label.text(), bar.format()) for label, bar in zip(panel.class_labels, panel.class_bars) if label.isVisibleTo(panel)]
+
+
+def test_images_show_the_classifiers_top5(qtbot, panel, checkpoints, images, reference):
+    payload = load(qtbot, panel, str(checkpoints[0]))
+    assert payload["info"]["source"] == str(checkpoints[0]) and payload["info"]["trained"] is True
+    panel.add_paths([str(images["good"])])  # a folder: its three images
+    wait_classified(qtbot, panel)
+    expected = reference[checkpoints[0]]
+    assert [t.split("\n")[0] for t in panel.entry_texts()] == ["a.jpg", "b.png", "c.png"]
+    for row, name in enumerate(["a.jpg", "b.png", "c.png"]):
+        panel.image_list.setCurrentRow(row)
+        top = expected[name]
+        assert shown_top(panel) == [(t.label, f"{t.prob:.1%}") for t in top]
+        assert panel.class_bars[0].value() == round(1000 * top[0].prob)
+        assert panel.entry_texts()[row].split("\n")[1] == f"{top[0].label} {top[0].prob:.0%}"
+        assert panel.title_label.text() == name
+        assert panel.details_label.text().startswith("cpu · fp32 · ") and " ms (forward)" in panel.details_label.text()
+        assert not panel.preview.pixmap().isNull() and not panel.image_list.item(row).icon().isNull()
+    assert not panel.banner.isVisibleTo(panel)
+
+
+def test_weight_statistics_are_those_of_the_checkpoint(qtbot, panel, checkpoints):
+    stats = load(qtbot, panel, str(checkpoints[0]))["stats"]
+    state = torch.load(checkpoints[0], weights_only=True)
+    weighted = [k[: -len(".weight")] for k, v in state.items() if k.endswith(".weight") and v.dim() in (2, 4)]
+    assert sorted(stats) == sorted(weighted) and len(stats) == 54
+    for name in ("conv1", "layer3.2.conv2", "layer4.0.downsample.0", "fc"):
+        w = state[f"{name}.weight"]
+        assert stats[name] == pytest.approx((w.mean().item(), w.std().item()), rel=1e-5, abs=1e-7)
+
+
+def test_bad_inputs_get_their_own_error_and_the_others_classify(qtbot, panel, checkpoints, images, reference):
+    load(qtbot, panel, str(checkpoints[0]))
+    files = images["files"]
+    panel.add_paths([str(files[0]), str(images["bad"]), str(images["missing"]), str(images["empty"]), str(files[1])])
+    wait_classified(qtbot, panel)
+    texts = panel.entry_texts()
+    assert len(texts) == 5
+    assert texts[1] == "broken.jpg\n⚠ a text file, not an image"
+    assert texts[2] == "gone.png\n⚠ no such file or folder"
+    assert texts[3].startswith("empty\n⚠ folder contains no images")
+    expected = reference[checkpoints[0]]
+    assert texts[0].endswith(f"{expected['a.jpg'][0].label} {expected['a.jpg'][0].prob:.0%}")
+    assert texts[4].endswith(f"{expected['b.png'][0].label} {expected['b.png'][0].prob:.0%}")
+    panel.image_list.setCurrentRow(1)
+    assert panel.details_label.text() == f"{images['bad']}: a text file, not an image"
+    assert shown_top(panel) == []
+    assert panel.image_list.item(1).toolTip() == panel.details_label.text()
+
+
+def test_random_weights_show_the_untrained_banner(qtbot, panel, checkpoints, images):
+    payload = load(qtbot, panel, "random")
+    assert payload["info"]["trained"] is False
+    assert "untrained" in panel.weights_label.text()
+    panel.add_paths([str(images["files"][0])])
+    wait_classified(qtbot, panel)
+    assert panel.banner.isVisibleTo(panel) and "Untrained" in panel.banner.text()
+    assert panel.entry_texts()[0].endswith("(untrained)")
+    load(qtbot, panel, str(checkpoints[0]))  # trained weights: the image is classified again
+    wait_classified(qtbot, panel)
+    assert not panel.banner.isVisibleTo(panel)
+    assert not panel.entry_texts()[0].endswith("(untrained)")
+
+
+def test_new_weights_reclassify_every_image(qtbot, panel, checkpoints, images, reference):
+    load(qtbot, panel, str(checkpoints[0]))
+    panel.add_paths([str(p) for p in images["files"]])
+    wait_classified(qtbot, panel)
+    load(qtbot, panel, str(checkpoints[1]))
+    wait_classified(qtbot, panel)
+    expected = reference[checkpoints[1]]
+    panel.image_list.setCurrentRow(2)
+    assert shown_top(panel) == [(t.label, f"{t.prob:.1%}") for t in expected["c.png"]]
+
+
+def test_a_failed_load_keeps_the_current_weights(qtbot, panel, checkpoints, images, tmp_path):
+    status: list[str] = []
+    load(qtbot, panel, str(checkpoints[0]))
+    panel.add_paths([str(images["files"][0])])
+    wait_classified(qtbot, panel)
+    before = shown_top(panel)
+    panel.status_changed.connect(status.append)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"\x00" * 100)
+    with qtbot.waitSignal(panel._runner.failed, timeout=TIMEOUT_MS):
+        panel.load_weights(str(junk))
+    message = panel.message_label.text()
+    assert message.startswith("Could not load weights:") and "junk.pth" in message
+    assert message.endswith(f"Still using {checkpoints[0].name}.")
+    assert status[-1] == f"Weights: {checkpoints[0].name} · device cpu"
+    assert shown_top(panel) == before  # nothing was re-classified or lost
+    # and the classifier still answers with the old weights
+    panel.add_paths([str(images["files"][1])])
+    wait_classified(qtbot, panel)
+    assert "⚠" not in panel.entry_texts()[1]
+
+
+def test_offline_download_says_how_to_proceed(qtbot, panel, monkeypatch, images, tmp_path):
+    def offline(url, filename, sha256_prefix=None, progress=None, cancel=None, timeout=None):
+        raise download.DownloadError("cannot resolve download.pytorch.org within 15 s (offline?)")
+
+    monkeypatch.setattr(download, "fetch", offline)
+    with qtbot.waitSignal(panel._runner.failed, timeout=TIMEOUT_MS):
+        panel.load_weights("imagenet-v2")
+    message = panel.message_label.text()
+    assert "cannot download imagenet-v2" in message and "random" in message and ".pth" in message
+    assert message.endswith("No weights are loaded.")
+    assert panel._dialog is None
+    assert panel.weights_label.text().startswith("No weights loaded")
+    # The app carries on: random weights work.
+    load(qtbot, panel, "random")
+    panel.add_paths([str(images["files"][0])])
+    wait_classified(qtbot, panel)
+    assert panel.entry_texts()[0].endswith("(untrained)")
+
+
+def test_download_dialog_shows_progress_and_cancel_keeps_the_weights(qtbot, panel, monkeypatch, checkpoints):
+    saw_cancel = threading.Event()
+
+    def slow_fetch(url, filename, sha256_prefix=None, progress=None, cancel=None, timeout=None):
+        total = 100 * 2**20
+        for step in range(1, 2000):
+            if cancel():
+                saw_cancel.set()
+                raise download.DownloadCancelled(f"download of {url} cancelled")
+            progress(min(step * 2**20, total), total)
+            time.sleep(0.01)
+        raise AssertionError("the download was never cancelled")
+
+    load(qtbot, panel, str(checkpoints[0]))
+    monkeypatch.setattr(download, "fetch", slow_fetch)
+    panel.load_weights("imagenet-v1")
+    dialog = panel._dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.isVisible() and dialog.value() > 0, timeout=TIMEOUT_MS)
+    assert dialog.labelText().startswith("Downloading imagenet-v1:") and "MiB" in dialog.labelText()
+    qtbot.mouseClick(dialog.findChild(QPushButton), Qt.MouseButton.LeftButton)
+    assert saw_cancel.wait(10)
+    assert panel._dialog is None
+    assert panel.message_label.text().startswith(f"Download cancelled; still using {checkpoints[0].name}")
+    qtbot.wait(100)
+    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu"
+    assert not panel._runner.is_busy("weights")
+
+
+def test_pasted_image_is_classified_like_the_same_pixels_from_a_file(qtbot, panel, checkpoints, tmp_path):
+    load(qtbot, panel, str(checkpoints[0]))
+    image = QImage(70, 50, QImage.Format.Format_RGB32)
+    image.fill(QColor(200, 120, 30))
+    panel.add_qimage(image, "pasted")
+    panel.add_qimage(QImage(), "empty clipboard")
+    wait_classified(qtbot, panel)
+    path = tmp_path / "same.png"
+    Image.new("RGB", (70, 50), (200, 120, 30)).save(path)
+    classifier = Classifier("cpu")
+    classifier.load(str(checkpoints[0]))
+    top = classifier.classify_path(path).top
+    panel.image_list.setCurrentRow(0)
+    assert shown_top(panel) == [(t.label, f"{t.prob:.1%}") for t in top]
+    assert panel.entry_texts()[1] == "empty clipboard\n⚠ the clipboard holds no image"
+
+
+def test_device_selector_lists_the_devices_and_refuses_unknown_ones(qtbot, panel, checkpoints):
+    assert [panel.device_box.itemData(i) for i in range(panel.device_box.count())] == available_devices()
+    load(qtbot, panel, str(checkpoints[0]))
+    panel.set_device("cuda:7" if "cuda:7" not in available_devices() else "nonsense")
+    assert "is not available here" in panel.message_label.text()
+    assert panel.device_box.currentData() == panel._device
+    # Choosing a device reloads the same weights there (on this machine: the CPU again).
+    with qtbot.waitSignal(panel.weights_loaded, timeout=TIMEOUT_MS) as blocker:
+        panel.device_box.setCurrentIndex(panel.device_box.findData("cpu"))
+        panel.set_device("cpu")
+    assert blocker.args[0]["info"]["source"] == str(checkpoints[0])
+    assert panel.weights_label.text().endswith("device cpu")
+
+
+def test_settings_round_trip_restores_weights_and_device(qtbot, runner, checkpoints, tmp_path):
+    settings_path = str(tmp_path / "s.ini")
+    a = ClassifyPanel(runner)
+    qtbot.addWidget(a)
+    load(qtbot, a, str(checkpoints[1]))
+    a.save_settings(QSettings(settings_path, QSettings.Format.IniFormat))
+
+    b = ClassifyPanel(runner)
+    qtbot.addWidget(b)
+    with qtbot.waitSignal(b.weights_loaded, timeout=TIMEOUT_MS) as blocker:
+        b.restore_settings(QSettings(settings_path, QSettings.Format.IniFormat))
+    assert blocker.args[0]["info"]["source"] == str(checkpoints[1])
+    assert b.device_box.currentData() == "cpu"
+
+
+def test_shutdown_during_classification_exits_cleanly(qtbot, checkpoints, images):
+    runner = JobRunner()
+    panel = ClassifyPanel(runner)
+    qtbot.addWidget(panel)
+    load(qtbot, panel, str(checkpoints[0]))
+    panel.add_paths([str(p) for p in images["files"]] * 3)
+    assert panel.pending() == 9
+    assert runner.shutdown(30_000)
+    qtbot.wait(100)
+    assert panel.pending() > 0  # queued jobs were dropped, not run; nothing crashed
