@@ -69,11 +69,17 @@ def expand_inputs(paths: Sequence[str | Path]) -> list[Path | ImageError]:
     return expanded
 
 
-def load_image(path: str | Path) -> Image.Image:
+def load_image(path: str | Path, reduce_for: int | None = None) -> Image.Image:
     """Decode an image file into an RGB ``PIL.Image``: EXIF orientation applied, first frame of an
     animation, transparency composited on white, 16-bit grey scaled (not clipped) to 8 bits.
 
     The pixel count is checked from the header before any pixel is decoded (cap: :data:`MAX_PIXELS`).
+
+    Args:
+        reduce_for: the ``resize`` the image is headed for. A JPEG is then decoded at 1/2, 1/4 or 1/8
+            scale by libjpeg's DCT scaling (Pillow's ``draft``) while it stays at least that size
+            after resizing: about 4x faster for a 1-megapixel photo, at the price of pixels that
+            differ slightly from a full decode (None: full decode, as torchvision's pipeline).
 
     Raises:
         ImageError: missing path, folder, empty file, text, SVG, unknown format, truncated or corrupt
@@ -98,6 +104,8 @@ def load_image(path: str | Path) -> Image.Image:
                         f"{width}x{height} is {width * height / 1e6:.0f} megapixels, above the "
                         f"{MAX_PIXELS / 1e6:.1f} Mpx limit (possible decompression bomb); not decoded",
                     )
+                if reduce_for is not None and image.format == "JPEG":
+                    image.draft(None, resized_size(width, height, reduce_for))
                 image.load()  # for an animation: the first frame
                 return to_rgb(ImageOps.exif_transpose(image))
     except ImageError:
@@ -190,9 +198,9 @@ def preprocess(image: Image.Image, resize: int = 256, crop: int = 224) -> torch.
         sx, sy = width / new_w, height / new_h
         box = (left * sx, top * sy, (left + crop) * sx, (top + crop) * sy)
         cropped = image.resize((crop, crop), Image.BILINEAR, box=box)
-    pixels = torch.from_numpy(np.array(cropped, dtype=np.uint8))  # (crop, crop, 3)
-    # Same operations in the same order as ToTensor and Normalize, so the result is bit-identical.
-    x = pixels.permute(2, 0, 1).contiguous().to(torch.float32).div(255)  # (3, crop, crop)
-    mean = torch.as_tensor(IMAGENET_MEAN, dtype=torch.float32).view(-1, 1, 1)
-    std = torch.as_tensor(IMAGENET_STD, dtype=torch.float32).view(-1, 1, 1)
-    return x.sub_(mean).div_(std)
+    # ToTensor and Normalize as float32 divide, subtract, divide in numpy: IEEE-identical to torch's
+    # ops, and free of the thread-pool start-up that costs torch more than the arithmetic here.
+    x = np.array(cropped, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32) / np.float32(255)  # (3, crop, crop)
+    x -= np.asarray(IMAGENET_MEAN, dtype=np.float32).reshape(3, 1, 1)
+    x /= np.asarray(IMAGENET_STD, dtype=np.float32).reshape(3, 1, 1)
+    return torch.from_numpy(np.ascontiguousarray(x))

@@ -1,0 +1,294 @@
+"""Classification with ResNet-50: device choice, a fast inference copy of the model, top-k predictions.
+
+Core layer, pure PyTorch. The :class:`Classifier` keeps the true weights in a plain
+:class:`~explorer.core.model.ResNet50` (what the inspector shows) and runs a separate inference copy
+with every BatchNorm folded into the convolution before it (Ioffe & Szegedy 2015 eval-mode BN is an
+affine map per channel, so ``conv -> BN`` is one conv with a bias), in-place ReLUs and channels_last
+memory. It is only ever used under ``torch.inference_mode`` and never sees ``backward()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Callable
+
+import torch
+from PIL import Image
+from torch import nn
+
+from explorer.core.images import load_image, preprocess
+from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
+from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+from explorer.core.weights import WeightsInfo, load_weights
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def available_devices() -> list[str]:
+    """Devices this machine can run on, fastest kind first, e.g. ``["cuda:0", "cpu"]``."""
+    devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return [*devices, "cpu"]
+
+
+def select_device(requested: str | None = None) -> torch.device:
+    """``None``/``"auto"``: the first of cuda > mps > cpu; otherwise the named device, checked.
+
+    Raises:
+        ValueError: unknown or unavailable device (the message lists the available ones).
+    """
+    if requested in (None, "", "auto"):
+        return torch.device(available_devices()[0])
+    available = available_devices()
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise ValueError(f"unknown device {requested!r} (available: {', '.join(available)})") from None
+    if device.type == "cuda" and device.index is None and torch.cuda.is_available():
+        device = torch.device("cuda", 0)
+    if str(device) not in available:
+        raise ValueError(f"device {requested!r} is not available here (available: {', '.join(available)})")
+    return device
+
+
+def supported_precisions(device: torch.device) -> list[str]:
+    """Precisions worth offering on ``device``: reduced ones only where the hardware runs them natively."""
+    if device.type == "cuda":
+        return ["fp32", "fp16", *(["bf16"] if torch.cuda.is_bf16_supported() else [])]
+    if device.type == "mps":
+        return ["fp32", "fp16"]
+    # oneDNN reports whether the CPU has native bf16 (AVX512-BF16/AMX, Arm BF16) or fp16 (AMX-FP16)
+    # instructions; without them reduced precision is emulated and slower than fp32.
+    offered = ["fp32"]
+    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        offered.append("bf16")
+    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_fp16_supported():
+        offered.append("fp16")
+    return offered
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """An inference copy of ``model`` in which every BatchNorm2d that directly follows a Conv2d (in
+    registration order, which is call order in ResNet50) is folded into that conv, and every ReLU
+    works in place. ``model`` itself is not changed. Only valid for running-statistics BN.
+    """
+    folded = copy.deepcopy(model).eval()
+    for parent in folded.modules():
+        children = list(parent.named_children())
+        for (conv_name, conv), (bn_name, bn) in zip(children, children[1:]):
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                if isinstance(bn, SwitchableBatchNorm2d) and bn.mode not in ("standard", "frozen"):
+                    raise ValueError(f"cannot fold {bn_name}: it uses batch statistics or is switched off")
+                _fold_into(conv, bn)
+                setattr(parent, bn_name, nn.Identity())
+        for child in parent.children():
+            if isinstance(child, nn.ReLU):
+                child.inplace = True
+    return folded
+
+
+def _fold_into(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
+    # BN(y) = gamma * (y - mean) / sqrt(var + eps) + beta: scale the conv's output channels and add a
+    # bias. Computed in float64 so that folding adds no rounding error of its own.
+    dtype = conv.weight.dtype
+    scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)  # (C_out,)
+    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
+    weight = conv.weight.double() * scale.view(-1, 1, 1, 1)  # (C_out, C_in, k, k)
+    conv.weight = nn.Parameter(weight.to(dtype), requires_grad=False)
+    conv.bias = nn.Parameter(((bias - bn.running_mean.double()) * scale + bn.bias.double()).to(dtype), requires_grad=False)
+
+
+@dataclass(frozen=True)
+class TopClass:
+    index: int
+    label: str
+    prob: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's result as plain values. ``latency_ms``: the model call alone (transfer to the
+    device, forward, back), not decoding or preprocessing. ``trained=False``: show "untrained"."""
+
+    file: str
+    top: tuple[TopClass, ...]
+    device: str
+    latency_ms: float
+    trained: bool
+    precision: str = "fp32"
+
+
+class Classifier:
+    """Owns one ResNet-50 used only for inference. Not thread-safe: use it from one worker at a time.
+
+    Args:
+        device: ``None``/``"auto"`` or a device name, see :func:`select_device`.
+        precision: ``fp32``, or ``bf16``/``fp16`` where :func:`supported_precisions` offers it.
+        resize, crop: override the eval transform of the loaded weights.
+        full_decode: decode JPEGs at full size in :meth:`classify_path` (exactly torchvision's
+            pipeline) instead of libjpeg's faster reduced-size decoding.
+    """
+
+    def __init__(
+        self,
+        device: str | None = None,
+        precision: str = "fp32",
+        resize: int | None = None,
+        crop: int | None = None,
+        full_decode: bool = False,
+    ) -> None:
+        self.device = select_device(device)
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+        if precision not in supported_precisions(self.device):
+            offered = ", ".join(supported_precisions(self.device))
+            raise ValueError(f"{precision} is not supported natively on {self.device} (offered: {offered})")
+        if (resize is not None and resize < 1) or (crop is not None and crop < 1):
+            raise ValueError("resize and crop must be positive")
+        self.precision = precision
+        self.resize = resize
+        self.crop = crop
+        self.full_decode = full_decode
+        self.weights: WeightsInfo | None = None
+        self.notices: list[str] = []  # one-line notes for the user (precision or device fallbacks)
+        self._model = ResNet50().eval()  # the true weights, on the CPU
+        self._fast: nn.Module | None = None
+
+    # -- weights ---------------------------------------------------------------------------------
+
+    def load(
+        self,
+        source: str,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+        seed: int = 0,
+        check_precision: bool = True,
+    ) -> WeightsInfo:
+        """Load weights (see :func:`~explorer.core.weights.load_weights`); on error nothing changes.
+
+        With bf16/fp16 and ``check_precision``, the reduced precision is kept only if it gives the
+        same top-5 as fp32 on the bundled sample photos; otherwise fp32 is used, with a notice.
+        """
+        info = load_weights(self._model, source, progress, cancel, seed)
+        self.weights = info
+        self._fast = self._build_fast()
+        if self.precision != "fp32" and check_precision:
+            self._check_reduced_precision()
+        return info
+
+    def weight_stats(self) -> dict[str, tuple[float, float]]:
+        """Mean and standard deviation of every conv and linear weight (true, unfolded weights)."""
+        return {
+            name: (float(m.weight.detach().mean()), float(m.weight.detach().std()))
+            for name, m in self._model.named_modules()
+            if isinstance(m, (nn.Conv2d, nn.Linear))
+        }
+
+    @property
+    def transform(self) -> tuple[int, int]:
+        """(resize, crop) in use: the overrides, else those of the loaded weights, else 256/224."""
+        resize = self.resize or (self.weights.resize if self.weights else 256)
+        crop = self.crop or (self.weights.crop if self.weights else 224)
+        return resize, crop
+
+    # -- inference -------------------------------------------------------------------------------
+
+    def classify(self, image: Image.Image, name: str = "<image>", topk: int = 5) -> Prediction:
+        """Top-``topk`` classes of one image with their softmax probabilities."""
+        if topk < 1:
+            raise ValueError(f"topk must be at least 1, got {topk}")
+        resize, crop = self.transform
+        batch = preprocess(image, resize, crop).unsqueeze(0)  # (1, 3, crop, crop)
+        start = time.perf_counter()
+        logits = self.logits(batch)
+        latency_ms = (time.perf_counter() - start) * 1000
+        probs = torch.softmax(logits[0].float(), dim=0)
+        values, indices = probs.topk(min(topk, probs.numel()))
+        names = imagenet_classes() if probs.numel() == IMAGENET_CLASS_COUNT else None
+        top = tuple(
+            TopClass(int(i), names[int(i)] if names else f"class {int(i)}", float(p))
+            for p, i in zip(values.tolist(), indices.tolist())
+        )
+        assert self.weights is not None  # logits() checked it
+        return Prediction(name, top, str(self.device), latency_ms, self.weights.trained, self.precision)
+
+    def classify_path(self, path: str | Path, topk: int = 5) -> Prediction:
+        """Load (see :func:`~explorer.core.images.load_image`, raises ImageError) and classify a file."""
+        reduce_for = None if self.full_decode else self.transform[0]
+        return self.classify(load_image(path, reduce_for), str(path), topk)
+
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
+        """Raw float32 logits on the CPU for a preprocessed (B, 3, H, W) batch. On CUDA out-of-memory
+        the classifier moves to the CPU (with a notice) and retries."""
+        if self._fast is None:
+            raise RuntimeError("no weights loaded: call load() first")
+        try:
+            return self._run(batch)
+        except torch.OutOfMemoryError:
+            if self.device.type != "cuda":
+                raise
+            self._fall_back_to_cpu()
+            return self._run(batch)
+
+    def _run(self, batch: torch.Tensor) -> torch.Tensor:
+        assert self._fast is not None
+        x = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), self._autocast():
+            if self.device.type != "cuda":  # CPU/MPS reduced precision: the copy's weights are cast
+                x = x.to(_DTYPES[self.precision])
+            out = self._fast(x)
+        return out.float().cpu()  # .cpu() also waits for the device, so timings are honest
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda" and self.precision != "fp32":
+            return torch.autocast("cuda", dtype=_DTYPES[self.precision])
+        return contextlib.nullcontext()
+
+    def _build_fast(self) -> nn.Module:
+        fast = fold_batchnorm(self._model).to(self.device, memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            # Fixed input sizes: let cuDNN pick its fastest algorithms once, during the warm-up.
+            torch.backends.cudnn.benchmark = True
+            _, crop = self.transform
+            with torch.inference_mode(), self._autocast():
+                fast(torch.zeros(1, 3, crop, crop, device=self.device).contiguous(memory_format=torch.channels_last))
+        elif self.precision != "fp32":
+            fast = fast.to(_DTYPES[self.precision])
+        return fast
+
+    def _fall_back_to_cpu(self) -> None:
+        torch.cuda.empty_cache()
+        previous = self.device
+        self.device = torch.device("cpu")
+        if self.precision not in supported_precisions(self.device):
+            self.precision = "fp32"
+        self.notices.append(f"out of memory on {previous}; running on the CPU ({self.precision}) from now on")
+        self._fast = self._build_fast()
+
+    def _check_reduced_precision(self) -> None:
+        """Keep bf16/fp16 only if the bundled sample photos get the same top-5 as in fp32."""
+        reduced = self._fast
+        resize, crop = self.transform
+        batch = torch.stack([preprocess(load_image(p), resize, crop) for p in sample_images()])
+        fp32 = fold_batchnorm(self._model).to(self.device, memory_format=torch.channels_last)
+        with torch.inference_mode():
+            expected = fp32(batch.to(self.device).contiguous(memory_format=torch.channels_last)).topk(5).indices.cpu()
+        got = self.logits(batch).topk(5).indices
+        if not torch.equal(expected, got):
+            self.notices.append(f"{self.precision} changed the top-5 on the sample photos; using fp32 instead")
+            self.precision = "fp32"
+            self._fast = fp32
+
+
+def sample_images() -> list[Path]:
+    """The bundled sample photos (resources/samples/*.jpg), sorted by name."""
+    folder = files("explorer.resources").joinpath("samples")
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".jpg"))
+

@@ -1,0 +1,246 @@
+"""Classifier: same top-5 and probabilities as torchvision's resnet50 + its transforms for the same
+state_dict on the bundled photos; the BN-folded fast copy equals the plain model; device choice,
+reduced precision, CUDA out-of-memory fallback and atomic reloads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorer.core import inference
+from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD, load_image, preprocess
+from explorer.core.inference import Classifier, available_devices, fold_batchnorm, sample_images, select_device, supported_precisions
+from explorer.core.labels import imagenet_classes
+from explorer.core.model import ResNet50
+from explorer.core.weights import WeightsError
+
+tv_models = pytest.importorskip("torchvision.models")
+transforms = pytest.importorskip("torchvision.transforms")
+
+
+@pytest.fixture(scope="module")
+def reference() -> torch.nn.Module:
+    """torchvision's resnet50, seeded, with BN statistics measured on the sample photos (and their
+    mirror images) so that, like a trained net, its outputs depend on the image rather than being
+    one saturated class."""
+    torch.manual_seed(0)
+    model = tv_models.resnet50()
+    batch = torch.stack([preprocess(load_image(p)) for p in sample_images()])
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # cumulative average over the calibration batch
+            m.reset_running_stats()
+    with torch.no_grad():
+        model.train()(torch.cat([batch, batch.flip(3)]))
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(reference, tmp_path_factory):
+    path = tmp_path_factory.mktemp("weights") / "reference.pth"
+    torch.save(reference.state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def classifier(checkpoint) -> Classifier:
+    clf = Classifier("cpu")
+    clf.load(str(checkpoint))
+    return clf
+
+
+def torchvision_probs(model: torch.nn.Module, image: Image.Image, resize: int, crop: int) -> torch.Tensor:
+    pipeline = transforms.Compose(
+        [transforms.Resize(resize), transforms.CenterCrop(crop), transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    )
+    with torch.inference_mode():
+        return torch.softmax(model(pipeline(image).unsqueeze(0))[0], 0)
+
+
+def test_sample_photos_are_bundled():
+    assert [p.name for p in sample_images()] == ["cat.jpg", "coffee.jpg", "rocket.jpg"]
+
+
+@pytest.mark.parametrize("resize", [256, 232])  # the V1 and V2 eval transforms
+def test_same_top5_and_probabilities_as_torchvision(reference, classifier, resize, monkeypatch):
+    monkeypatch.setattr(classifier, "resize", resize)
+    clf = classifier
+    names = imagenet_classes()
+    tops = set()
+    for path in sample_images():
+        prediction = clf.classify_path(path)
+        expected = torchvision_probs(reference, Image.open(path).convert("RGB"), resize, 224)
+        probs, indices = expected.topk(5)
+        assert [t.index for t in prediction.top] == indices.tolist()
+        assert [t.label for t in prediction.top] == [names[i] for i in indices.tolist()]
+        np.testing.assert_allclose([t.prob for t in prediction.top], probs.tolist(), rtol=1e-4, atol=1e-7)
+        assert (prediction.file, prediction.device, prediction.trained, prediction.precision) == (str(path), "cpu", True, "fp32")
+        tops.add(tuple(t.index for t in prediction.top))
+    assert len(tops) > 1  # the reference really looks at the image
+
+
+def test_folded_copy_equals_the_plain_model(reference):
+    plain = ResNet50().eval()
+    plain.load_state_dict(reference.state_dict())
+    folded = fold_batchnorm(plain)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules()) == 53  # plain is untouched
+    x = torch.randn(2, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        expected, got = plain(x), folded(x.contiguous(memory_format=torch.channels_last))
+    assert (got - expected).abs().max() < 1e-4 * expected.abs().max()
+    assert torch.equal(got.topk(5).indices, expected.topk(5).indices)
+
+
+def test_folding_refuses_batch_statistics():
+    model = ResNet50().eval()
+    model.set_normalization("batch", ["layer1.0"])
+    with pytest.raises(ValueError, match="batch statistics"):
+        fold_batchnorm(model)
+
+
+def test_prediction_shape_and_bad_requests(classifier):
+    image = load_image(sample_images()[0])
+    assert len(classifier.classify(image, topk=3).top) == 3
+    assert classifier.classify(image, "named").file == "named"
+    probs = [t.prob for t in classifier.classify(image, topk=1000).top]
+    assert probs == sorted(probs, reverse=True) and abs(sum(probs) - 1) < 1e-4
+    with pytest.raises(ValueError):
+        classifier.classify(image, topk=0)
+    with pytest.raises(RuntimeError, match="no weights"):
+        Classifier("cpu").classify(image)
+
+
+def test_fast_jpeg_decode_agrees_with_the_full_decode(classifier, tmp_path):
+    photo = Image.open(sample_images()[0]).convert("RGB").resize((1224, 816), Image.BICUBIC)  # ~1 megapixel
+    photo.save(tmp_path / "big.jpg", quality=90)
+    fast = classifier.classify_path(tmp_path / "big.jpg")
+    classifier.full_decode = True
+    try:
+        exact = classifier.classify_path(tmp_path / "big.jpg")
+    finally:
+        classifier.full_decode = False
+    assert fast.top[0].index == exact.top[0].index
+    assert {t.index for t in fast.top[:3]} <= {t.index for t in exact.top}
+    np.testing.assert_allclose([t.prob for t in fast.top[:1]], [exact.top[0].prob], rtol=0.05)
+
+
+def test_random_weights_are_labelled_untrained():
+    clf = Classifier("cpu")
+    info = clf.load("random", seed=1)
+    assert not info.trained and not clf.classify(Image.new("RGB", (64, 64))).trained
+
+
+def test_failed_reload_keeps_the_previous_weights(classifier, checkpoint, tmp_path):
+    clf = classifier
+    image = load_image(sample_images()[1])
+    before = clf.classify(image)
+    (tmp_path / "bad.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsError):
+        clf.load(str(tmp_path / "bad.pth"))
+    assert clf.weights.source == str(checkpoint)
+    assert clf.classify(image).top == before.top
+
+
+def test_weight_stats_report_the_true_unfolded_weights(classifier, reference):
+    stats = classifier.weight_stats()
+    expected = {n: m for n, m in reference.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))}
+    assert set(stats) == set(expected) and len(stats) == 54  # 53 convs + fc
+    for name in ("conv1", "layer3.4.conv2", "layer1.0.downsample.0", "fc"):
+        mean, std = stats[name]
+        assert isinstance(mean, float) and isinstance(std, float)
+        assert mean == pytest.approx(float(expected[name].weight.detach().mean()), abs=1e-7)
+        assert std == pytest.approx(float(expected[name].weight.detach().std()), rel=1e-5)
+
+
+# -- devices -------------------------------------------------------------------------------------
+
+
+def test_device_selection_on_this_machine():
+    assert available_devices()[-1] == "cpu"
+    assert select_device() == select_device("auto") == torch.device(available_devices()[0])
+    assert select_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device"):
+        select_device("banana")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available here.*cpu"):
+            select_device("cuda")
+
+
+def test_cuda_is_preferred_when_present(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert available_devices() == ["cuda:0", "cuda:1", "cpu"]
+    assert select_device(None) == select_device("cuda") == torch.device("cuda:0")
+    assert select_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(ValueError):
+        select_device("cuda:2")
+
+
+def test_unsupported_precision_is_refused():
+    with pytest.raises(ValueError, match="unknown precision"):
+        Classifier("cpu", precision="int4")
+    for precision in ("bf16", "fp16"):
+        if precision not in supported_precisions(torch.device("cpu")):
+            with pytest.raises(ValueError, match="not supported natively"):
+                Classifier("cpu", precision=precision)
+
+
+def test_cuda_out_of_memory_falls_back_to_cpu_with_a_notice(classifier, monkeypatch):
+    clf = classifier
+    monkeypatch.setattr(clf, "notices", [])
+    batch = preprocess(load_image(sample_images()[2])).unsqueeze(0)
+    expected = clf.logits(batch)
+    clf.device = torch.device("cuda:0")  # pretend it ran on a GPU that is now full
+    real_run, calls = clf._run, []
+
+    def run_once_out_of_memory(x):
+        calls.append(clf.device)
+        if len(calls) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_run(x)
+
+    monkeypatch.setattr(clf, "_run", run_once_out_of_memory)
+    assert torch.equal(clf.logits(batch), expected)
+    assert clf.device == torch.device("cpu") and calls == [torch.device("cuda:0"), torch.device("cpu")]
+    assert len(clf.notices) == 1 and "out of memory on cuda:0" in clf.notices[0]
+
+
+# -- reduced precision ---------------------------------------------------------------------------
+
+needs_bf16 = pytest.mark.skipif("bf16" not in supported_precisions(torch.device("cpu")), reason="no native bf16 on this CPU")
+
+
+@needs_bf16
+def test_bf16_is_close_to_fp32_and_labelled(classifier, checkpoint):
+    clf = Classifier("cpu", precision="bf16")
+    clf.load(str(checkpoint), check_precision=False)
+    batch = torch.stack([preprocess(load_image(p)) for p in sample_images()])
+    reduced, full = clf.logits(batch), classifier.logits(batch)
+    # bf16 keeps ~3 significant digits per op; over 53 convs the logits stay strongly aligned
+    assert torch.nn.functional.cosine_similarity(reduced, full).min() > 0.98
+    assert clf.classify(load_image(sample_images()[0])).precision == "bf16"
+
+
+def head_only_checkpoint(path, bias: torch.Tensor):
+    """Weights whose prediction is decided by the fc bias alone (fc.weight = 0)."""
+    model = ResNet50(seed=0)
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.bias.copy_(bias)
+    torch.save(model.state_dict(), path)
+    return str(path)
+
+
+@needs_bf16
+def test_bf16_is_kept_only_when_the_top5_survives(tmp_path):
+    clf = Classifier("cpu", precision="bf16")
+    clf.load(head_only_checkpoint(tmp_path / "spread.pth", torch.arange(1000.0)))  # integers: exact in bf16
+    assert clf.precision == "bf16" and clf.notices == []
+    # 1 + k * 1e-5 all round to 1.0 in bf16 (8 bits of mantissa): the order is lost
+    clf.load(head_only_checkpoint(tmp_path / "crowded.pth", 1 + torch.arange(1000.0) * 1e-5))
+    assert clf.precision == "fp32" and "using fp32" in clf.notices[0]
+    assert [t.index for t in clf.classify(Image.new("RGB", (64, 64))).top] == [999, 998, 997, 996, 995]
