@@ -47,7 +47,14 @@ def reference_probs(files):
     ref = torchvision.models.resnet50()
     ref.load_state_dict(model.state_dict())
     ref.eval()
-    tf = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    tf = transforms.Compose(
+        [
+            transforms.Resize(256),
+            transforms.CenterCrop(224),
+            transforms.ToTensor(),
+            transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+        ]
+    )
     with torch.no_grad():
         return ref(tf(Image.open(root / "photo.png").convert("RGB")).unsqueeze(0))[0].softmax(0)
 
@@ -68,8 +75,10 @@ def test_cam_json_and_overlay_file(files, reference_probs, capsys):
     root, model = files
     second = int(reference_probs.topk(2).indices[1])
     out_file = root / "heat.png"
-    code, out, err = run(capsys, "cam", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--stage", "3",
-                         "--class", str(second), "--out", str(out_file), "--opacity", "0.4", "--colormap", "inferno", "--json", "--device", "cpu")
+    code, out, err = run(
+        capsys, "cam", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--stage", "3", "--class", str(second),
+        "--out", str(out_file), "--opacity", "0.4", "--colormap", "inferno", "--json", "--device", "cpu",
+    )
     assert code == 0, err
     report = json.loads(out)
     ref_top = reference_probs.topk(5)
@@ -124,7 +133,10 @@ def test_cam_bad_image_and_bad_weights_fail_naming_the_file(files, tmp_path, cap
 
 @pytest.mark.parametrize(
     "bad",
-    [["--stage", "6"], ["--stage", "0"], ["--class", "1000"], ["--class", "cat"], ["--opacity", "1.5"], ["--opacity", "x"], ["--out", "heat.txt"], ["--colormap", "rainbow"]],
+    [
+        ["--stage", "6"], ["--stage", "0"], ["--class", "1000"], ["--class", "cat"],
+        ["--opacity", "1.5"], ["--opacity", "x"], ["--out", "heat.txt"], ["--colormap", "rainbow"],
+    ],
 )
 def test_cam_bad_arguments_are_usage_errors(files, capsys, bad):
     root, _ = files
@@ -179,7 +191,8 @@ def test_lesion_failures(files, tmp_path, capsys):
 
 
 def test_bench_lesion_suite_reports_its_numbers(capsys):
-    code = main(["bench", "--suite", "lesion", "--lesion-size", "32", "--lesion-repeats", "1", "--lesion-kind", "shortcut", "--lesion-naive", "--json"])
+    argv = ["--suite", "lesion", "--lesion-size", "32", "--lesion-repeats", "1", "--lesion-kind", "shortcut", "--lesion-naive", "--json"]
+    code = main(["bench", *argv])
     assert code == 0
     result = json.loads(capsys.readouterr().out)["lesion"]
     assert result["size"] == 32 and "residual" not in result

@@ -62,7 +62,9 @@ def image_path(text: str) -> Path:
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """--weights, --device and --json, shared with ``resnet-explorer lesion``."""
-    p.add_argument("--weights", default=DEFAULT_SOURCE, metavar="NAME|FILE", help="imagenet-v2 (default), imagenet-v1, random, or a checkpoint file")
+    p.add_argument(
+        "--weights", default=DEFAULT_SOURCE, metavar="NAME|FILE", help="imagenet-v2 (default), imagenet-v1, random, or a checkpoint file"
+    )
     p.add_argument("--device", default="auto", metavar="D", help="cpu, cuda, cuda:1, mps or auto (default: cuda > mps > cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -70,9 +72,11 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cam", help="Grad-CAM heat map of one image at any stage, for any class")
     p.add_argument("image", metavar="IMAGE", help="image file")
-    p.add_argument("--stage", type=int, choices=STAGES, default=DEFAULT_STAGE, help="explain the output of this stage (1 = stem .. 5 = layer4; default 5)")
-    p.add_argument("--class", dest="class_index", type=class_index, metavar="K", help="ImageNet class index to explain (default: the top-1)")
-    p.add_argument("--out", type=image_path, metavar="FILE", help="write the heat map blended over the network's crop (written atomically)")
+    p.add_argument(
+        "--stage", type=int, choices=STAGES, default=DEFAULT_STAGE, help="explain this stage's output (1 = stem .. 5 = layer4; default 5)"
+    )
+    p.add_argument("--class", dest="class_index", type=class_index, metavar="K", help="ImageNet class index to explain (default: top-1)")
+    p.add_argument("--out", type=image_path, metavar="FILE", help="write the heat map blended over the network's crop, atomically")
     p.add_argument("--opacity", type=opacity, default=0.5, metavar="A", help="heat map opacity in --out, 0..1 (default 0.5)")
     p.add_argument("--colormap", choices=COLORMAPS, default="jet", help="colour map of --out (default jet)")
     add_model_arguments(p)

@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lesion", help="lesion study: remove one block's residual branch or shortcut, or sweep all 16")
     p.add_argument("image", metavar="IMAGE", help="image file")
     p.add_argument("--kind", choices=KINDS, default="residual", help="what to remove from a block (default: residual, as Veit et al.)")
-    p.add_argument("--block", choices=BLOCK_NAMES, metavar="NAME", help="lesion only this block (layer1.0 .. layer4.2) and show the top-5 before and after")
+    p.add_argument(
+        "--block", choices=BLOCK_NAMES, metavar="NAME", help="lesion only this block (layer1.0 .. layer4.2): top-5 before and after"
+    )
     add_model_arguments(p)
     p.set_defaults(func=run)
 
@@ -100,6 +102,7 @@ def format_sweep(r: dict) -> str:
             lines.append(f"{b['block']:<10}{b['block_kind']:<10}  skipped: {b['skipped']}")
             continue
         top = b["top1"]
-        lines.append(f"{b['block']:<10}{b['block_kind']:<10}{b['prob']:>9.2%}{b['drop']:>9.2%}  {top['index']} {top['label']} ({top['prob']:.1%})")
+        new_top = f"{top['index']} {top['label']} ({top['prob']:.1%})"
+        lines.append(f"{b['block']:<10}{b['block_kind']:<10}{b['prob']:>9.2%}{b['drop']:>9.2%}  {new_top}")
     lines.append(f"sweep of {sum(1 for b in r['blocks'] if not b['skipped'])} lesions: {r['ms']:.0f} ms")
     return "\n".join(lines)

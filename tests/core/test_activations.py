@@ -1,6 +1,8 @@
 """Activation capture against torchvision's resnet50 with the same weights (hooks on its blocks),
 channel ranking against torch.topk, and the per-image cache."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -106,7 +108,7 @@ def test_top_channels_sorted_by_mean_like_torch_topk(model):
     np.testing.assert_allclose([c.mean for c in best], ref.values.numpy(), rtol=1e-9)
     for c in best:
         np.testing.assert_array_equal(c.map, act[c.channel])
-    assert all(a.mean >= b.mean for a, b in zip(best, best[1:]))
+    assert all(a.mean >= b.mean for a, b in itertools.pairwise(best))
 
 
 def test_top_channels_ties_keep_channel_order_and_k_is_capped():
@@ -165,7 +167,7 @@ def test_cache_norms_equal_the_reference_norms(model):
 
 def test_cache_refuses_unknown_blocks_bad_images_and_sizes(model):
     cache = ActivationCache(model)
-    with pytest.raises(KeyError, match="layer5.0"):
+    with pytest.raises(KeyError, match=r"layer5\.0"):
         cache.top_channels(image(5), "layer5.0")
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
         cache.activations(torch.zeros(2, 3, 32, 32))

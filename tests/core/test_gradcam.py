@@ -142,13 +142,13 @@ def test_no_positive_evidence_gives_zeros():
 
 @pytest.mark.parametrize("stage", [0, 6, -1])
 def test_refuses_unknown_stage(model, x, stage):
-    with pytest.raises(ValueError, match="stage must be 1..5"):
+    with pytest.raises(ValueError, match=r"stage must be 1\.\.5"):
         grad_cam(model, x, stage=stage)
 
 
 @pytest.mark.parametrize("c", [-1, 1000])
 def test_refuses_class_out_of_range(model, x, c):
-    with pytest.raises(ValueError, match="class index must be 0..999"):
+    with pytest.raises(ValueError, match=r"class index must be 0\.\.999"):
         grad_cam(model, x, class_index=c)
 
 

@@ -2,6 +2,7 @@
 guarantee that the source model is never changed."""
 
 import copy
+import itertools
 
 import numpy as np
 import pytest
@@ -142,9 +143,9 @@ def test_source_switches_are_kept_and_impossible_lesions_skipped(x):
         if row.skipped is None:
             assert row.prob == pytest.approx(float(ref[row.block][residual.class_index]), abs=1e-5), row.block
     assert rows["layer3.4"].drop == pytest.approx(0.0, abs=1e-6)  # already lesioned: no change
-    with pytest.raises(ValueError, match="cannot remove the residual of layer2.1"):
+    with pytest.raises(ValueError, match=r"cannot remove the residual of layer2\.1"):
         lesion(model, x, "layer2.1", "residual")
-    with pytest.raises(ValueError, match="cannot remove the shortcut of layer3.4"):
+    with pytest.raises(ValueError, match=r"cannot remove the shortcut of layer3\.4"):
         lesion(model, x, "layer3.4", "shortcut")
 
 
@@ -152,12 +153,12 @@ def test_a_model_with_a_dead_block_is_refused(x):
     model = lively_model()
     model.set_shortcuts(False, ["layer1.1"])
     model.set_residual(False, ["layer1.1"])
-    with pytest.raises(ValueError, match="layer1.1 has both"):
+    with pytest.raises(ValueError, match=r"layer1\.1 has both"):
         lesion_sweep(model, x)
 
 
 def test_refuses_unknown_blocks_kinds_and_images(lesioner, x):
-    with pytest.raises(KeyError, match="layer5.0"):
+    with pytest.raises(KeyError, match=r"layer5\.0"):
         lesioner.lesion(x, "layer5.0")
     with pytest.raises(KeyError, match="stem"):
         lesioner.lesion(x, "stem")
@@ -185,8 +186,8 @@ def test_progress_reports_every_block_and_cancel_stops(lesioner, x):
     seen = []
     lesioner.sweep(x, progress=lambda text, fraction: seen.append((text, fraction)))
     assert len(seen) == 16 and seen[0][0].endswith("layer1.0") and seen[-1] == ("lesion sweep: layer4.2", 1.0)
-    assert all(a[1] < b[1] for a, b in zip(seen, seen[1:]))
+    assert all(a[1] < b[1] for a, b in itertools.pairwise(seen))
     polls = []
-    with pytest.raises(Cancelled, match="layer2.0"):
+    with pytest.raises(Cancelled, match=r"layer2\.0"):
         lesioner.sweep(x, cancel=lambda: polls.append(1) or len(polls) > 3)
     assert lesioner.sweep(x).blocks[-1].prob is not None  # usable again after a cancel
