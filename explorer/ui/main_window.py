@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
 
 SUMMARY_JOB = "summary"
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
-DEFAULT_WEIGHTS = "imagenet-v2"
 
 
 @functools.lru_cache(maxsize=1)
@@ -161,9 +160,8 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self._on_runner_finished)
         self.runner.failed.connect(self._on_runner_failed)
 
-        for source in WEIGHT_SOURCES:
-            label = getattr(WEIGHT_SOURCES[source], "label", source) if isinstance(WEIGHT_SOURCES, dict) else source
-            self.weights_menu.addAction(label, functools.partial(self.classify.load_weights, source))
+        for name, source in WEIGHT_SOURCES.items():
+            self.weights_menu.addAction(source.label, functools.partial(self.classify.load_weights, name))
         self.weights_menu.addSeparator()
         self.weights_menu.addAction("Load a &file…", self._on_weights_file_triggered)
         self.view_menu.addSeparator()
@@ -177,7 +175,6 @@ class MainWindow(QMainWindow):
         for action in self._parts_actions:
             action.setEnabled(True)
 
-        self.classify.restore_settings(self.settings)
         self.gradient.restore_settings(self.settings)
         self.set_block_switches_from_diagram()
         self.runner.submit(SUMMARY_JOB, lambda progress, cancelled: cached_summary())
@@ -185,15 +182,17 @@ class MainWindow(QMainWindow):
         self.parts_ready.emit()
 
     def start(self, paths: list[str], weights: str | None = None, device: str | None = None) -> None:
-        """What the app does at launch: weights (given, last used, or the default), device, then the
-        command-line images."""
+        """What the app does at launch: the last weights and device (or the given ones: the command
+        line wins), then the command-line images. Tests skip this and never download."""
         self.build_parts()
+        if weights is None:
+            self.classify.restore_settings(self.settings)  # loads the last source, default ImageNet V2
+        else:
+            self.classify.load_weights(weights)
         if device:
             self.classify.set_device(device)
-        source = weights or self.settings.value("classify/weights", DEFAULT_WEIGHTS, type=str) or DEFAULT_WEIGHTS
-        self.classify.load_weights(source)
         if paths:
-            self.classify.add_paths(paths)
+            self.add_paths(paths)
 
     def set_block_switches_from_diagram(self) -> None:
         self.gradient.set_block_switches(*self.diagram.switches())

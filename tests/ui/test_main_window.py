@@ -1,0 +1,194 @@
+"""The whole window: drops anywhere classify (checked against the core Classifier), a broken file
+shows its error while the others classify, the diagram's clicks reach the inspector and its shortcut
+toggles reach the gradient lab's next run only, closing during a run exits cleanly, settings persist,
+and the gui command refuses to start without a display. Nothing downloads: a torch.save'd checkpoint."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication, QWidget
+
+from explorer.cli import main as cli_main
+from explorer.core.gradients import run_comparison
+from explorer.core.inference import Classifier
+from explorer.core.model import ResNet50
+from explorer.ui.main_window import MainWindow
+
+TIMEOUT_MS = 60_000
+
+# The offscreen platform cannot resize a real window for the docks' size hints; nothing to fix.
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ckpt") / "resnet50-random.pth"
+    torch.save(ResNet50(seed=5).state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("img")
+    paths = []
+    for i, name in enumerate(("red.png", "stripes.jpg")):
+        image = Image.new("RGB", (72, 56))
+        image.putdata([((x * 5 + 90 * i) % 256, (y * 7) % 256, (x * y) % 256) for y in range(56) for x in range(72)])
+        image.save(folder / name)
+        paths.append(folder / name)
+    broken = folder / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a JPEG")
+    return {"good": paths, "broken": broken}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    w.build_parts()
+    qtbot.waitExposed(w)
+    return w
+
+
+def load_checkpoint(qtbot, window: MainWindow, checkpoint) -> dict:
+    with qtbot.waitSignal(window.classify.weights_loaded, timeout=TIMEOUT_MS) as blocker:
+        window.classify.load_weights(str(checkpoint))
+    return blocker.args[0]
+
+
+def drop(target: QWidget, paths) -> None:
+    """What a file manager sends: a drag entering with file URLs, then the drop."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(target.rect().center())
+    with warnings.catch_warnings():  # QDragEnterEvent's only constructor, which PySide6 marks deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(target, QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+
+
+def test_drops_anywhere_classify_and_a_broken_file_shows_its_error(qtbot, window, checkpoint, images):
+    payload = load_checkpoint(qtbot, window, checkpoint)
+    assert "resnet50-random.pth" in window._status.text()  # the status bar names the weights
+    drop(window.diagram.viewport(), [images["good"][0], images["broken"]])
+    drop(window.gradient.plot, [images["good"][1]])  # another part of the window
+    qtbot.waitUntil(lambda: window.classify.pending() == 0, timeout=TIMEOUT_MS)
+    texts = window.classify.entry_texts()
+    assert [t.split("\n")[0] for t in texts] == ["red.png", "broken.jpg", "stripes.jpg"]
+    assert texts[1].split("\n")[1].startswith("⚠")
+    reference = Classifier("cpu")
+    reference.load(str(checkpoint))
+    for path, text in zip(images["good"], (texts[0], texts[2])):
+        best = reference.classify_path(path).top[0]
+        assert text.split("\n")[1].startswith(f"{best.label} {best.prob:.0%}")
+    # The inspector shows the loaded checkpoint's weight statistics.
+    weight = torch.load(checkpoint, weights_only=True)["layer1.0.conv1.weight"]
+    assert payload["stats"]
+    qtbot.waitUntil(window.diagram.has_summary, timeout=TIMEOUT_MS)
+    window.diagram.select("layer1.0.conv1")
+    assert window.inspector.shown()["Weights"] == f"mean {weight.mean().item():+.4g}, std {weight.std().item():.4g}"
+
+
+def test_pasted_image_is_classified(qtbot, window, checkpoint):
+    load_checkpoint(qtbot, window, checkpoint)
+    image = QImage(64, 48, QImage.Format.Format_RGB32)
+    image.fill(QColor(200, 40, 40))
+    QApplication.clipboard().setImage(image)
+    window.paste_action.trigger()
+    qtbot.waitUntil(lambda: window.classify.pending() == 0, timeout=TIMEOUT_MS)
+    assert window.classify.entry_texts()[0].startswith("clipboard\n")
+    assert "%" in window.classify.entry_texts()[0]
+
+
+def test_clicking_a_block_fills_the_inspector(qtbot, window):
+    qtbot.waitUntil(window.diagram.has_summary, timeout=TIMEOUT_MS)
+    item = window.diagram.item("layer3.0")
+    pos = window.diagram.mapFromScene(item.mapToScene(QPointF(20, 16)))
+    qtbot.mouseClick(window.diagram.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert window.inspector.shown()["Name"] == "layer3.0"
+    assert window.inspector.shown()["Kind"] == "convolutional block (projection shortcut)"
+
+
+def test_a_shortcut_toggle_changes_the_next_run_only_for_that_block(qtbot, window):
+    lab = window.gradient
+    lab.size_spin.setValue(64)
+    lab.batch_spin.setValue(2)
+    window.diagram.set_shortcut("layer2.1", False)
+    assert lab.config().plain_blocks == ("layer2.1",)
+    with qtbot.waitSignal(lab.run_finished, timeout=TIMEOUT_MS) as blocker:
+        window.gradient.run_action.trigger()  # Ctrl+R
+    residual, plain = blocker.args[0]
+    assert plain.label == "plain in layer2.1" and residual.label == "residual"
+    assert [len(r.layers) for r in (residual, plain)] == [len(plain.layers)] * 2
+    # Only layer2.1's output changes (no addition): every layer up to and inside it sees the same
+    # input in both runs, the next block already differs.
+    names = [layer.name for layer in plain.layers]
+    after = names.index("layer2.2.conv1")
+    same = [a.activation_std == b.activation_std for a, b in zip(residual.layers, plain.layers)]
+    assert all(same[:after]) and not all(same[after:])
+    # The numbers are the core's for the same settings.
+    reference = run_comparison(lab.config(), "both", "cpu")
+    assert [layer.grad_norm for layer in reference[1].layers] == pytest.approx([layer.grad_norm for layer in plain.layers])
+    # A later toggle affects the next run, never the shown one.
+    window.diagram.set_shortcut("layer3.0", False)
+    assert lab.config().plain_blocks == ("layer2.1", "layer3.0")
+    assert lab.results()[1].label == "plain in layer2.1"
+
+
+def test_closing_during_a_running_job_exits_cleanly(qtbot, window, settings):
+    window.gradient.size_spin.setValue(224)
+    finished = []
+    window.gradient.run_finished.connect(finished.append)
+    window.gradient.run()
+    assert window.runner.is_busy("gradients")
+    qtbot.wait(300)  # let the run get going
+    window.close()
+    assert not window.isVisible()
+    assert window.runner.shutdown(1000)  # every worker has stopped
+    qtbot.wait(100)
+    assert finished == []  # a cancelled run's result is dropped
+    assert settings.value("window/state") is not None
+    assert settings.value("gradient_lab/size", type=int) == 224
+
+
+def test_window_layout_and_lab_settings_come_back(qtbot, settings):
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    first.build_parts()
+    first.gradient.seed_spin.setValue(7)
+    first.gradient_dock.hide()
+    first.close()
+    second = MainWindow(settings)
+    qtbot.addWidget(second)
+    second.build_parts()
+    assert second.gradient.seed_spin.value() == 7
+    assert second.gradient_dock.isHidden()
+
+
+def test_gui_command_without_a_display_says_how_to_run_it(monkeypatch, capsys):
+    for variable in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(variable, raising=False)
+    assert cli_main(["photo.jpg"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("resnet-explorer gui: error: no display") and "xvfb-run" in err[0]
+
+
+def test_gui_command_rejects_unknown_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["gui", "--no-such-option"])
+    assert exc.value.code == 2
