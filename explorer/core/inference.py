@@ -256,11 +256,14 @@ class Classifier:
         if self.device.type == "cuda":
             # Fixed input sizes: let cuDNN pick its fastest algorithms once, during the warm-up.
             torch.backends.cudnn.benchmark = True
-            _, crop = self.transform
-            with torch.inference_mode(), self._autocast():
-                fast(torch.zeros(1, 3, crop, crop, device=self.device).contiguous(memory_format=torch.channels_last))
         elif self.precision != "fp32":
             fast = fast.to(_DTYPES[self.precision])
+        # Warm-up: the first call creates oneDNN/cuDNN kernels (about a second on a CPU), which should
+        # not show up as the first image's latency.
+        _, crop = self.transform
+        x = torch.zeros(1, 3, crop, crop, device=self.device).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), self._autocast():
+            fast(x if self.device.type == "cuda" else x.to(_DTYPES[self.precision]))
         return fast
 
     def _fall_back_to_cpu(self) -> None:

@@ -1,0 +1,121 @@
+"""``resnet-explorer classify``: results equal the core Classifier's, in input order; bad inputs are
+reported one line each while the good ones are still classified; exit status 0/1/2; never a traceback.
+Nothing is downloaded: weights come from a checkpoint in tmp_path or ``random``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorer.cli import main
+from explorer.core import weights
+from explorer.core.inference import Classifier
+from explorer.core.model import ResNet50
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("weights") / "model.pth"
+    torch.save(ResNet50(seed=3).state_dict(), path)
+    return path
+
+
+def photo(path, seed: int, size=(80, 64)):
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["classify", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_matches_the_core_classifier_in_input_order(tmp_path, checkpoint, capsys):
+    a, b = photo(tmp_path / "a.png", 1), photo(tmp_path / "b.jpg", 2)
+    code, out, err = run_cli(capsys, b, a, "--weights", checkpoint, "--json", "--topk", "3")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert report["weights"]["source"] == str(checkpoint) and report["weights"]["trained"] is True
+    assert (report["weights"]["resize"], report["weights"]["crop"]) == (256, 224)
+    assert [r["file"] for r in report["results"]] == [str(b), str(a)]
+    reference = Classifier("cpu")
+    reference.load(str(checkpoint))
+    for result in report["results"]:
+        assert set(result) == {"file", "top", "device", "latency_ms"}
+        expected = reference.classify_path(result["file"], topk=3)
+        assert [t["index"] for t in result["top"]] == [t.index for t in expected.top]
+        assert [t["label"] for t in result["top"]] == [t.label for t in expected.top]
+        np.testing.assert_allclose([t["prob"] for t in result["top"]], [t.prob for t in expected.top], rtol=1e-5)
+
+
+def test_bad_inputs_are_reported_and_the_good_ones_still_classified(tmp_path, checkpoint, capsys):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    photo(folder / "y.png", 3)
+    photo(folder / "x.png", 4)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    good = photo(tmp_path / "good.png", 5)
+    inputs = [tmp_path / "notes.jpg", folder, tmp_path / "missing.png", good, tmp_path / "empty"]
+    code, out, err = run_cli(capsys, *inputs, "--weights", checkpoint, "--json")
+    assert code == 1
+    results = json.loads(out)["results"]
+    files = [r["file"] for r in results]
+    assert files == [str(p) for p in (tmp_path / "notes.jpg", folder / "x.png", folder / "y.png", tmp_path / "missing.png", good, tmp_path / "empty")]
+    assert ["error" in r for r in results] == [True, False, False, True, False, True]
+    assert results[0]["error"] == "a text file, not an image"
+    lines = err.strip().splitlines()
+    assert len(lines) == 3 and "Traceback" not in err
+    assert all(line.startswith("resnet-explorer classify: error: ") for line in lines)
+    assert str(tmp_path / "notes.jpg") in lines[0] and "missing.png" in lines[1] and "empty" in lines[2]
+
+
+def test_human_output_labels_random_weights_untrained(tmp_path, capsys):
+    image = photo(tmp_path / "p.png", 6)
+    code, out, err = run_cli(capsys, image, "--weights", "random", "--topk", "2")
+    assert code == 0 and err == ""
+    header, *rest = out.strip().splitlines()
+    assert "untrained" in header and "UNTRAINED" in header
+    assert rest[0] == "" and rest[1].startswith(str(image)) and "untrained" in rest[1]
+    assert len([line for line in rest if "%" in line]) == 2
+
+
+def test_unusable_weights_exit_1_with_one_line(tmp_path, capsys):
+    image = photo(tmp_path / "p.png", 7)
+    (tmp_path / "w.pth").write_bytes(b"\x80\x02garbage")
+    code, out, err = run_cli(capsys, image, "--weights", tmp_path / "w.pth", "--json")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and str(tmp_path / "w.pth") in err
+    assert json.loads(out)["weights"]["error"] and json.loads(out)["results"] == []
+
+
+def test_offline_download_names_the_alternatives(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source = dataclasses.replace(weights.WEIGHT_SOURCES["imagenet-v2"], url=f"http://127.0.0.1:{port}/w.pth")
+    monkeypatch.setitem(weights.WEIGHT_SOURCES, "imagenet-v2", source)
+    code, out, err = run_cli(capsys, photo(tmp_path / "p.png", 8))
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Offline?" in err and "'random'" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--topk", "0"], ["--resize", "200", "--crop", "224"], ["--device", "banana"], ["--precision", "fp64"],
+     ["--resize", "abc"], []],
+)
+def test_usage_errors_exit_2(tmp_path, capsys, argv):
+    images = [str(tmp_path / "p.png")] if argv else []
+    with pytest.raises(SystemExit) as info:
+        main(["classify", *images, *argv, "--weights", "random"])
+    assert info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
