@@ -25,7 +25,7 @@ PRESETS: dict[str, Preset] = {
             "Training step at initialisation",
             "Batch statistics, He init, seeded noise and labels: the first step of training. With batch "
             "normalisation a deep plain network's gradients grow toward the input (Yang et al. 2019); "
-            "the shortcuts keep the residual network's gradients within a small factor across depth.",
+            "the residual network's grow far less. The verdict says which, as measured.",
             GradConfig(norm="batch", init="he"),
         ),
         Preset(
@@ -40,8 +40,8 @@ PRESETS: dict[str, Preset] = {
             "trained",
             "Trained weights",
             "ImageNet weights with their running statistics, your images, the model's own top-1 as target: "
-            "the gradients a fine-tuning step would see. Switching shortcuts off in a trained network "
-            "breaks it (the blocks learnt residuals), which the loss shows.",
+            "the gradients a fine-tuning step would see. The blocks were trained to add a residual to "
+            "their shortcut, so the plain run computes something the weights never learnt: compare the losses.",
             GradConfig(norm="frozen", init="weights", weights="imagenet-v2", targets="top1"),
         ),
     )

@@ -15,7 +15,6 @@ from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from explorer.core.grad_config import (  # noqa: F401  (re-exported: the public API lives here)
     INITS,
@@ -27,6 +26,7 @@ from explorer.core.grad_config import (  # noqa: F401  (re-exported: the public 
     validate,
 )
 from explorer.core.grad_presets import PRESETS, Preset  # noqa: F401
+from explorer.core.grad_layers import gradient_layers, main_path_layers, stage_modules, stage_of  # noqa: F401
 from explorer.core.grad_verdict import trend_verdict, versus_clause
 from explorer.core.model import RESNET50_STAGES, ResNet50
 
@@ -79,44 +79,6 @@ class GradResult:
             "device": self.device,
             "label": self.label,
         }
-
-
-# -- structure -----------------------------------------------------------------------------------
-
-
-def _stage_of(name: str) -> str:
-    if name == "fc":
-        return "head"
-    for spec in RESNET50_STAGES:
-        if name.startswith(spec.module + "."):
-            return spec.name
-    return "stage1"
-
-
-def gradient_layers(model: ResNet50) -> list[tuple[str, nn.Module, nn.Module, bool]]:
-    """All 54 reported layers in result order as ``(name, weighted module, output module, is_projection)``.
-
-    The output module is the BatchNorm registered right after each conv (its output is the quantity of
-    He et al., Fig. 7), or the fc itself. Derived from the model's own module order, not a fixed list.
-    """
-    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
-    rows: list[tuple[str, nn.Module, nn.Module, bool]] = []
-    for i, (name, module) in enumerate(leaves):
-        if isinstance(module, nn.Conv2d):
-            norm_name, norm = leaves[i + 1]
-            if not isinstance(norm, nn.BatchNorm2d):
-                raise TypeError(f"{name} is not followed by a BatchNorm2d but by {norm_name}")
-            rows.append((name, module, norm, ".downsample." in name))
-        elif isinstance(module, nn.Linear):
-            rows.append((name, module, module, False))
-    # Registration order puts each block's projection after its main path (conv3, bn3, act3,
-    # downsample), which is exactly the documented result order.
-    return rows
-
-
-def main_path_layers(model: ResNet50) -> list[str]:
-    """The 50 weighted main-path layers in network order: conv1, layer1.0.conv1, ..., fc."""
-    return [name for name, _, _, projection in gradient_layers(model) if not projection]
 
 
 # -- building a run ------------------------------------------------------------------------------
@@ -196,11 +158,6 @@ def variant_label(config: GradConfig) -> str:
 
 
 # -- the pass ------------------------------------------------------------------------------------
-
-
-def _stage_modules(model: ResNet50) -> list[tuple[str, nn.Module]]:
-    """Each stage with the module whose output ends it, in forward order."""
-    return [("stage1", model.maxpool)] + [(s.name, m) for s, m in model.stage_modules()] + [("head", model.fc)]
 
 
 def run_gradients(
@@ -283,7 +240,7 @@ def _one_pass(
     model: ResNet50, config: GradConfig, x: torch.Tensor, targets: torch.Tensor | None, step: _Steps
 ) -> GradResult:
     label = variant_label(config)
-    stages = _stage_modules(model)
+    stages = stage_modules(model)
     stds: dict[str, torch.Tensor] = {}
     handles = []
     rows = gradient_layers(model)
@@ -315,7 +272,7 @@ def _one_pass(
     norms = {n: w.weight.grad.double().norm() for n, w, _, _ in rows if w.weight.grad is not None}
     grads, spreads = _to_floats(norms), _to_floats(stds)
     layers = tuple(
-        LayerGrad(name, _stage_of(name), grads.get(name), spreads.get(name), projection)
+        LayerGrad(name, stage_of(name), grads.get(name), spreads.get(name), projection)
         for name, _, _, projection in rows
     )
     return GradResult(

@@ -1,0 +1,51 @@
+"""Which layers the gradient lab reports, derived from the model itself: the 50 weighted main-path
+layers in network order, each convolutional block's projection conv right after that block's conv3,
+each paired with the module whose output is measured. Pure PyTorch.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from explorer.core.model import RESNET50_STAGES, ResNet50
+
+
+def stage_of(name: str) -> str:
+    """The paper's stage of a layer: "stage1" (stem) .. "stage5", or "head" for the fc."""
+    if name == "fc":
+        return "head"
+    for spec in RESNET50_STAGES:
+        if name.startswith(spec.module + "."):
+            return spec.name
+    return "stage1"
+
+
+def gradient_layers(model: ResNet50) -> list[tuple[str, nn.Module, nn.Module, bool]]:
+    """All 54 reported layers in result order as ``(name, weighted module, output module, is_projection)``.
+
+    The output module is the BatchNorm registered right after each conv (its output is the quantity of
+    He et al., Fig. 7), or the fc itself. Derived from the model's own module order, not a fixed list.
+    """
+    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
+    rows: list[tuple[str, nn.Module, nn.Module, bool]] = []
+    for i, (name, module) in enumerate(leaves):
+        if isinstance(module, nn.Conv2d):
+            norm_name, norm = leaves[i + 1]
+            if not isinstance(norm, nn.BatchNorm2d):
+                raise TypeError(f"{name} is not followed by a BatchNorm2d but by {norm_name}")
+            rows.append((name, module, norm, ".downsample." in name))
+        elif isinstance(module, nn.Linear):
+            rows.append((name, module, module, False))
+    # Registration order puts each block's projection after its main path (conv3, bn3, act3,
+    # downsample), which is exactly the documented result order.
+    return rows
+
+
+def main_path_layers(model: ResNet50) -> list[str]:
+    """The 50 weighted main-path layers in network order: conv1, layer1.0.conv1, ..., fc."""
+    return [name for name, _, _, projection in gradient_layers(model) if not projection]
+
+
+def stage_modules(model: ResNet50) -> list[tuple[str, nn.Module]]:
+    """Each stage with the module whose output ends it, in forward order."""
+    return [("stage1", model.maxpool)] + [(s.name, m) for s, m in model.stage_modules()] + [("head", model.fc)]
