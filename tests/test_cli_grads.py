@@ -95,6 +95,14 @@ def test_csv_into_missing_folder_is_one_line_error(tmp_path, capsys):
     assert err.count("\n") == 1 and str(target) in err and "Traceback" not in err
 
 
+def test_failed_csv_write_leaves_no_temporary_file(tmp_path, capsys):
+    target = tmp_path / "taken.csv"
+    target.mkdir()  # the final rename onto a folder fails after the rows were written
+    code, _, err = _grads(capsys, "--csv", str(target), "--shortcuts", "on", *SMALL)
+    assert code == 1 and "taken.csv" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["taken.csv"] and not any(target.iterdir())
+
+
 def test_failed_run_leaves_existing_csv_untouched(tmp_path, capsys):
     bad = tmp_path / "photo.jpg"
     bad.write_text("not an image")

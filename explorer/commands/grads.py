@@ -131,6 +131,9 @@ def _progress_printer():
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, args._parser)
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():  # say so before minutes of compute
+        error("grads", f"cannot write {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
+        return 1
     try:
         results = run_comparison(config, args.shortcuts, _device(args.device), _progress_printer())
         if args.csv:
