@@ -1,0 +1,135 @@
+"""Bench suite ``inference`` (the default): classification latency of the app's inference path, and
+torchvision's eager ``resnet50`` measured in the same run, interleaved round by round so that both
+see the same machine load.
+
+Forward: ``Classifier.logits`` on a preprocessed batch (host-to-device copy, forward, copy back).
+End-to-end: decode + preprocess + forward for a 1224x816 (1-megapixel) JPEG made from the bundled
+``cat.jpg``, once with the app's reduced-size JPEG decoding and once with a full decode. Random
+weights: speed does not depend on their values, and nothing is downloaded. bf16 is measured where
+the device runs it natively. Targets (issue 3): forward <= 1.0x torchvision, bf16 <= 0.75x
+torchvision fp32, end-to-end <= 1.2x forward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from PIL import Image
+
+from explorer.commands.common import positive_int
+from explorer.core.images import load_image, preprocess
+from explorer.core.inference import Classifier, sample_images, select_device, supported_precisions
+
+MEGAPIXEL_SIZE = (1224, 816)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # --device and --batch are the issue's names; they belong to this suite, the default one.
+    group = parser.add_argument_group("inference suite")
+    group.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    group.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per forward (default 1)")
+    group.add_argument("--inference-repeats", type=positive_int, default=20, metavar="N", help="timed rounds (default 20)")
+    group.add_argument("--inference-warmup", type=positive_int, default=3, metavar="N", help="untimed rounds first (default 3)")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        device = select_device(args.device)
+    except ValueError as exc:
+        args._parser.error(str(exc))
+    classifier = Classifier(str(device))
+    classifier.load("random")
+    resize, crop = classifier.transform
+    with tempfile.TemporaryDirectory() as folder:
+        jpeg = Path(folder) / "megapixel.jpg"
+        Image.open(sample_images()[0]).convert("RGB").resize(MEGAPIXEL_SIZE, Image.BICUBIC).save(jpeg, quality=90)
+        batch = torch.stack([preprocess(load_image(jpeg), resize, crop)] * args.batch)  # (N, 3, crop, crop)
+
+        def end_to_end(reduce_for: int | None) -> Callable[[], Any]:
+            return lambda: classifier.logits(
+                torch.stack([preprocess(load_image(jpeg, reduce_for), resize, crop) for _ in range(args.batch)])
+            )
+
+        timers: dict[str, Callable[[], Any]] = {
+            "forward": lambda: classifier.logits(batch),
+            "end_to_end": end_to_end(resize),
+            "end_to_end_full_decode": end_to_end(None),
+        }
+        reference = _torchvision_resnet50(device)
+        if reference is not None:
+            timers["torchvision"] = lambda: _reference_forward(reference, batch, device)
+        if "bf16" in supported_precisions(device):
+            reduced = Classifier(str(device), "bf16")
+            reduced.load("random", check_precision=False)  # speed only: random weights fail the top-5 check
+            timers["bf16_forward"] = lambda: reduced.logits(batch)
+        times = _interleaved(timers, args.inference_warmup, args.inference_repeats)
+
+    result: dict[str, Any] = {"device": str(device), "batch": args.batch}
+    for name in ("forward", "end_to_end", "end_to_end_full_decode"):
+        result[f"{name}_ms"] = _stats(times[name])
+    if "torchvision" in times:
+        result["torchvision_ms"] = _stats(times["torchvision"])["median"]
+        result["ratio"] = round(result["forward_ms"]["median"] / result["torchvision_ms"], 3)
+    if "bf16_forward" in times:
+        result["bf16_forward_ms"] = _stats(times["bf16_forward"])
+        if "torchvision_ms" in result:
+            result["bf16_ratio"] = round(result["bf16_forward_ms"]["median"] / result["torchvision_ms"], 3)
+    return result
+
+
+def _torchvision_resnet50(device: torch.device) -> torch.nn.Module | None:
+    try:
+        from torchvision.models import resnet50
+    except ImportError:  # optional: the app itself never needs torchvision
+        return None
+    return resnet50().eval().to(device)
+
+
+def _reference_forward(model: torch.nn.Module, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode():  # the same copies as Classifier.logits, so the comparison is fair
+        return model(batch.to(device)).float().cpu()
+
+
+def _interleaved(timers: dict[str, Callable[[], Any]], warmup: int, repeats: int) -> dict[str, list[float]]:
+    """Milliseconds per call for each timer, alternating between them every round."""
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for round_ in range(warmup + repeats):
+        for name, fn in timers.items():
+            start = time.perf_counter()
+            fn()
+            if round_ >= warmup:
+                times[name].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(samples), 3), "min": round(min(samples), 3)}
+
+
+def describe(result: dict[str, Any]) -> str:
+    fwd, e2e, full = result["forward_ms"], result["end_to_end_ms"], result["end_to_end_full_decode_ms"]
+    lines = [
+        f"inference on {result['device']}, batch {result['batch']}, fp32, BN folded, channels_last (random weights)",
+        f"  forward               median {fwd['median']:8.2f} ms   min {fwd['min']:8.2f} ms",
+        f"  end-to-end 1 Mpx JPEG median {e2e['median']:8.2f} ms   min {e2e['min']:8.2f} ms   "
+        f"{e2e['median'] / fwd['median']:.2f}x forward (target <= 1.2)",
+        f"    with full decode    median {full['median']:8.2f} ms   min {full['min']:8.2f} ms   "
+        f"{full['median'] / fwd['median']:.2f}x forward",
+    ]
+    if "torchvision_ms" in result:
+        lines.append(
+            f"  torchvision resnet50  median {result['torchvision_ms']:8.2f} ms   ratio {result['ratio']:.2f} (target <= 1.0)"
+        )
+    else:
+        lines.append("  torchvision not installed: no reference measured")
+    if "bf16_forward_ms" in result:
+        bf16 = result["bf16_forward_ms"]
+        ratio = f"   {result['bf16_ratio']:.2f}x torchvision fp32 (target <= 0.75)" if "bf16_ratio" in result else ""
+        lines.append(f"  bf16 forward          median {bf16['median']:8.2f} ms   min {bf16['min']:8.2f} ms{ratio}")
+    return "\n".join(lines)
