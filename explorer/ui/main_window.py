@@ -13,7 +13,7 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        self._first_start = state is None
         # Files dropped anywhere on the window, whichever child is under the cursor.
         QApplication.instance().installEventFilter(self)
         self.setAcceptDrops(True)
@@ -176,10 +177,16 @@ class MainWindow(QMainWindow):
             action.setEnabled(True)
 
         self.gradient.restore_settings(self.settings)
+        if self._first_start:  # no saved layout: the diagram gets most of the height
+            # Once the new parts are laid out; resizing docks before that skews the split.
+            QTimer.singleShot(0, self._size_docks)
         self.set_block_switches_from_diagram()
         self.runner.submit(SUMMARY_JOB, lambda progress, cancelled: cached_summary())
         self.statusBar().showMessage("Computing the architecture summary…", 5000)
         self.parts_ready.emit()
+
+    def _size_docks(self) -> None:
+        self.resizeDocks([self.gradient_dock], [max(320, self.height() * 2 // 5)], Qt.Orientation.Vertical)
 
     def start(self, paths: list[str], weights: str | None = None, device: str | None = None) -> None:
         """What the app does at launch: the last weights and device (or the given ones: the command

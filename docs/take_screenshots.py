@@ -1,0 +1,94 @@
+"""Screenshots of the real window for the README: run under Xvfb,
+``xvfb-run -a -s "-screen 0 1920x1200x24" python docs/take_screenshots.py``.
+
+Drives the app the way a user would (samples dropped in, a block selected and expanded, a gradient
+run) and saves docs/window.png, diagram.png, inspector.png, predictions.png and gradients.png.
+Uses random weights unless ``--weights`` names a checkpoint or an ImageNet source (no download
+happens here unless you ask for one). ``--dark`` applies a dark palette to check contrast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QColor, QPalette
+
+from explorer.ui.app import create_application
+from explorer.ui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
+        (QPalette.ColorRole.Base, "#1e1e1e"), (QPalette.ColorRole.Text, "#e6e6e6"),
+        (QPalette.ColorRole.Button, "#353535"), (QPalette.ColorRole.ButtonText, "#e6e6e6"),
+        (QPalette.ColorRole.Highlight, "#3d7bd9"), (QPalette.ColorRole.HighlightedText, "#ffffff"),
+        (QPalette.ColorRole.PlaceholderText, "#9a9a9a"), (QPalette.ColorRole.AlternateBase, "#262626"),
+    ):
+        p.setColor(role, QColor(colour))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#777777"))
+    return p
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--weights", default="random")
+    parser.add_argument("--dark", action="store_true")
+    parser.add_argument("--size", type=int, default=224, help="gradient-lab input size")
+    args = parser.parse_args()
+    app = create_application()
+    if args.dark:
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "shots.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    window.resize(1600, 1000)
+    window.show()
+    samples = sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*.jpg"))
+    window.start(samples, weights=args.weights)
+    args.out.mkdir(parents=True, exist_ok=True)
+    state = {"lab": False}
+
+    def step() -> None:
+        if not window.diagram.has_summary() or window.classify.pending():
+            QTimer.singleShot(200, step)
+            return
+        if not state["lab"]:
+            state["lab"] = True
+            window.diagram.set_expanded("layer2.0", True)
+            window.diagram.select("layer2.0.conv2")
+            window.diagram.set_shortcut("layer3.1", False)
+            window.diagram.set_residual("layer4.1", False)
+            window.gradient.size_spin.setValue(args.size)
+            window.gradient.run_finished.connect(lambda _: QTimer.singleShot(500, shoot))
+            window.gradient.run()
+
+    def shoot() -> None:
+        window.classify.image_list.setCurrentRow(0)
+        app.processEvents()  # a one-off script, not the app: let the last updates paint
+        window.grab().save(str(args.out / "window.png"))
+        window.diagram.grab().save(str(args.out / "diagram.png"))
+        window.inspector_dock.show()
+        window.inspector_dock.raise_()
+        app.processEvents()
+        window.inspector_dock.grab().save(str(args.out / "inspector.png"))
+        window.classify_dock.raise_()
+        app.processEvents()
+        window.classify_dock.grab().save(str(args.out / "predictions.png"))
+        window.gradient_dock.grab().save(str(args.out / "gradients.png"))
+        window.close()
+
+    QTimer.singleShot(500, step)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
