@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per forward (default 1)")
     group.add_argument("--inference-repeats", type=positive_int, default=20, metavar="N", help="timed rounds (default 20)")
     group.add_argument("--inference-warmup", type=positive_int, default=3, metavar="N", help="untimed rounds first (default 3)")
+    group.add_argument(
+        "--inference-threads", type=positive_int, metavar="N", help="CPU threads for torch (default: torch's own choice)"
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -43,6 +46,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         device = select_device(args.device)
     except ValueError as exc:
         args._parser.error(str(exc))
+    if args.inference_threads:  # on a shared machine, 1 thread avoids waiting for descheduled workers
+        torch.set_num_threads(args.inference_threads)
     classifier = Classifier(str(device))
     classifier.load("random")
     resize, crop = classifier.transform
@@ -70,7 +75,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             timers["bf16_forward"] = lambda: reduced.logits(batch)
         times = _interleaved(timers, args.inference_warmup, args.inference_repeats)
 
-    result: dict[str, Any] = {"device": str(device), "batch": args.batch}
+    result: dict[str, Any] = {"device": str(device), "batch": args.batch, "threads": torch.get_num_threads()}
     for name in ("forward", "end_to_end", "end_to_end_full_decode"):
         result[f"{name}_ms"] = _stats(times[name])
     if "torchvision" in times:
@@ -115,7 +120,8 @@ def _stats(samples: list[float]) -> dict[str, float]:
 def describe(result: dict[str, Any]) -> str:
     fwd, e2e, full = result["forward_ms"], result["end_to_end_ms"], result["end_to_end_full_decode_ms"]
     lines = [
-        f"inference on {result['device']}, batch {result['batch']}, fp32, BN folded, channels_last (random weights)",
+        f"inference on {result['device']} ({result['threads']} CPU threads), batch {result['batch']}, fp32, BN folded, "
+        "channels_last (random weights)",
         f"  forward               median {fwd['median']:8.2f} ms   min {fwd['min']:8.2f} ms",
         f"  end-to-end 1 Mpx JPEG median {e2e['median']:8.2f} ms   min {e2e['min']:8.2f} ms   "
         f"{e2e['median'] / fwd['median']:.2f}x forward (target <= 1.2)",
