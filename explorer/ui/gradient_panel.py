@@ -9,12 +9,13 @@ through JobRunner, with its own model; this panel keeps only the plain results.
 from __future__ import annotations
 
 import csv
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 import pyqtgraph.exporters
-from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtCore import QRectF, QSettings, QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -80,6 +81,7 @@ class GradientPanel(QWidget):
         super().__init__(parent)
         self._runner = runner
         self._job_id = 0
+        self._started = 0.0
         self._results: list[GradResult] = []
         self._plain_blocks: set[str] = set()
         self._lesioned: set[str] = set()
@@ -225,7 +227,12 @@ class GradientPanel(QWidget):
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(side.sizeHint().width() + 24)
+        # Wide enough for the knobs, not more: the plot gets the rest (scales with the font, so 200%
+        # scaling keeps the proportions).
+        chars = self.fontMetrics().averageCharWidth()
+        needed = side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4
+        scroll.setMinimumWidth(needed)
+        scroll.setMaximumWidth(max(needed, 56 * chars))
 
         self.preset_box.currentIndexChanged.connect(self._on_preset_box_changed)
         for box_ in (self.shortcuts_box, self.norm_box, self.init_box, self.inputs_box, self.targets_box, self.weights_box):
@@ -282,6 +289,7 @@ class GradientPanel(QWidget):
             return run_comparison(config, shortcuts, device, progress=progress, cancel=cancelled)
 
         self._job_id = self._runner.submit(JOB_KIND, job)
+        self._started = time.monotonic()
         self.progress_bar.setValue(0)
         self.cancel_button.setEnabled(True)
         self._say("Running…")
@@ -378,7 +386,7 @@ class GradientPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.progress_bar.setValue(1000)
         self.export_button.setEnabled(True)
-        self._say("")
+        self._say(f"Finished in {time.monotonic() - self._started:.1f} s.")
         self._render()
         self.run_finished.emit(list(self._results))
 
@@ -537,15 +545,21 @@ class GradientPanel(QWidget):
         except ValueError:
             # pyqtgraph 0.14.0 cannot parse the path syntax newer Qt writes (pyqtgraph issues #3485,
             # #3495; fix pending in PR #3458). Qt's own generator paints the same scene as vectors.
+            item = self.plot.getPlotItem()
+            source = item.sceneBoundingRect()
+            target = QRectF(0, 0, source.width(), source.height())
             generator = QSvgGenerator()
             generator.setFileName(path)
-            generator.setSize(self.plot.size())
-            generator.setViewBox(self.plot.rect())
+            # At the screen's DPI: at the generator's default 72 dpi the axes shrink relative to the curves.
+            generator.setResolution(self.plot.logicalDpiX())
+            generator.setSize(source.size().toSize())
+            generator.setViewBox(target)
             generator.setTitle("ResNet-50 gradient lab")
             generator.setDescription(describe_conditions(self._results))
             painter = QPainter(generator)
             try:
-                self.plot.render(painter)
+                painter.fillRect(target, self.plot.backgroundBrush())
+                self.plot.scene().render(painter, target, source)
             finally:
                 painter.end()
 

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import QWidget
 # Colour-blind-safe pair (Okabe & Ito 2008) that reads on light and dark backgrounds alike.
 CURVE_COLOURS = {True: "#0072B2", False: "#E69F00"}
 CURVE_NAMES = {True: "with shortcuts (residual)", False: "without shortcuts (plain)"}
+# One-layer stages get short tick labels so they fit beside their neighbours.
+TICK_NAMES = {"stage1": "stem", "head": "fc"}
 QUANTITIES = {"grad_norm": "gradient norm ‖∂L/∂W‖₂", "activation_std": "activation std (after BN, before ReLU)"}
 
 
@@ -75,7 +77,9 @@ class GradientPlot(pg.PlotWidget):
         item.showGrid(x=False, y=True, alpha=0.25)
         item.setMenuEnabled(False)
         item.setLabel("bottom", "main-path layer (stem conv → 48 bottleneck convs → fc)")
-        self._legend = item.addLegend(offset=(-10, 10))
+        # The legend is the plot's title line: inside the view box it would hide data somewhere
+        # (the curves can sit anywhere from 1e-20 to 1e5), and the title is exported with the plot.
+        self._legend_entries: list[bool] = []
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.setMinimumSize(360, 240)
         self._apply_palette()
@@ -103,9 +107,9 @@ class GradientPlot(pg.PlotWidget):
             band.stage = stage
             self._bands.append(band)
             self.addItem(band)
-            ticks.append(((first + last) / 2, stage))
+            ticks.append(((first + last) / 2, TICK_NAMES.get(stage, stage)))
         self._axis.set_stages(ticks)
-        self.setXRange(-1, len(layout), padding=0)
+        self.setXRange(-2, len(layout), padding=0)  # room for the "stem" tick label
         self._apply_palette()
 
     def show_curves(self, curves: Sequence[Curve], quantity: str) -> list[Skipped]:
@@ -115,7 +119,8 @@ class GradientPlot(pg.PlotWidget):
         self._curves = []
         self._shown = tuple(curves)
         self._quantity = quantity
-        self._legend.clear()
+        self._legend_entries = [curve.shortcuts for curve in curves]
+        self._show_legend()
         self.getPlotItem().setLabel("left", QUANTITIES[quantity])
         skipped: list[Skipped] = []
         for curve in curves:
@@ -183,7 +188,7 @@ class GradientPlot(pg.PlotWidget):
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         # pyqtgraph's constructor already changes the palette, before our items exist.
-        ready = getattr(self, "_legend", None) is not None
+        ready = getattr(self, "_legend_entries", None) is not None
         if ready and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self._apply_palette()
         super().changeEvent(event)
@@ -197,12 +202,19 @@ class GradientPlot(pg.PlotWidget):
             axis = self.getPlotItem().getAxis(name)
             axis.setPen(pg.mkPen(text))
             axis.setTextPen(pg.mkPen(text))
-        self._legend.setLabelTextColor(text)
-        self._legend.setBrush(pg.mkBrush(_with_alpha(base, 200)))
-        self._legend.setPen(pg.mkPen(_with_alpha(text, 80)))
+        self._show_legend()
         shade = _with_alpha(text, 18)
         for i, band in enumerate(self._bands):
             band.setBrush(pg.mkBrush(shade if i % 2 == 0 else _with_alpha(text, 0)))
+
+
+    def _show_legend(self) -> None:
+        text = self.palette().color(QPalette.ColorRole.Text).name()
+        marks = {True: "●", False: "▼"}
+        parts = [
+            f'<span style="color:{CURVE_COLOURS[on]}">{marks[on]}</span> {CURVE_NAMES[on]}' for on in self._legend_entries
+        ]
+        self.getPlotItem().setTitle("&nbsp;&nbsp;&nbsp;".join(parts) or "Run the lab to see the curves", color=text, size=f"{self.font().pointSizeF():g}pt")
 
 
 def _with_alpha(colour: QColor, alpha: int) -> QColor:

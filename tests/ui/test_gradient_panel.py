@@ -14,6 +14,7 @@ from dataclasses import replace
 import pytest
 import torch
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtSvg import QSvgRenderer
 
 from explorer.core.gradients import GradConfig, main_path_layers, run_gradients
 from explorer.core.model import ResNet50
@@ -225,6 +226,7 @@ def test_export_writes_png_svg_and_csv_of_the_shown_run(qtbot, panel, tmp_path):
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = (tmp_path / "plot.svg").read_text()
     assert "<svg" in svg and "without shortcuts (plain)" in svg
+    assert QSvgRenderer(str(tmp_path / "plot.svg")).isValid()
     lines = (tmp_path / "plot.csv").read_text().splitlines()
     comments = [line for line in lines if line.startswith("#")]
     assert any("size 64x64" in line for line in comments) and any(results[1].verdict in line for line in comments)
