@@ -176,3 +176,12 @@ def test_missing_weights_file_is_one_line_error(tmp_path, capsys):
     missing = tmp_path / "nope.pth"
     code, _, err = _grads(capsys, "--weights", str(missing), "--shortcuts", "on", *SMALL)
     assert code == 1 and "nope.pth" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bench_suite_reports_its_numbers(capsys):
+    """The bench runs end to end at a tiny size; numbers are printed, never asserted on."""
+    assert main(["bench", "--suite", "grads", "--grads-size", "32", "--grads-batch", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)["grads"]
+    assert (result["batch"], result["size"], result["device"]) == (2, 32, "cpu")
+    assert result["ratio"] == pytest.approx(result["both_variants_s"] / result["torchvision_two_passes_s"])
+    assert result["both_variants_s"] > 0 and result["both_variants_cpu_s"] > 0
