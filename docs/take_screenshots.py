@@ -75,7 +75,18 @@ def main() -> int:
         window.classify.image_list.setCurrentRow(0)
         app.processEvents()  # a one-off script, not the app: let the last updates paint
         window.grab().save(str(args.out / "window.png"))
+        window.gradient_dock.grab().save(str(args.out / "gradients.png"))
+        # The diagram alone, with the whole window to itself.
+        docks = (window.inspector_dock, window.classify_dock, window.gradient_dock)
+        for dock in docks:
+            dock.hide()
+        app.processEvents()
+        window.diagram.fit()
+        app.processEvents()
         window.diagram.grab().save(str(args.out / "diagram.png"))
+        for dock in docks:
+            dock.show()
+        app.processEvents()
         window.inspector_dock.show()
         window.inspector_dock.raise_()
         app.processEvents()
@@ -83,7 +94,6 @@ def main() -> int:
         window.classify_dock.raise_()
         app.processEvents()
         window.classify_dock.grab().save(str(args.out / "predictions.png"))
-        window.gradient_dock.grab().save(str(args.out / "gradients.png"))
         window.close()
 
     QTimer.singleShot(500, step)

@@ -34,6 +34,7 @@ LAYER_W = 150.0
 LAYER_H = 20.0
 LAYER_GAP = 5.0
 HEADER_H = 24.0
+FIRST_LAYER_Y = PORT_Y + 14  # below the input line, which splits into main path and shortcut
 
 # One hue per stage, then the head; mixed with palette colours at paint time.
 STAGE_HUES = ("#7a8aa0", "#3d7bd9", "#2e9e5b", "#e08a1e", "#9b59b6", "#c0392b")
@@ -269,7 +270,7 @@ class BlockItem(SelectableItem):
     def _place_layers(self) -> None:
         step = LAYER_H + LAYER_GAP
         x_main = 12.0
-        y = HEADER_H + 8
+        y = FIRST_LAYER_Y
         for item in self._main:
             item.setPos(x_main, y)
             y += step
@@ -277,7 +278,7 @@ class BlockItem(SelectableItem):
         if self.bottleneck:
             x_short = x_main + LAYER_W + 24
             # The projection sits level with the middle of the main path, as in the paper's figure.
-            y_short = HEADER_H + 8 + step * max(0, (len(self._main) - len(self._short)) / 2)
+            y_short = FIRST_LAYER_Y + step * max(0, (len(self._main) - len(self._short)) / 2)
             for item in self._short:
                 item.setPos(x_short, y_short)
                 y_short += step
@@ -385,7 +386,9 @@ class BlockItem(SelectableItem):
         painter.drawText(QRectF(8, 2, w - 16, HEADER_H), Qt.AlignmentFlag.AlignVCenter, " · ".join(self.lines[:2]))
         edge = QPen(pal.color(QPalette.ColorRole.Text), 1.0)
         painter.setPen(edge)
-        self._chain(painter, [QPointF(0, PORT_Y)] + [self._top(i) for i in self._main[:1]])
+        if self._main:
+            first = self._top(self._main[0])
+            self._chain(painter, [QPointF(0, PORT_Y), QPointF(first.x(), PORT_Y), first])
         for a, b in zip(self._main, self._main[1:]):
             self._chain(painter, [self._bottom(a), self._top(b)])
         if self.bottleneck:
