@@ -113,14 +113,26 @@ class _Heartbeat:
 
 def _heartbeat(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     os.environ.update({k: v for k, v in _environment().items() if k == "QT_QPA_PLATFORM"})
-    from PySide6.QtCore import QSettings, qInstallMessageHandler
+    from PySide6.QtCore import qInstallMessageHandler
 
     from explorer.ui.app import create_application
-    from explorer.ui.main_window import MainWindow
 
     app = create_application()
     # The offscreen platform warns that it cannot resize real windows; noise in a report.
-    qInstallMessageHandler(lambda mode, context, text: None if text.startswith("This plugin does not support") else print(text, file=sys.stderr))
+    previous = qInstallMessageHandler(
+        lambda mode, context, text: None if text.startswith("This plugin does not support") else print(text, file=sys.stderr)
+    )
+    try:
+        return _phases(app, args)
+    finally:
+        qInstallMessageHandler(previous)
+
+
+def _phases(app, args: argparse.Namespace) -> dict[str, dict[str, float]]:  # noqa: ANN001 - a QApplication
+    from PySide6.QtCore import QSettings
+
+    from explorer.ui.main_window import MainWindow
+
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.resize(1400, 900)

@@ -192,3 +192,21 @@ def test_gui_command_rejects_unknown_options(capsys):
     with pytest.raises(SystemExit) as exc:
         cli_main(["gui", "--no-such-option"])
     assert exc.value.code == 2
+
+
+def test_ui_bench_reports_launch_times_and_every_phase(qapp):
+    """Smoke test of `bench --suite ui` at a tiny size: the numbers are there and consistent (no
+    timing is asserted)."""
+    import argparse
+
+    from explorer.bench import ui as bench
+
+    result = bench.run(argparse.Namespace(ui_startup_runs=1, ui_grad_size=32, ui_heartbeat_ms=5))
+    shown, parts, summary = result["startup_shown_s"][0], result["startup_parts_s"][0], result["startup_summary_s"][0]
+    assert 0 < shown <= parts <= summary
+    phases = result["phases"]
+    assert list(phases) == ["idle", "start jobs (summary, weights)", "classification", "gradient run", "classification + gradient run"]
+    for name, phase in phases.items():
+        assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
+        assert phase["completed"] or name == "idle"
+    assert "max gap" in bench.describe(result)
