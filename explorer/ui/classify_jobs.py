@@ -89,8 +89,11 @@ class ClassifierHost:
             stats = target.weight_stats()
         return LoadedWeights(info, stats, str(target.device), tuple(target.notices))
 
-    def classify(self, source: str | Path | Image.Image, name: str, topk: int = 5) -> Classified:
-        """Classify a file (raises ImageError, one line naming it) or an already decoded image."""
+    def classify(self, source: str | Path | Image.Image, name: str, topk: int = 5, scale: float = 1.0) -> Classified:
+        """Classify a file (raises ImageError, one line naming it) or an already decoded image.
+
+        ``scale``: the screen's device pixel ratio, so thumbnails stay sharp at 200%.
+        """
         if self._classifier is None or self._classifier.weights is None:
             raise RuntimeError("no weights loaded yet")
         if isinstance(source, Image.Image):
@@ -99,7 +102,8 @@ class ClassifierHost:
             # Decode as Classifier.classify_path does (JPEG draft scaling for the resize in use).
             image = load_image(source, self._classifier.transform[0])
         prediction = self._classifier.classify(image, name, topk)
-        return Classified(prediction, Picture.of(image, THUMBNAIL_PX), Picture.of(image, PREVIEW_PX), image.size)
+        thumbnail, preview = Picture.of(image, round(THUMBNAIL_PX * scale)), Picture.of(image, round(PREVIEW_PX * scale))
+        return Classified(prediction, thumbnail, preview, image.size)
 
 
 def _download_progress(source: str, progress: Progress) -> Callable[[int, int], None]:

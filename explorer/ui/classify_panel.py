@@ -270,10 +270,10 @@ class ClassifyPanel(QWidget):
     def _submit_classify(self, entry: _Entry) -> None:
         if entry.source is None or self._weights is None:
             return
-        host, source, name = self._host, entry.source, entry.name
+        host, source, name, scale = self._host, entry.source, entry.name, self.devicePixelRatioF()
 
         def job(progress, cancelled):  # worker thread
-            return host.classify(source, name, TOPK)
+            return host.classify(source, name, TOPK, scale)
 
         entry.job_id = self._runner.submit(f"{CLASSIFY_PREFIX}{entry.entry_id}", job, lane=LANE)
 
@@ -307,8 +307,8 @@ class ClassifyPanel(QWidget):
             entry = self._entry_for(kind, job_id)
             if entry is not None:
                 entry.result, entry.error = result, None
-                entry.thumbnail = _pixmap(result.thumbnail)
-                entry.preview = _pixmap(result.preview)
+                entry.thumbnail = _pixmap(result.thumbnail, self.devicePixelRatioF())
+                entry.preview = _pixmap(result.preview, self.devicePixelRatioF())
                 self._show_item(entry)
 
     @Slot(str, int, str)
@@ -416,6 +416,8 @@ class ClassifyPanel(QWidget):
         self.preview.setPixmap(entry.preview if entry and entry.preview else QPixmap())
         if entry is None:
             self.preview.setText("Drop images or folders here, paste an image, or use Add images…")
+        elif entry.error is not None:
+            self.preview.setText("⚠ This input cannot be classified (see below); the others carry on.")
         elif entry.preview is None:
             self.preview.setText("")
         self.title_label.setText(entry.name if entry else "")
@@ -497,6 +499,8 @@ class ClassifyPanel(QWidget):
             self._dialog = None
 
 
-def _pixmap(picture: Picture) -> QPixmap:
+def _pixmap(picture: Picture, device_pixel_ratio: float) -> QPixmap:
     image = QImage(picture.data, picture.width, picture.height, 3 * picture.width, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())  # copy: the QImage must not outlive the bytes it wraps
+    pixmap = QPixmap.fromImage(image.copy())  # copy: the QImage must not outlive the bytes it wraps
+    pixmap.setDevicePixelRatio(device_pixel_ratio)
+    return pixmap
