@@ -95,6 +95,7 @@ def load_image(path: str | Path, reduce_for: int | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow warns (rather than fails) between 1x and 2x its limit; make that a refusal too.
+            # (catch_warnings is process-wide; a concurrent load can at worst see this same filter.)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=ACCEPTED_FORMATS) as image:
                 width, height = image.size

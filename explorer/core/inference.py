@@ -158,7 +158,11 @@ class Classifier:
         self.full_decode = full_decode
         self.weights: WeightsInfo | None = None
         self.notices: list[str] = []  # one-line notes for the user (precision or device fallbacks)
-        self._model = ResNet50().eval()  # the true weights, on the CPU
+        # The true weights, on the CPU. Built on the meta device (no initialisation, which load() does
+        # or overwrites anyway), then given real, still unset storage.
+        with torch.device("meta"):
+            self._model = ResNet50().eval()
+        self._model.to_empty(device="cpu")
         self._fast: nn.Module | None = None
 
     # -- weights ---------------------------------------------------------------------------------
@@ -184,7 +188,10 @@ class Classifier:
         return info
 
     def weight_stats(self) -> dict[str, tuple[float, float]]:
-        """Mean and standard deviation of every conv and linear weight (true, unfolded weights)."""
+        """Mean and standard deviation of every conv and linear weight (true, unfolded weights);
+        empty before the first successful :meth:`load`."""
+        if self.weights is None:
+            return {}
         return {
             name: (float(m.weight.detach().mean()), float(m.weight.detach().std()))
             for name, m in self._model.named_modules()

@@ -119,7 +119,9 @@ def load_weights(
     return WeightsInfo(str(path), path.name, True, 256, 224, sha256)
 
 
-def _fetch(name: str, spec: WeightSource, progress, cancel) -> Path:
+def _fetch(
+    name: str, spec: WeightSource, progress: Callable[[int, int], None] | None, cancel: Callable[[], bool] | None
+) -> Path:
     assert spec.url is not None and spec.filename is not None
     try:
         return download.fetch(spec.url, spec.filename, spec.sha256_prefix, progress, cancel)
