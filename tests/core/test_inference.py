@@ -225,22 +225,20 @@ def test_bf16_is_close_to_fp32_and_labelled(classifier, checkpoint):
     assert clf.classify(load_image(sample_images()[0])).precision == "bf16"
 
 
-def head_only_checkpoint(path, bias: torch.Tensor):
-    """Weights whose prediction is decided by the fc bias alone (fc.weight = 0)."""
-    model = ResNet50(seed=0)
-    with torch.no_grad():
-        model.fc.weight.zero_()
-        model.fc.bias.copy_(bias)
-    torch.save(model.state_dict(), path)
-    return str(path)
-
-
 @needs_bf16
 def test_bf16_is_kept_only_when_the_top5_survives(tmp_path):
+    model = ResNet50(seed=0)
+    model.fc.weight.data.zero_()  # the prediction is decided by the fc bias alone
+
+    def checkpoint_with_bias(name: str, bias: torch.Tensor) -> str:
+        model.fc.bias.data.copy_(bias)
+        torch.save(model.state_dict(), tmp_path / name)
+        return str(tmp_path / name)
+
     clf = Classifier("cpu", precision="bf16")
-    clf.load(head_only_checkpoint(tmp_path / "spread.pth", torch.arange(1000.0)))  # integers: exact in bf16
+    clf.load(checkpoint_with_bias("spread.pth", torch.arange(1000.0)))  # integers: exact in bf16
     assert clf.precision == "bf16" and clf.notices == []
     # 1 + k * 1e-5 all round to 1.0 in bf16 (8 bits of mantissa): the order is lost
-    clf.load(head_only_checkpoint(tmp_path / "crowded.pth", 1 + torch.arange(1000.0) * 1e-5))
+    clf.load(checkpoint_with_bias("crowded.pth", 1 + torch.arange(1000.0) * 1e-5))
     assert clf.precision == "fp32" and "using fp32" in clf.notices[0]
     assert [t.index for t in clf.classify(Image.new("RGB", (64, 64))).top] == [999, 998, 997, 996, 995]
