@@ -205,7 +205,9 @@ def test_ui_bench_reports_launch_times_and_every_phase(qapp):
     shown, parts, summary = result["startup_shown_s"][0], result["startup_parts_s"][0], result["startup_summary_s"][0]
     assert 0 < shown <= parts <= summary
     phases = result["phases"]
-    assert list(phases) == ["idle", "start jobs (summary, weights)", "classification", "gradient run", "classification + gradient run"]
+    assert list(phases) == [
+        "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run"
+    ]
     for name, phase in phases.items():
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
         assert phase["completed"] or name == "idle"
