@@ -65,13 +65,14 @@ def main() -> int:
             state["lab"] = True
             window.diagram.set_expanded("layer2.0", True)
             window.diagram.select("layer2.0.conv2")
-            window.diagram.set_shortcut("layer3.1", False)
-            window.diagram.set_residual("layer4.1", False)
             window.gradient.size_spin.setValue(args.size)
             window.gradient.run_finished.connect(lambda _: QTimer.singleShot(500, shoot))
-            window.gradient.run()
+            window.gradient.run()  # all shortcuts on vs all off
 
     def shoot() -> None:
+        # Switched after the run: drawn in the diagram, applied to the next run only.
+        window.diagram.set_shortcut("layer3.1", False)
+        window.diagram.set_residual("layer4.1", False)
         window.classify.image_list.setCurrentRow(0)
         app.processEvents()  # a one-off script, not the app: let the last updates paint
         window.grab().save(str(args.out / "window.png"))

@@ -480,7 +480,8 @@ class BlockDiagram(QGraphicsView):
             x = 0.0
             for i in row:
                 stage_item, items = self._stages[i]
-                stage_item.set_rect(QRectF(x, y, sizes[i][0], height))
+                own = STAGE_TITLE_H + top_margin + max(item.size()[1] for item in items) + STAGE_PAD + 18
+                stage_item.set_rect(QRectF(x, y, sizes[i][0], own))
                 bx = x + STAGE_PAD
                 for item in items:
                     item.setPos(bx, y + STAGE_TITLE_H + top_margin)
