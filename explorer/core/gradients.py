@@ -193,6 +193,7 @@ def run_comparison(
     variants = [replace(config, shortcuts=on) for on in {"on": [True], "off": [False], "both": [True, False]}[shortcuts]]
     for variant in variants:
         validate(variant)
+    _check_device(device)
     stages_per_pass = 2 * (len(RESNET50_STAGES) + 2)  # stem, 4 stages, head; forward and backward
     progress_steps = _Steps(1 + len(variants) * stages_per_pass, progress, cancel)
 
@@ -217,6 +218,16 @@ def run_comparison(
     if len(results) == 2:
         results[1] = replace(results[1], verdict=results[1].verdict + versus_clause(_stem(results[1]), _stem(results[0])))
     return results
+
+
+def _check_device(device: str) -> None:
+    """Refuse an unknown or absent device before any work, as a ValueError with a readable message."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available on this machine")
 
 
 class _Steps:

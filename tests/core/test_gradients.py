@@ -329,3 +329,11 @@ def test_comparison_runs_equal_separate_runs(init_step_runs):
     shared = init_step_runs[1].to_dict()
     assert shared["verdict"].startswith(alone["verdict"])
     assert {k: v for k, v in shared.items() if k != "verdict"} == {k: v for k, v in alone.items() if k != "verdict"}
+
+
+def test_unknown_or_absent_device_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        run_gradients(SMALL, device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            run_gradients(SMALL, device="cuda")
