@@ -280,7 +280,7 @@ def _one_pass(
 
     # float64: the weight gradients of a plain, unnormalised net are ~1e-20, whose squares underflow
     # float32 and would make the norm wrong (or zero).
-    norms = {n: w.weight.grad.double().norm() for n, w, _, _ in rows if w.weight.grad is not None}
+    norms = {n: torch.linalg.vector_norm(w.weight.grad, dtype=torch.float64) for n, w, _, _ in rows if w.weight.grad is not None}
     grads, spreads = _to_floats(norms), _to_floats(stds)
     layers = tuple(
         LayerGrad(name, stage_of(name), grads.get(name), spreads.get(name), projection)
