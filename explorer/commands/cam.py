@@ -20,11 +20,11 @@ from PIL import Image
 
 from explorer.commands.common import error
 from explorer.core.gradcam import COLORMAPS, DEFAULT_STAGE, STAGES, grad_cam, network_view, overlay
-from explorer.core.images import ImageError, load_image, preprocess
+from explorer.core.images import load_image, preprocess
 from explorer.core.inference import select_device
 from explorer.core.labels import imagenet_classes
 from explorer.core.model import ResNet50
-from explorer.core.weights import DEFAULT_SOURCE, WeightsError, WeightsInfo, load_weights
+from explorer.core.weights import DEFAULT_SOURCE, WeightsInfo, load_weights
 
 STAGE_NAMES = {1: "stem", 2: "layer1", 3: "layer2", 4: "layer3", 5: "layer4"}
 
@@ -94,24 +94,17 @@ class Loaded:
 
 
 def load_inputs(command: str, args: argparse.Namespace) -> Loaded | None:
-    """Device, weights and image from the common arguments; None after printing one error line."""
+    """Device, image and weights from the common arguments, cheapest check first; None after
+    printing one error line."""
     try:
         device = select_device(args.device)
-    except ValueError as exc:
-        error(command, str(exc))
-        return None
-    model = ResNet50()
-    try:
+        picture = load_image(args.image)
+        model = ResNet50()
         info = load_weights(model, args.weights)
-    except WeightsError as exc:
+    except ValueError as exc:  # an unavailable device, an ImageError or a WeightsError (all ValueErrors)
         error(command, str(exc))
         return None
-    try:
-        x = preprocess(load_image(args.image), info.resize, info.crop)
-    except ImageError as exc:
-        error(command, str(exc))
-        return None
-    return Loaded(model.to(device).eval(), x, info, device)
+    return Loaded(model.to(device).eval(), preprocess(picture, info.resize, info.crop), info, device)
 
 
 def first_line(exc: BaseException) -> str:
@@ -141,6 +134,9 @@ def save_atomically(image: Image.Image, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out is not None and not args.out.parent.is_dir():  # fail before loading anything
+        error("cam", f"{args.out}: cannot write (no such folder {args.out.parent})")
+        return 1
     loaded = load_inputs("cam", args)
     if loaded is None:
         return 1

@@ -1,6 +1,7 @@
 """Activation capture against torchvision's resnet50 with the same weights (hooks on its blocks),
 channel ranking against torch.topk, and the per-image cache."""
 
+import copy
 import itertools
 
 import numpy as np
@@ -45,6 +46,13 @@ def image(seed: int, size: int = 64) -> torch.Tensor:
     return torch.randn(3, size, size, generator=torch.Generator().manual_seed(seed))
 
 
+@pytest.fixture(scope="module")
+def reference(model):
+    """An image and the reference block outputs for it."""
+    x = image(1)
+    return x, torchvision_block_outputs(model, x)
+
+
 def torchvision_block_outputs(model: ResNet50, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """Reference: torchvision's resnet50 with our weights, block outputs taken by its own hooks."""
     ref = torchvision.models.resnet50()
@@ -68,10 +76,9 @@ def test_block_names_are_stem_then_the_16_blocks(model):
     assert len(names) == 17 and names[1] == "layer1.0" and names[-1] == "layer4.2"
 
 
-def test_captured_maps_equal_torchvision_block_outputs(model):
-    x = image(1)
+def test_captured_maps_equal_torchvision_block_outputs(model, reference):
+    x, ref = reference
     ours = capture_activations(model, x)
-    ref = torchvision_block_outputs(model, x)
     assert list(ours) == list(ref)
     for name, r in ref.items():
         assert isinstance(ours[name], np.ndarray) and ours[name].dtype == np.float32
@@ -80,8 +87,8 @@ def test_captured_maps_equal_torchvision_block_outputs(model):
     assert ours["stem"].shape == (64, 16, 16) and ours["layer4.2"].shape == (2048, 2, 2)
 
 
-def test_capture_uses_inference_semantics_and_restores_the_model():
-    model = lively_model()
+def test_capture_uses_inference_semantics_and_restores_the_model(model):
+    model = copy.deepcopy(model)  # this test changes its flags and modes
     model.train()
     model.set_normalization("batch", ["layer2.1"])
     x = image(2)
@@ -157,10 +164,9 @@ def test_cache_key_overrides_the_hash(model):
     assert image_key(image(20)) != image_key(image(21))
 
 
-def test_cache_norms_equal_the_reference_norms(model):
-    x = image(4)
+def test_cache_norms_equal_the_reference_norms(model, reference):
+    x, ref = reference
     norms = ActivationCache(model).norms(x)
-    ref = torchvision_block_outputs(model, x)
     for name, r in ref.items():
         assert norms[name] == pytest.approx(torch.linalg.vector_norm(r.double()).item(), rel=1e-4)
 

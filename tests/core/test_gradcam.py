@@ -2,6 +2,8 @@
 gradient-weighted channel sum, ReLU, bilinear upsampling), against CAM (Zhou et al. 2016) at stage
 5, and the colour map and blend against their closed forms."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -63,8 +65,7 @@ def logits_of(model, x):
         return model(x.unsqueeze(0))[0]
 
 
-@pytest.mark.parametrize("stage", [1, 2, 3, 4, 5])
-@pytest.mark.parametrize("rank", [0, 2])
+@pytest.mark.parametrize(("stage", "rank"), [(1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (3, 2), (5, 4)])
 def test_equals_direct_implementation(model, x, stage, rank):
     c = int(logits_of(model, x).topk(5).indices[rank])
     result = grad_cam(model, x, stage=stage, class_index=c)
@@ -104,8 +105,8 @@ def test_classes_and_stages_give_different_maps(model, x):
     assert not np.allclose(grad_cam(model, x, stage=3).heatmap, first)
 
 
-def test_leaves_the_model_untouched_and_works_under_inference_mode():
-    model = lively_model()
+def test_leaves_the_model_untouched_and_works_under_inference_mode(model):
+    model = copy.deepcopy(model)  # this test changes it
     model.train()
     model.set_normalization("batch", ["stem"])
     x = torch.randn(3, SIZE, SIZE, generator=torch.Generator().manual_seed(9))
@@ -131,8 +132,8 @@ def test_frozen_parameters_still_give_the_same_map(model, x):
             p.requires_grad_(True)
 
 
-def test_no_positive_evidence_gives_zeros():
-    model = lively_model()
+def test_no_positive_evidence_gives_zeros(model):
+    model = copy.deepcopy(model)  # this test changes it
     with torch.no_grad():
         model.fc.weight.zero_()  # every gradient is zero: nothing to localise
     result = grad_cam(model, torch.zeros(3, 32, 32))
