@@ -19,6 +19,7 @@ from explorer.core.gradients import run_comparison
 from explorer.core.inference import Classifier
 from explorer.core.model import ResNet50
 from explorer.ui.main_window import MainWindow
+from explorer.ui.workers import default_torch_threads
 
 TIMEOUT_MS = 60_000
 
@@ -141,8 +142,14 @@ def test_a_shortcut_toggle_changes_the_next_run_only_for_that_block(qtbot, windo
     after = names.index("layer2.2.conv1")
     same = [a.activation_std == b.activation_std for a, b in zip(residual.layers, plain.layers)]
     assert all(same[:after]) and not all(same[after:])
-    # The numbers are the core's for the same settings.
-    reference = run_comparison(lab.config(), "both", "cpu")
+    # The numbers are the core's for the same settings, computed with the worker's torch thread
+    # count (the summation order, hence the last bits, depends on it).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(default_torch_threads())
+    try:
+        reference = run_comparison(lab.config(), "both", "cpu")
+    finally:
+        torch.set_num_threads(threads)
     assert [layer.grad_norm for layer in reference[1].layers] == pytest.approx([layer.grad_norm for layer in plain.layers])
     # A later toggle affects the next run, never the shown one.
     window.diagram.set_shortcut("layer3.0", False)
