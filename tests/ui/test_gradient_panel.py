@@ -55,6 +55,15 @@ def run_and_wait(qtbot, panel: GradientPanel) -> list:
     return got[0]
 
 
+def reference_run(qtbot, runner: JobRunner, config: GradConfig):
+    """The core's numbers for ``config``, computed on a worker thread exactly like the panel's run:
+    the same thread and torch settings give the same summation order, which matters because a
+    plain network amplifies last-bit differences to about 1%."""
+    with qtbot.waitSignal(runner.finished, check_params_cb=lambda kind, *_: kind == "reference", timeout=RUN_TIMEOUT_MS) as b:
+        runner.submit("reference", lambda progress, cancelled: run_gradients(config))
+    return b.args[2]
+
+
 def plotted(panel: GradientPanel) -> list[tuple[str, list[float], list[float]]]:
     out = []
     for item in panel.plot._curves:
@@ -72,11 +81,11 @@ def test_layout_before_any_run_equals_the_cores_layer_list():
     assert stages.count("stage2") == 9 and stages.count("stage4") == 18
 
 
-def test_run_draws_two_curves_of_50_points_with_the_cores_numbers(qtbot, panel):
+def test_run_draws_two_curves_of_50_points_with_the_cores_numbers(qtbot, panel, runner):
     results = run_and_wait(qtbot, panel)
     assert [r.shortcuts for r in results] == [True, False]
     assert panel.plot.curve_points() == [("with shortcuts (residual)", 50), ("without shortcuts (plain)", 50)]
-    expected = run_gradients(GradConfig(size=64, batch=2, seed=0, shortcuts=False))
+    expected = reference_run(qtbot, runner, GradConfig(size=64, batch=2, seed=0, shortcuts=False))
     _, x, y = plotted(panel)[1]
     assert x == list(range(50))
     main = [layer for layer in expected.layers if not layer.shortcut]
@@ -100,7 +109,7 @@ def test_activation_std_switch_redraws_the_same_run(qtbot, panel):
     assert "activation std" in panel.plot.getPlotItem().getAxis("left").labelText
 
 
-def test_block_toggle_changes_the_next_run_only_for_that_block(qtbot, panel):
+def test_block_toggle_changes_the_next_run_only_for_that_block(qtbot, panel, runner):
     first = run_and_wait(qtbot, panel)
     shown_before = panel.conditions_label.text()
     panel.set_block_switches({"layer2.1"}, set())
@@ -112,7 +121,7 @@ def test_block_toggle_changes_the_next_run_only_for_that_block(qtbot, panel):
     assert "Shortcuts off in: layer2.1" in panel.conditions_label.text()
     # The residual run is unchanged; the other run equals the core's run with only layer2.1 plain.
     assert second[0].layers == first[0].layers
-    reference = run_gradients(GradConfig(size=64, batch=2, seed=0, shortcuts=False, plain_blocks=("layer2.1",)))
+    reference = reference_run(qtbot, runner, GradConfig(size=64, batch=2, seed=0, shortcuts=False, plain_blocks=("layer2.1",)))
     assert [l.grad_norm for l in second[1].layers] == pytest.approx([l.grad_norm for l in reference.layers], rel=1e-5)
     assert second[1].layers != first[1].layers
 
