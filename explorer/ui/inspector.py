@@ -31,11 +31,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("weights", "Weights"),
 )
 
-_KINDS = {
-    "stem": "stem (7×7 conv, BN, ReLU, max-pool)",
-    "conv": "convolutional block (projection shortcut)",
-    "identity": "identity block",
-}
+_KINDS = {"conv": "convolutional block (projection shortcut)", "identity": "identity block"}
 
 
 class Inspector(QWidget):
@@ -147,7 +143,7 @@ class Inspector(QWidget):
 
     def _block_rows(self, block: BlockSummary, s: ModelSummary) -> dict[str, str]:
         return {
-            "kind": _KINDS.get(block.kind, block.kind),
+            "kind": _KINDS.get(block.kind, f"{block.kind} ({', '.join(layer.type for layer in block.layers)})"),
             "stage": block.stage,
             **self._common(block, s),
             "receptive_field": f"{block.receptive_field} px",

@@ -113,12 +113,12 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self.open_action = file_menu.addAction("&Open images…", QKeySequence.StandardKey.Open, self._on_open_triggered)
-        file_menu.addAction("Open &folder…", self._on_open_folder_triggered)
+        self.open_folder_action = file_menu.addAction("Open &folder…", self._on_open_folder_triggered)
         self.paste_action = file_menu.addAction("&Paste image", QKeySequence.StandardKey.Paste, self._on_paste_triggered)
         # A text field that has focus keeps Ctrl+V for itself; everywhere else it pastes an image.
         self.paste_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         file_menu.addSeparator()
-        file_menu.addAction("&Export gradient plot…", self._on_export_triggered)
+        self.export_action = file_menu.addAction("&Export gradient plot…", self._on_export_triggered)
         file_menu.addSeparator()
         file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -129,7 +129,8 @@ class MainWindow(QMainWindow):
         self.lab_menu = bar.addMenu("&Lab")
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("&About", self._on_about_triggered)
-        self._parts_actions: list[QAction] = [self.open_action, self.paste_action]
+        # Until build_parts there is nothing for these to act on.
+        self._parts_actions: list[QAction] = [self.open_action, self.open_folder_action, self.paste_action, self.export_action]
         for action in self._parts_actions:
             action.setEnabled(False)
 
