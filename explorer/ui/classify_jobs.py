@@ -8,9 +8,9 @@ plain values (predictions, RGB bytes for thumbnails) that the panel turns into p
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from PIL import Image
@@ -38,7 +38,7 @@ class Picture:
     data: bytes
 
     @classmethod
-    def of(cls, image: Image.Image, side: int) -> "Picture":
+    def of(cls, image: Image.Image, side: int) -> Picture:
         small = image.copy()
         small.thumbnail((side, side))
         small = small.convert("RGB")

@@ -37,8 +37,14 @@ from PySide6.QtWidgets import (
 
 from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference import available_devices
-from explorer.core.weights import CHECKPOINT_SUFFIXES, DEFAULT_SOURCE, WEIGHT_SOURCES
-from explorer.ui.classify_jobs import Classified, ClassifierHost, LoadedWeights, Picture, is_download
+from explorer.core.weights import CHECKPOINT_SUFFIXES, DEFAULT_SOURCE
+from explorer.ui.classify_jobs import (
+    Classified,
+    ClassifierHost,
+    LoadedWeights,
+    Picture,
+    is_download,
+)
 from explorer.ui.workers import JobRunner
 
 LANE = "classifier"

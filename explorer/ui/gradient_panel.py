@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
 import pyqtgraph.exporters
 from PySide6.QtCore import QRectF, QSettings, QSignalBlocker, Qt, Signal, Slot
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMenu,
     QProgressBar,
     QPushButton,
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.grad_config import validate
 from explorer.core.gradients import (
     INITS,
     NORMS,
@@ -49,10 +49,15 @@ from explorer.core.gradients import (
     block_names,
     run_comparison,
 )
-from explorer.core.grad_config import validate
 from explorer.core.inference import available_devices
 from explorer.core.model import RESNET50_STAGES
-from explorer.ui.plot_gradients import CURVE_NAMES, QUANTITIES, Curve, GradientPlot, Skipped
+from explorer.ui.plot_gradients import (
+    CURVE_NAMES,
+    QUANTITIES,
+    Curve,
+    GradientPlot,
+    Skipped,
+)
 from explorer.ui.workers import JobRunner
 
 JOB_KIND = "gradients"
@@ -257,7 +262,7 @@ class GradientPanel(QWidget):
     def config(self) -> GradConfig:
         """The settings of the next run, as the knobs and the diagram's switches say."""
         order = {name: i for i, name in enumerate(block_names())}
-        in_order = lambda blocks: tuple(sorted(blocks, key=lambda b: order.get(b, len(order))))  # noqa: E731
+        in_order = lambda blocks: tuple(sorted(blocks, key=lambda b: order.get(b, len(order))))
         uses_weights = self.init_box.currentData() == "weights"
         return GradConfig(
             plain_blocks=in_order(self._plain_blocks) or None,

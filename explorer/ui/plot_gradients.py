@@ -9,8 +9,8 @@ counted, so the caller can say so next to the plot instead of clipping them sile
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -160,7 +160,7 @@ class GradientPlot(pg.PlotWidget):
         """(legend name, number of drawn points) of each curve: what the user sees."""
         out = []
         for item in self._curves:
-            x, y = item.getOriginalDataset()
+            _, y = item.getOriginalDataset()
             out.append((item.name(), 0 if y is None else len(y)))
         return out
 
@@ -182,11 +182,11 @@ class GradientPlot(pg.PlotWidget):
             self.layer_hovered.emit("")
             return
         x = item.vb.mapSceneToView(pos).x()
-        self.layer_hovered.emit(self.hover_text(int(round(x))))
+        self.layer_hovered.emit(self.hover_text(round(x)))
 
     # -- palette ------------------------------------------------------------------------------------
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+    def changeEvent(self, event: QEvent) -> None:
         # pyqtgraph's constructor already changes the palette, before our items exist.
         ready = getattr(self, "_legend_entries", None) is not None
         if ready and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):

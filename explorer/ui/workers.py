@@ -14,8 +14,8 @@ import itertools
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
@@ -152,7 +152,7 @@ class JobRunner(QObject):
                 torch.set_num_threads(self._torch_threads)
 
     @staticmethod
-    def _emit(signal, *args) -> None:  # noqa: ANN001 - a bound Signal instance
+    def _emit(signal, *args) -> None:
         try:
             signal.emit(*args)
         except RuntimeError:  # the runner was deleted after shutdown timed out: nobody listens

@@ -48,7 +48,7 @@ def run_and_wait(qtbot, panel: GradientPanel) -> list:
     got: list = []
     panel.run_finished.connect(got.append)
     qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
-    failed = lambda: panel.message_label.text().startswith(("Run failed", "Cannot run"))  # noqa: E731
+    failed = lambda: panel.message_label.text().startswith(("Run failed", "Cannot run"))
     qtbot.waitUntil(lambda: bool(got) or failed(), timeout=RUN_TIMEOUT_MS)
     panel.run_finished.disconnect(got.append)
     assert got, panel.message_label.text()
