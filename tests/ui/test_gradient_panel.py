@@ -270,3 +270,17 @@ def test_settings_round_trip(qtbot, runner, tmp_path):
     assert b.shortcuts_box.currentData() == "off"
     assert b.preset_box.currentData() == "no-norm"
     assert b.quantity_box.currentData() == "activation_std"
+
+
+def test_shutdown_during_a_run_stops_it_cleanly(qtbot):
+    runner = JobRunner()
+    panel = GradientPanel(runner)
+    qtbot.addWidget(panel)
+    panel.size_spin.setValue(224)
+    finished: list = []
+    panel.run_finished.connect(finished.append)
+    with qtbot.waitSignal(runner.progress, timeout=RUN_TIMEOUT_MS):  # the run is under way
+        panel.run()
+    assert runner.shutdown(RUN_TIMEOUT_MS)  # the core stops at its next stage boundary
+    qtbot.wait(100)
+    assert finished == [] and panel.results() == []
