@@ -14,6 +14,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from explorer.commands.common import error, positive_int
 from explorer.core.gradients import (
@@ -119,7 +120,8 @@ def _device(name: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _progress_printer():
+def _progress_printer() -> Callable[[str, float], None] | None:
+    """Progress on one rewritten stderr line, only for a person watching a terminal."""
     if not sys.stderr.isatty():
         return None
 
@@ -136,17 +138,17 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         results = run_comparison(config, args.shortcuts, _device(args.device), _progress_printer())
-        if args.csv:
-            write_csv(Path(args.csv), results)
     except (ValueError, RuntimeError) as exc:
-        # ValueError covers WeightsError and ImageError (one line naming the file) and torch's own
-        # refusals (one value per channel under batch statistics); RuntimeError covers out of
-        # memory and an unavailable device.
+        # ValueError: WeightsError and ImageError (one line naming the file), an absent device, and
+        # torch's own refusals (one value per channel under batch statistics); RuntimeError: out of memory.
         error("grads", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return 1
-    except OSError as exc:
-        error("grads", f"cannot write {args.csv}: {exc.strerror or exc}")
-        return 1
+    if args.csv:
+        try:
+            write_csv(Path(args.csv), results)
+        except OSError as exc:
+            error("grads", f"cannot write {args.csv}: {exc.strerror or exc}")
+            return 1
     if args.json:
         print(json.dumps({"runs": [r.to_dict() for r in results]}, indent=2))
     else:
