@@ -34,6 +34,11 @@ def reference() -> torch.nn.Module:
             m.reset_running_stats()
     with torch.no_grad():
         model.train()(torch.cat([batch, batch.flip(3)]))
+        g = torch.Generator().manual_seed(1)
+        for m in model.modules():  # non-trivial BN affine parameters, so folding must get them right
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
     return model.eval()
 
 
@@ -124,7 +129,13 @@ def test_fast_jpeg_decode_agrees_with_the_full_decode(classifier, tmp_path):
         classifier.full_decode = False
     assert fast.top[0].index == exact.top[0].index
     assert {t.index for t in fast.top[:3]} <= {t.index for t in exact.top}
-    np.testing.assert_allclose([t.prob for t in fast.top[:1]], [exact.top[0].prob], rtol=0.05)
+    # The input itself: DCT-domain downscaling differs from a full decode by well under one grey level
+    # on average (0.01 after normalisation is about 0.6 levels).
+    resize, crop = classifier.transform
+    reduced = preprocess(load_image(tmp_path / "big.jpg", resize), resize, crop)
+    full = preprocess(load_image(tmp_path / "big.jpg"), resize, crop)
+    assert load_image(tmp_path / "big.jpg", resize).size == (612, 408)  # really decoded at half size
+    assert 0 < (reduced - full).abs().mean() < 0.01
 
 
 def test_random_weights_are_labelled_untrained():
