@@ -82,6 +82,7 @@ class ClassifyPanel(QWidget):
         self._host = ClassifierHost()  # used only inside jobs on the classifier lane
         self._ids = itertools.count(1)
         self._entries: dict[int, _Entry] = {}
+        self._items: dict[int, QListWidgetItem] = {}  # entry id -> its row in the list
         self._weights: LoadedWeights | None = None  # what the classifier has now
         self._source = DEFAULT_SOURCE  # what was asked for last
         self._device = available_devices()[0]
@@ -289,6 +290,7 @@ class ClassifyPanel(QWidget):
         item = QListWidgetItem()
         item.setData(Qt.ItemDataRole.UserRole, entry.entry_id)
         self.image_list.addItem(item)
+        self._items[entry.entry_id] = item
         self._show_item(entry)
         if source is not None:
             if self._weights is not None:
@@ -391,9 +393,7 @@ class ClassifyPanel(QWidget):
     # -- rendering ---------------------------------------------------------------------------------------------
 
     def _show_item(self, entry: _Entry) -> None:
-        item = self._item_of(entry.entry_id)
-        if item is None:
-            return
+        item = self._items[entry.entry_id]
         if entry.error is not None:
             # The list already names the file; the entry shows the reason, the tooltip the full line.
             # The list already names the file: the entry shows the reason, the tooltip the whole line.
@@ -463,13 +463,6 @@ class ClassifyPanel(QWidget):
     def _say(self, text: str) -> None:
         self.message_label.setText(text)
         self.message_label.setVisible(bool(text))
-
-    def _item_of(self, entry_id: int) -> QListWidgetItem | None:
-        for row in range(self.image_list.count()):
-            item = self.image_list.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == entry_id:
-                return item
-        return None
 
     def _select_row(self, row: int) -> None:
         if 0 <= row < self.image_list.count():
