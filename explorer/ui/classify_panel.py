@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QSettings, QSignalBlocker, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QIcon, QImage, QPalette, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -98,6 +98,7 @@ class ClassifyPanel(QWidget):
 
     def _build(self) -> None:
         self.weights_label = QLabel()
+        self.weights_label.setWordWrap(True)  # a long checkpoint name must not widen a narrow dock
         self.weights_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.weights_button = QToolButton()
         self.weights_button.setText("Weights")
@@ -138,10 +139,8 @@ class ClassifyPanel(QWidget):
         self.banner.setMargin(6)
         self._style_banner()
         self.banner.hide()
-        self.preview = QLabel()
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(160, 160)
-        self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.preview = _FittedImage()
+        self.preview.setWordWrap(True)
         self.title_label = QLabel()
         self.title_label.setWordWrap(True)
         font = self.title_label.font()
@@ -419,7 +418,7 @@ class ClassifyPanel(QWidget):
     def _show_entry(self, entry: _Entry | None) -> None:
         result = entry.result if entry is not None else None
         self.banner.setVisible(result is not None and not result.prediction.trained)
-        self.preview.setPixmap(entry.preview if entry and entry.preview else QPixmap())
+        self.preview.set_image(entry.preview if entry and entry.preview else None)
         if entry is None:
             self.preview.setText("Drop images or folders here, paste an image, or use Add images…")
         elif entry.error is not None:
@@ -496,6 +495,39 @@ class ClassifyPanel(QWidget):
             self._dialog.close()
             self._dialog.deleteLater()
             self._dialog = None
+
+
+class _FittedImage(QLabel):
+    """A label that shows its image as large as fits, never larger than the image, never cropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._image: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(96, 96)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_image(self, image: QPixmap | None) -> None:
+        self._image = image
+        self._fit()
+
+    def image(self) -> QPixmap | None:
+        return self._image
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._image is None or self._image.isNull():
+            self.setPixmap(QPixmap())
+            return
+        ratio = self._image.devicePixelRatio()
+        logical = self._image.size() / ratio
+        box = logical.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio).boundedTo(logical)
+        fitted = self._image.scaled(box * ratio, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        fitted.setDevicePixelRatio(ratio)
+        self.setPixmap(fitted)
 
 
 def _pixmap(picture: Picture, device_pixel_ratio: float) -> QPixmap:

@@ -116,7 +116,7 @@ def test_images_show_the_classifiers_top5(qtbot, panel, checkpoints, images, ref
         assert panel.entry_texts()[row].split("\n")[1] == f"{top[0].label} {top[0].prob:.0%}"
         assert panel.title_label.text() == name
         assert panel.details_label.text().startswith("cpu · fp32 · ") and " ms (forward)" in panel.details_label.text()
-        assert not panel.preview.pixmap().isNull() and not panel.image_list.item(row).icon().isNull()
+        assert panel.preview.image() is not None and not panel.preview.pixmap().isNull() and not panel.image_list.item(row).icon().isNull()
     assert not panel.banner.isVisibleTo(panel)
 
 
