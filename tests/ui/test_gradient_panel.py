@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtSvg import QSvgRenderer
 
 from explorer.core.gradients import GradConfig, main_path_layers, run_gradients
@@ -284,3 +284,18 @@ def test_shutdown_during_a_run_stops_it_cleanly(qtbot):
     assert runner.shutdown(RUN_TIMEOUT_MS)  # the core stops at its next stage boundary
     qtbot.wait(100)
     assert finished == [] and panel.results() == []
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_hovering_the_plot_names_the_layer_and_its_values(qtbot, panel):
+    results = run_and_wait(qtbot, panel)
+    panel.resize(1000, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    view_box = panel.plot.getPlotItem().vb
+    y = sum(view_box.viewRange()[1]) / 2
+    scene_point = view_box.mapViewToScene(QPointF(10, y))
+    qtbot.mouseMove(panel.plot.viewport(), panel.plot.mapFromScene(scene_point))
+    qtbot.waitUntil(lambda: panel.hover_label.text().startswith("layer2.0.conv1 (stage3)"), timeout=5000)
+    residual = next(l for l in results[0].layers if l.name == "layer2.0.conv1").grad_norm
+    assert f"with shortcuts (residual): {residual:.3e}" in panel.hover_label.text()
