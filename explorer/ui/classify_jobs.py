@@ -55,6 +55,7 @@ class Classified:
 
 @dataclass(frozen=True)
 class LoadedWeights:
+    token: int  # what ClassifierHost.commit needs to put these weights in service
     info: WeightsInfo
     stats: dict[str, tuple[float, float]]
     device: str
@@ -71,23 +72,34 @@ def is_download(source: str) -> bool:
 
 
 class ClassifierHost:
-    """Owns the Classifier. Call its methods only from jobs of one JobRunner lane."""
+    """Owns the Classifier. Call its methods only from jobs of one JobRunner lane.
+
+    Loading is two-phase so that the GUI, not the worker, decides which weights are in use: ``load``
+    prepares a fresh Classifier beside the current one, and only ``commit`` (a job the panel submits
+    once it has accepted the result) puts it in service. A load that was cancelled or superseded
+    after it finished is therefore never used, and a failed one changes nothing.
+    """
 
     def __init__(self) -> None:
         self._classifier: Classifier | None = None
+        self._candidate: tuple[int, Classifier] | None = None
 
-    def load(self, source: str, device: str, progress: Progress, cancelled: Cancelled) -> LoadedWeights:
-        """Load ``source`` on ``device``. On any error the classifier in use stays as it was: a
-        device change loads into a fresh Classifier that replaces the old one only on success."""
-        current = self._classifier
-        same_device = current is not None and str(current.device) == device
-        target = current if same_device else Classifier(device)
-        assert target is not None
-        info = target.load(source, progress=_download_progress(source, progress), cancel=cancelled)
-        self._classifier = target
+    def load(self, token: int, source: str, device: str, progress: Progress, cancelled: Cancelled) -> LoadedWeights:
+        """Load ``source`` on ``device`` into a new Classifier kept under ``token`` until committed."""
+        self._candidate = None  # an earlier load that was never committed is dropped
+        candidate = Classifier(device)
+        info = candidate.load(source, progress=_download_progress(source, progress), cancel=cancelled)
         with torch.no_grad():  # the statistics are read-outs, not part of any graph
-            stats = target.weight_stats()
-        return LoadedWeights(info, stats, str(target.device), tuple(target.notices))
+            stats = candidate.weight_stats()
+        self._candidate = (token, candidate)
+        return LoadedWeights(token, info, stats, str(candidate.device), tuple(candidate.notices))
+
+    def commit(self, token: int) -> None:
+        """Put the Classifier prepared by ``load(token, ...)`` in service."""
+        if self._candidate is None or self._candidate[0] != token:
+            raise RuntimeError("the loaded weights were replaced before they could be used; load them again")
+        self._classifier = self._candidate[1]
+        self._candidate = None
 
     def classify(self, source: str | Path | Image.Image, name: str, topk: int = 5, scale: float = 1.0) -> Classified:
         """Classify a file (raises ImageError, one line naming it) or an already decoded image.

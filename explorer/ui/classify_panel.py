@@ -49,6 +49,7 @@ from explorer.ui.workers import JobRunner
 
 LANE = "classifier"
 WEIGHTS_KIND = "weights"
+COMMIT_KIND = "weights-commit"
 CLASSIFY_PREFIX = "classify:"
 TOPK = 5
 SETTINGS_GROUP = "classify"
@@ -81,6 +82,7 @@ class ClassifyPanel(QWidget):
         self._runner = runner
         self._host = ClassifierHost()  # used only inside jobs on the classifier lane
         self._ids = itertools.count(1)
+        self._tokens = itertools.count(1)
         self._entries: dict[int, _Entry] = {}
         self._items: dict[int, QListWidgetItem] = {}  # entry id -> its row in the list
         self._weights: LoadedWeights | None = None  # what the classifier has now
@@ -261,10 +263,10 @@ class ClassifyPanel(QWidget):
     # -- jobs --------------------------------------------------------------------------------------------
 
     def _submit_weights_job(self) -> None:
-        source, device, host = self._source, self._device, self._host
+        source, device, host, token = self._source, self._device, self._host, next(self._tokens)
 
         def job(progress, cancelled):  # worker thread
-            return host.load(source, device, progress, cancelled)
+            return host.load(token, source, device, progress, cancelled)
 
         self._close_dialog()
         self._weights_job = self._runner.submit(WEIGHTS_KIND, job, lane=LANE)
@@ -329,6 +331,8 @@ class ClassifyPanel(QWidget):
             self._device = self._weights.device if self._weights else self._device
             self._sync_device_box()
             self._show_status()
+        elif kind == COMMIT_KIND:
+            self._say(f"Could not switch weights: {message}")
         elif kind.startswith(CLASSIFY_PREFIX):
             entry = self._entry_for(kind, job_id)
             if entry is not None:
@@ -338,6 +342,9 @@ class ClassifyPanel(QWidget):
     def _on_weights_loaded(self, loaded: LoadedWeights) -> None:
         self._weights_job = 0
         self._close_dialog()
+        # Accepted: put these weights in service. The lane runs the commit before the jobs below.
+        host, token = self._host, loaded.token
+        self._runner.submit(COMMIT_KIND, lambda progress, cancelled: host.commit(token), lane=LANE)
         self._weights = loaded
         self._source = loaded.info.source
         self._device = loaded.device

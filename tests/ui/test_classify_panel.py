@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QPushButton
 from explorer.core import download
 from explorer.core.inference import Classifier, available_devices
 from explorer.core.model import ResNet50
+from explorer.ui.classify_jobs import ClassifierHost
 from explorer.ui.classify_panel import ClassifyPanel
 from explorer.ui.workers import JobRunner
 
@@ -300,3 +301,29 @@ def test_shutdown_during_classification_exits_cleanly(qtbot, checkpoints, images
     assert runner.shutdown(30_000)
     qtbot.wait(100)
     assert panel.pending() > 0  # queued jobs were dropped, not run; nothing crashed
+
+
+def test_a_download_cancelled_after_it_finished_is_never_used(qtbot, panel, monkeypatch, checkpoints, images, reference):
+    """The user cancels while the worker is completing the load: the GUI drops the result, and the
+    classifier must not switch to those weights behind its back."""
+    load(qtbot, panel, str(checkpoints[0]))
+    monkeypatch.setattr(download, "fetch", lambda url, filename, *args, **kwargs: checkpoints[1])
+    done = threading.Event()
+    real_load = ClassifierHost.load
+
+    def load_then_signal(self, *args, **kwargs):
+        result = real_load(self, *args, **kwargs)
+        done.set()
+        return result
+
+    monkeypatch.setattr(ClassifierHost, "load", load_then_signal)
+    panel.load_weights("imagenet-v1")
+    dialog = panel._dialog
+    assert done.wait(60)  # finished on the worker; its result waits in the GUI's event queue
+    dialog.canceled.emit()  # the user presses Cancel now
+    qtbot.wait(200)
+    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu"
+    panel.add_paths([str(images["files"][2])])
+    wait_classified(qtbot, panel)
+    top = reference[checkpoints[0]]["c.png"]
+    assert shown_top(panel) == [(t.label, f"{t.prob:.1%}") for t in top]
