@@ -36,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resize", type=positive_int, metavar="N", help="shorter side after resizing (default: the weights' own, 232 or 256)")
     p.add_argument("--crop", type=positive_int, metavar="N", help="centre crop side (default 224)")
     p.add_argument(
-        "--full-decode", action="store_true", help="decode JPEGs at full size, exactly as torchvision's pipeline (slower)"
+        "--fast-decode",
+        action="store_true",
+        help="decode JPEGs at reduced size (about 4x faster decoding; pixels differ slightly from torchvision's pipeline)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run, _parser=p)
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resize is not None and args.crop is not None and args.crop > args.resize:
         parser.error(f"--crop ({args.crop}) must not exceed --resize ({args.resize})")
     try:
-        classifier = Classifier(args.device, args.precision, args.resize, args.crop, full_decode=args.full_decode)
+        classifier = Classifier(args.device, args.precision, args.resize, args.crop, fast_decode=args.fast_decode)
     except ValueError as exc:  # unknown or unavailable device, precision the hardware lacks
         parser.error(str(exc))
     try:

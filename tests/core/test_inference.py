@@ -121,12 +121,12 @@ def test_prediction_shape_and_bad_requests(classifier):
 def test_fast_jpeg_decode_agrees_with_the_full_decode(classifier, tmp_path):
     photo = Image.open(sample_images()[0]).convert("RGB").resize((1224, 816), Image.BICUBIC)  # ~1 megapixel
     photo.save(tmp_path / "big.jpg", quality=90)
-    fast = classifier.classify_path(tmp_path / "big.jpg")
-    classifier.full_decode = True
+    exact = classifier.classify_path(tmp_path / "big.jpg")
+    classifier.fast_decode = True
     try:
-        exact = classifier.classify_path(tmp_path / "big.jpg")
+        fast = classifier.classify_path(tmp_path / "big.jpg")
     finally:
-        classifier.full_decode = False
+        classifier.fast_decode = False
     assert fast.top[0].index == exact.top[0].index
     assert {t.index for t in fast.top[:3]} <= {t.index for t in exact.top}
     # The input itself: DCT-domain downscaling differs from a full decode by well under one grey level
