@@ -76,6 +76,7 @@ class ClassifyPanel(QWidget):
 
     status_changed = Signal(str)  # for the status bar: current weights and device
     weights_loaded = Signal(object)  # {"info": {...WeightsInfo fields...}, "stats": {layer: (mean, std)}}
+    image_selected = Signal(object)  # selected_image() after the selection changes
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -253,6 +254,15 @@ class ClassifyPanel(QWidget):
 
     # -- what the user sees (also read by tests) -----------------------------------------------------------
 
+    def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
+        """(key, name, source) of the selected image, for views that explain it; the key is unique per
+        entry. None when nothing usable is selected."""
+        item = self.image_list.currentItem()
+        entry = self._entries.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+        if entry is None or entry.source is None:
+            return None
+        return f"entry-{entry.entry_id}", entry.name, entry.source
+
     def entry_texts(self) -> list[str]:
         return [self.image_list.item(row).text() for row in range(self.image_list.count())]
 
@@ -385,6 +395,7 @@ class ClassifyPanel(QWidget):
 
     def _on_image_list_current_changed(self, current: QListWidgetItem | None, previous: QListWidgetItem | None) -> None:
         self._show_entry(self._entries.get(current.data(Qt.ItemDataRole.UserRole)) if current else None)
+        self.image_selected.emit(self.selected_image())
 
     def _on_dialog_canceled(self) -> None:
         self._runner.cancel(WEIGHTS_KIND)

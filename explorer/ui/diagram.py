@@ -19,14 +19,16 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, 
 from explorer.core.model import RESNET50_STAGES
 from explorer.core.summary import BlockSummary, HeadSummary, LayerSummary, ModelSummary
 from explorer.ui.diagram_items import (
-    ARC_H,
     PORT_Y,
     STAGE_HUES,
     BlockItem,
+    BlockOverlay,
+    ColourBarItem,
     EdgeItem,
     LayerView,
     SelectableItem,
     StageItem,
+    overlay_colour,
     shape_text,
     small_font,
 )
@@ -131,6 +133,9 @@ class BlockDiagram(QGraphicsView):
             "residual branch (for the gradient lab only, never the classifier)."
         )
         self.scene().addItem(self._note)
+        self._colour_bar = ColourBarItem()
+        self.scene().addItem(self._colour_bar)
+        self._overlay: BlockOverlay | None = None
         self._build_actions()
         self._layout(force=True)
 
@@ -193,6 +198,17 @@ class BlockDiagram(QGraphicsView):
             for layer_item in item.layer_items.values():
                 self._connect(layer_item)
         self._layout(force=True)
+
+    def set_overlay(self, overlay: BlockOverlay | None) -> None:
+        """Colour each block by a metric (with a colour bar), or restore the stage colours (None)."""
+        self._overlay = overlay
+        fractions = overlay.fractions() if overlay is not None else {}
+        for name, item in self._blocks.items():
+            item.set_overlay(overlay_colour(fractions[name]) if name in fractions else None)
+        self._colour_bar.set_overlay(overlay)
+
+    def overlay(self) -> BlockOverlay | None:
+        return self._overlay
 
     def has_summary(self) -> bool:
         return self._summary is not None
@@ -492,6 +508,7 @@ class BlockDiagram(QGraphicsView):
             start += count
         self._route_edges(ports)
         self._note.setPos(0, y - ROW_GAP + 12)
+        self._colour_bar.setPos(self._note.textWidth() + 40, y - ROW_GAP + 16)
         self.scene().setSceneRect(self.scene().itemsBoundingRect().adjusted(-12, -12, 12, 12))
         if self._auto_fit:
             self._fit_now()

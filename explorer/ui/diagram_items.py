@@ -8,10 +8,12 @@ Colours come from the palette so the diagram follows light and dark themes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import (
     QApplication,
     QGraphicsItem,
@@ -38,6 +40,50 @@ FIRST_LAYER_Y = PORT_Y + 14  # below the input line, which splits into main path
 
 # One hue per stage, then the head; mixed with palette colours at paint time.
 STAGE_HUES = ("#7a8aa0", "#3d7bd9", "#2e9e5b", "#e08a1e", "#9b59b6", "#c0392b")
+# Metric overlays: perceptually uniform and readable in grey (Smith & van der Walt, matplotlib 2015).
+OVERLAY_COLORMAP = "viridis"
+COLOUR_BAR_W = 240.0
+COLOUR_BAR_H = 14.0
+
+
+@dataclass(frozen=True)
+class BlockOverlay:
+    """A metric per block to colour the diagram by: ``values`` by block name ("stem", "layer1.0",
+    ..., "head"; blocks without a value keep their stage colour), the colour bar's ``label``, and
+    whether the colours follow log10 of the values (for metrics spanning decades)."""
+
+    values: dict[str, float]
+    label: str
+    log_scale: bool = False
+
+    def fractions(self) -> dict[str, float]:
+        """Each value's position on the colour scale, 0 (lowest) to 1 (highest); monotonic in the value.
+        Non-positive values on a log scale have no position and are left out."""
+        scaled = {
+            name: (math.log10(v) if self.log_scale else v)
+            for name, v in self.values.items()
+            if math.isfinite(v) and (v > 0 or not self.log_scale)
+        }
+        if not scaled:
+            return {}
+        low, high = min(scaled.values()), max(scaled.values())
+        span = high - low
+        return {name: (v - low) / span if span > 0 else 0.5 for name, v in scaled.items()}
+
+    def bounds(self) -> tuple[float, float]:
+        """The lowest and highest value that has a colour."""
+        shown = [self.values[name] for name in self.fractions()]
+        return (min(shown), max(shown)) if shown else (0.0, 0.0)
+
+
+def overlay_colour(fraction: float) -> QColor:
+    return pg.colormap.get(OVERLAY_COLORMAP).mapToQColor(min(1.0, max(0.0, fraction)))
+
+
+def readable_text(fill: QColor) -> QColor:
+    """Black or white, whichever reads better on ``fill`` (relative luminance, ITU-R BT.709)."""
+    luminance = 0.2126 * fill.redF() + 0.7152 * fill.greenF() + 0.0722 * fill.blueF()
+    return QColor("black") if luminance > 0.45 else QColor("white")
 
 
 def mix(a: QColor, b: QColor, t: float) -> QColor:
@@ -201,6 +247,7 @@ class BlockItem(SelectableItem):
         self.residual_on = True
         self.expanded = False
         self.projection_text = ""  # e.g. "1×1 conv /2": drawn on a convolutional block's arc
+        self.overlay: QColor | None = None  # a metric's colour instead of the stage's, or None
         self.layer_items: dict[str, SelectableItem] = {}
         self._main: list[LayerItem] = []
         self._short: list[LayerItem] = []
@@ -233,6 +280,10 @@ class BlockItem(SelectableItem):
         for item in self._short:
             item.greyed = not shortcut_on
             item.update()
+        self.update()
+
+    def set_overlay(self, colour: QColor | None) -> None:
+        self.overlay = colour
         self.update()
 
     def set_layers(self, main: list[LayerView], shortcut: list[LayerView], after: list[LayerView], add: LayerView | None) -> None:
@@ -309,6 +360,8 @@ class BlockItem(SelectableItem):
         pal = palette()
         if not self.residual_on:  # lesioned: the residual branch is greyed out
             return pal.color(QPalette.ColorRole.Window), pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        if self.overlay is not None:
+            return self.overlay, readable_text(self.overlay)
         return mix(pal.color(QPalette.ColorRole.Base), self.hue, 0.22), pal.color(QPalette.ColorRole.Text)
 
     def shortcut_pen(self) -> QPen:
@@ -377,10 +430,13 @@ class BlockItem(SelectableItem):
     def _paint_expanded(self, painter: QPainter) -> None:
         pal = palette()
         w, h = self._size
-        fill, text = self._body_colours()
+        _, text = self._body_colours()
         painter.setBrush(QBrush(mix(pal.color(QPalette.ColorRole.Base), self.hue, 0.1)))
         painter.setPen(self.outline_pen(self.hue))
         painter.drawRoundedRect(QRectF(0, 0, w, h), 6, 6)
+        if self.overlay is not None:
+            painter.fillRect(QRectF(2, 2, w - 4, HEADER_H - 2), self.overlay)
+            text = readable_text(self.overlay)
         painter.setPen(text)
         painter.setFont(small_font(0.9, bold=True))
         painter.drawText(QRectF(8, 2, w - 16, HEADER_H), Qt.AlignmentFlag.AlignVCenter, " · ".join(self.lines[:2]))
@@ -514,3 +570,48 @@ class EdgeItem(QGraphicsItem):
             painter.setFont(small_font(0.75))
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(self._label_rect(), Qt.AlignmentFlag.AlignHCenter, self.label)
+
+
+class ColourBarItem(QGraphicsItem):
+    """The colour bar of a metric overlay: the colour map from low to high with both ends' values
+    and the metric's name; hidden while no overlay is shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = ""
+        self.low = self.high = 0.0
+        self.log_scale = False
+        self.setVisible(False)
+
+    def set_overlay(self, overlay: BlockOverlay | None) -> None:
+        self.prepareGeometryChange()
+        self.setVisible(overlay is not None and bool(overlay.fractions()))
+        if overlay is not None:
+            self.label, self.log_scale = overlay.label, overlay.log_scale
+            self.low, self.high = overlay.bounds()
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        fm = QFontMetricsF(small_font(0.8))
+        width = max(COLOUR_BAR_W, fm.horizontalAdvance(self.label)) + 8
+        return QRectF(-4, -4, width, COLOUR_BAR_H + 2 * fm.height() + 12)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        pal = palette()
+        font = small_font(0.8)
+        fm = QFontMetricsF(font)
+        painter.setFont(font)
+        painter.setPen(pal.color(QPalette.ColorRole.Text))
+        painter.drawText(QRectF(0, 0, self.boundingRect().width(), fm.height()), Qt.AlignmentFlag.AlignLeft, self.label)
+        bar = QRectF(0, fm.height() + 2, COLOUR_BAR_W, COLOUR_BAR_H)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        for i in range(11):
+            gradient.setColorAt(i / 10, overlay_colour(i / 10))
+        painter.setBrush(QBrush(gradient))
+        painter.setPen(QPen(pal.color(QPalette.ColorRole.Text), 0.8))
+        painter.drawRect(bar)
+        scale = " (log scale)" if self.log_scale else ""
+        below = QRectF(0, bar.bottom() + 2, COLOUR_BAR_W, fm.height())
+        painter.drawText(below, Qt.AlignmentFlag.AlignLeft, f"{self.low:.3g}")
+        painter.drawText(below, Qt.AlignmentFlag.AlignHCenter, scale.strip(" ()"))
+        painter.drawText(below, Qt.AlignmentFlag.AlignRight, f"{self.high:.3g}")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
     from explorer.ui.classify_panel import ClassifyPanel
     from explorer.ui.diagram import BlockDiagram
     from explorer.ui.gradient_panel import GradientPanel
+    from explorer.ui.insight_panel import InsightPanel
     from explorer.ui.inspector import Inspector
 
 SUMMARY_JOB = "summary"
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.inspector: Inspector | None = None
         self.classify: ClassifyPanel | None = None
         self.gradient: GradientPanel | None = None
+        self.insight: InsightPanel | None = None
         self._closing = False
 
         placeholder = QLabel("Loading ResNet-50…")
@@ -82,7 +84,10 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock("Inspector", "inspector_dock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.classify_dock = self._dock("Classification", "classify_dock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.gradient_dock = self._dock("Gradient lab", "gradient_dock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.insight_dock = self._dock("Insight", "insight_dock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.classify_dock)
+        self.tabifyDockWidget(self.gradient_dock, self.insight_dock)
+        self.gradient_dock.raise_()
         self.classify_dock.raise_()
         self._status = QLabel("Weights: none yet")
         self.statusBar().addPermanentWidget(self._status)
@@ -124,8 +129,10 @@ class MainWindow(QMainWindow):
 
         self.weights_menu = bar.addMenu("&Weights")
         self.view_menu = bar.addMenu("&View")
-        for dock in (self.inspector_dock, self.classify_dock, self.gradient_dock):
+        for dock in (self.inspector_dock, self.classify_dock, self.gradient_dock, self.insight_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+        # Keyboard access to the dock that has no menu of its own.
+        self.insight_action = self.view_menu.addAction("Show &Insight", QKeySequence("Ctrl+I"), self._on_insight_triggered)
         self.lab_menu = bar.addMenu("&Lab")
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("&About", self._on_about_triggered)
@@ -143,22 +150,29 @@ class MainWindow(QMainWindow):
         from explorer.ui.classify_panel import ClassifyPanel
         from explorer.ui.diagram import BlockDiagram
         from explorer.ui.gradient_panel import GradientPanel
+        from explorer.ui.insight_panel import InsightPanel
         from explorer.ui.inspector import Inspector
 
         self.diagram = BlockDiagram()
         self.inspector = Inspector()
         self.classify = ClassifyPanel(self.runner)
         self.gradient = GradientPanel(self.runner)
+        self.insight = InsightPanel(self.runner)
         self.setCentralWidget(self.diagram)
         self.inspector_dock.setWidget(self.inspector)
         self.classify_dock.setWidget(self.classify)
         self.gradient_dock.setWidget(self.gradient)
+        self.insight_dock.setWidget(self.insight)
 
         self.diagram.block_selected.connect(self._on_diagram_block_selected)
         self.diagram.shortcut_toggled.connect(self._on_diagram_switch_toggled)
         self.diagram.residual_toggled.connect(self._on_diagram_switch_toggled)
         self.classify.status_changed.connect(self._on_classify_status_changed)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
+        self.classify.image_selected.connect(self._on_classify_image_selected)
+        self.gradient.run_finished.connect(self.insight.set_gradient_results)
+        self.insight.overlay_changed.connect(self.diagram.set_overlay)
+        self.insight.block_chosen.connect(self._on_insight_block_chosen)
         self.runner.finished.connect(self._on_runner_finished)
         self.runner.failed.connect(self._on_runner_failed)
 
@@ -208,6 +222,7 @@ class MainWindow(QMainWindow):
     # -- signals of the parts -------------------------------------------------------------------
 
     def _on_diagram_block_selected(self, name: str) -> None:
+        self.insight.set_block(name)
         try:
             self.inspector.show_item(name)
         except KeyError as exc:
@@ -222,6 +237,19 @@ class MainWindow(QMainWindow):
 
     def _on_classify_weights_loaded(self, payload: object) -> None:
         self.inspector.set_weight_stats(payload.get("stats", {}) if isinstance(payload, dict) else {})
+        if isinstance(payload, dict) and "info" in payload:
+            # The same source on the classifier's device, into the Insight panel's own model.
+            self.insight.set_weights(payload["info"]["source"], self.classify.device_box.currentData())
+
+    def _on_classify_image_selected(self, selected: object) -> None:
+        if selected:
+            self.insight.set_image(*selected)
+        else:
+            self.insight.set_image(None)
+
+    def _on_insight_block_chosen(self, name: str) -> None:
+        if self.diagram.selected() != name:
+            self.diagram.select(name)
 
     def _on_runner_finished(self, kind: str, job_id: int, result: object) -> None:
         if kind == SUMMARY_JOB:
@@ -234,6 +262,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Architecture summary failed: {message}")
 
     # -- menus ----------------------------------------------------------------------------------
+
+    def _on_insight_triggered(self) -> None:
+        self.insight_dock.show()
+        self.insight_dock.raise_()
+        if self.insight is not None:
+            self.insight.tabs.setFocus()
 
     def _on_open_triggered(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open images", "", IMAGE_FILTER)
