@@ -87,6 +87,7 @@ class InsightPanel(QWidget):
         self._image: tuple[str, str, ImageSource] | None = None  # (key, name, source)
         self._jobs: dict[str, tuple[int, tuple]] = {}  # kind -> (job id, what it computes)
         self._shown: dict[str, tuple] = {}  # kind -> what the view shows now
+        self._grid: ChannelGrid | None = None
         self._cam: CamView | None = None
         self._blended: Image.Image | None = None
         self._sweep: Sweep | None = None
@@ -272,13 +273,20 @@ class InsightPanel(QWidget):
 
     def sweep(self) -> None:
         """Lesion every block in turn (the kind chosen) and chart the top-1's probability drop."""
-        if not self._ready():
+        if not self.is_ready():
             return
         key, _, source = self._image
         host, kind = self._host, self.kind_box.currentData()
         self.sweep_progress.setValue(0)
         self._submit(SWEEP_KIND, self._want(SWEEP_KIND), lambda progress, cancelled: host.sweep(key, source, kind, progress, cancelled))
         self._say("")
+
+    def is_ready(self) -> bool:
+        """True once weights are loaded and an image is chosen: the views can be computed."""
+        return self._weights is not None and self._weights_id > 0 and self._image is not None
+
+    def activations_result(self) -> ChannelGrid | None:
+        return self._grid
 
     def cam_image(self) -> Image.Image | None:
         """The blended picture shown in the Grad-CAM tab (also read by tests)."""
@@ -295,9 +303,6 @@ class InsightPanel(QWidget):
 
     # -- jobs ---------------------------------------------------------------------------------------
 
-    def _ready(self) -> bool:
-        return self._weights is not None and self._weights_id > 0 and self._image is not None
-
     def _want(self, kind: str) -> tuple:
         """What ``kind``'s view should show now: the weights, image and that view's settings."""
         image = self._image[0] if self._image else None
@@ -313,7 +318,7 @@ class InsightPanel(QWidget):
     def _refresh(self, *_: object) -> None:
         """Ask for the jobs whose views (the visible tab, and the norms an overlay needs) are stale."""
         self._show_state()
-        if not self._ready():
+        if not self.is_ready():
             return
         wanted = {
             0: [ACTIVATIONS_KIND],
@@ -349,7 +354,7 @@ class InsightPanel(QWidget):
             self._jobs.pop(kind, None)
         self._shown.clear()
         self.class_box.clear()  # the new image's (or weights') own top-1 first
-        self._cam, self._blended, self._lesion, self._sweep, self._norms = None, None, None, None, {}
+        self._grid, self._cam, self._blended, self._lesion, self._sweep, self._norms = None, None, None, None, None, {}
         self.grid.clear("")
         self.cam_picture.clear()
         self.cam_label.setText("")
@@ -406,6 +411,7 @@ class InsightPanel(QWidget):
     # -- rendering ---------------------------------------------------------------------------------------
 
     def _show_activations(self, grid: ChannelGrid) -> None:
+        self._grid = grid
         self.grid.set_channels(grid.channels)
         c, h, w = len(grid.channels), *grid.channels[0].map.shape
         self.activations_label.setText(
@@ -496,7 +502,7 @@ class InsightPanel(QWidget):
             text = ""
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
-        self.sweep_button.setEnabled(self._ready())
+        self.sweep_button.setEnabled(self.is_ready())
 
     def _say(self, text: str) -> None:
         self.message_label.setText(text)
