@@ -133,8 +133,8 @@ class BlockDiagram(QGraphicsView):
             "residual branch (for the gradient lab only, never the classifier)."
         )
         self.scene().addItem(self._note)
-        self._colour_bar = ColourBarItem()
-        self.scene().addItem(self._colour_bar)
+        self.colour_bar = ColourBarItem()
+        self.scene().addItem(self.colour_bar)
         self._overlay: BlockOverlay | None = None
         self._build_actions()
         self._layout(force=True)
@@ -205,7 +205,7 @@ class BlockDiagram(QGraphicsView):
         fractions = overlay.fractions() if overlay is not None else {}
         for name, item in self._blocks.items():
             item.set_overlay(overlay_colour(fractions[name]) if name in fractions else None)
-        self._colour_bar.set_overlay(overlay)
+        self.colour_bar.set_overlay(overlay)
 
     def overlay(self) -> BlockOverlay | None:
         return self._overlay
@@ -508,7 +508,7 @@ class BlockDiagram(QGraphicsView):
             start += count
         self._route_edges(ports)
         self._note.setPos(0, y - ROW_GAP + 12)
-        self._colour_bar.setPos(self._note.textWidth() + 40, y - ROW_GAP + 16)
+        self.colour_bar.setPos(self._note.textWidth() + 40, y - ROW_GAP + 16)
         self.scene().setSceneRect(self.scene().itemsBoundingRect().adjusted(-12, -12, 12, 12))
         if self._auto_fit:
             self._fit_now()
