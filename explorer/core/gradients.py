@@ -104,13 +104,10 @@ def _build(
     validate(config)
     ratio = 256 / 224
     init = "he" if config.init == "weights" else config.init
-    # Built on the meta device, the constructor allocates nothing and skips its own initialisation
-    # (two passes over 25M parameters); initialize() then sets every parameter and buffer once, with
-    # the same seeded values as ResNet50(init=..., seed=...) (a test checks the equality).
-    with torch.device("meta"):
-        model = ResNet50(num_classes=config.num_classes, init=init, seed=config.seed)
-    model.to_empty(device="cpu")
-    model.initialize(init, config.seed)
+    # A plain build, not one on the "meta" device: the meta device's first use in a process imports
+    # torch._dynamo while holding the GIL (about a second; a GUI thread's heartbeat lost up to 140 ms),
+    # while the extra pass of the layers' default initialisation took 0.2 s and releases the GIL.
+    model = ResNet50(num_classes=config.num_classes, init=init, seed=config.seed)
     if config.init == "weights":
         from explorer.core.weights import WeightsCancelled, load_weights
 

@@ -12,6 +12,7 @@ variants through the later blocks as one batch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,16 +67,16 @@ class Sweep:
 
 
 def private_copy(model: ResNet50, device: torch.device | str | None = None) -> ResNet50:
-    """A copy of ``model`` with cloned parameters and buffers and the same switches, in eval mode
-    with standard normalisation, on ``device`` (default: the model's). Hooks are not copied."""
+    """A copy of ``model`` with its own parameters and buffers and the same switches, in eval mode
+    with standard normalisation, on ``device`` (default: the model's).
+
+    A deep copy rather than a build on the "meta" device: the meta device's first use in a process
+    imports torch._dynamo (about a second, measured up to 140 ms of a GUI thread's heartbeat lost
+    while it holds the GIL), and a deep copy is the cheapest build anyway. Hooks registered on
+    ``model`` would come along, so pass a model without any (explorer's own live for one call only).
+    """
     device = model_device(model) if device is None else torch.device(device)
-    with torch.device("meta"):  # skip initialising 25M parameters that are overwritten at once
-        copy = ResNet50(num_classes=model.num_classes)
-    state = {k: v.detach().to(device, copy=True) for k, v in model.state_dict().items()}
-    copy.load_state_dict(state, assign=True)
-    for name, switch in model.switches().items():
-        copy.set_shortcuts(switch["shortcut"], [name])
-        copy.set_residual(switch["residual"], [name])
+    copy = deepcopy(model).to(device)
     copy.set_normalization("standard")
     return copy.eval().requires_grad_(False)
 
