@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -281,9 +281,13 @@ class InsightPanel(QWidget):
         self._submit(SWEEP_KIND, self._want(SWEEP_KIND), lambda progress, cancelled: host.sweep(key, source, kind, progress, cancelled))
         self._say("")
 
+    def has_weights(self) -> bool:
+        """True once the panel's model holds the weights last asked for."""
+        return self._weights is not None and self._weights_id > 0
+
     def is_ready(self) -> bool:
         """True once weights are loaded and an image is chosen: the views can be computed."""
-        return self._weights is not None and self._weights_id > 0 and self._image is not None
+        return self.has_weights() and self._image is not None
 
     def activations_result(self) -> ChannelGrid | None:
         return self._grid
@@ -316,15 +320,12 @@ class InsightPanel(QWidget):
         return (*base, self.kind_box.currentData())
 
     def _refresh(self, *_: object) -> None:
-        """Ask for the jobs whose views (the visible tab, and the norms an overlay needs) are stale."""
+        """Ask for the jobs whose views are stale: the shown tab's, while the panel is visible (a dock
+        tabbed behind another costs no CPU), and the activation norms while they colour the diagram."""
         self._show_state()
         if not self.is_ready():
             return
-        wanted = {
-            0: [ACTIVATIONS_KIND],
-            1: [CAM_KIND],
-            2: [LESION_KIND],
-        }[self.tabs.currentIndex()]
+        wanted = [(ACTIVATIONS_KIND, CAM_KIND, LESION_KIND)[self.tabs.currentIndex()]] if self.isVisible() else []
         if self.overlay_box.currentData() == OVERLAY_ACTIVATION and ACTIVATIONS_KIND not in wanted:
             wanted.append(ACTIVATIONS_KIND)
         key, _, source = self._image
@@ -519,6 +520,10 @@ class InsightPanel(QWidget):
 
     def _on_tabs_changed(self, index: int) -> None:
         self._refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._refresh()  # what was skipped while hidden
 
 
 def _job(fn, *args):  # noqa: ANN001, ANN202 - wraps a host method as a JobRunner job

@@ -27,7 +27,7 @@ from explorer.core.lesion import Lesioner
 from explorer.core.model import ResNet50
 from explorer.core.weights import load_weights
 from explorer.ui.insight_jobs import gradient_block_norms
-from explorer.ui.insight_panel import CAM_KIND, InsightPanel
+from explorer.ui.insight_panel import ACTIVATIONS_KIND, CAM_KIND, InsightPanel
 from explorer.ui.workers import JobRunner
 
 TIMEOUT_MS = 60_000
@@ -203,6 +203,8 @@ def test_empty_states_and_bad_inputs_say_what_is_wrong(qtbot, runner, checkpoint
     p.set_weights("random", "cpu")
     qtbot.waitUntil(p.is_ready, timeout=TIMEOUT_MS)
     assert p.banner.text().startswith("Random weights: load trained weights")
+    assert not runner.is_busy(ACTIVATIONS_KIND)  # hidden: nothing is computed for it
+    p.show()
     qtbot.waitUntil(lambda: "failed" in p.message_label.text(), timeout=TIMEOUT_MS)
     assert "broken.jpg" in p.message_label.text() and p.activations_result() is None
     p.set_image(None)

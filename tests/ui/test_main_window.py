@@ -213,7 +213,8 @@ def test_ui_bench_reports_launch_times_and_every_phase(qapp):
     assert 0 < shown <= parts <= summary
     phases = result["phases"]
     assert list(phases) == [
-        "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run"
+        "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run",
+        "insight: Grad-CAM + lesion sweep",
     ]
     for name, phase in phases.items():
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
