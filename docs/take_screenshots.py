@@ -2,7 +2,9 @@
 ``xvfb-run -a -s "-screen 0 1920x1200x24" python docs/take_screenshots.py``.
 
 Drives the app the way a user would (samples dropped in, a block selected and expanded, a gradient
-run) and saves docs/window.png, diagram.png, inspector.png, predictions.png and gradients.png.
+run, the Insight dock's three views and a metric overlay) and saves docs/window.png, diagram.png,
+inspector.png, predictions.png, gradients.png and insight_activations.png, insight_cam.png,
+insight_lesions.png, insight_overlay.png.
 Uses random weights unless ``--weights`` names a checkpoint or an ImageNet source (no download
 happens here unless you ask for one). ``--dark`` applies a dark palette to check contrast.
 """
@@ -95,6 +97,55 @@ def main() -> int:
         window.classify_dock.raise_()
         app.processEvents()
         window.classify_dock.grab().save(str(args.out / "predictions.png"))
+        insight_shots()
+
+    def when(ready, then) -> None:  # noqa: ANN001 - poll until ready(), then call then()
+        QTimer.singleShot(200, lambda: then() if ready() else when(ready, then))
+
+    def save_insight(name: str) -> None:
+        app.processEvents()
+        window.insight_dock.grab().save(str(args.out / name))
+
+    def insight_shots() -> None:
+        insight = window.insight
+        window.diagram.set_shortcut("layer3.1", True)  # the lesions below are the Insight dock's own
+        window.diagram.set_residual("layer4.1", True)
+        window.diagram.set_expanded("layer2.0", False)
+        window.classify.image_list.setCurrentRow(0)
+        window.insight_dock.show()
+        window.insight_dock.raise_()
+        window.diagram.select("layer3.2")
+        insight.tabs.setCurrentIndex(0)
+        when(lambda: insight.activations_result() is not None, cam_shot)
+
+    def cam_shot() -> None:
+        insight = window.insight
+        insight.grid.enlarge(2)
+        save_insight("insight_activations.png")
+        insight.tabs.setCurrentIndex(1)
+        when(lambda: insight.cam_result() is not None, lesion_shot)
+
+    def lesion_shot() -> None:
+        insight = window.insight
+        insight.opacity_slider.setValue(55)
+        save_insight("insight_cam.png")
+        insight.tabs.setCurrentIndex(2)
+        insight.sweep()
+        when(lambda: insight.sweep_result() is not None and insight.lesion_result() is not None, overlay_shot)
+
+    def overlay_shot() -> None:
+        save_insight("insight_lesions.png")
+        window.insight.overlay_box.setCurrentIndex(window.insight.overlay_box.findData("activation"))
+        when(lambda: window.diagram.overlay() is not None, finish)
+
+    def finish() -> None:
+        docks = (window.inspector_dock, window.classify_dock, window.gradient_dock, window.insight_dock)
+        for dock in docks:
+            dock.hide()
+        app.processEvents()
+        window.diagram.fit()
+        app.processEvents()
+        window.diagram.grab().save(str(args.out / "insight_overlay.png"))
         window.close()
 
     QTimer.singleShot(500, step)
