@@ -141,11 +141,6 @@ def activation_block_names() -> list[str]:
     return ["stem", *(f"{s.module}.{i}" for s in RESNET50_STAGES for i in range(s.blocks))]
 
 
-def bottleneck_names() -> list[str]:
-    """The 16 lesionable blocks, "layer1.0" ... "layer4.2"."""
-    return activation_block_names()[1:]
-
-
 def gradient_block_norms(results: Sequence[GradResult]) -> dict[str, float]:
     """Per block, the L2 norm of its main-path weight gradients (conv1, conv2 and conv3 together:
     the root of the sum of their squared norms) in the residual run of a gradient-lab result (the
