@@ -406,8 +406,14 @@ class InsightPanel(QWidget):
         if self._current(kind, job_id) is None:
             return
         what = {WEIGHTS_KIND: "Loading the weights", SWEEP_KIND: "The sweep"}.get(kind, "This view")
-        self._say(f"{what} failed: {message}")
         self.sweep_progress.setValue(0)
+        if kind == WEIGHTS_KIND and self._weights is not None:
+            # The host keeps its previous model when a load fails: the views go on with those weights.
+            self._weights_id = next(self._generation)
+            self._say(f"{what} failed: {message} Still showing {self._weights.label}.")
+            self._refresh()
+        else:
+            self._say(f"{what} failed: {message}")
 
     # -- rendering ---------------------------------------------------------------------------------------
 

@@ -209,3 +209,7 @@ def test_empty_states_and_bad_inputs_say_what_is_wrong(qtbot, runner, checkpoint
     assert "broken.jpg" in p.message_label.text() and p.activations_result() is None
     p.set_image(None)
     assert p.banner.text().startswith("Drop an image first") and p.grid.shown() == []
+    # A failed load keeps the weights the panel had.
+    p.set_weights(str(bad_weights), "cpu")
+    qtbot.waitUntil(lambda: "failed" in p.message_label.text(), timeout=TIMEOUT_MS)
+    assert p.has_weights() and p.message_label.text().endswith("Still showing random (untrained, seed 0).")
