@@ -1,6 +1,7 @@
 """The architecture diagram: ResNet-50's five stages left to right (wrapping to fit the view), stem,
 convolutional and identity blocks with their shortcut arcs, pooling and fc, output shapes on the
-edges; click to select, expand a block to its layers, switch shortcuts and lesion residual branches.
+edges; click to select, expand a block to its layers, switch shortcuts and lesion residual branches;
+colour the blocks by a metric (``set_overlay``) with a colour bar.
 
 UI layer. Structure comes from ``RESNET50_STAGES`` at once and shapes and layers from
 ``explorer.core.summary.summarize()`` when the window hands the (slow) summary over with

@@ -1,7 +1,8 @@
 """Graphics items of the block diagram: one item per block (stem, bottlenecks, head), one per layer of
-an expanded block, stage backgrounds and the edges that carry output shapes.
+an expanded block, stage backgrounds, the edges that carry output shapes, and the colour bar of a
+metric overlay (``BlockOverlay``: a value per block, coloured with viridis).
 
-UI layer (Qt only). Items render the state the view gives them and emit ``clicked``,
+UI layer (Qt, and pyqtgraph's colour maps). Items render the state the view gives them and emit ``clicked``,
 ``double_clicked`` and ``context_menu_requested``; they decide nothing (the view does).
 Colours come from the palette so the diagram follows light and dark themes.
 """

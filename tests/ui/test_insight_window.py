@@ -15,7 +15,8 @@ from explorer.core.activations import ActivationCache
 from explorer.core.images import load_image, preprocess
 from explorer.core.model import ResNet50
 from explorer.core.weights import load_weights
-from explorer.ui.diagram_items import overlay_colour
+from explorer.ui.diagram import BlockDiagram
+from explorer.ui.diagram_items import BlockOverlay, overlay_colour
 from explorer.ui.main_window import MainWindow
 
 TIMEOUT_MS = 60_000
@@ -111,3 +112,17 @@ def test_overlay_colours_follow_the_activation_norms_and_none_restores_the_stage
     insight.overlay_box.setCurrentIndex(insight.overlay_box.findData("none"))
     assert diagram.overlay() is None and not diagram.colour_bar.isVisible()
     assert all(diagram.item(name).overlay is None for name in diagram.block_names())
+
+
+def test_a_log_scale_overlay_spans_decades_and_leaves_out_what_it_cannot_place(qtbot):
+    diagram = BlockDiagram()
+    qtbot.addWidget(diagram)
+    overlay = BlockOverlay({"stem": 1e-20, "layer1.0": 1e-3, "layer4.2": 10.0, "head": 0.0}, "gradient norm", log_scale=True)
+    diagram.set_overlay(overlay)
+    fractions = overlay.fractions()
+    assert fractions == pytest.approx({"stem": 0.0, "layer1.0": 17 / 21, "layer4.2": 1.0})  # log10: -20, -3, 1
+    assert diagram.item("head").overlay is None and diagram.item("layer2.0").overlay is None
+    assert diagram.item("layer1.0").overlay.name() == overlay_colour(17 / 21).name()
+    assert (diagram.colour_bar.low, diagram.colour_bar.high) == (1e-20, 10.0) and diagram.colour_bar.log_scale
+    diagram.set_overlay(None)
+    assert diagram.item("layer4.2").overlay is None and not diagram.colour_bar.isVisible()
