@@ -15,24 +15,14 @@ from explorer.cli import main
 from explorer.core.gradcam import grad_cam, network_view, overlay
 from explorer.core.images import load_image, preprocess
 from explorer.core.lesion import lesion_sweep
-from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+from support import lively_model
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A checkpoint with random BN statistics and a sharpened classifier, and a 150x100 photo."""
     root = tmp_path_factory.mktemp("cam_lesion")
-    model = ResNet50(seed=4)
-    gen = torch.Generator().manual_seed(4)
-    with torch.no_grad():
-        for name, m in model.named_modules():
-            if isinstance(m, SwitchableBatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + (0.0 if name.endswith("bn3") else 0.5))
-                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
-        model.fc.weight.mul_(20)
+    model = lively_model(seed=4)
     torch.save(model.state_dict(), root / "weights.pth")
     yy, xx = np.mgrid[0:100, 0:150]
     pixels = np.stack([xx * 255 // 150, yy * 255 // 100, (xx * yy) % 256], axis=-1).astype(np.uint8)

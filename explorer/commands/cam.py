@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.commands.common import error
+from explorer.commands.common import bounded, error
 from explorer.core.gradcam import COLORMAPS, DEFAULT_STAGE, STAGES, grad_cam, network_view, overlay
 from explorer.core.images import load_image, preprocess
 from explorer.core.inference import select_device
@@ -40,15 +40,7 @@ def class_index(text: str) -> int:
     return value
 
 
-def opacity(text: str) -> float:
-    """argparse type: a number from 0 (image only) to 1 (heat map only)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"opacity must be between 0 and 1, got {value}")
-    return value
+opacity = bounded(float, 0.0, 1.0)  # 0: the image only, 1: the heat map only
 
 
 def image_path(text: str) -> Path:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from explorer.commands.common import error, positive_int
+from explorer.commands.common import error, non_negative_int, positive_int
 from explorer.core.gradients import (
     INITS,
     NORMS,
@@ -46,15 +46,6 @@ def block_list(text: str) -> tuple[str, ...]:
     return names
 
 
-def seed_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
-    return value
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grads", help="per-layer gradient norms with and without skip connections")
@@ -71,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", nargs="+", metavar="noise|IMAGE", help="'noise' (seeded Gaussian) or image files (the batch)")
     p.add_argument("--batch", type=positive_int, metavar="N", help="batch size for noise input")
     p.add_argument("--size", type=positive_int, metavar="N", help="input height and width")
-    p.add_argument("--seed", type=seed_value, metavar="S", help="seed for init, noise and labels")
+    p.add_argument("--seed", type=non_negative_int, metavar="S", help="seed for init, noise and labels")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--csv", metavar="FILE", help="also write one row per run and layer to FILE")

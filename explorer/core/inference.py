@@ -159,11 +159,10 @@ class Classifier:
         self.fast_decode = fast_decode
         self.weights: WeightsInfo | None = None
         self.notices: list[str] = []  # one-line notes for the user (precision or device fallbacks)
-        # The true weights, on the CPU. Built on the meta device (no initialisation, which load() does
-        # or overwrites anyway), then given real, still unset storage.
-        with torch.device("meta"):
-            self._model = ResNet50().eval()
-        self._model.to_empty(device="cpu")
+        # The true weights, on the CPU. A plain build although load() overwrites it: the "meta" device
+        # would skip the initialisation, but its first use in a process imports torch._dynamo while
+        # holding the GIL, which stalled the GUI thread ~180 ms (bench --suite ui, weights phase).
+        self._model = ResNet50().eval()
         self._fast: nn.Module | None = None
 
     # -- weights ---------------------------------------------------------------------------------

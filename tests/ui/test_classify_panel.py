@@ -75,13 +75,6 @@ def reference(checkpoints, images):
 
 
 @pytest.fixture
-def runner():
-    r = JobRunner()
-    yield r
-    assert r.shutdown(30_000)
-
-
-@pytest.fixture
 def panel(qtbot, runner):
     p = ClassifyPanel(runner)
     qtbot.addWidget(p)

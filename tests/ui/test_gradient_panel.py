@@ -26,13 +26,6 @@ RUN_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
-def runner():
-    r = JobRunner()
-    yield r
-    assert r.shutdown(30_000)
-
-
-@pytest.fixture
 def panel(qtbot, runner):
     p = GradientPanel(runner)
     qtbot.addWidget(p)

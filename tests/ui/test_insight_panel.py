@@ -28,7 +28,6 @@ from explorer.core.model import ResNet50
 from explorer.core.weights import load_weights
 from explorer.ui.insight_jobs import gradient_block_norms
 from explorer.ui.insight_panel import ACTIVATIONS_KIND, CAM_KIND, InsightPanel
-from explorer.ui.workers import JobRunner
 
 TIMEOUT_MS = 60_000
 CROP = 64
@@ -66,13 +65,6 @@ def reference(checkpoint, photo):
     model = ResNet50()
     load_weights(model, str(checkpoint))
     return model.eval(), preprocess(load_image(photo), RESIZE, CROP)
-
-
-@pytest.fixture
-def runner():
-    r = JobRunner()
-    yield r
-    assert r.shutdown(30_000)
 
 
 @pytest.fixture
