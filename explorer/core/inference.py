@@ -226,10 +226,14 @@ class Classifier:
         assert self.weights is not None  # logits() checked it
         return Prediction(name, top, str(self.device), latency_ms, self.weights.trained, self.precision)
 
+    def decode(self, path: str | Path) -> Image.Image:
+        """Load a file as this classifier will see it (full decode unless ``fast_decode``); raises
+        ImageError (see :func:`~explorer.core.images.load_image`)."""
+        return load_image(path, self.transform[0] if self.fast_decode else None)
+
     def classify_path(self, path: str | Path, topk: int = 5) -> Prediction:
-        """Load (see :func:`~explorer.core.images.load_image`, raises ImageError) and classify a file."""
-        reduce_for = self.transform[0] if self.fast_decode else None
-        return self.classify(load_image(path, reduce_for), str(path), topk)
+        """Decode (raises ImageError) and classify a file."""
+        return self.classify(self.decode(path), str(path), topk)
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Raw float32 logits on the CPU for a preprocessed (B, 3, H, W) batch. On CUDA out-of-memory

@@ -9,6 +9,7 @@ changes behaviour only, never the parameters or their names.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Literal
 
@@ -126,6 +127,15 @@ class Bottleneck(nn.Module):
         return self.act3(self.residual(x) + self.shortcut(x))
 
 
+def _pytorch_default_init(layer: nn.Conv2d | nn.Linear, generator: torch.Generator | None) -> None:
+    """``reset_parameters`` of Conv2d/Linear, drawing from ``generator`` (which it cannot take)."""
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    if layer.bias is not None:
+        fan_in, _ = nn.init._calculate_fan_in_and_fan_out(layer.weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
 class ResNet50(nn.Module):
     """ResNet-50 with torchvision's state-dict layout and per-block switches."""
 
@@ -167,19 +177,25 @@ class ResNet50(nn.Module):
         prefixes such as ``"layer2.0"``), or of the whole model when ``blocks`` is None.
 
         ``he``: Kaiming normal, fan_out, ReLU gain for convs, BN weight 1 and bias 0, as torchvision
-        does; ``pytorch``: each module's own ``reset_parameters`` (Kaiming uniform with a=sqrt(5)).
-        ``seed`` makes it reproducible without disturbing the global RNG.
+        does; ``pytorch``: what each layer's ``reset_parameters`` does (Kaiming uniform with
+        a=sqrt(5), bias uniform in +-1/sqrt(fan_in)). The fc keeps PyTorch's default under both.
+
+        ``seed`` draws from a private generator, so the result is the same whatever other threads do
+        with the global RNG (the GUI loads weights and runs the gradient lab concurrently; seeding the
+        global generator there gave different "seed 0" weights from run to run).
         """
         if init not in INITIALIZATIONS:
             raise ValueError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALIZATIONS)}")
-        with torch.random.fork_rng(devices=[]):
-            if seed is not None:
-                torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        with torch.no_grad():
             for m in self._modules_of(blocks):
-                if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)):
-                    m.reset_parameters()
-                if init == "he" and isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if isinstance(m, nn.BatchNorm2d):
+                    m.reset_parameters()  # ones, zeros and fresh running statistics: no randomness
+                elif isinstance(m, (nn.Conv2d, nn.Linear)):
+                    if init == "he" and isinstance(m, nn.Conv2d):
+                        nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu", generator=generator)
+                    else:
+                        _pytorch_default_init(m, generator)
 
     # -- structure ------------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from explorer.core.images import load_image
 from explorer.core.inference import Classifier, Prediction
 from explorer.core.weights import WEIGHT_SOURCES, WeightsInfo
 
@@ -111,8 +110,7 @@ class ClassifierHost:
         if isinstance(source, Image.Image):
             image = source.convert("RGB")
         else:
-            # Decode as Classifier.classify_path does (JPEG draft scaling for the resize in use).
-            image = load_image(source, self._classifier.transform[0])
+            image = self._classifier.decode(source)  # as classify_path decodes it
         prediction = self._classifier.classify(image, name, topk)
         thumbnail, preview = Picture.of(image, round(THUMBNAIL_PX * scale)), Picture.of(image, round(PREVIEW_PX * scale))
         return Classified(prediction, thumbnail, preview, image.size)

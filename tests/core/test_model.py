@@ -233,3 +233,34 @@ def test_seeded_init_is_reproducible_and_per_block():
     changed = {k for k, v in a.state_dict().items() if not torch.equal(v, before[k])}
     assert changed and all(k.startswith("layer2.1.") for k in changed)
     assert "layer2.1.conv2.weight" in changed
+
+
+def test_pytorch_init_matches_reset_parameters_statistically():
+    ours = ResNet50(init="pytorch", seed=1).fc
+    ref = nn.Linear(2048, 1000)
+    bound = 1 / math.sqrt(2048)
+    for a, b in ((ours.weight, ref.weight), (ours.bias, ref.bias)):
+        assert a.abs().max().item() <= bound and b.abs().max().item() <= bound
+        assert a.std().item() == pytest.approx(b.std().item(), rel=0.05)
+
+
+def test_seeded_init_ignores_other_use_of_the_global_rng():
+    """The GUI initialises on worker threads while others draw from the global generator."""
+    import threading
+
+    expected = ResNet50(seed=0).state_dict()
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            torch.manual_seed(123)
+            torch.randn(1000)
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        again = ResNet50(seed=0).state_dict()
+    finally:
+        stop.set()
+        thread.join()
+    assert all(torch.equal(expected[k], again[k]) for k in expected)
