@@ -94,9 +94,14 @@ def main() -> int:
         window.inspector_dock.raise_()
         app.processEvents()
         window.inspector_dock.grab().save(str(args.out / "inspector.png"))
-        window.classify_dock.raise_()
+        # The predictions at a size where nothing needs to scroll, as a floating dock.
+        window.classify_dock.setFloating(True)
+        window.classify_dock.resize(820, 560)
         app.processEvents()
         window.classify_dock.grab().save(str(args.out / "predictions.png"))
+        window.classify_dock.setFloating(False)
+        window.classify_dock.raise_()
+        app.processEvents()
         insight_shots()
 
     def when(ready, then) -> None:  # noqa: ANN001 - poll until ready(), then call then()
