@@ -63,9 +63,6 @@ class JobRunner(QObject):
         self._closed = False
         self._job_progress.connect(self._on_job_progress)
         self._job_ended.connect(self._on_job_ended)
-        # OpenMP keeps the thread count per thread: set it here too, so every thread of the GUI
-        # process sums in the same order (a plain 50-layer net amplifies the last bit to ~1%).
-        self._limit_torch_threads()
 
     # -- public API (GUI thread) -----------------------------------------------------------------
 
@@ -78,6 +75,10 @@ class JobRunner(QObject):
         """
         if self._closed:
             raise RuntimeError("the job runner has been shut down")
+        # OpenMP keeps the thread count per thread: set it on the submitting (GUI) thread too, so
+        # every thread of the process sums in the same order (a plain 50-layer net amplifies the
+        # last bit to ~1%). Not in __init__: importing torch there delayed the first paint ~0.8 s.
+        self._limit_torch_threads()
         self.cancel(kind)
         job = _Job(kind, next(self._ids))
         self._jobs[job.job_id] = job

@@ -209,11 +209,22 @@ def test_torch_threads_are_limited_in_jobs_and_in_the_gui_thread(qtbot):
     try:
         torch.set_num_threads(2)
         runner = JobRunner(torch_threads=1)
-        # OpenMP keeps the count per thread: both sides must agree for identical sums.
-        assert torch.get_num_threads() == 1
         with qtbot.waitSignal(runner.finished, timeout=5000) as blocker:
             runner.submit("k", lambda p, c: torch.get_num_threads())
+        # OpenMP keeps the count per thread: both sides must agree for identical sums.
         assert blocker.args[2] == 1
+        assert torch.get_num_threads() == 1
     finally:
         runner.shutdown()
         torch.set_num_threads(before)
+
+
+def test_creating_a_runner_does_not_import_torch():
+    """The window creates its runner before its first paint; importing torch there cost ~0.8 s."""
+    import subprocess
+    import sys
+
+    code = "import sys; from explorer.ui.workers import JobRunner; JobRunner(); print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
