@@ -5,7 +5,8 @@ heat map over the image with a small numpy colour map.
 Core layer: pure PyTorch + numpy + Pillow. The heat map is the ReLU of the channel sum of the stage
 output weighted by the spatial mean of the class score's gradient, upsampled bilinearly to the input
 size and divided by its maximum. At stage 5 this equals CAM (Zhou et al. 2016), because the head is a
-global average pool followed by a linear layer.
+global average pool followed by a linear layer. ``cam_mass_shares`` keeps the un-normalised maps of
+all 17 block outputs instead, so their masses (in logit units) can be compared across blocks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from explorer.core.activations import as_batch, inference_semantics, model_device
+from explorer.core.activations import as_batch, block_modules, inference_semantics, model_device
 from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD
 from explorer.core.model import ResNet50
 
@@ -60,6 +61,16 @@ class GradCam:
     top: list[tuple[int, float]]  # the top-5 (class index, probability), most probable first
 
 
+@dataclass(frozen=True)
+class CamShares:
+    """Each block's raw Grad-CAM mass for one class and its share of the sum over the 17 blocks."""
+
+    class_index: int
+    class_prob: float
+    masses: dict[str, float]  # block name ("stem", "layer1.0", ...) -> M_k, in forward order
+    shares: dict[str, float]  # M_k / sum of all M; all zero when no block has positive evidence
+
+
 def stage_module(model: ResNet50, stage: int) -> nn.Module:
     """The module whose output ends ``stage``: the stem's max-pool for 1, ``layer1``..``layer4`` for 2..5."""
     modules = [model.maxpool, *(module for _, module in model.stage_modules())]
@@ -74,8 +85,7 @@ def grad_cam(model: ResNet50, image: torch.Tensor, stage: int = DEFAULT_STAGE, c
     model's modes are restored and no parameter gradient is written.
     """
     target = stage_module(model, stage)
-    if class_index is not None and class_index not in range(model.num_classes):
-        raise ValueError(f"class index must be 0..{model.num_classes - 1}, got {class_index}")
+    _check_class(model, class_index)
     kept: list[torch.Tensor] = []
 
     def detach_stage_output(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
@@ -110,6 +120,58 @@ def grad_cam(model: ResNet50, image: torch.Tensor, stage: int = DEFAULT_STAGE, c
         class_prob=float(probs[c]),
         top=[(int(i), float(v)) for i, v in zip(indices, values)],
     )
+
+
+def cam_mass_shares(model: ResNet50, image: torch.Tensor, class_index: int | None = None) -> CamShares:
+    """The raw Grad-CAM mass of every block output for ``class_index`` (default: the top-1) and each
+    block's share of their sum, from one forward and one backward pass.
+
+    For block output A_k (C, h, w), M_k = sum over positions of ReLU(sum_ch alpha_ch A_k[ch]), with
+    alpha_ch the spatial mean of d y_c / d A_k[ch] (Selvaraju et al. 2017, eq. 1-2, before any
+    upsampling or rescaling). Before the ReLU the sum over positions is sum_ch h*w*alpha_ch*mean(A_k[ch]),
+    a first-order estimate of the logit: every block's mass is in logit units, whatever its resolution.
+    Eval semantics as :func:`grad_cam`; the model's modes are restored and no parameter gradient is written.
+    """
+    _check_class(model, class_index)
+    modules = block_modules(model)
+    kept: dict[str, torch.Tensor] = {}
+
+    def keep(name: str):
+        def hook(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor | None:
+            if module is model.maxpool:
+                # Restart the graph at the stem's output, as grad_cam does: nothing before it needs a
+                # gradient, and frozen parameters still leave every later block output differentiable.
+                output = output.detach().requires_grad_(True)
+            kept[name] = output
+            return output
+
+        return hook
+
+    handles = [m.register_forward_hook(keep(name)) for name, m in modules.items()]
+    try:
+        with inference_semantics(model), torch.inference_mode(False), torch.enable_grad():
+            x = as_batch(image).to(model_device(model), torch.float32).clone()
+            logits = model(x)  # (1, classes)
+            probs = logits.detach().softmax(dim=1)[0]
+            c = int(probs.argmax()) if class_index is None else class_index
+            outputs = [kept[name] for name in modules]  # each (1, C_k, h_k, w_k)
+            grads = torch.autograd.grad(logits[0, c], outputs)  # one backward for all 17
+            masses: dict[str, float] = {}
+            for name, activation, grad in zip(modules, outputs, grads):
+                weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, C, 1, 1): alpha_k^c of the paper
+                cam = F.relu((weights * activation.detach()).sum(dim=1))  # (1, h, w), not rescaled
+                masses[name] = float(cam.double().sum())
+    finally:
+        for handle in handles:
+            handle.remove()
+    total = sum(masses.values())
+    shares = {name: (m / total if total > 0 else 0.0) for name, m in masses.items()}
+    return CamShares(class_index=c, class_prob=float(probs[c]), masses=masses, shares=shares)
+
+
+def _check_class(model: ResNet50, class_index: int | None) -> None:
+    if class_index is not None and class_index not in range(model.num_classes):
+        raise ValueError(f"class index must be 0..{model.num_classes - 1}, got {class_index}")
 
 
 def colorize(values: np.ndarray, colormap: str = "jet") -> np.ndarray:

@@ -1,6 +1,7 @@
 """Grad-CAM against a direct implementation (stage outputs chained by hand, torch.autograd.grad,
 gradient-weighted channel sum, ReLU, bilinear upsampling), against CAM (Zhou et al. 2016) at stage
-5, and the colour map and blend against their closed forms."""
+5, and the colour map and blend against their closed forms. The per-block Grad-CAM masses are checked
+against one forward and one torch.autograd.grad per block, written without the core's hooks."""
 
 import copy
 
@@ -11,15 +12,13 @@ import torch.nn.functional as F
 import torchvision
 from PIL import Image
 
-from explorer.core.activations import capture_activations
-from explorer.core.gradcam import COLORMAPS, GradCam, colorize, grad_cam, network_view, overlay
+from explorer.core.activations import block_modules, capture_activations
+from explorer.core.gradcam import COLORMAPS, CamShares, GradCam, cam_mass_shares, colorize, grad_cam, network_view, overlay
 from explorer.core.images import preprocess
 from explorer.core.model import ResNet50
 from support import lively_model
 
 SIZE = 64
-
-
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +142,78 @@ def test_refuses_class_out_of_range(model, x, c):
 def test_refuses_a_batch(model):
     with pytest.raises(ValueError, match="one image"):
         grad_cam(model, torch.zeros(2, 3, 32, 32))
+
+
+def block_mass(model: ResNet50, x: torch.Tensor, block: str, c: int) -> float:
+    """Reference for one block: its own forward with a hook that keeps only that block's output, the
+    class score differentiated with respect to it, then eq. 1-2 of Selvaraju et al. summed over positions."""
+    kept = []
+    handle = block_modules(model)[block].register_forward_hook(lambda _m, _i, out: kept.append(out))
+    try:
+        logits = model(x.unsqueeze(0).requires_grad_(True))
+    finally:
+        handle.remove()
+    (a,) = kept
+    (g,) = torch.autograd.grad(logits[0, c], a)
+    alpha = g[0].mean(dim=(1, 2))  # (C,)
+    return float(torch.einsum("c,chw->hw", alpha.double(), a[0].detach().double()).clamp(min=0).sum())
+
+
+def test_cam_masses_equal_one_autograd_grad_per_block(model):
+    x = torch.randn(3, 32, 32, generator=torch.Generator().manual_seed(10))
+    top = logits_of(model, x).topk(5).indices.tolist()
+    assert cam_mass_shares(model, x).class_index == top[0]  # the default class
+    c = top[2]
+    result = cam_mass_shares(model, x, c)
+    assert isinstance(result, CamShares) and result.class_index == c
+    assert result.class_prob == pytest.approx(float(logits_of(model, x).softmax(0)[c]), rel=1e-5)
+    names = list(block_modules(model))
+    assert list(result.masses) == names and list(result.shares) == names and len(names) == 17
+    expected = {name: block_mass(model, x, name, c) for name in names}
+    assert all(p.grad is None for p in model.parameters())  # neither side writes a parameter gradient
+    assert result.masses == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    assert sum(expected.values()) > 0 and len(set(result.masses.values())) > 1
+    assert sum(result.shares.values()) == pytest.approx(1.0)
+    total = sum(expected.values())
+    assert result.shares == pytest.approx({name: m / total for name, m in expected.items()}, rel=1e-4, abs=1e-6)
+
+
+def test_cam_shares_leave_the_model_untouched(model):
+    model = copy.deepcopy(model)  # this test changes it
+    model.train()
+    model.set_normalization("batch", ["stem"])
+    model.set_shortcuts(False, ["layer2.1"])
+    switches, state = model.switches(), copy.deepcopy(model.state_dict())
+    x = torch.randn(3, 32, 32, generator=torch.Generator().manual_seed(11))
+    with torch.inference_mode():
+        inside = cam_mass_shares(model, x)
+    assert model.training and model.bn1.mode == "batch" and model.switches() == switches
+    assert all(p.grad is None for p in model.parameters())
+    assert all(not m._forward_hooks for m in model.modules())
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    model.eval()
+    model.set_normalization("standard")
+    assert inside.masses["layer2.2"] == pytest.approx(block_mass(model, x, "layer2.2", inside.class_index), rel=1e-4)
+
+
+def test_cam_shares_without_positive_evidence_are_zero(model):
+    model = copy.deepcopy(model)  # this test changes it
+    with torch.no_grad():
+        model.fc.weight.zero_()
+    result = cam_mass_shares(model, torch.zeros(3, 32, 32))
+    assert set(result.masses.values()) == {0.0} and set(result.shares.values()) == {0.0}
+
+
+@pytest.mark.parametrize("c", [-1, 1000])
+def test_cam_shares_refuse_a_class_out_of_range(model, x, c):
+    with pytest.raises(ValueError, match=r"class index must be 0\.\.999"):
+        cam_mass_shares(model, x, class_index=c)
+
+
+def test_cam_shares_refuse_a_batch(model):
+    with pytest.raises(ValueError, match="one image"):
+        cam_mass_shares(model, torch.zeros(2, 3, 32, 32))
 
 
 def jet_closed_form(v: np.ndarray) -> np.ndarray:
