@@ -1,5 +1,5 @@
 """Worker-side half of the Insight views: one ResNet-50 with the classifier's weights, its activation
-cache and lesioner, and the jobs that use them (activation maps, Grad-CAM, lesions, sweeps).
+cache and lesioner, and the jobs that use them (activation maps, Grad-CAM and its share per block, lesions, sweeps).
 
 No Qt here. The Insight panel hands these methods to JobRunner on its own "insight" lane, so the model
 is touched by one job at a time and never by the GUI thread; results are frozen dataclasses of plain
@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from explorer.core.activations import ActivationCache, ChannelMap
-from explorer.core.gradcam import DEFAULT_STAGE, GradCam, grad_cam, network_view
+from explorer.core.gradcam import DEFAULT_STAGE, CamShares, GradCam, cam_mass_shares, grad_cam, network_view
 from explorer.core.gradients import GradResult
 from explorer.core.images import load_image, preprocess
 from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
@@ -108,6 +108,10 @@ class InsightHost:
         image = self._image(key, source)
         result = grad_cam(model, image, stage, class_index)
         return CamView(key, result, np.asarray(network_view(image)))
+
+    def cam_shares(self, key: str, source: ImageSource, class_index: int | None = None) -> CamShares:
+        """Each block's raw Grad-CAM mass for ``class_index`` (default: the top-1) and its share of the sum."""
+        return cam_mass_shares(self._need(self._model), self._image(key, source), class_index)
 
     def lesion(self, key: str, source: ImageSource, block: str, kind: str) -> Lesion:
         """The image's top-5 before and after removing ``kind`` of ``block`` (on the lesioner's copy)."""

@@ -1,7 +1,7 @@
 """The Insight panel, "see what the network sees" for the image selected in the classification panel:
 the most active channels of the block selected in the diagram, Grad-CAM of any top-5 class at any
 stage over the image, single lesions and a sweep over all 16 blocks (Veit et al. 2016), and the
-metric the diagram is coloured by.
+metric the diagram is coloured by (activation norm, gradient norm or Grad-CAM share).
 
 Qt view (explorer.ui). Every computation is a job on the JobRunner's "insight" lane, run by
 explorer.ui.insight_jobs.InsightHost on its own model; this widget keeps plain results only. Each
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.gradcam import COLORMAPS, DEFAULT_STAGE, STAGES, overlay
+from explorer.core.gradcam import COLORMAPS, DEFAULT_STAGE, STAGES, CamShares, overlay
 from explorer.core.gradients import GradResult
 from explorer.core.lesion import KINDS, Lesion, Sweep
 from explorer.ui.diagram_items import BlockOverlay
@@ -56,15 +56,19 @@ ACTIVATIONS_KIND = "insight:activations"
 CAM_KIND = "insight:cam"
 LESION_KIND = "insight:lesion"
 SWEEP_KIND = "insight:sweep"
+CAM_SHARE_KIND = "insight:cam-share"
 DEFAULT_CHANNELS = 16
 CAM_PX = 360
 STAGE_TITLES = {1: "1 (stem)", 2: "2 (layer1)", 3: "3 (layer2)", 4: "4 (layer3)", 5: "5 (layer4)"}
-OVERLAY_NONE, OVERLAY_ACTIVATION, OVERLAY_GRADIENT = "none", "activation", "gradient"
+OVERLAY_NONE, OVERLAY_ACTIVATION, OVERLAY_GRADIENT, OVERLAY_CAM_SHARE = "none", "activation", "gradient", "cam-share"
 OVERLAY_TITLES = {
     OVERLAY_NONE: "stage colours",
     OVERLAY_ACTIVATION: "activation norm (this image)",
     OVERLAY_GRADIENT: "gradient norm (last gradient-lab run)",
+    OVERLAY_CAM_SHARE: "Grad-CAM share (this image, top-1 or chosen class)",
 }
+# Computed while they colour the diagram even if their tab is not shown (the share has no tab).
+OVERLAY_KINDS = {OVERLAY_ACTIVATION: ACTIVATIONS_KIND, OVERLAY_CAM_SHARE: CAM_SHARE_KIND}
 KIND_TITLES = {"residual": "residual branch (keep the shortcut)", "shortcut": "shortcut (keep the residual branch)"}
 
 
@@ -93,6 +97,8 @@ class InsightPanel(QWidget):
         self._sweep: Sweep | None = None
         self._lesion: Lesion | None = None
         self._norms: dict[str, float] = {}  # activation norms of the current image
+        self._cam_shares: CamShares | None = None
+        self._top1: int | None = None  # the current image's top-1 class, once a Grad-CAM job has told
         self._gradient_norms: dict[str, float] = {}
         self._build()
         runner.progress.connect(self._on_runner_progress)
@@ -305,6 +311,9 @@ class InsightPanel(QWidget):
     def cam_result(self) -> CamView | None:
         return self._cam
 
+    def cam_shares_result(self) -> CamShares | None:
+        return self._cam_shares
+
     # -- jobs ---------------------------------------------------------------------------------------
 
     def _want(self, kind: str) -> tuple:
@@ -317,6 +326,11 @@ class InsightPanel(QWidget):
             return (*base, self.stage_box.currentData(), self.class_box.currentData())
         if kind == LESION_KIND:
             return (*base, self.block(), self.kind_box.currentData())
+        if kind == CAM_SHARE_KIND:
+            # The Grad-CAM tab's class; its top-1 counts as the default, so filling the class box
+            # with the top-1 does not ask for the same shares again.
+            chosen = self.class_box.currentData()
+            return (*base, None if chosen == self._top1 else chosen)
         return (*base, self.kind_box.currentData())
 
     def _refresh(self, *_: object) -> None:
@@ -326,8 +340,9 @@ class InsightPanel(QWidget):
         if not self.is_ready():
             return
         wanted = [(ACTIVATIONS_KIND, CAM_KIND, LESION_KIND)[self.tabs.currentIndex()]] if self.isVisible() else []
-        if self.overlay_box.currentData() == OVERLAY_ACTIVATION and ACTIVATIONS_KIND not in wanted:
-            wanted.append(ACTIVATIONS_KIND)
+        overlay_kind = OVERLAY_KINDS.get(self.overlay_box.currentData())
+        if overlay_kind is not None and overlay_kind not in wanted:
+            wanted.append(overlay_kind)
         key, _, source = self._image
         host = self._host
         for kind in wanted:
@@ -338,6 +353,8 @@ class InsightPanel(QWidget):
                 self._submit(kind, want, _job(host.activations, key, source, self.block(), self.channels_spin.value()))
             elif kind == CAM_KIND:
                 self._submit(kind, want, _job(host.cam, key, source, self.stage_box.currentData(), self.class_box.currentData()))
+            elif kind == CAM_SHARE_KIND:
+                self._submit(kind, want, _job(host.cam_shares, key, source, want[-1]))
             elif self.block() == "stem":  # LESION_KIND
                 self._lesion = None
                 self.top_table.set_columns([], [])
@@ -350,12 +367,13 @@ class InsightPanel(QWidget):
 
     def _forget_results(self) -> None:
         """The weights or the image changed: nothing shown is current any more."""
-        for kind in (ACTIVATIONS_KIND, CAM_KIND, LESION_KIND, SWEEP_KIND):
+        for kind in (ACTIVATIONS_KIND, CAM_KIND, CAM_SHARE_KIND, LESION_KIND, SWEEP_KIND):
             self._runner.cancel(kind)
             self._jobs.pop(kind, None)
         self._shown.clear()
         self.class_box.clear()  # the new image's (or weights') own top-1 first
         self._grid, self._cam, self._blended, self._lesion, self._sweep, self._norms = None, None, None, None, None, {}
+        self._cam_shares, self._top1 = None, None
         self.grid.clear("")
         self.cam_picture.clear()
         self.cam_label.setText("")
@@ -395,6 +413,8 @@ class InsightPanel(QWidget):
             self._show_activations(result)
         elif kind == CAM_KIND:
             self._show_cam(result)
+        elif kind == CAM_SHARE_KIND:
+            self._show_cam_shares(result, asked=want[-1])
         elif kind == LESION_KIND:
             self._show_lesion(result)
         elif kind == SWEEP_KIND:
@@ -430,6 +450,7 @@ class InsightPanel(QWidget):
 
     def _show_cam(self, view: CamView) -> None:
         self._cam = view
+        self._top1 = view.cam.top[0][0]
         names = self._weights.class_names
         self.class_box.clear()
         for index, prob in view.cam.top:
@@ -452,6 +473,12 @@ class InsightPanel(QWidget):
         picture = Image.fromarray(self._cam.picture)
         self._blended = overlay(picture, self._cam.cam.heatmap, self.opacity_slider.value() / 100, self.colormap_box.currentText())
         self.cam_picture.setPixmap(rgb_pixmap(np.asarray(self._blended), CAM_PX))
+
+    def _show_cam_shares(self, shares: CamShares, asked: int | None) -> None:
+        self._cam_shares = shares
+        if asked is None:
+            self._top1 = shares.class_index
+        self._emit_overlay()
 
     def _show_lesion(self, lesion: Lesion) -> None:
         self._lesion = lesion
@@ -486,6 +513,12 @@ class InsightPanel(QWidget):
         if metric == OVERLAY_ACTIVATION and self._norms:
             name = self._image[1] if self._image else ""
             self.overlay_changed.emit(BlockOverlay(dict(self._norms), f"activation norm ‖output‖₂ per block, {name}"))
+        elif metric == OVERLAY_CAM_SHARE and self._cam_shares is not None:
+            shares, name = self._cam_shares, self._image[1] if self._image else ""
+            label = f"Grad-CAM share per block of “{self._weights.class_names[shares.class_index]}” ({shares.class_prob:.1%}), {name}"
+            if not any(shares.masses.values()):
+                label += ": no positive evidence in any block"
+            self.overlay_changed.emit(BlockOverlay(dict(shares.shares), label))
         elif metric == OVERLAY_GRADIENT and self._gradient_norms:
             self.overlay_changed.emit(
                 BlockOverlay(
