@@ -129,7 +129,7 @@ def cam_mass_shares(model: ResNet50, image: torch.Tensor, class_index: int | Non
     For block output A_k (C, h, w), M_k = sum over positions of ReLU(sum_ch alpha_ch A_k[ch]), with
     alpha_ch the spatial mean of d y_c / d A_k[ch] (Selvaraju et al. 2017, eq. 1-2, before any
     upsampling or rescaling). Before the ReLU the sum over positions is sum_ch h*w*alpha_ch*mean(A_k[ch]),
-    a first-order estimate of the logit: every block's mass is in logit units, whatever its resolution.
+    gradient x activation with the gradient averaged over positions: in logit units at any resolution.
     Eval semantics as :func:`grad_cam`; the model's modes are restored and no parameter gradient is written.
     """
     _check_class(model, class_index)
