@@ -1,0 +1,88 @@
+"""``resnet-explorer activations IMAGE``: what the Insight dock shows per block, as a command: each of
+the 17 block outputs' shape, activation norm and Grad-CAM share (the diagram overlays), and with
+``--block`` that block's most active channels (the activation grid). From explorer.core.activations
+and explorer.core.gradcam.
+
+Exit status 0 on success, 1 when the image, the weights or the device fail (one line on stderr
+naming it), 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from explorer.commands.cam import add_model_arguments, class_index, class_json, first_line, load_inputs, weights_json
+from explorer.commands.common import error, positive_int
+from explorer.commands.lesion import BLOCK_NAMES
+from explorer.core.activations import STEM, ActivationCache, top_channels
+from explorer.core.gradcam import cam_mass_shares
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("activations", help="per-block activation norms and Grad-CAM shares; a block's most active channels")
+    p.add_argument("image", metavar="IMAGE", help="image file")
+    p.add_argument(
+        "--block", choices=[STEM, *BLOCK_NAMES], metavar="NAME", help="also list this block's most active channels (stem, layer1.0 .. layer4.2)"
+    )
+    p.add_argument("--top", type=positive_int, default=16, metavar="K", help="channels listed with --block (default 16)")
+    p.add_argument("--class", dest="class_index", type=class_index, metavar="K", help="class for the Grad-CAM shares (default: top-1)")
+    add_model_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load_inputs("activations", args)
+    if loaded is None:
+        return 1
+    try:
+        maps = ActivationCache(loaded.model, max_images=1).activations(loaded.image)
+        shares = cam_mass_shares(loaded.model, loaded.image, args.class_index)
+    except RuntimeError as exc:  # e.g. out of memory on the device
+        error("activations", f"{args.image}: {first_line(exc)}")
+        return 1
+    report = {
+        "file": args.image,
+        "weights": weights_json(loaded.weights),
+        "device": str(loaded.device),
+        "class": class_json(shares.class_index, shares.class_prob),
+        "blocks": [
+            {
+                "name": name,
+                "shape": list(activation.shape),
+                "activation_norm": float(np.linalg.norm(activation.astype(np.float64).ravel())),
+                "cam_mass": shares.masses[name],
+                "cam_share": shares.shares[name],
+            }
+            for name, activation in maps.items()
+        ],
+        "channels": None,
+    }
+    if args.block:
+        report["channels"] = {
+            "block": args.block,
+            "top": [
+                {"channel": c.channel, "mean": c.mean, "max": float(c.map.max())} for c in top_channels(maps[args.block], args.top)
+            ],
+        }
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def format_report(r: dict) -> str:
+    untrained = "" if r["weights"]["trained"] else "  [untrained: predictions are meaningless]"
+    c = r["class"]
+    lines = [
+        f"{r['file']}  (weights: {r['weights']['label']}, {r['device']}){untrained}",
+        f"Grad-CAM shares for class {c['index']} {c['label']} ({c['prob']:.1%})",
+        f"{'block':<10}{'output':>14}{'activation norm':>18}{'Grad-CAM mass':>16}{'share':>9}",
+    ]
+    for b in r["blocks"]:
+        shape = "x".join(str(d) for d in b["shape"])
+        lines.append(f"{b['name']:<10}{shape:>14}{b['activation_norm']:>18.4g}{b['cam_mass']:>16.4g}{b['cam_share']:>9.1%}")
+    if r["channels"]:
+        lines.append(f"most active channels of {r['channels']['block']} (by mean activation):")
+        lines += [f"  #{t['channel']:<5} mean {t['mean']:.4g}  max {t['max']:.4g}" for t in r["channels"]["top"]]
+    return "\n".join(lines)
