@@ -85,31 +85,8 @@ def grad_cam(model: ResNet50, image: torch.Tensor, stage: int = DEFAULT_STAGE, c
     model's modes are restored and no parameter gradient is written.
     """
     target = stage_module(model, stage)
-    _check_class(model, class_index)
-    kept: list[torch.Tensor] = []
-
-    def detach_stage_output(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
-        # Restart the graph at the stage output: the gradient we need stops there, so nothing before
-        # it is differentiated, and frozen parameters (requires_grad=False) still give a gradient.
-        leaf = output.detach().requires_grad_(True)
-        kept.append(leaf)
-        return leaf
-
-    handle = target.register_forward_hook(detach_stage_output)
-    try:
-        # A caller inside inference_mode/no_grad still gets gradients here.
-        with inference_semantics(model), torch.inference_mode(False), torch.enable_grad():
-            x = as_batch(image).to(model_device(model), torch.float32).clone()
-            logits = model(x)  # (1, classes)
-            probs = logits.detach().softmax(dim=1)[0]
-            c = int(probs.argmax()) if class_index is None else class_index
-            (activation,) = kept  # (1, C, h, w)
-            (grad,) = torch.autograd.grad(logits[0, c], activation)
-            weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, C, 1, 1): alpha_k^c of the paper
-            cam = F.relu((weights * activation.detach()).sum(dim=1, keepdim=True))  # (1, 1, h, w)
-            cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
-    finally:
-        handle.remove()
+    c, probs, cams, size = _raw_cams(model, image, {"stage": target}, class_index)
+    cam = F.interpolate(cams["stage"][None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
     peak = cam.max()
     heat = cam / peak if peak > 0 else torch.zeros_like(cam)
     values, indices = probs.topk(min(TOP_K, probs.numel()))
@@ -132,15 +109,27 @@ def cam_mass_shares(model: ResNet50, image: torch.Tensor, class_index: int | Non
     gradient x activation with the gradient averaged over positions: in logit units at any resolution.
     Eval semantics as :func:`grad_cam`; the model's modes are restored and no parameter gradient is written.
     """
+    c, probs, cams, _ = _raw_cams(model, image, block_modules(model), class_index)
+    masses = {name: float(cam.double().sum()) for name, cam in cams.items()}
+    total = sum(masses.values())
+    shares = {name: (m / total if total > 0 else 0.0) for name, m in masses.items()}
+    return CamShares(class_index=c, class_prob=float(probs[c]), masses=masses, shares=shares)
+
+
+def _raw_cams(
+    model: ResNet50, image: torch.Tensor, modules: dict[str, nn.Module], class_index: int | None
+) -> tuple[int, torch.Tensor, dict[str, torch.Tensor], tuple[int, int]]:
+    """ReLU(sum_ch alpha_ch A[ch]) at the output of each of ``modules`` (h, w each, not rescaled),
+    from one forward and one backward pass; also the class used, the probabilities and the input size.
+    """
     _check_class(model, class_index)
-    modules = block_modules(model)
     kept: dict[str, torch.Tensor] = {}
 
-    def keep(name: str):
-        def hook(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor | None:
-            if module is model.maxpool:
-                # Restart the graph at the stem's output, as grad_cam does: nothing before it needs a
-                # gradient, and frozen parameters still leave every later block output differentiable.
+    def keep(name: str):  # noqa: ANN202 - a forward hook
+        def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+            if not kept:
+                # Restart the graph at the first kept output: nothing before it needs a gradient, and
+                # frozen parameters (requires_grad=False) still leave every later output differentiable.
                 output = output.detach().requires_grad_(True)
             kept[name] = output
             return output
@@ -149,24 +138,22 @@ def cam_mass_shares(model: ResNet50, image: torch.Tensor, class_index: int | Non
 
     handles = [m.register_forward_hook(keep(name)) for name, m in modules.items()]
     try:
+        # A caller inside inference_mode/no_grad still gets gradients here.
         with inference_semantics(model), torch.inference_mode(False), torch.enable_grad():
             x = as_batch(image).to(model_device(model), torch.float32).clone()
             logits = model(x)  # (1, classes)
             probs = logits.detach().softmax(dim=1)[0]
             c = int(probs.argmax()) if class_index is None else class_index
             outputs = [kept[name] for name in modules]  # each (1, C_k, h_k, w_k)
-            grads = torch.autograd.grad(logits[0, c], outputs)  # one backward for all 17
-            masses: dict[str, float] = {}
+            grads = torch.autograd.grad(logits[0, c], outputs)  # one backward for all of them
+            cams = {}
             for name, activation, grad in zip(modules, outputs, grads):
                 weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, C, 1, 1): alpha_k^c of the paper
-                cam = F.relu((weights * activation.detach()).sum(dim=1))  # (1, h, w), not rescaled
-                masses[name] = float(cam.double().sum())
+                cams[name] = F.relu((weights * activation.detach()).sum(dim=1))[0]  # (h, w)
     finally:
         for handle in handles:
             handle.remove()
-    total = sum(masses.values())
-    shares = {name: (m / total if total > 0 else 0.0) for name, m in masses.items()}
-    return CamShares(class_index=c, class_prob=float(probs[c]), masses=masses, shares=shares)
+    return c, probs, cams, (x.shape[-2], x.shape[-1])
 
 
 def _check_class(model: ResNet50, class_index: int | None) -> None:
