@@ -13,18 +13,22 @@ torchvision fp32, end-to-end <= 1.2x forward.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from PIL import Image
 
+from explorer.bench._timing import median_min, timed_ms
 from explorer.commands.common import positive_int
 from explorer.core.images import load_image, preprocess
-from explorer.core.inference import Classifier, sample_images, select_device, supported_precisions
+from explorer.core.inference import (
+    Classifier,
+    sample_images,
+    select_device,
+    supported_precisions,
+)
 
 MEGAPIXEL_SIZE = (1224, 816)
 
@@ -77,12 +81,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     result: dict[str, Any] = {"device": str(device), "batch": args.batch, "threads": torch.get_num_threads()}
     for name in ("forward", "end_to_end", "end_to_end_fast_decode"):
-        result[f"{name}_ms"] = _stats(times[name])
+        result[f"{name}_ms"] = median_min(times[name])
     if "torchvision" in times:
-        result["torchvision_ms"] = _stats(times["torchvision"])["median"]
+        result["torchvision_ms"] = median_min(times["torchvision"])["median"]
         result["ratio"] = round(result["forward_ms"]["median"] / result["torchvision_ms"], 3)
     if "bf16_forward" in times:
-        result["bf16_forward_ms"] = _stats(times["bf16_forward"])
+        result["bf16_forward_ms"] = median_min(times["bf16_forward"])
         if "torchvision_ms" in result:
             result["bf16_ratio"] = round(result["bf16_forward_ms"]["median"] / result["torchvision_ms"], 3)
     return result
@@ -106,15 +110,11 @@ def _interleaved(timers: dict[str, Callable[[], Any]], warmup: int, repeats: int
     times: dict[str, list[float]] = {name: [] for name in timers}
     for round_ in range(warmup + repeats):
         for name, fn in timers.items():
-            start = time.perf_counter()
-            fn()
+            elapsed = timed_ms(fn)
             if round_ >= warmup:
-                times[name].append((time.perf_counter() - start) * 1000)
+                times[name].append(elapsed)
     return times
 
-
-def _stats(samples: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(samples), 3), "min": round(min(samples), 3)}
 
 
 def describe(result: dict[str, Any]) -> str:

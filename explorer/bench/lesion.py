@@ -7,13 +7,12 @@ the model is reported on its own. ``--lesion-naive`` also times the naive way, 1
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from explorer.bench._timing import median_min, timed_ms
 from explorer.commands.common import positive_int
 from explorer.core.lesion import KINDS, Lesioner
 from explorer.core.model import ResNet50
@@ -30,19 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lesion-naive", action="store_true", help="also time 16 full forwards of a lesioned model")
 
 
-def _timed(fn: Callable[[], Any], device: torch.device) -> float:
-    """Wall time of ``fn`` in milliseconds, synchronised on CUDA."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return (time.perf_counter() - start) * 1000
-
-
-def _stats(samples: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(samples), 2), "min": round(min(samples), 2)}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -69,27 +55,27 @@ def run(args: argparse.Namespace) -> dict:
     forwards: list[float] = []
     sweeps: dict[str, list[float]] = {kind: [] for kind in kinds}
     for x in images[:repeats]:
-        forwards.append(_timed(lambda x=x: forward(x), device))
+        forwards.append(timed_ms(lambda x=x: forward(x), device))
         for kind in kinds:
-            sweeps[kind].append(_timed(lambda x=x, kind=kind: lesioner.sweep(x, kind), device))
+            sweeps[kind].append(timed_ms(lambda x=x, kind=kind: lesioner.sweep(x, kind), device))
     result: dict[str, Any] = {
         "device": str(device),
         "size": size,
         "repeats": repeats,
         "threads": torch.get_num_threads(),
         "copy_ms": round(copy_ms, 2),
-        "forward_ms": _stats(forwards),
+        "forward_ms": median_min(forwards, 2),
         "target_ratio": TARGET_RATIO,
     }
     for kind in kinds:
-        stats = _stats(sweeps[kind])
+        stats = median_min(sweeps[kind], 2)
         result[kind] = {
             "sweep_ms": stats,
             "ratio": round(stats["median"] / result["forward_ms"]["median"], 2),
             "ratio_min": round(stats["min"] / result["forward_ms"]["min"], 2),
         }
         if args.lesion_naive:
-            result[kind]["naive_ms"] = round(_timed(lambda kind=kind: _naive_sweep(model, images[0], kind, device), device), 2)
+            result[kind]["naive_ms"] = round(timed_ms(lambda kind=kind: _naive_sweep(model, images[0], kind, device), device), 2)
     return result
 
 

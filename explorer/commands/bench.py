@@ -13,7 +13,7 @@ DEFAULT_SUITE = "inference"
 
 
 def _suites() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(suites_package.__path__))
+    return sorted(m.name for m in pkgutil.iter_modules(suites_package.__path__) if not m.name.startswith("_"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
