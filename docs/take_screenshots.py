@@ -60,7 +60,7 @@ def main() -> int:
     state = {"lab": False}
 
     def step() -> None:
-        if not window.diagram.has_summary() or window.classify.pending():
+        if window.diagram is None or not window.diagram.has_summary() or window.classify.pending():
             QTimer.singleShot(200, step)
             return
         if not state["lab"]:

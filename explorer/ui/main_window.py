@@ -2,14 +2,16 @@
 docks, menus, drag-and-drop of images anywhere, the status bar and saved layout.
 
 UI layer. It builds the parts and wires their signals; it computes nothing itself. The window is
-shown before anything imports torch: ``build_parts`` (called by the app right after the first
-paint, or directly by tests) imports the torch-backed views, and the architecture summary is
-computed on a worker thread through the one ``JobRunner``.
+shown before anything imports torch. ``start`` (the app, right after the first paint) imports the
+torch-backed view modules on a worker thread, then ``build_parts`` builds them on the GUI thread;
+tests call ``build_parts`` directly. The architecture summary is computed on a worker thread too,
+all through the one ``JobRunner``.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +38,16 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
     from explorer.ui.inspector import Inspector
 
 SUMMARY_JOB = "summary"
+PARTS_IMPORT_JOB = "parts:import"
+# The torch-backed view modules that build_parts imports (the modules only: no widget is created
+# off the GUI thread).
+PART_MODULES = (
+    "explorer.ui.classify_panel",
+    "explorer.ui.diagram",
+    "explorer.ui.gradient_panel",
+    "explorer.ui.insight_panel",
+    "explorer.ui.inspector",
+)
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 
 
@@ -46,6 +58,11 @@ def cached_summary() -> "ModelSummary":
     from explorer.core.summary import summarize
 
     return summarize()
+
+
+def _import_part_modules(progress, cancelled) -> None:  # noqa: ANN001 - a JobRunner job
+    for name in PART_MODULES:
+        importlib.import_module(name)
 
 
 def _icon_path() -> Path | None:
@@ -71,6 +88,9 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(path)))
         self.settings = settings if settings is not None else QSettings()
         self.runner = JobRunner(self)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.runner.failed.connect(self._on_runner_failed)
+        self._pending_start: tuple[list[str], str | None, str | None] | None = None
         self.diagram: BlockDiagram | None = None
         self.inspector: Inspector | None = None
         self.classify: ClassifyPanel | None = None
@@ -173,8 +193,6 @@ class MainWindow(QMainWindow):
         self.gradient.run_finished.connect(self.insight.set_gradient_results)
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
         self.insight.block_chosen.connect(self._on_insight_block_chosen)
-        self.runner.finished.connect(self._on_runner_finished)
-        self.runner.failed.connect(self._on_runner_failed)
 
         for name, source in WEIGHT_SOURCES.items():
             self.weights_menu.addAction(source.label, functools.partial(self.classify.load_weights, name))
@@ -204,9 +222,18 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.gradient_dock], [max(320, self.height() * 2 // 5)], Qt.Orientation.Vertical)
 
     def start(self, paths: list[str], weights: str | None = None, device: str | None = None) -> None:
-        """What the app does at launch: the last weights and device (or the given ones: the command
-        line wins), then the command-line images. Tests skip this and never download."""
-        self.build_parts()
+        """What the app does at launch: the parts, then the last weights and device (or the given
+        ones: the command line wins), then the command-line images. Tests skip this and never
+        download. Importing torch on the GUI thread froze the fresh window for over a second; on a
+        worker the window keeps painting (longest gap ~0.2 s, the GIL-held parts of the import)."""
+        self._pending_start = (paths, weights, device)
+        self.prepare_parts()
+
+    def prepare_parts(self) -> None:
+        """Import the part modules on a worker, then :meth:`build_parts` on the GUI thread."""
+        self.runner.submit(PARTS_IMPORT_JOB, _import_part_modules)
+
+    def _finish_start(self, paths: list[str], weights: str | None, device: str | None) -> None:
         if weights is None:
             self.classify.restore_settings(self.settings)  # loads the last source, default ImageNet V2
         else:
@@ -252,13 +279,20 @@ class MainWindow(QMainWindow):
             self.diagram.select(name)
 
     def _on_runner_finished(self, kind: str, job_id: int, result: object) -> None:
-        if kind == SUMMARY_JOB:
+        if kind == PARTS_IMPORT_JOB:
+            self.build_parts()
+            if self._pending_start is not None:
+                pending, self._pending_start = self._pending_start, None
+                self._finish_start(*pending)
+        elif kind == SUMMARY_JOB:
             self.diagram.set_summary(result)
             self.inspector.set_summary(result)
             self.statusBar().showMessage("Architecture summary ready: click a block, double-click to expand", 5000)
 
     def _on_runner_failed(self, kind: str, job_id: int, message: str) -> None:
-        if kind == SUMMARY_JOB:
+        if kind == PARTS_IMPORT_JOB:
+            self.statusBar().showMessage(f"Cannot load the app's parts: {message}")
+        elif kind == SUMMARY_JOB:
             self.statusBar().showMessage(f"Architecture summary failed: {message}")
 
     # -- menus ----------------------------------------------------------------------------------

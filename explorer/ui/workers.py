@@ -11,6 +11,7 @@ drops whatever it still returns. Jobs that share state (one Classifier for "weig
 from __future__ import annotations
 
 import itertools
+import sys
 import logging
 import os
 import threading
@@ -77,8 +78,9 @@ class JobRunner(QObject):
             raise RuntimeError("the job runner has been shut down")
         # OpenMP keeps the thread count per thread: set it on the submitting (GUI) thread too, so
         # every thread of the process sums in the same order (a plain 50-layer net amplifies the
-        # last bit to ~1%). Not in __init__: importing torch there delayed the first paint ~0.8 s.
-        self._limit_torch_threads()
+        # last bit to ~1%). Only once torch is loaded: importing it here froze the GUI thread.
+        if "torch" in sys.modules:
+            self._limit_torch_threads()
         self.cancel(kind)
         job = _Job(kind, next(self._ids))
         self._jobs[job.job_id] = job

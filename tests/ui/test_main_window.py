@@ -211,6 +211,7 @@ def test_ui_bench_reports_launch_times_and_every_phase(qapp):
     result = bench.run(argparse.Namespace(ui_startup_runs=1, ui_grad_size=32, ui_heartbeat_ms=5))
     shown, parts, summary = result["startup_shown_s"][0], result["startup_parts_s"][0], result["startup_summary_s"][0]
     assert 0 < shown <= parts <= summary
+    assert 0 < result["startup_gap_ms"][0] <= (parts - shown) * 1000
     phases = result["phases"]
     assert list(phases) == [
         "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run",
@@ -220,3 +221,17 @@ def test_ui_bench_reports_launch_times_and_every_phase(qapp):
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
         assert phase["completed"] or name == "idle"
     assert "max gap" in bench.describe(result)
+
+
+def test_start_builds_the_parts_then_loads_weights_and_classifies(qtbot, settings, images):
+    """The app's own launch path: part modules imported on a worker, parts built on the GUI thread,
+    then the given weights and images."""
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.diagram is None
+    with qtbot.waitSignal(w.parts_ready, timeout=TIMEOUT_MS):
+        w.start([str(images["good"][0])], weights="random", device="cpu")
+    assert w.diagram is not None and w.classify is not None
+    qtbot.waitUntil(lambda: w.classify.pending() == 0 and "%" in w.classify.entry_texts()[0], timeout=TIMEOUT_MS)
+    assert "untrained" in w.classify.entry_texts()[0]
