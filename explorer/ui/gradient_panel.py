@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.grad_config import validate
 from explorer.core.gradients import (
     INITS,
     NORMS,
@@ -48,6 +47,7 @@ from explorer.core.gradients import (
     GradResult,
     block_names,
     run_comparison,
+    validate,
 )
 from explorer.core.inference import available_devices
 from explorer.core.model import RESNET50_STAGES
