@@ -29,8 +29,14 @@ def run(args: argparse.Namespace) -> int:
         error("gui", "no display to open a window on: run `xvfb-run -a resnet-explorer`, or set QT_QPA_PLATFORM=offscreen")
         return 1
     try:
+        from explorer.ui.common.binding import binding_problem
+
+        problem = binding_problem()
         from explorer.ui.app import run_app
     except ImportError as exc:  # Qt's system libraries missing (see the README)
         error("gui", f"cannot load Qt: {exc}")
+        return 1
+    if problem is not None:
+        error("gui", problem)
         return 1
     return run_app(args.images, weights=args.weights, device=args.device, probe=args.startup_probe)

@@ -1,0 +1,73 @@
+"""Names and titles of the network's parts, derived from the stage table the model is built from:
+the stem, the residual blocks of each stage (state-dict prefixes ``layer1.0`` ...), the head.
+
+Core layer, pure Python over explorer.core.model. Every view and command takes its block names and
+stage titles from here, so one fact has one definition:
+
+- ``residual_blocks()``: the blocks that have a shortcut and a residual branch (16 in ResNet-50);
+- ``feature_blocks()``: ``"stem"`` and the residual blocks, the parts with an activation map (17);
+- ``diagram_blocks()``: those and ``"head"``, every box of the diagram (18).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from explorer.core.model import RESNET50_STAGES, StageSpec
+
+STEM = "stem"
+HEAD = "head"
+STEM_STAGE = "stage1"  # the paper's name for the stem (conv1, BN, ReLU, max-pool)
+
+
+def residual_blocks(stages: Sequence[StageSpec] = RESNET50_STAGES) -> tuple[str, ...]:
+    """Every residual block by state-dict prefix, in network order: ``layer1.0`` ... ``layer4.2``."""
+    return tuple(f"{spec.module}.{i}" for spec in stages for i in range(spec.blocks))
+
+
+def feature_blocks(stages: Sequence[StageSpec] = RESNET50_STAGES) -> tuple[str, ...]:
+    """``"stem"`` and the residual blocks: the outputs that activation maps and Grad-CAM read."""
+    return (STEM, *residual_blocks(stages))
+
+
+def diagram_blocks(stages: Sequence[StageSpec] = RESNET50_STAGES) -> tuple[str, ...]:
+    """``"stem"``, the residual blocks and ``"head"``: every box of the block diagram."""
+    return (*feature_blocks(stages), HEAD)
+
+
+def stage_of(name: str, stages: Sequence[StageSpec] = RESNET50_STAGES) -> str:
+    """The paper's stage of a block or layer name: ``"stage1"`` (the stem and its layers, e.g.
+    ``conv1``) .. ``"stage5"``, or ``"head"`` (``fc``, ``avgpool``)."""
+    if name in (HEAD, "fc", "avgpool"):
+        return HEAD
+    for spec in stages:
+        if name == spec.module or name.startswith(spec.module + "."):
+            return spec.name
+    return STEM_STAGE
+
+
+def block_of(name: str, stages: Sequence[StageSpec] = RESNET50_STAGES) -> str | None:
+    """The block a block or layer name belongs to (``layer3.2.conv2`` -> ``layer3.2``, ``conv1`` ->
+    ``stem``, ``fc`` -> ``head``), or None for a name that is none of them."""
+    if name in (HEAD, "fc", "avgpool"):
+        return HEAD
+    if name in (STEM, "conv1", "bn1", "relu", "maxpool"):
+        return STEM
+    for block in residual_blocks(stages):
+        if name == block or name.startswith(block + "."):
+            return block
+    return None
+
+
+def stage_title(spec: StageSpec) -> str:
+    """The diagram's heading of a stage: name, module, filters and where its stride sits."""
+    title = f"{spec.name} ({spec.module}) · filters {', '.join(map(str, spec.filters))}"
+    if spec.stride > 1:
+        title += f" · stride {spec.stride} on the 3×3 conv"
+    return title
+
+
+def stage_outputs(stages: Sequence[StageSpec] = RESNET50_STAGES) -> dict[int, str]:
+    """Grad-CAM's stages by number, with the module whose output each one is: ``{1: "stem", 2:
+    "layer1", ...}`` (the stem is stage 1, as in the paper)."""
+    return {1: STEM, **{i + 2: spec.module for i, spec in enumerate(stages)}}
