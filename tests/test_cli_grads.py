@@ -14,7 +14,8 @@ import torch
 from PIL import Image
 
 from explorer.cli import main
-from explorer.core.gradients import PRESETS, block_names, run_comparison
+from explorer.core.blocks import residual_blocks
+from explorer.core.gradients import PRESETS, run_comparison
 from explorer.core.model import ResNet50
 
 SMALL = ["--size", "32", "--batch", "2"]
@@ -128,7 +129,7 @@ def test_image_inputs_form_the_batch(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["--blocks", "layer2.9"], "valid names are " + ", ".join(block_names())),
+        (["--blocks", "layer2.9"], "valid names are " + ", ".join(residual_blocks())),
         (["--lesion", "stem"], "unknown block(s) stem"),
         (["--blocks", "layer2.1", "--shortcuts", "on"], "use it with --shortcuts off or both"),
         (["--blocks", "layer2.1", "--lesion", "layer2.1"], "both shortcut and residual"),

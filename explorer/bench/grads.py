@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from explorer.commands.common import positive_int
+from explorer.bench._args import positive_int
 from explorer.core.gradients import PRESETS, run_comparison
 
 TARGET_RATIO = 1.15  # the budget: at most 1.15x two torchvision fwd+bwd passes

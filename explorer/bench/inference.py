@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from explorer.bench._timing import median_min, timed_ms
-from explorer.commands.common import positive_int
+from explorer.bench._args import positive_int
 from explorer.core.images import load_image, preprocess
 from explorer.core.inference import (
     Classifier,

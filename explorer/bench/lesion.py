@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from explorer.bench._timing import median_min, timed_ms
-from explorer.commands.common import positive_int
+from explorer.bench._args import positive_int
 from explorer.core.lesion import KINDS, Lesioner
 from explorer.core.model import ResNet50
 

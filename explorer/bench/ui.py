@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from explorer.commands.common import positive_int
+from explorer.bench._args import positive_int
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 STALL_TARGET_MS = 50.0
 STARTUP_TARGET_S = 1.5
 
@@ -143,7 +142,9 @@ def _phases(app, args: argparse.Namespace) -> dict[str, dict[str, float]]:  # no
     window.resize(1400, 900)
     window.show()
     beat = _Heartbeat(args.ui_heartbeat_ms)
-    samples = [str(p) for p in sorted(SAMPLES.glob("*.jpg"))]
+    from explorer.core.inference import sample_images  # through the resources API, as installed
+
+    samples = [str(p) for p in sample_images()]
     phases: dict[str, dict[str, float]] = {}
     state = {"weights": False, "runs": 0}
 
@@ -154,7 +155,7 @@ def _phases(app, args: argparse.Namespace) -> dict[str, dict[str, float]]:  # no
     def hooks() -> None:
         window.classify.weights_loaded.connect(lambda _: state.update(weights=True))
         window.gradient.run_finished.connect(lambda _: state.update(runs=state["runs"] + 1))
-        window.gradient.size_spin.setValue(args.ui_grad_size)
+        window.gradient.settings.set(size=args.ui_grad_size)
 
     phases["idle"] = beat.measure(lambda: None, lambda: False, timeout_s=1.0)
     # Startup, after the window is shown: the GUI thread builds and first paints the parts while the

@@ -16,8 +16,8 @@ import numpy as np
 
 from explorer.commands.cam import add_model_arguments, class_index, class_json, first_line, load_inputs, weights_json
 from explorer.commands.common import error, positive_int
-from explorer.commands.lesion import BLOCK_NAMES
-from explorer.core.activations import STEM, ActivationCache, top_channels
+from explorer.core.blocks import feature_blocks
+from explorer.core.activations import ActivationCache, top_channels
 from explorer.core.gradcam import cam_mass_shares
 
 
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("activations", help="per-block activation norms and Grad-CAM shares; a block's most active channels")
     p.add_argument("image", metavar="IMAGE", help="image file")
     p.add_argument(
-        "--block", choices=[STEM, *BLOCK_NAMES], metavar="NAME", help="also list this block's most active channels (stem, layer1.0 .. layer4.2)"
+        "--block", choices=feature_blocks(), metavar="NAME", help="also list this block's most active channels (stem, layer1.0 .. layer4.2)"
     )
     p.add_argument("--top", type=positive_int, default=16, metavar="K", help="channels listed with --block (default 16)")
     p.add_argument("--class", dest="class_index", type=class_index, metavar="K", help="class for the Grad-CAM shares (default: top-1)")

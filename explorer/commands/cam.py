@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from explorer.commands.common import bounded, error
+from explorer.core.blocks import stage_outputs
 from explorer.core.gradcam import COLORMAPS, DEFAULT_STAGE, STAGES, grad_cam, network_view, overlay
 from explorer.core.images import load_image, preprocess
 from explorer.core.inference import select_device
@@ -26,7 +27,6 @@ from explorer.core.labels import imagenet_classes
 from explorer.core.model import ResNet50
 from explorer.core.weights import DEFAULT_SOURCE, WeightsInfo, load_weights
 
-STAGE_NAMES = {1: "stem", 2: "layer1", 3: "layer2", 4: "layer3", 5: "layer4"}
 
 
 def class_index(text: str) -> int:
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         "weights": weights_json(loaded.weights),
         "device": str(loaded.device),
         "stage": result.stage,
-        "layer": STAGE_NAMES[result.stage],
+        "layer": stage_outputs()[result.stage],
         "class": class_json(result.class_index, result.class_prob),
         "top": [class_json(i, p) for i, p in result.top],
         "heatmap": {

@@ -7,16 +7,14 @@ contradictory flags) are argparse usage errors (exit 2); a failing run prints on
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from explorer.commands.common import error, non_negative_int, positive_int
+from explorer.core.blocks import residual_blocks
 from explorer.core.gradients import (
     INITS,
     NORMS,
@@ -25,19 +23,18 @@ from explorer.core.gradients import (
     TARGETS,
     GradConfig,
     GradResult,
-    block_names,
     run_comparison,
-    validate,
+    validate_choice,
+    write_csv,
 )
 
 DEFAULT_PRESET = "init-step"
-CSV_FIELDS = ("run", "shortcuts", "layer", "stage", "shortcut", "grad_norm", "activation_std")
 
 
 def block_list(text: str) -> tuple[str, ...]:
     """argparse type: comma-separated block names such as ``layer2.1,layer3.0``."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    valid = block_names()
+    valid = residual_blocks()
     unknown = [n for n in names if n not in valid]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
@@ -96,8 +93,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         changes["lesion"] = args.lesion
     config = replace(config, **changes)
     try:
-        for shortcuts in {"on": [True], "off": [False], "both": [True, False]}[args.shortcuts]:
-            validate(replace(config, shortcuts=shortcuts))
+        validate_choice(config, args.shortcuts)
     except ValueError as exc:
         parser.error(str(exc))
     return config
@@ -165,23 +161,3 @@ def format_result(result: GradResult) -> str:
         lines.append(f"{name:<24}{layer.stage:<8}{_number(layer.grad_norm):>12}{_number(layer.activation_std):>12}")
     lines.append(result.verdict)
     return "\n".join(lines)
-
-
-def write_csv(path: Path, results: list[GradResult]) -> None:
-    """Write atomically: a temporary file beside ``path``, renamed over it only when complete."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(CSV_FIELDS)
-            for r in results:
-                for layer in r.layers:
-                    writer.writerow(
-                        [r.label, r.shortcuts, layer.name, layer.stage, layer.shortcut,
-                         "" if layer.grad_norm is None else repr(layer.grad_norm),
-                         "" if layer.activation_std is None else repr(layer.activation_std)]
-                    )
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise

@@ -15,10 +15,8 @@ import time
 from explorer.commands.cam import add_model_arguments, class_json, first_line, load_inputs, weights_json
 from explorer.commands.common import error
 from explorer.core.lesion import KINDS, Lesion, Lesioner, Sweep
-from explorer.core.model import RESNET50_STAGES
+from explorer.core.blocks import residual_blocks
 
-# Derived from the stage table so parsing needs no model.
-BLOCK_NAMES = [f"{spec.module}.{i}" for spec in RESNET50_STAGES for i in range(spec.blocks)]
 KIND_TEXT = {"residual": "residual branch removed, shortcut kept", "shortcut": "shortcut removed, residual branch kept"}
 
 
@@ -27,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", metavar="IMAGE", help="image file")
     p.add_argument("--kind", choices=KINDS, default="residual", help="what to remove from a block (default: residual, as Veit et al.)")
     p.add_argument(
-        "--block", choices=BLOCK_NAMES, metavar="NAME", help="lesion only this block (layer1.0 .. layer4.2): top-5 before and after"
+        "--block", choices=residual_blocks(), metavar="NAME", help="lesion only this block (layer1.0 .. layer4.2): top-5 before and after"
     )
     add_model_arguments(p)
     p.set_defaults(func=run)

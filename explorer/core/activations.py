@@ -19,9 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.core.blocks import STEM
 from explorer.core.model import ResNet50, SwitchableBatchNorm2d
-
-STEM = "stem"
 
 
 @contextmanager
@@ -45,11 +44,6 @@ def block_modules(model: ResNet50) -> dict[str, nn.Module]:
     """The 17 modules whose outputs are the activation maps: the stem (its max-pool output, i.e. the
     end of stage 1) and every bottleneck block by state-dict prefix, in forward order."""
     return {STEM: model.maxpool, **model.blocks()}
-
-
-def block_names(model: ResNet50) -> list[str]:
-    """``["stem", "layer1.0", ..., "layer4.2"]`` for ``model``."""
-    return list(block_modules(model))
 
 
 def as_batch(image: torch.Tensor) -> torch.Tensor:
@@ -87,7 +81,7 @@ def capture_activations(model: ResNet50, image: torch.Tensor) -> dict[str, np.nd
     finally:
         for h in handles:
             h.remove()
-    return {name: captured[name].numpy() for name in block_names(model)}
+    return {name: captured[name].numpy() for name in block_modules(model)}
 
 
 @dataclass(frozen=True)

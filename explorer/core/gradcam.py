@@ -20,11 +20,12 @@ from PIL import Image
 from torch import nn
 
 from explorer.core.activations import as_batch, block_modules, inference_semantics, model_device
+from explorer.core.blocks import stage_outputs
 from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD
 from explorer.core.model import ResNet50
 
-STAGES: tuple[int, ...] = (1, 2, 3, 4, 5)
-DEFAULT_STAGE = 5
+STAGES: tuple[int, ...] = tuple(stage_outputs())  # 1 (the stem) .. 5 (layer4), as in the paper
+DEFAULT_STAGE = STAGES[-1]
 TOP_K = 5
 
 # Piecewise-linear anchors (position, (r, g, b)) in [0, 1]. "jet" is matplotlib's exact definition;

@@ -20,18 +20,11 @@ import torch
 
 from explorer.core.activations import as_batch, image_key, model_device
 from explorer.core.model import Bottleneck, ResNet50
+from explorer.core.progress import Cancel, Cancelled, Progress
 
 LesionKind = Literal["residual", "shortcut"]
 KINDS: tuple[str, ...] = ("residual", "shortcut")
 TOP_K = 5
-
-Progress = Callable[[str, float], None]
-Cancel = Callable[[], bool]
-
-
-class Cancelled(Exception):
-    """Raised between blocks of a sweep when the ``cancel`` callback returns True."""
-
 
 @dataclass(frozen=True)
 class Lesion:
@@ -70,9 +63,7 @@ def private_copy(model: ResNet50, device: torch.device | str | None = None) -> R
     """A copy of ``model`` with its own parameters and buffers and the same switches, in eval mode
     with standard normalisation, on ``device`` (default: the model's).
 
-    A deep copy rather than a build on the "meta" device: the meta device's first use in a process
-    imports torch._dynamo (about a second, measured up to 140 ms of a GUI thread's heartbeat lost
-    while it holds the GIL), and a deep copy is the cheapest build anyway. Hooks registered on
+    A deep copy, the cheapest build (and not the meta device: see :class:`ResNet50`). Hooks registered on
     ``model`` would come along, so pass a model without any (explorer's own live for one call only).
     """
     device = model_device(model) if device is None else torch.device(device)

@@ -137,7 +137,12 @@ def _pytorch_default_init(layer: nn.Conv2d | nn.Linear, generator: torch.Generat
 
 
 class ResNet50(nn.Module):
-    """ResNet-50 with torchvision's state-dict layout and per-block switches."""
+    """ResNet-50 with torchvision's state-dict layout and per-block switches.
+
+    Build it plainly, even when weights will overwrite it at once, never on the "meta" device: the
+    meta device's first use in a process imports torch._dynamo while holding the GIL, which stalled
+    the GUI thread 130-180 ms (``bench --suite ui``); a plain build costs about 0.2 s off the GIL.
+    """
 
     def __init__(self, num_classes: int = 1000, init: Initialization = "he", seed: int | None = None) -> None:
         super().__init__()

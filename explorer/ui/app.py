@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from explorer.ui.main_window import SUMMARY_JOB, MainWindow
+from explorer.ui.main_window import MainWindow
 
 APP_ID = "io.github.resnet_explorer.ResNetExplorer"  # the .desktop file's and AppStream's id
 
@@ -82,11 +82,10 @@ def _probe_steps(window: MainWindow) -> None:
         print("parts", flush=True)
         print(f"gap {beat['max'] * 1000:.1f}", flush=True)
 
-    def on_finished(kind: str, job_id: int, result: object) -> None:
-        if kind == SUMMARY_JOB:
-            print("summary", flush=True)
-            window.close()
+    def on_summary() -> None:
+        print("summary", flush=True)
+        window.close()
 
-    window.runner.finished.connect(on_finished)
+    window.summary_ready.connect(on_summary)
     window.parts_ready.connect(on_parts)
     window.prepare_parts()

@@ -1,8 +1,8 @@
 """Worker-side half of the classification panel: the one Classifier and the jobs that use it.
 
-No Qt here. The panel hands these functions to JobRunner on its "classifier" lane, so the model is
-touched by one job at a time and never by the GUI thread; what comes back is frozen dataclasses of
-plain values (predictions, RGB bytes for thumbnails) that the panel turns into pixmaps.
+UI layer, but no Qt here. The panel submits these methods as jobs on its "classifier" lane, so the
+model is touched by one job at a time and never by the GUI thread; what comes back is frozen
+dataclasses of plain values (predictions, RGB bytes for thumbnails) that the panel turns into pixmaps.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from explorer.core.inference import Classifier, Prediction
+from explorer.core.progress import Cancel, Progress
 from explorer.core.weights import WEIGHT_SOURCES, WeightsInfo
 
 THUMBNAIL_PX = 96
@@ -23,9 +24,6 @@ PREVIEW_PX = 384
 # A download reports every chunk; a few updates a second are enough for a progress bar and keep the
 # GUI's event queue short.
 PROGRESS_INTERVAL_S = 0.1
-
-Progress = Callable[[str, float], None]
-Cancelled = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ class ClassifierHost:
         self._classifier: Classifier | None = None
         self._candidate: tuple[int, Classifier] | None = None
 
-    def load(self, token: int, source: str, device: str, progress: Progress, cancelled: Cancelled) -> LoadedWeights:
+    def load(self, token: int, source: str, device: str, progress: Progress, cancelled: Cancel) -> LoadedWeights:
         """Load ``source`` on ``device`` into a new Classifier kept under ``token`` until committed."""
         self._candidate = None  # an earlier load that was never committed is dropped
         candidate = Classifier(device)

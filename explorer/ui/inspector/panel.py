@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.summary import BlockSummary, HeadSummary, LayerSummary, ModelSummary
-from explorer.ui.diagram_items import shape_text
+from explorer.ui.common.text import BLOCK_KIND_TEXT, shape_text
 
 # Rows in display order: (key, label).
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -30,8 +30,6 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("padding", "Padding"),
     ("weights", "Weights"),
 )
-
-_KINDS = {"conv": "convolutional block (projection shortcut)", "identity": "identity block"}
 
 
 class Inspector(QWidget):
@@ -143,7 +141,7 @@ class Inspector(QWidget):
 
     def _block_rows(self, block: BlockSummary, s: ModelSummary) -> dict[str, str]:
         return {
-            "kind": _KINDS.get(block.kind, f"{block.kind} ({', '.join(layer.type for layer in block.layers)})"),
+            "kind": BLOCK_KIND_TEXT[block.kind] if block.kind != "stem" else f"stem ({', '.join(layer.type for layer in block.layers)})",
             "stage": block.stage,
             **self._common(block, s),
             "receptive_field": f"{block.receptive_field} px",
@@ -151,7 +149,7 @@ class Inspector(QWidget):
         }
 
     def _head_rows(self, head: HeadSummary, s: ModelSummary) -> dict[str, str]:
-        return {"kind": "head: global average pool + fully connected", **self._common(head, s)}
+        return {"kind": BLOCK_KIND_TEXT["head"], **self._common(head, s)}
 
     def _layer_rows(self, layer: LayerSummary, s: ModelSummary) -> dict[str, str]:
         rows = {

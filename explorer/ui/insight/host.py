@@ -1,16 +1,18 @@
 """Worker-side half of the Insight views: one ResNet-50 with the classifier's weights, its activation
-cache and lesioner, and the jobs that use them (activation maps, Grad-CAM and its share per block, lesions, sweeps).
+cache and lesioner, and the jobs that use them (activation maps, Grad-CAM and its share per block,
+lesions, sweeps).
 
-No Qt here. The Insight panel hands these methods to JobRunner on its own "insight" lane, so the model
-is touched by one job at a time and never by the GUI thread; results are frozen dataclasses of plain
-values (numpy arrays, floats, labels). The model is the host's own, loaded from the same source as the
-classifier's, so nothing done here can change a prediction the classification panel shows.
+UI layer, but no Qt here. The Insight panel submits these methods as jobs on its own "insight" lane,
+so the model is touched by one job at a time and never by the GUI thread; results are frozen
+dataclasses of plain values (numpy arrays, floats, labels). The model is the host's own, loaded from
+the same source as the classifier's, so nothing done here can change a prediction the
+classification panel shows.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +26,10 @@ from explorer.core.gradients import GradResult
 from explorer.core.images import load_image, preprocess
 from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
 from explorer.core.lesion import Lesion, Lesioner, Sweep
-from explorer.core.model import RESNET50_STAGES, ResNet50
+from explorer.core.model import ResNet50
+from explorer.core.progress import Cancel, Progress
 from explorer.core.weights import load_weights
 
-Progress = Callable[[str, float], None]
-Cancelled = Callable[[], bool]
 ImageSource = Path | Image.Image
 
 
@@ -81,7 +82,7 @@ class InsightHost:
         ``crop`` overrides the eval transform's crop (the resize keeps its ratio); tests use it to
         stay small. Drops every cached activation and clean pass: they belonged to the old weights.
         """
-        model = ResNet50()  # a plain build: the meta device's first use imports torch._dynamo (GIL-bound seconds)
+        model = ResNet50()  # a plain build: see explorer.core.model on the meta device
         info = load_weights(model, source)
         model = model.to(device).eval().requires_grad_(False)
         resize, size = info.resize, info.crop
@@ -117,7 +118,7 @@ class InsightHost:
         """The image's top-5 before and after removing ``kind`` of ``block`` (on the lesioner's copy)."""
         return self._need(self._lesioner).lesion(self._image(key, source), block, kind)
 
-    def sweep(self, key: str, source: ImageSource, kind: str, progress: Progress, cancelled: Cancelled) -> Sweep:
+    def sweep(self, key: str, source: ImageSource, kind: str, progress: Progress, cancelled: Cancel) -> Sweep:
         """Every single-block lesion of the image: the top-1's probability drop per block."""
         return self._need(self._lesioner).sweep(self._image(key, source), kind, progress, cancelled)
 
@@ -137,12 +138,6 @@ class InsightHost:
         if value is None:
             raise RuntimeError("no weights loaded yet")
         return value
-
-
-def activation_block_names() -> list[str]:
-    """"stem" and the 16 bottleneck blocks (the parts with an activation map), in network order,
-    from the stage table the model itself is built from."""
-    return ["stem", *(f"{s.module}.{i}" for s in RESNET50_STAGES for i in range(s.blocks))]
 
 
 def gradient_block_norms(results: Sequence[GradResult]) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """The gradient lab's plot: per-layer gradient norm (or activation std, He et al. 2015, Fig. 7) along
-the 50 main-path layers of ResNet-50, on a log axis, one curve per run, with stage bands.
+the 50 main-path layers of ResNet-50, on a log axis with real values as tick labels, one curve per
+run, with stage bands and a legend naming each run as measured ("shortcuts off in layer2.1").
 
-Qt view (explorer.ui): it draws plain data handed to it and computes nothing about the network.
+UI layer (pyqtgraph): it draws plain data handed to it and computes nothing about the network.
 Values that a log axis cannot show (zero, missing, non-finite) are left out of the curve and
 counted, so the caller can say so next to the plot instead of clipping them silently.
 """
@@ -20,18 +21,43 @@ from PySide6.QtWidgets import QWidget
 
 # Colour-blind-safe pair (Okabe & Ito 2008) that reads on light and dark backgrounds alike.
 CURVE_COLOURS = {True: "#0072B2", False: "#E69F00"}
-CURVE_NAMES = {True: "with shortcuts (residual)", False: "without shortcuts (plain)"}
+CURVE_MARKS = {True: "●", False: "▼"}
+CURVE_SYMBOLS = {True: "o", False: "t"}
 # One-layer stages get short tick labels so they fit beside their neighbours.
 TICK_NAMES = {"stage1": "stem", "head": "fc"}
-QUANTITIES = {"grad_norm": "gradient norm ‖∂L/∂W‖₂", "activation_std": "activation std (after BN, before ReLU)"}
+
+
+def curve_name(label: str) -> str:
+    """The legend's words for a run label: ``residual``, ``plain`` or ``plain in layer2.1,...``."""
+    if label == "residual":
+        return "with shortcuts (residual)"
+    if label == "plain":
+        return "without shortcuts (plain)"
+    if label.startswith("plain in "):
+        return "shortcuts off in " + label.removeprefix("plain in ").replace(",", ", ")
+    return label
+
+
+def quantity_label(quantity: str, norm: str | None = None) -> str:
+    """The y axis label: the gradient norm, or the activation std measured where the run measured it
+    (after BN and before ReLU; with no normalisation the conv output itself)."""
+    if quantity == "grad_norm":
+        return "gradient norm ‖∂L/∂W‖₂"
+    return "activation std (conv output, no BN)" if norm == "none" else "activation std (after BN, before ReLU)"
 
 
 @dataclass(frozen=True)
 class Curve:
-    """One run's values along the main path; ``values[i]`` belongs to ``layout[i]``."""
+    """One run's values along the main path; ``values[i]`` belongs to ``layout[i]``. ``shortcuts``
+    picks the colour and marker, ``name`` is the legend's text."""
 
     shortcuts: bool
     values: tuple[float | None, ...]
+    name: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.name or curve_name("residual" if self.shortcuts else "plain")
 
 
 @dataclass(frozen=True)
@@ -52,10 +78,8 @@ class _LayerAxis(pg.AxisItem):
 
     def __init__(self) -> None:
         super().__init__("bottom")
-        self._stage_ticks: list[tuple[float, str]] = []
 
     def set_stages(self, ticks: list[tuple[float, str]]) -> None:
-        self._stage_ticks = ticks
         self.setTicks([ticks, []])
 
 
@@ -77,9 +101,12 @@ class GradientPlot(pg.PlotWidget):
         item.showGrid(x=False, y=True, alpha=0.25)
         item.setMenuEnabled(False)
         item.setLabel("bottom", "main-path layer (stem conv → 48 bottleneck convs → fc)")
+        # Real values on the log axis: the SI prefix would put "(x0.001)" in the label and 1..100 on
+        # the ticks for values of 0.001..0.1.
+        item.getAxis("left").enableAutoSIPrefix(False)
         # The legend is the plot's title line: inside the view box it would hide data somewhere
         # (the curves can sit anywhere from 1e-20 to 1e5), and the title is exported with the plot.
-        self._legend_entries: list[bool] = []
+        self._legend_entries: list[Curve] = []
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.setMinimumSize(360, 240)
         self._apply_palette()
@@ -112,16 +139,16 @@ class GradientPlot(pg.PlotWidget):
         self.setXRange(-2, len(layout), padding=0)  # room for the "stem" tick label
         self._apply_palette()
 
-    def show_curves(self, curves: Sequence[Curve], quantity: str) -> list[Skipped]:
+    def show_curves(self, curves: Sequence[Curve], quantity: str, norm: str | None = None) -> list[Skipped]:
         """Replace the curves; return the points left out because a log axis cannot draw them."""
         for curve in self._curves:
             self.removeItem(curve)
         self._curves = []
         self._shown = tuple(curves)
         self._quantity = quantity
-        self._legend_entries = [curve.shortcuts for curve in curves]
+        self._legend_entries = list(curves)
         self._show_legend()
-        self.getPlotItem().setLabel("left", QUANTITIES[quantity])
+        self.getPlotItem().setLabel("left", quantity_label(quantity, norm))
         skipped: list[Skipped] = []
         for curve in curves:
             xs: list[int] = []
@@ -131,7 +158,7 @@ class GradientPlot(pg.PlotWidget):
                 if drawable(value):
                     xs.append(i)
                     ys.append(value)
-                    tips.append(f"{name} ({stage})\n{CURVE_NAMES[curve.shortcuts]}\n{value:.3e}")
+                    tips.append(f"{name} ({stage})\n{curve.title}\n{value:.3e}")
                 else:
                     skipped.append(Skipped(curve.shortcuts, name, value))
             # The line joins neighbours only: a left-out point leaves a visible gap.
@@ -142,9 +169,9 @@ class GradientPlot(pg.PlotWidget):
                 x,
                 np.asarray(ys, dtype=float),
                 connect=connect,
-                name=CURVE_NAMES[curve.shortcuts],
+                name=curve.title,
                 pen=pg.mkPen(colour, width=2),
-                symbol="o" if curve.shortcuts else "t",
+                symbol=CURVE_SYMBOLS[curve.shortcuts],
                 symbolSize=7,
                 symbolBrush=colour,
                 symbolPen=pg.mkPen(colour),
@@ -173,7 +200,7 @@ class GradientPlot(pg.PlotWidget):
         for curve in self._shown:
             value = curve.values[index] if index < len(curve.values) else None
             shown = f"{value:.3e}" if drawable(value) else f"{value} (not drawable on a log axis)"
-            parts.append(f"{CURVE_NAMES[curve.shortcuts]}: {shown}")
+            parts.append(f"{curve.title}: {shown}")
         return ";  ".join(parts)
 
     def _on_scene_mouse_moved(self, pos: QPointF) -> None:
@@ -207,12 +234,11 @@ class GradientPlot(pg.PlotWidget):
         for i, band in enumerate(self._bands):
             band.setBrush(pg.mkBrush(shade if i % 2 == 0 else _with_alpha(text, 0)))
 
-
     def _show_legend(self) -> None:
         text = self.palette().color(QPalette.ColorRole.Text).name()
-        marks = {True: "●", False: "▼"}
         parts = [
-            f'<span style="color:{CURVE_COLOURS[on]}">{marks[on]}</span> {CURVE_NAMES[on]}' for on in self._legend_entries
+            f'<span style="color:{CURVE_COLOURS[c.shortcuts]}">{CURVE_MARKS[c.shortcuts]}</span> {c.title}'
+            for c in self._legend_entries
         ]
         self.getPlotItem().setTitle("&nbsp;&nbsp;&nbsp;".join(parts) or "Run the lab to see the curves", color=text, size=f"{self.font().pointSizeF():g}pt")
 

@@ -1,7 +1,7 @@
 """One-line verdicts for gradient-lab results, computed from the measured norms only: how the weight
 gradient changes from the fc (output end) to the stem conv (input end), as a power of ten. Says
 "grows" or "shrinks" as measured: with batch statistics a plain deep net's gradients grow toward the
-input (Yang et al. 2019), without normalisation they vanish. Pure Python.
+input (Yang et al. 2019), without normalisation they vanish. Pure Python; part of explorer.core.gradients.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
 """Widgets of the Insight panel that only render plain results: the grid of a block's most active
-channels (click one to enlarge), the Grad-CAM picture, the before/after top-5 table of a lesion and
-the bar chart of a lesion sweep.
+channels (click one to enlarge), the before/after top-5 table of a lesion and the bar chart of a
+lesion sweep.
 
-UI layer (Qt, pyqtgraph, numpy). Nothing here runs a model: the panel hands over ChannelMap lists,
-RGB arrays and Sweep results computed by explorer.ui.insight_jobs on a worker thread.
+UI layer (Qt, pyqtgraph, numpy). Nothing here runs a model: the panel hands over ChannelMap lists
+and Sweep results computed by ``insight.host`` on a worker thread.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPalette, QPixmap
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -28,23 +28,12 @@ from PySide6.QtWidgets import (
 from explorer.core.activations import ChannelMap
 from explorer.core.gradcam import colorize
 from explorer.core.lesion import Sweep
+from explorer.ui.common.pixmaps import rgb_pixmap
 
 GRID_COLUMNS = 4
 TILE_PX = 72
 ENLARGED_PX = 280
 CHANNEL_COLORMAP = "inferno"
-
-
-def rgb_pixmap(rgb: np.ndarray, side: int | None = None) -> QPixmap:
-    """A pixmap of an (H, W, 3) uint8 array, scaled (nearest, so single activations stay visible
-    as squares) to fit ``side`` pixels when given."""
-    data = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w = data.shape[:2]
-    image = QImage(data.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()  # own its bytes
-    pixmap = QPixmap.fromImage(image)
-    if side is not None:
-        pixmap = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-    return pixmap
 
 
 def channel_rgb(channel: ChannelMap, top: float) -> np.ndarray:
@@ -55,9 +44,7 @@ def channel_rgb(channel: ChannelMap, top: float) -> np.ndarray:
 
 class ActivationGrid(QWidget):
     """The most active channels of a block as tiles, most active first; clicking (or Enter/Space on
-    a focused tile) enlarges one. Emits ``channel_chosen(int)`` with the channel index."""
-
-    channel_chosen = Signal(int)
+    a focused tile) enlarges one."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,7 +114,6 @@ class ActivationGrid(QWidget):
             f"Channel {channel.channel} ({w}×{h}): mean {channel.mean:.4g}, peak {float(channel.map.max()):.4g}. "
             f"Colour scale 0 (dark) to {self._top:.4g} (bright), shared by the grid."
         )
-        self.channel_chosen.emit(channel.channel)
 
 
 class TopTable(QTableWidget):
@@ -170,14 +156,21 @@ class SweepChart(pg.PlotWidget):
         self.names: list[str] = []
         self._ready = True
         self._apply_palette()
+        self.set_sweep(None)
 
     def set_sweep(self, sweep: Sweep | None) -> None:
         if self._bars is not None:
             self.removeItem(self._bars)
             self._bars = None
         if sweep is None:
+            # Before any sweep: no made-up 0..1 ticks on either axis, a caption instead.
             self.heights, self.names = [], []
+            self.getAxis("bottom").setTicks([[]])
+            self.getAxis("left").setTicks([[]])
+            self.setTitle("Press Sweep to lesion each block in turn")
             return
+        self.getAxis("left").setTicks(None)
+        self.setTitle(None)
         self.names = [row.block for row in sweep.blocks]
         self.heights = [row.drop if row.drop is not None else 0.0 for row in sweep.blocks]
         x = np.arange(len(self.heights))

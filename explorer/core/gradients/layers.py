@@ -1,23 +1,14 @@
 """Which layers the gradient lab reports, derived from the model itself: the 50 weighted main-path
 layers in network order, each convolutional block's projection conv right after that block's conv3,
-each paired with the module whose output is measured. Pure PyTorch.
+each paired with the module whose output is measured. Pure PyTorch; part of explorer.core.gradients.
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from explorer.core.model import RESNET50_STAGES, ResNet50
-
-
-def stage_of(name: str) -> str:
-    """The paper's stage of a layer: "stage1" (stem) .. "stage5", or "head" for the fc."""
-    if name == "fc":
-        return "head"
-    for spec in RESNET50_STAGES:
-        if name.startswith(spec.module + "."):
-            return spec.name
-    return "stage1"
+from explorer.core.blocks import STEM_STAGE
+from explorer.core.model import ResNet50
 
 
 def gradient_layers(model: ResNet50) -> list[tuple[str, nn.Module, nn.Module, bool]]:
@@ -48,4 +39,4 @@ def main_path_layers(model: ResNet50) -> list[str]:
 
 def stage_modules(model: ResNet50) -> list[tuple[str, nn.Module]]:
     """Each stage with the module whose output ends it, in forward order."""
-    return [("stage1", model.maxpool)] + [(s.name, m) for s, m in model.stage_modules()] + [("head", model.fc)]
+    return [(STEM_STAGE, model.maxpool)] + [(s.name, m) for s, m in model.stage_modules()] + [("head", model.fc)]

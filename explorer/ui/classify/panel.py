@@ -1,9 +1,10 @@
-"""The classification panel: a list of dropped images with thumbnails, the selected image with its
-top-5 classes as probability bars, device and latency, an "untrained weights" banner, a device
-selector and weights loading with a cancellable download dialog.
+"""The classification panel: a list of dropped images with thumbnails, the selected image's top-5 as
+probability bars with device and latency, an "untrained weights" banner, the device selector and
+weights loading with a cancellable download dialog.
 
-Qt view (explorer.ui). The Classifier lives in explorer.ui.classify_jobs.ClassifierHost and is used
-only by jobs on the JobRunner's "classifier" lane; this widget keeps plain results and pixmaps.
+UI layer. The Classifier lives in ``classify.host.ClassifierHost`` and is used only by jobs on the
+"classifier" lane; this widget keeps plain results and pixmaps. Each load and each image's
+classification is its own job, whose result only this panel hears; a newer request cancels the older.
 """
 
 from __future__ import annotations
@@ -13,23 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QSettings, QSignalBlocker, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QIcon, QImage, QPalette, QPixmap, QResizeEvent
+from PySide6.QtCore import QSettings, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMenu,
-    QProgressBar,
     QProgressDialog,
     QPushButton,
-    QScrollArea,
-    QSizePolicy,
     QSplitter,
     QStyle,
     QToolButton,
@@ -39,23 +33,18 @@ from PySide6.QtWidgets import (
 
 from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference import available_devices
-from explorer.core.weights import CHECKPOINT_SUFFIXES, DEFAULT_SOURCE
-from explorer.ui.classify_jobs import (
-    Classified,
-    ClassifierHost,
-    LoadedWeights,
-    Picture,
-    is_download,
-)
-from explorer.ui.workers import JobRunner
+from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
+from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture, is_download
+from explorer.ui.classify.results import ResultView
+from explorer.ui.classify.weights_menu import WeightsMenu
+from explorer.ui.common import file_dialogs
+from explorer.ui.common.pixmaps import rgb_bytes_pixmap
+from explorer.ui.common.widgets import scrolling, wrapping_label
+from explorer.ui.jobs import Job, JobRunner, LatestJob
 
 LANE = "classifier"
-WEIGHTS_KIND = "weights"
-COMMIT_KIND = "weights-commit"
-CLASSIFY_PREFIX = "classify:"
 TOPK = 5
 SETTINGS_GROUP = "classify"
-SOURCE_TITLES = {"imagenet-v2": "ImageNet V2 (80.9% top-1)", "imagenet-v1": "ImageNet V1 (76.1% top-1)", "random": "Random (untrained)"}
 
 
 @dataclass
@@ -66,7 +55,7 @@ class _Entry:
     name: str
     origin: str  # the path as given, or the clipboard's name; errors start with "<origin>: "
     source: Path | Image.Image | None  # None: nothing to classify (the input itself was refused)
-    job_id: int = 0
+    job: Job | None = field(default=None, repr=False)
     result: Classified | None = None
     error: str | None = None
     thumbnail: QPixmap | None = field(default=None, repr=False)
@@ -74,16 +63,18 @@ class _Entry:
 
 
 class ClassifyPanel(QWidget):
-    """Drop images, see their top-5. Emits ``status_changed(str)`` and ``weights_loaded(dict)``."""
+    """Drop images, see their top-5."""
 
     status_changed = Signal(str)  # for the status bar: current weights and device
     weights_loaded = Signal(object)  # {"info": {...WeightsInfo fields...}, "stats": {layer: (mean, std)}}
+    weights_failed = Signal(str)  # one line; the previous weights stay in use
     image_selected = Signal(object)  # selected_image() after the selection changes
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
         self._host = ClassifierHost()  # used only inside jobs on the classifier lane
+        self._loading = LatestJob(runner, LANE)
         self._ids = itertools.count(1)
         self._tokens = itertools.count(1)
         self._entries: dict[int, _Entry] = {}
@@ -91,28 +82,20 @@ class ClassifyPanel(QWidget):
         self._weights: LoadedWeights | None = None  # what the classifier has now
         self._source = DEFAULT_SOURCE  # what was asked for last
         self._device = available_devices()[0]
-        self._weights_job = 0
         self._dialog: QProgressDialog | None = None
         self._build()
-        runner.progress.connect(self._on_runner_progress)
-        runner.finished.connect(self._on_runner_finished)
-        runner.failed.connect(self._on_runner_failed)
         self._show_status()
 
     # -- construction -------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.weights_label = QLabel()
-        self.weights_label.setWordWrap(True)  # a long checkpoint name must not widen a narrow dock
-        self.weights_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.weights_menu = WeightsMenu(self)
+        self.weights_menu.source_chosen.connect(self.load_weights)
+        self.weights_label = wrapping_label()  # wraps: a long checkpoint name must not widen the dock
         self.weights_button = QToolButton()
         self.weights_button.setText("Weights")
         self.weights_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.weights_button)
-        for source, title in SOURCE_TITLES.items():
-            menu.addAction(title, lambda s=source: self.load_weights(s))
-        menu.addAction("Local file…", self._on_local_weights_triggered)
-        self.weights_button.setMenu(menu)
+        self.weights_button.setMenu(self.weights_menu)
         self.device_box = QComboBox()
         for device in available_devices():
             self.device_box.addItem(device, device)
@@ -126,67 +109,18 @@ class ClassifyPanel(QWidget):
         top.addWidget(self.device_box)
         top.addWidget(self.add_button)
 
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label = wrapping_label()
         self.message_label.hide()
-
         self.image_list = QListWidget()
-        self.image_list.setIconSize(QSize(64, 64))
+        self.image_list.setIconSize(QSize(48, 48))
         self.image_list.setUniformItemSizes(True)
         self.image_list.setWordWrap(True)
         self.image_list.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
-        self.image_list.setMinimumWidth(200)
-
-        self.banner = QLabel("Untrained weights (random initialisation): these classes mean nothing.")
-        self.banner.setWordWrap(True)
-        self.banner.setAutoFillBackground(True)
-        self.banner.setMargin(6)
-        self._style_banner()
-        self.banner.hide()
-        self.preview = _FittedImage()
-        self.preview.setWordWrap(True)
-        self.title_label = QLabel()
-        self.title_label.setWordWrap(True)
-        font = self.title_label.font()
-        font.setBold(True)
-        self.title_label.setFont(font)
-        self.class_labels: list[QLabel] = []
-        self.class_bars: list[QProgressBar] = []
-        bars = QGridLayout()
-        for row in range(TOPK):
-            label = QLabel()
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setTextVisible(True)
-            bars.addWidget(label, row, 0)
-            bars.addWidget(bar, row, 1)
-            self.class_labels.append(label)
-            self.class_bars.append(bar)
-        bars.setColumnStretch(1, 1)
-        self.details_label = QLabel()
-        self.details_label.setWordWrap(True)
-        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        right = QWidget()
-        column = QVBoxLayout(right)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.banner)
-        column.addWidget(self.preview, 1)
-        column.addWidget(self.title_label)
-        column.addLayout(bars)
-        column.addWidget(self.details_label)
-
-        # In a short dock the column scrolls instead of squeezing the bars into each other.
-        right_scroll = QScrollArea()
-        right_scroll.setWidgetResizable(True)
-        right_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        right_scroll.setWidget(right)
-        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right_scroll.setMinimumWidth(right.minimumSizeHint().width() + right_scroll.verticalScrollBar().sizeHint().width())
+        self.image_list.setMinimumWidth(150)
+        self.results = ResultView()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.image_list)
-        splitter.addWidget(right_scroll)
+        splitter.addWidget(scrolling(self.results))  # a short dock scrolls instead of squeezing the bars
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([2, 3])  # proportions: the predictions get the larger share at first
         splitter.setChildrenCollapsible(False)
@@ -199,7 +133,6 @@ class ClassifyPanel(QWidget):
         self.device_box.currentIndexChanged.connect(self._on_device_box_changed)
         self.add_button.clicked.connect(self._on_add_button_clicked)
         self.image_list.currentItemChanged.connect(self._on_image_list_current_changed)
-        self._show_entry(None)
 
     # -- public API ----------------------------------------------------------------------------------
 
@@ -227,8 +160,8 @@ class ClassifyPanel(QWidget):
         self._select_row(self.image_list.count() - 1)
 
     def load_weights(self, source: str) -> None:
-        """Load ``imagenet-v2``, ``imagenet-v1``, ``random`` or a checkpoint file. Downloads show a
-        cancellable progress dialog; on failure the current weights stay and the panel says why."""
+        """Load a named source or a checkpoint file. Downloads show a cancellable progress dialog;
+        on failure the current weights stay and the panel says why."""
         self._source = source
         self._submit_weights_job()
 
@@ -240,10 +173,18 @@ class ClassifyPanel(QWidget):
             return
         self._device = device
         self._sync_device_box()
-        if self._weights is not None or self._runner.is_busy(WEIGHTS_KIND):
+        if self._weights is not None or self._loading.is_running():
             self._submit_weights_job()
         else:
             self._show_status()
+
+    def device(self) -> str:
+        """The device the classifier runs on (or will, once weights are loaded)."""
+        return self._device
+
+    def loading(self) -> bool:
+        """True while weights are being loaded."""
+        return self._loading.is_running()
 
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup(SETTINGS_GROUP)
@@ -262,13 +203,10 @@ class ClassifyPanel(QWidget):
             self._sync_device_box()
         self.load_weights(source)
 
-    # -- what the user sees (also read by tests) -----------------------------------------------------------
-
     def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
         """(key, name, source) of the selected image, for views that explain it; the key is unique per
         entry. None when nothing usable is selected."""
-        item = self.image_list.currentItem()
-        entry = self._entries.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+        entry = self._current_entry()
         if entry is None or entry.source is None:
             return None
         return f"entry-{entry.entry_id}", entry.name, entry.source
@@ -280,17 +218,21 @@ class ClassifyPanel(QWidget):
         """Entries still waiting for a result."""
         return sum(1 for e in self._entries.values() if e.source is not None and e.result is None and e.error is None)
 
+    def last_prediction_ms(self) -> float | None:
+        """The forward time of the most recent result, as the panel shows it (for the ui bench)."""
+        done = [e.result for e in self._entries.values() if e.result is not None]
+        return done[-1].prediction.latency_ms if done else None
+
     # -- jobs --------------------------------------------------------------------------------------------
 
     def _submit_weights_job(self) -> None:
         source, device, host, token = self._source, self._device, self._host, next(self._tokens)
-
-        def job(progress, cancelled):  # worker thread
-            return host.load(token, source, device, progress, cancelled)
-
         self._close_dialog()
-        self._weights_job = self._runner.submit(WEIGHTS_KIND, job, lane=LANE)
-        title = SOURCE_TITLES.get(source, Path(source).name)
+        job = self._loading.submit(lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled))
+        job.returned.connect(self._on_weights_job_returned)
+        job.errored.connect(self._on_weights_job_errored)
+        job.progressed.connect(self._on_weights_job_progressed)
+        title = WEIGHT_SOURCES[source].label if source in WEIGHT_SOURCES else Path(source).name
         self._say(f"Loading {title} on {device}…")
         if is_download(source):
             self._open_dialog(title)
@@ -298,12 +240,14 @@ class ClassifyPanel(QWidget):
     def _submit_classify(self, entry: _Entry) -> None:
         if entry.source is None or self._weights is None:
             return
+        if entry.job is not None:
+            entry.job.cancel()
         host, source, name, scale = self._host, entry.source, entry.name, self.devicePixelRatioF()
-
-        def job(progress, cancelled):  # worker thread
-            return host.classify(source, name, TOPK, scale)
-
-        entry.job_id = self._runner.submit(f"{CLASSIFY_PREFIX}{entry.entry_id}", job, lane=LANE)
+        job = self._runner.submit(lambda ctx: host.classify(source, name, TOPK, scale), LANE)
+        # The callbacks name the job by id: a reference to the job itself would keep it alive forever.
+        entry.job, ids = job, (entry.entry_id, job.job_id)
+        job.returned.connect(lambda result: self._on_classify_job_returned(*ids, result))
+        job.errored.connect(lambda message: self._on_classify_job_errored(*ids, message))
 
     def _add_entry(self, name: str, origin: str, source: Path | Image.Image | None, error: str | None = None) -> _Entry:
         entry = _Entry(next(self._ids), name, origin, source, error=error)
@@ -316,61 +260,28 @@ class ClassifyPanel(QWidget):
         if source is not None:
             if self._weights is not None:
                 self._submit_classify(entry)
-            elif not self._runner.is_busy(WEIGHTS_KIND):
+            elif not self._loading.is_running():
                 self._submit_weights_job()  # first image and nothing loaded yet: load the chosen source
         return entry
 
-    # -- runner signals -------------------------------------------------------------------------------------
+    # -- job signals ----------------------------------------------------------------------------------------
 
-    @Slot(str, int, str, float)
-    def _on_runner_progress(self, kind: str, job_id: int, text: str, fraction: float) -> None:
-        if kind == WEIGHTS_KIND and job_id == self._weights_job and self._dialog is not None:
+    def _on_weights_job_progressed(self, text: str, fraction: float) -> None:
+        if self._dialog is not None:
             self._dialog.setLabelText(text)
             self._dialog.setValue(round(1000 * fraction))
 
-    @Slot(str, int, object)
-    def _on_runner_finished(self, kind: str, job_id: int, result: object) -> None:
-        if kind == WEIGHTS_KIND and job_id == self._weights_job:
-            self._on_weights_loaded(result)
-        elif kind.startswith(CLASSIFY_PREFIX):
-            entry = self._entry_for(kind, job_id)
-            if entry is not None:
-                entry.result, entry.error = result, None
-                entry.thumbnail = _pixmap(result.thumbnail, self.devicePixelRatioF())
-                entry.preview = _pixmap(result.preview, self.devicePixelRatioF())
-                self._show_item(entry)
-
-    @Slot(str, int, str)
-    def _on_runner_failed(self, kind: str, job_id: int, message: str) -> None:
-        if kind == WEIGHTS_KIND and job_id == self._weights_job:
-            self._weights_job = 0
-            self._close_dialog()
-            keep = f"Still using {self._weights.info.label}." if self._weights else "No weights are loaded."
-            self._say(f"Could not load weights: {message} {keep}")
-            self._source = self._weights.info.source if self._weights else self._source
-            self._device = self._weights.device if self._weights else self._device
-            self._sync_device_box()
-            self._show_status()
-        elif kind == COMMIT_KIND:
-            self._say(f"Could not switch weights: {message}")
-        elif kind.startswith(CLASSIFY_PREFIX):
-            entry = self._entry_for(kind, job_id)
-            if entry is not None:
-                entry.result, entry.error = None, message
-                self._show_item(entry)
-
-    def _on_weights_loaded(self, loaded: LoadedWeights) -> None:
-        self._weights_job = 0
+    def _on_weights_job_returned(self, loaded: LoadedWeights) -> None:
         self._close_dialog()
         # Accepted: put these weights in service. The lane runs the commit before the jobs below.
         host, token = self._host, loaded.token
-        self._runner.submit(COMMIT_KIND, lambda progress, cancelled: host.commit(token), lane=LANE)
+        commit = self._runner.submit(lambda ctx: host.commit(token), LANE)
+        commit.errored.connect(lambda message: self._say(f"Could not switch weights: {message}"))
         self._weights = loaded
         self._source = loaded.info.source
         self._device = loaded.device
         self._sync_device_box()
-        notes = " ".join(loaded.notices)
-        self._say(notes)
+        self._say(" ".join(loaded.notices))
         self._show_status()
         self.weights_loaded.emit(loaded.as_signal_payload())
         # Every image is classified again with the new weights; results of older jobs are dropped.
@@ -381,9 +292,33 @@ class ClassifyPanel(QWidget):
                 self._submit_classify(entry)
                 self._show_item(entry)
 
-    def _entry_for(self, kind: str, job_id: int) -> _Entry | None:
-        entry = self._entries.get(int(kind[len(CLASSIFY_PREFIX):]))
-        return entry if entry is not None and entry.job_id == job_id else None
+    def _on_weights_job_errored(self, message: str) -> None:
+        self._close_dialog()
+        keep = f"Still using {self._weights.info.label}." if self._weights else "No weights are loaded."
+        self._say(f"Could not load weights: {message} {keep}")
+        self._back_to_loaded()
+        self.weights_failed.emit(message)
+
+    def _entry_of_job(self, entry_id: int, job_id: int) -> _Entry | None:
+        """The entry whose latest job this is (a superseded job's result is dropped)."""
+        entry = self._entries.get(entry_id)
+        return entry if entry is not None and entry.job is not None and entry.job.job_id == job_id else None
+
+    def _on_classify_job_returned(self, entry_id: int, job_id: int, result: Classified) -> None:
+        entry = self._entry_of_job(entry_id, job_id)
+        if entry is None:
+            return
+        entry.result, entry.error = result, None
+        entry.thumbnail = _pixmap(result.thumbnail, self.devicePixelRatioF())
+        entry.preview = _pixmap(result.preview, self.devicePixelRatioF())
+        self._show_item(entry)
+
+    def _on_classify_job_errored(self, entry_id: int, job_id: int, message: str) -> None:
+        entry = self._entry_of_job(entry_id, job_id)
+        if entry is None:
+            return
+        entry.result, entry.error = None, message
+        self._show_item(entry)
 
     # -- widget signals ------------------------------------------------------------------------------------------
 
@@ -391,38 +326,31 @@ class ClassifyPanel(QWidget):
         self.set_device(self.device_box.itemData(index))
 
     def _on_add_button_clicked(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Images to classify", "", "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-        )
+        paths = file_dialogs.open_images(self, "Images to classify")
         if paths:
             self.add_paths(paths)
 
-    def _on_local_weights_triggered(self) -> None:
-        patterns = " ".join(f"*{s}" for s in CHECKPOINT_SUFFIXES)
-        path, _ = QFileDialog.getOpenFileName(self, "ResNet-50 checkpoint", "", f"Checkpoints ({patterns});;All files (*)")
-        if path:
-            self.load_weights(path)
-
     def _on_image_list_current_changed(self, current: QListWidgetItem | None, previous: QListWidgetItem | None) -> None:
-        self._show_entry(self._entries.get(current.data(Qt.ItemDataRole.UserRole)) if current else None)
+        self._show_entry(self._current_entry())
         self.image_selected.emit(self.selected_image())
 
     def _on_dialog_canceled(self) -> None:
-        self._runner.cancel(WEIGHTS_KIND)
-        self._weights_job = 0
+        self._loading.cancel()
         self._dialog = None
         keep = f"still using {self._weights.info.label}" if self._weights else "no weights are loaded"
         self._say(f"Download cancelled; {keep}. Load a local checkpoint file or use Random (untrained).")
-        if self._weights:
-            self._source, self._device = self._weights.info.source, self._weights.device
-            self._sync_device_box()
+        self._back_to_loaded()
 
     # -- rendering ---------------------------------------------------------------------------------------------
 
+    def _current_entry(self) -> _Entry | None:
+        item = self.image_list.currentItem()
+        return self._entries.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
     def _show_item(self, entry: _Entry) -> None:
         item = self._items[entry.entry_id]
+        icon = QIcon(entry.thumbnail) if entry.thumbnail else QIcon()
         if entry.error is not None:
-            # The list already names the file; the entry shows the reason, the tooltip the full line.
             # The list already names the file: the entry shows the reason, the tooltip the whole line.
             reason = entry.error.removeprefix(f"{entry.origin}: ")
             text, tip = f"{entry.name}\n⚠ {reason}", entry.error
@@ -431,53 +359,23 @@ class ClassifyPanel(QWidget):
             best = entry.result.prediction.top[0]
             untrained = "" if entry.result.prediction.trained else " (untrained)"
             text, tip = f"{entry.name}\n{best.label} {best.prob:.0%}{untrained}", entry.origin
-            icon = QIcon(entry.thumbnail) if entry.thumbnail else QIcon()
         else:
-            waiting = "classifying…" if self._weights is not None else "waiting for weights"
-            text, tip = f"{entry.name}\n{waiting}", entry.origin
-            icon = QIcon(entry.thumbnail) if entry.thumbnail else QIcon()
+            text, tip = f"{entry.name}\n{'classifying…' if self._weights is not None else 'waiting for weights'}", entry.origin
         item.setText(text)
         item.setToolTip(tip)
         item.setIcon(icon)
-        current = self.image_list.currentItem()
-        if current is item:
+        if self.image_list.currentItem() is item:
             self._show_entry(entry)
 
     def _show_entry(self, entry: _Entry | None) -> None:
-        result = entry.result if entry is not None else None
-        self.banner.setVisible(result is not None and not result.prediction.trained)
-        self.preview.set_image(entry.preview if entry and entry.preview else None)
         if entry is None:
-            self.preview.setText("Drop images or folders here, paste an image, or use Add images…")
+            self.results.show_nothing()
         elif entry.error is not None:
-            self.preview.setText("⚠ This input cannot be classified (see below); the others carry on.")
-        elif entry.preview is None:
-            self.preview.setText("")
-        self.title_label.setText(entry.name if entry else "")
-        top = result.prediction.top if result else ()
-        for row, (label, bar) in enumerate(zip(self.class_labels, self.class_bars)):
-            if row < len(top):
-                label.setText(top[row].label)
-                bar.setValue(round(1000 * top[row].prob))
-                bar.setFormat(f"{top[row].prob:.1%}")
-            else:
-                label.setText("")
-                bar.setValue(0)
-                bar.setFormat("")
-            label.setVisible(row < len(top))
-            bar.setVisible(row < len(top))
-        if entry is None:
-            self.details_label.setText("")
-        elif entry.error is not None:
-            self.details_label.setText(entry.error)
-        elif result is None:
-            self.details_label.setText("Classifying…" if self._weights else "Waiting for weights.")
+            self.results.show_error(entry.name, entry.error)
+        elif entry.result is None:
+            self.results.show_waiting(entry.name, entry.preview, "Classifying…" if self._weights else "Waiting for weights.")
         else:
-            p = result.prediction
-            w, h = result.image_size
-            self.details_label.setText(
-                f"{p.device} · {p.precision} · {p.latency_ms:.1f} ms (forward) · decoded {w}x{h}"
-            )
+            self.results.show_prediction(entry.name, entry.result.prediction, entry.preview, entry.result.image_size)
 
     def _show_status(self) -> None:
         if self._weights is None:
@@ -485,7 +383,15 @@ class ClassifyPanel(QWidget):
         else:
             text = f"Weights: {self._weights.info.label} · device {self._weights.device}"
         self.weights_label.setText(text)
+        self.weights_menu.mark(self._weights.info.source if self._weights else None)
         self.status_changed.emit(text)
+
+    def _back_to_loaded(self) -> None:
+        """After a failed or cancelled load: the source and device of the weights still in use."""
+        if self._weights is not None:
+            self._source, self._device = self._weights.info.source, self._weights.device
+        self._sync_device_box()
+        self._show_status()
 
     def _say(self, text: str) -> None:
         self.message_label.setText(text)
@@ -499,13 +405,6 @@ class ClassifyPanel(QWidget):
         with QSignalBlocker(self.device_box):
             self.device_box.setCurrentIndex(self.device_box.findData(self._device))
 
-    def _style_banner(self) -> None:
-        # The palette's tooltip pair: a contrasting note colour on light and dark themes alike.
-        pal = self.banner.palette()
-        pal.setColor(QPalette.ColorRole.Window, pal.color(QPalette.ColorRole.ToolTipBase))
-        pal.setColor(QPalette.ColorRole.WindowText, pal.color(QPalette.ColorRole.ToolTipText))
-        self.banner.setPalette(pal)
-
     def _open_dialog(self, title: str) -> None:
         dialog = QProgressDialog(f"Loading {title}…", "Cancel", 0, 1000, self)
         dialog.setWindowTitle("Downloading weights")
@@ -517,6 +416,10 @@ class ClassifyPanel(QWidget):
         dialog.canceled.connect(self._on_dialog_canceled)
         self._dialog = dialog
 
+    def dialog(self) -> QProgressDialog | None:
+        """The download dialog while a download runs (read by tests)."""
+        return self._dialog
+
     def _close_dialog(self) -> None:
         if self._dialog is not None:
             self._dialog.canceled.disconnect(self._on_dialog_canceled)
@@ -525,41 +428,5 @@ class ClassifyPanel(QWidget):
             self._dialog = None
 
 
-class _FittedImage(QLabel):
-    """A label that shows its image as large as fits, never larger than the image, never cropped."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._image: QPixmap | None = None
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(96, 96)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-
-    def set_image(self, image: QPixmap | None) -> None:
-        self._image = image
-        self._fit()
-
-    def image(self) -> QPixmap | None:
-        return self._image
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        if self._image is None or self._image.isNull():
-            self.setPixmap(QPixmap())
-            return
-        ratio = self._image.devicePixelRatio()
-        logical = self._image.size() / ratio
-        box = logical.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio).boundedTo(logical)
-        fitted = self._image.scaled(box * ratio, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        fitted.setDevicePixelRatio(ratio)
-        self.setPixmap(fitted)
-
-
 def _pixmap(picture: Picture, device_pixel_ratio: float) -> QPixmap:
-    image = QImage(picture.data, picture.width, picture.height, 3 * picture.width, QImage.Format.Format_RGB888)
-    pixmap = QPixmap.fromImage(image.copy())  # copy: the QImage must not outlive the bytes it wraps
-    pixmap.setDevicePixelRatio(device_pixel_ratio)
-    return pixmap
+    return rgb_bytes_pixmap(picture.width, picture.height, picture.data, device_pixel_ratio)

@@ -1,6 +1,7 @@
-"""Gradient lab: per-layer weight-gradient norms and activation spreads of ResNet-50 for one forward
-and backward pass, with or without skip connections (He et al. 2015, Fig. 7; Veit et al. 2016 for
-lesions; Yang et al. 2019 for exploding gradients under batch normalisation). Pure PyTorch.
+"""One gradient-lab run: a fresh ResNet-50 built as a config says, one forward and one backward pass
+with hooks, per-layer weight-gradient norms and activation spreads, with or without skip connections
+(He et al. 2015, Fig. 7; Veit et al. 2016 for lesions; Yang et al. 2019 for exploding gradients
+under batch normalisation). Pure PyTorch; part of explorer.core.gradients.
 
 Layer order of a result: the 50 weighted main-path layers in network order (stem ``conv1``, then
 ``conv1``, ``conv2``, ``conv3`` of every block, then ``fc``), with each convolutional block's
@@ -10,75 +11,19 @@ block's ``conv3``: 54 rows in all.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
-from explorer.core.grad_config import (  # noqa: F401  (re-exported: the public API lives here)
-    INITS,
-    NORMS,
-    SHORTCUT_CHOICES,
-    TARGETS,
-    GradConfig,
-    block_names,
-    validate,
-)
-from explorer.core.grad_presets import PRESETS, Preset  # noqa: F401
-from explorer.core.grad_layers import gradient_layers, main_path_layers, stage_modules, stage_of  # noqa: F401
-from explorer.core.grad_verdict import trend_verdict, versus_clause
+from explorer.core.blocks import stage_of
+from explorer.core.gradients.config import GradConfig, shortcut_variants, validate
+from explorer.core.gradients.layers import gradient_layers, stage_modules
+from explorer.core.gradients.result import GradResult, LayerGrad
+from explorer.core.gradients.verdict import trend_verdict, versus_clause
 from explorer.core.model import RESNET50_STAGES, ResNet50
-
-__all__ = [
-    "GradConfig", "Preset", "PRESETS", "LayerGrad", "GradResult", "Cancelled", "INITS", "NORMS", "TARGETS",
-    "SHORTCUT_CHOICES", "block_names", "validate", "build_model", "make_inputs", "main_path_layers", "gradient_layers",
-    "run_gradients", "run_comparison", "variant_label",
-]
-
-Progress = Callable[[str, float], None]
-Cancel = Callable[[], bool]
-
-
-class Cancelled(Exception):
-    """Raised between stages when the ``cancel`` callback returns True."""
-
-
-@dataclass(frozen=True)
-class LayerGrad:
-    """One weighted layer: L2 norm of its weight gradient and std of its output (after BN, before
-    ReLU; the fc's logits). ``None`` where the layer did not take part (lesioned branch, projection
-    of a block whose shortcut is off)."""
-
-    name: str  # module path, e.g. "layer1.0.conv2"
-    stage: str  # "stage1" (stem) .. "stage5", "head"
-    grad_norm: float | None
-    activation_std: float | None
-    shortcut: bool  # True for a projection-shortcut conv
-
-
-@dataclass(frozen=True)
-class GradResult:
-    """One run, as plain Python values (safe to hand across threads)."""
-
-    shortcuts: bool
-    config: dict
-    loss: float
-    verdict: str
-    layers: tuple[LayerGrad, ...]
-    device: str
-    label: str = ""  # "residual", "plain" or "plain in layer2.1,..."
-
-    def to_dict(self) -> dict:
-        return {
-            "shortcuts": self.shortcuts,
-            "config": self.config,
-            "loss": self.loss,
-            "verdict": self.verdict,
-            "layers": [asdict(layer) for layer in self.layers],
-            "device": self.device,
-            "label": self.label,
-        }
+from explorer.core.progress import Cancel, Cancelled, Progress
 
 
 # -- building a run ------------------------------------------------------------------------------
@@ -104,9 +49,8 @@ def _build(
     validate(config)
     ratio = 256 / 224
     init = "he" if config.init == "weights" else config.init
-    # A plain build, not one on the "meta" device: the meta device's first use in a process imports
-    # torch._dynamo while holding the GIL (about a second; a GUI thread's heartbeat lost up to 140 ms),
-    # while the extra pass of the layers' default initialisation took 0.2 s and releases the GIL.
+    # A plain build (not the meta device: see ResNet50); the layers' own default initialisation
+    # that initialize() then overwrites costs 0.2 s and releases the GIL.
     model = ResNet50(num_classes=config.num_classes, init=init, seed=config.seed)
     if config.init == "weights":
         from explorer.core.weights import WeightsCancelled, load_weights
@@ -185,9 +129,7 @@ def run_comparison(
     differ. With both, the plain run's verdict also says how its stem gradient compares with the
     residual network's, the clearest single number for why skip connections matter.
     """
-    if shortcuts not in SHORTCUT_CHOICES:
-        raise ValueError(f"shortcuts must be one of {', '.join(SHORTCUT_CHOICES)}, got {shortcuts!r}")
-    variants = [replace(config, shortcuts=on) for on in {"on": [True], "off": [False], "both": [True, False]}[shortcuts]]
+    variants = [replace(config, shortcuts=on) for on in shortcut_variants(shortcuts)]
     for variant in variants:
         validate(variant)
     _check_device(device)

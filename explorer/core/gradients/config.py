@@ -1,12 +1,13 @@
 """What a gradient-lab run varies (shortcuts, lesions, normalisation, initialisation, inputs, targets)
-as one frozen, validated value. Pure Python over explorer.core.model; used by explorer.core.gradients.
+as one frozen, validated value, and which runs a ``shortcuts`` choice means. Pure Python over
+explorer.core.blocks; part of explorer.core.gradients.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from explorer.core.model import RESNET50_STAGES
+from explorer.core.blocks import residual_blocks
 
 NORMS: tuple[str, ...] = ("batch", "frozen", "none")  # ResNet50.set_normalization modes offered here
 INITS: tuple[str, ...] = ("he", "pytorch", "weights")
@@ -39,16 +40,25 @@ class GradConfig:
     num_classes: int = 1000
 
 
-def block_names() -> tuple[str, ...]:
-    """The 16 bottleneck block names (``layer1.0`` ... ``layer4.2``), from the model's stage table."""
-    return tuple(f"{spec.module}.{i}" for spec in RESNET50_STAGES for i in range(spec.blocks))
+def shortcut_variants(choice: str) -> list[bool]:
+    """The runs a ``shortcuts`` choice stands for: ``on`` [True], ``off`` [False], ``both`` the
+    residual run then the plain one."""
+    if choice not in SHORTCUT_CHOICES:
+        raise ValueError(f"shortcuts must be one of {', '.join(SHORTCUT_CHOICES)}, got {choice!r}")
+    return {"on": [True], "off": [False], "both": [True, False]}[choice]
 
 
 def _check_blocks(what: str, blocks: tuple[str, ...]) -> None:
-    valid = block_names()
+    valid = residual_blocks()
     unknown = [b for b in blocks if b not in valid]
     if unknown:
         raise ValueError(f"unknown block(s) in {what}: {', '.join(unknown)}; valid names are {', '.join(valid)}")
+
+
+def validate_choice(config: GradConfig, shortcuts: str) -> None:
+    """Validate ``config`` for every run of the ``shortcuts`` choice (ValueError, one line)."""
+    for on in shortcut_variants(shortcuts):
+        validate(replace(config, shortcuts=on))
 
 
 def validate(config: GradConfig) -> None:
@@ -66,7 +76,7 @@ def validate(config: GradConfig) -> None:
         _check_blocks("plain blocks", config.plain_blocks)
     if not config.shortcuts:
         # A block with neither shortcut nor residual branch would pass nothing at all.
-        plain = set(block_names() if config.plain_blocks is None else config.plain_blocks)
+        plain = set(residual_blocks() if config.plain_blocks is None else config.plain_blocks)
         both = [b for b in config.lesion if b in plain]
         if both:
             raise ValueError(f"block(s) {', '.join(both)} would lose both shortcut and residual branch")

@@ -1,12 +1,12 @@
 """Named gradient-lab settings, each chosen to show one effect (documented in the README's "Gradient
-lab"). Pure Python; used by explorer.core.gradients, the ``grads`` CLI and the GUI.
+lab"). Pure Python; part of explorer.core.gradients, used by the ``grads`` CLI and the GUI.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from explorer.core.grad_config import GradConfig
+from explorer.core.gradients.config import GradConfig
 
 
 @dataclass(frozen=True)
