@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
             dock.setWidget(scrolling(part, horizontal=True))
 
         self.diagram.block_selected.connect(self._on_diagram_block_selected)
+        self.diagram.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.switches.changed.connect(self._on_switches_changed)
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
@@ -214,7 +215,7 @@ class MainWindow(QMainWindow):
         job = self.runner.submit(lambda ctx: cached_summary(), PARTS_LANE)
         job.returned.connect(self._on_summary_returned)
         job.errored.connect(lambda message: self.statusBar().showMessage(f"Architecture summary failed: {message}"))
-        self.statusBar().showMessage("Computing the architecture summary…", 5000)
+        self.statusBar().showMessage("Computing the architecture summary…")
         self.parts_ready.emit()
 
     def start(self, paths: list[str], weights: str | None = None, device: str | None = None) -> None:
@@ -267,10 +268,13 @@ class MainWindow(QMainWindow):
     # -- signals of the parts -------------------------------------------------------------------
 
     def _on_summary_returned(self, summary: ModelSummary) -> None:
+        if self.statusBar().currentMessage().startswith("Computing the architecture"):
+            self.statusBar().clearMessage()
         self.diagram.set_summary(summary)
         self.inspector.set_summary(summary)
         self.gradient.set_summary(summary)
-        self.statusBar().showMessage("Architecture summary ready: click a block, double-click to expand", 5000)
+        if not self.statusBar().currentMessage():  # a layout notice stays
+            self.statusBar().showMessage("Architecture summary ready: click a block, double-click to expand", 5000)
         self.summary_ready.emit()
 
     def _on_diagram_block_selected(self, name: str) -> None:

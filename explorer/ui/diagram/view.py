@@ -11,7 +11,7 @@ and writes; the view emits ``block_selected(str)``. Placement is ``explorer.ui.d
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, QMenu, QWidget
 
@@ -60,6 +60,7 @@ class BlockDiagram(QGraphicsView):
     """ResNet-50 as clickable blocks. One ``BlockItem`` per block keyed by its state-dict prefix."""
 
     block_selected = Signal(str)  # "stem", "layer2.0", a layer path "layer2.0.conv2", or "head"
+    notice = Signal(str)  # one line for the status bar (a switch the model refused)
 
     def __init__(self, switches: BlockSwitches, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -233,15 +234,22 @@ class BlockDiagram(QGraphicsView):
         if block.residual:
             name, switches = block.name, self.switches
             shortcut = menu.addAction("Shortcut connection (gradient lab)")
-            shortcut.setCheckable(True)
-            shortcut.setChecked(switches.shortcut_on(name))
-            shortcut.setEnabled(switches.residual_on(name))
-            shortcut.toggled.connect(lambda on: switches.set_shortcut(name, on))
             residual = menu.addAction("Residual branch (gradient lab)")
-            residual.setCheckable(True)
-            residual.setChecked(switches.residual_on(name))
-            residual.setEnabled(switches.shortcut_on(name))
-            residual.toggled.connect(lambda on: switches.set_residual(name, on))
+            for action in (shortcut, residual):
+                action.setCheckable(True)
+
+            def show_switches(*_: object) -> None:  # while the menu is open, it follows the model
+                for action, on, other in ((shortcut, switches.shortcut_on(name), switches.residual_on(name)),
+                                          (residual, switches.residual_on(name), switches.shortcut_on(name))):
+                    with QSignalBlocker(action):
+                        action.setChecked(on)
+                    action.setEnabled(other)  # a block keeps at least one path
+
+            show_switches()
+            switches.changed.connect(show_switches)
+            menu.destroyed.connect(lambda: switches.changed.disconnect(show_switches))
+            shortcut.toggled.connect(lambda on: self._switch(switches.set_shortcut, name, on))
+            residual.toggled.connect(lambda on: self._switch(switches.set_residual, name, on))
             menu.addSeparator()
         expand = menu.addAction("Collapse" if block.expanded else "Expand to layers")
         expand.setEnabled(self._summary is not None)
@@ -251,6 +259,12 @@ class BlockDiagram(QGraphicsView):
         menu.addAction("All shortcuts off", lambda: self.switches.set_all_shortcuts(False))
         menu.addAction("All residual branches on", self.switches.restore_residuals)
         return menu
+
+    def _switch(self, setter, name: str, on: bool) -> None:  # noqa: ANN001 - a BlockSwitches setter
+        try:
+            setter(name, on)
+        except ValueError as exc:  # the model's rule, said where the user acted
+            self.notice.emit(str(exc))
 
     # -- keyboard, wheel, resize ----------------------------------------------------------------
 
