@@ -194,7 +194,7 @@ def test_gui_command_rejects_unknown_options(capsys):
     assert exc.value.code == 2
 
 
-def test_ui_bench_reports_launch_times_and_every_phase(qapp):
+def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_clis(qapp):
     """Smoke test of `bench --suite ui` at a tiny size: the numbers are there and consistent (no
     timing is asserted)."""
     import argparse
@@ -202,9 +202,10 @@ def test_ui_bench_reports_launch_times_and_every_phase(qapp):
     from explorer.bench import ui as bench
 
     result = bench.run(argparse.Namespace(ui_startup_runs=1, ui_grad_size=32, ui_heartbeat_ms=5))
-    shown, parts, summary = result["startup_shown_s"][0], result["startup_parts_s"][0], result["startup_summary_s"][0]
-    assert 0 < shown <= parts <= summary
-    assert 0 < result["startup_gap_ms"][0] <= (parts - shown) * 1000
+    marks = [result[f"startup_{k}_s"][0] for k in ("shown", "parts", "diagram")]
+    assert None not in marks and 0 < marks[0] <= marks[1] <= marks[2]
+    assert result["startup_summary_s"][0] > marks[1] and result["startup_prediction_s"][0] > marks[0]
+    assert 0 < result["startup_gap_ms"][0] <= (marks[1] - marks[0]) * 1000
     phases = result["phases"]
     assert list(phases) == [
         "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run",
@@ -213,7 +214,9 @@ def test_ui_bench_reports_launch_times_and_every_phase(qapp):
     for name, phase in phases.items():
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
         assert phase["completed"] or name == "idle"
-    assert "max gap" in bench.describe(result)
+    assert len(result["forward_ms"]["app_panel"]) == 3 and all(ms > 0 for ms in result["forward_ms"]["cli"])
+    text = bench.describe(result)
+    assert "max gap" in text and "first prediction" in text and "classify command" in text
 
 
 def test_start_builds_the_parts_then_loads_weights_and_classifies(qtbot, settings, images):

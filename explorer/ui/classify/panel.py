@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.images import ImageError, expand_inputs
-from explorer.core.inference import available_devices
+from explorer.core.inference import Prediction, available_devices
 from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
 from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture, is_download
 from explorer.ui.classify.results import ResultView
@@ -104,7 +104,7 @@ class ClassifyPanel(QWidget):
         self.add_button = QPushButton("Add images…")
         top = QHBoxLayout()
         top.addWidget(self.weights_button)
-        top.addWidget(self.weights_label, 1)
+        top.addStretch(1)
         top.addWidget(QLabel("Device"))
         top.addWidget(self.device_box)
         top.addWidget(self.add_button)
@@ -127,6 +127,7 @@ class ClassifyPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addLayout(top)
+        outer.addWidget(self.weights_label)  # its own line: a long file name wraps without crowding the buttons
         outer.addWidget(self.message_label)
         outer.addWidget(splitter, 1)
 
@@ -218,10 +219,14 @@ class ClassifyPanel(QWidget):
         """Entries still waiting for a result."""
         return sum(1 for e in self._entries.values() if e.source is not None and e.result is None and e.error is None)
 
+    def predictions(self) -> list[Prediction]:
+        """The predictions shown now, in list order (the ui bench reads their forward times)."""
+        return [e.result.prediction for e in self._entries.values() if e.result is not None]
+
     def last_prediction_ms(self) -> float | None:
-        """The forward time of the most recent result, as the panel shows it (for the ui bench)."""
-        done = [e.result for e in self._entries.values() if e.result is not None]
-        return done[-1].prediction.latency_ms if done else None
+        """The forward time of the most recent result, as the panel shows it."""
+        done = self.predictions()
+        return done[-1].latency_ms if done else None
 
     # -- jobs --------------------------------------------------------------------------------------------
 
