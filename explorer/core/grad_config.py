@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from explorer.core.model import RESNET50_STAGES
+from explorer.core.stages import RESNET50_STAGES
 
 NORMS: tuple[str, ...] = ("batch", "frozen", "none")  # ResNet50.set_normalization modes offered here
 INITS: tuple[str, ...] = ("he", "pytorch", "weights")
