@@ -9,6 +9,7 @@ import functools
 import pickle
 import socket
 import threading
+import warnings
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -162,8 +163,18 @@ def test_architecture_guesses(build, name):
 def test_bad_values_are_refused(tmp_path, model, reference):
     torch.save(dict(reference, **{"layer2.1.bn2.running_var": torch.full((128,), float("nan"))}), tmp_path / "nan.pth")
     assert_refused(model, tmp_path / "nan.pth", "layer2.1.bn2.running_var contains NaN")
+    # An integer tensor is not a quantised one: each is named for what it is.
     torch.save(dict(reference, **{"fc.bias": torch.zeros(1000, dtype=torch.int8)}), tmp_path / "q.pth")
-    assert_refused(model, tmp_path / "q.pth", "quantised")
+    assert_refused(model, tmp_path / "q.pth", "fc.bias has integer values (torch.int8)")
+    with warnings.catch_warnings():  # torch deprecates creating quantised tensors; loading them is the point
+        warnings.simplefilter("ignore")
+        quantised = torch.quantize_per_tensor(torch.zeros(1000), 0.1, 0, torch.qint8)
+    torch.save(dict(reference, **{"fc.bias": quantised}), tmp_path / "qint8.pth")
+    assert_refused(model, tmp_path / "qint8.pth", "fc.bias is quantised")
+    torch.save(dict(reference, **{"fc.bias": torch.zeros(1000, dtype=torch.bool)}), tmp_path / "bool.pth")
+    assert_refused(model, tmp_path / "bool.pth", "boolean")
+    torch.save(dict(reference, **{"fc.bias": torch.zeros(1000, dtype=torch.complex64)}), tmp_path / "complex.pth")
+    assert_refused(model, tmp_path / "complex.pth", "complex values (torch.complex64)")
 
 
 def test_damaged_and_foreign_files_are_refused(tmp_path, model, reference):
