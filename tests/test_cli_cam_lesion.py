@@ -171,10 +171,11 @@ def test_lesion_failures(files, tmp_path, capsys):
     code, _, err = run(capsys, "lesion", str(empty), "--weights", str(root / "weights.pth"))
     assert code == 1
     one_error_line(err, "resnet-explorer lesion", str(empty))
-    code, _, err = run(capsys, "lesion", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--device", "tpu")
+    # A device this machine lacks is a failure (1, one line); a name that is no device is a usage error.
+    code, _, err = run(capsys, "lesion", str(root / "photo.png"), "--weights", str(root / "weights.pth"), "--device", "cuda:99")
     assert code == 1
-    one_error_line(err, "tpu")
-    for bad in (["--block", "layer5.0"], ["--kind", "branch"]):
+    one_error_line(err, "cuda:99")
+    for bad in (["--block", "layer5.0"], ["--kind", "branch"], ["--device", "tpu"]):
         with pytest.raises(SystemExit) as exit_info:
             main(["lesion", str(root / "photo.png"), *bad])
         assert exit_info.value.code == 2

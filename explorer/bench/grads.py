@@ -12,8 +12,9 @@ from dataclasses import replace
 from typing import Callable
 
 from explorer.bench._timing import Measurement, measure, memory_source
-from explorer.core.argtypes import input_side, positive_int
+from explorer.core.argtypes import positive_int
 from explorer.core.memory import check_fits, training_bytes
+from explorer.core.stages import input_size_problem
 
 TARGET_RATIO = 1.15  # the budget: at most 1.15x two torchvision fwd+bwd passes
 
@@ -21,7 +22,7 @@ TARGET_RATIO = 1.15  # the budget: at most 1.15x two torchvision fwd+bwd passes
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("grads suite")
     group.add_argument("--grads-batch", type=positive_int, default=8, metavar="N", help="batch size (default 8)")
-    group.add_argument("--grads-size", type=input_side, default=224, metavar="N", help="input side (default 224)")
+    group.add_argument("--grads-size", type=positive_int, default=224, metavar="N", help="input side (default 224)")
     group.add_argument("--grads-repeats", type=positive_int, default=1, metavar="N", help="timed repeats, best kept (default 1)")
     group.add_argument("--grads-device", default="cpu", help="cpu or cuda (default cpu, where the budget was set)")
     group.add_argument("--grads-threads", type=positive_int, metavar="N",
@@ -58,8 +59,11 @@ def _torchvision_passes(batch: int, size: int, device: str) -> Callable[[], None
 
 
 def check(args: argparse.Namespace) -> None:
-    """Refuse, before anything is built, a batch this machine's memory cannot hold (two models
-    fwd+bwd: ours and torchvision's reference)."""
+    """Refuse, before anything is built, an input the network cannot take and a batch this machine's
+    memory cannot hold (two models fwd+bwd: ours and torchvision's reference). Raises ValueError."""
+    problem = input_size_problem(args.grads_size, args.grads_size)
+    if problem:
+        raise ValueError(f"--grads-size: {problem}")
     check_fits(f"--grads-batch {args.grads_batch} at {args.grads_size}x{args.grads_size}",
                2 * training_bytes(args.grads_batch, args.grads_size, args.grads_size))
 

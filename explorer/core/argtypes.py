@@ -1,5 +1,5 @@
 """Argument types for command-line parsers (argparse), shared by the commands and the benchmark
-suites: bounded numbers, the input side, a device name. Torch-free, so a parser is built without
+suites: bounded numbers and a device name. Torch-free, so a parser is built without
 importing torch.
 
 Core layer, pure Python (argparse only for its ``ArgumentTypeError``).
@@ -11,20 +11,12 @@ import argparse
 import re
 from typing import Callable
 
-from explorer.core.stages import MIN_INPUT_SIZE
-
 DEVICE_NAMES = "auto, cpu, cuda, cuda:N or mps"
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
-def bounded(
-    kind: type[int] | type[float], low: float | None = None, high: float | None = None, why: str = ""
-) -> Callable[[str], float]:
-    """An argparse type: ``kind(text)`` within ``[low, high]``, else argparse's usage error (exit 2).
-
-    Args:
-        why: appended to the message when the value is below ``low``, e.g. the reason for the limit.
-    """
+def bounded(kind: type[int] | type[float], low: float | None = None, high: float | None = None) -> Callable[[str], float]:
+    """An argparse type: ``kind(text)`` within ``[low, high]``, else argparse's usage error (exit 2)."""
 
     def parse(text: str):  # noqa: ANN202 - int or float, as ``kind``
         try:
@@ -36,7 +28,7 @@ def bounded(
         if low is not None and high is not None and not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{value} must be from {low} to {high}")
         if low is not None and value < low:
-            raise argparse.ArgumentTypeError((f"{value} must be at least {low}" if low else f"{value} must be 0 or more") + why)
+            raise argparse.ArgumentTypeError(f"{value} must be at least {low}" if low else f"{value} must be 0 or more")
         return value
 
     return parse
@@ -44,8 +36,6 @@ def bounded(
 
 positive_int = bounded(int, 1)
 non_negative_int = bounded(int, 0)
-# Every command that takes an input size refuses the same minimum: the network's total stride.
-input_side = bounded(int, MIN_INPUT_SIZE, why=f" (ResNet-50 needs {MIN_INPUT_SIZE} px: its stages divide the input by 32)")
 
 
 def device_name(text: str) -> str:

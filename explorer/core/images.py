@@ -2,23 +2,26 @@
 it into the normalised tensor torchvision's ImageNet eval transforms produce
 (``Resize(shorter side, bilinear) -> CenterCrop -> ToTensor -> Normalize``).
 
-Core layer: Pillow + numpy + torch only. Every refusal is an :class:`ImageError` whose text is one
-line naming the file and the reason.
+Core layer: Pillow + numpy, and torch only for the tensor :func:`preprocess` returns (imported
+there, so that checking paths and decoding need no torch). Every refusal is an :class:`ImageError`
+whose text is one line naming the file and the reason.
 """
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Sequence
+from typing import TYPE_CHECKING, BinaryIO, Sequence
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
 from explorer.core.files import file_problem, is_folder
 from explorer.core.memory import MAX_RESIZED_PIXELS as _MAX_RESIZED_PIXELS
 from explorer.core.text import first_line, one_line, os_reason, shown
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".webp"})
 # Pillow only tries these decoders. Limiting them keeps Pillow from, say, handing an EPS file to
@@ -354,4 +357,6 @@ def preprocess(image: Image.Image, resize: int = 256, crop: int = 224) -> torch.
     x = np.array(cropped, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32) / np.float32(255)  # (3, crop, crop)
     x -= np.asarray(IMAGENET_MEAN, dtype=np.float32).reshape(3, 1, 1)
     x /= np.asarray(IMAGENET_STD, dtype=np.float32).reshape(3, 1, 1)
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(x))

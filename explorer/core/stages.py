@@ -32,3 +32,13 @@ STEM_CHANNELS = 64
 # stage after the first has seen mostly padding and batch statistics of one value are meaningless.
 TOTAL_STRIDE = 32
 MIN_INPUT_SIZE = TOTAL_STRIDE
+
+
+def input_size_problem(height: int, width: int) -> str | None:
+    """Why ResNet-50 cannot take a ``height`` x ``width`` input, in one line, or None."""
+    if min(height, width) < MIN_INPUT_SIZE:
+        return (
+            f"input size {height}x{width} is too small: ResNet-50 needs at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} "
+            f"(its stages divide the input by {TOTAL_STRIDE})"
+        )
+    return None
