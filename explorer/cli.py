@@ -63,14 +63,19 @@ def _gui_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _parse_gui(argv: list[str], explicit: bool) -> argparse.Namespace:
-    """``[gui] [OPTIONS] IMAGE...`` with options anywhere; every path must exist."""
+    """``[gui] [OPTIONS] IMAGE...`` with options anywhere. A path that does not exist is a usage
+    error: at once when it looks like a mistyped command, otherwise once a window could open (without
+    a display the gui command says that first)."""
+    from explorer.commands.gui import display_problem
+
     args = _gui_parser(f"{PROG} gui" if explicit else PROG).parse_intermixed_args(argv)
-    for path in args.images:
-        if not os.path.exists(path):
-            close = difflib.get_close_matches(path, command_names(), n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close and not explicit else ""
-            what = "an existing file or folder" if explicit else "a command nor an existing file or folder"
-            build_parser().error(f"'{shown(path)}' is {'not ' if explicit else 'neither '}{what}{hint}")
+    missing = [path for path in args.images if not os.path.exists(path)]
+    for path in missing:
+        close = [] if explicit else difflib.get_close_matches(path, command_names(), n=1, cutoff=0.6)
+        if close or display_problem() is None:
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            what = "not an existing file or folder" if explicit else "neither a command nor an existing file or folder"
+            build_parser().error(f"'{shown(path)}' is {what}{hint}")
     return args
 
 

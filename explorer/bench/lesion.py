@@ -128,8 +128,9 @@ def describe(result: dict) -> str:
         r = result[kind]
         s = r["sweep_ms"]
         naive = f"; naive 16 full forwards {r['naive_ms']:.0f} ms" if "naive_ms" in r else ""
+        verdict = "within" if r["ratio"] <= result["target_ratio"] else "OVER"
         lines.append(
             f"  {kind:<9} 16-block sweep {s['median']:.1f} ms median ({r['ratio']:.2f}x a forward), "
-            f"{s['min']:.1f} ms min ({r['ratio_min']:.2f}x); target <= {result['target_ratio']:.0f}x{naive}"
+            f"{s['min']:.1f} ms min ({r['ratio_min']:.2f}x); {verdict} the target <= {result['target_ratio']:.0f}x{naive}"
         )
     return "\n".join(lines)

@@ -28,10 +28,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arguments(sub.add_parser("gui", help="open the desktop app (the default command)"))
 
 
-def run(args: argparse.Namespace) -> int:
+def display_problem() -> str | None:
+    """Why no window can open here (Linux without a display), or None."""
     has_display = any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
     if sys.platform.startswith("linux") and not has_display:
-        error("gui", "no display to open a window on: run `xvfb-run -a resnet-explorer`, or set QT_QPA_PLATFORM=offscreen")
+        return "no display to open a window on: run `xvfb-run -a resnet-explorer`, or set QT_QPA_PLATFORM=offscreen"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = display_problem()
+    if problem:
+        error("gui", problem)
         return EXIT_FAILED
     try:
         from explorer.ui.common.binding import binding_problem

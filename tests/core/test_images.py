@@ -3,8 +3,6 @@ put into files ourselves. Every accepted and refused input is generated in tmp_p
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from PIL import Image
 
 from explorer.core import images
 from explorer.core.images import ImageError, expand_inputs, load_image, preprocess
+from support import png_header_only
 
 transforms = pytest.importorskip("torchvision.transforms")
 
@@ -151,17 +150,6 @@ def test_tiny_and_very_wide_images(tmp_path, size):
 
 
 # -- refused files -------------------------------------------------------------------------------
-
-
-def png_header_only(path: Path, width: int, height: int) -> Path:
-    """A PNG that declares width x height but carries almost no data: a decompression bomb's header."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
-    return path
 
 
 def assert_refused(path: Path, *words: str) -> None:
