@@ -13,7 +13,6 @@ import contextlib
 import copy
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Callable
@@ -178,8 +177,8 @@ class Classifier:
     ) -> WeightsInfo:
         """Load weights (see :func:`~explorer.core.weights.load_weights`); on any error nothing changes.
 
-        Atomic: the weights go into a copy of the model, whose inference copy must give finite
-        logits on a sample photo; only then do the true weights, the inference copy and
+        Atomic: the weights go into a copy of the model, whose BN-folded inference copy must give
+        finite logits; only then do the true weights, the inference copy and
         :attr:`weights` change together. With bf16/fp16 and ``check_precision``, the reduced
         precision is kept only if it gives the same top-5 as fp32 on the bundled sample photos;
         otherwise fp32 is used, with a notice.
@@ -280,12 +279,15 @@ class Classifier:
         elif precision != "fp32":
             fast = fast.to(_DTYPES[precision])
         # Warm-up: the first call creates oneDNN/cuDNN kernels (about a second on a CPU), which should
-        # not show up as the first image's latency.
-        x = _sample_batch(*transform).to(self.device).contiguous(memory_format=torch.channels_last)
+        # not show up as the first image's latency. Zeros, not a photo: an untrained model turns a
+        # photo into denormal numbers, several times slower on a CPU. Its logits must be finite too
+        # (load_weights has already checked a noise input; this guards the folded copy).
+        _, crop = transform
+        x = torch.zeros(1, 3, crop, crop, device=self.device).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self._autocast(precision):
             out = fast(x if self.device.type == "cuda" else x.to(_DTYPES[precision]))
         if not bool(torch.isfinite(out).all()):
-            raise WeightsError("the weights give NaN or infinite logits on the sample photo; they were not taken")
+            raise WeightsError("the weights give NaN or infinite logits once BatchNorm is folded; they were not taken")
         return fast
 
     def _fall_back_to_cpu(self) -> None:
@@ -318,10 +320,3 @@ def sample_images() -> list[Path]:
     package's resources (importlib.resources), wherever the package is installed."""
     folder = files("explorer.resources").joinpath("samples")
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".jpg"))
-
-
-@lru_cache(maxsize=4)
-def _sample_batch(resize: int, crop: int) -> torch.Tensor:
-    """The first sample photo, preprocessed: (1, 3, crop, crop)."""
-    return preprocess(load_image(sample_images()[0]), max(resize, crop), crop).unsqueeze(0)
-
