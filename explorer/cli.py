@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each subcommand's own parser in ``parser`` (from :func:`build_parser`), by name."""
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(actions[0].choices) if actions else {}
+
+
 def _gui_parser(prog: str) -> argparse.ArgumentParser:
     from explorer.commands import gui
 
