@@ -103,3 +103,49 @@ def test_human_output_escapes_names(corpus, tmp_path, capsys):
     code, out, err = run_cli(capsys, "classify", odd, "--weights", corpus["weights"])
     assert code == 0 and err == ""
     assert "\x1b" not in out and escaped(odd) in out
+
+
+def _locked(tmp_path):
+    image = photo(tmp_path / "locked.png", seed=5)
+    folder = tmp_path / "closed"
+    folder.mkdir()
+    photo(folder / "inside.png", seed=6)
+    return image, folder
+
+
+def _assert_unreadable_reported(capsys, corpus, image, folder, words):
+    code, out, err = run_cli(capsys, "classify", image, folder, corpus["good"][0], "--weights", corpus["weights"], "--json")
+    assert code == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and str(image) in lines[0] and str(folder) in lines[1] and all(w in err for w in words), err
+    results = strict_json(out)["results"]
+    assert [("error" in r) for r in results] == [True, True, False]
+
+
+def test_unreadable_files_and_folders_are_named_simulated(corpus, tmp_path, capsys, monkeypatch):
+    import os
+    from pathlib import Path
+
+    image, folder = _locked(tmp_path)
+    real_access, real_iterdir = os.access, Path.iterdir
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(image) else real_access(p, mode, **kw))
+
+    def iterdir(self):
+        if self == folder:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    _assert_unreadable_reported(capsys, corpus, image, folder, ["permission denied", "cannot read the folder"])
+
+
+@pytest.mark.skipif(support.PERMISSIONS_IGNORED, reason="file modes are not enforced here (root); the simulated test above covers it")
+def test_unreadable_files_and_folders_are_named(corpus, tmp_path, capsys):
+    image, folder = _locked(tmp_path)
+    image.chmod(0)
+    folder.chmod(0)
+    try:
+        _assert_unreadable_reported(capsys, corpus, image, folder, ["permission denied", "cannot read the folder"])
+    finally:
+        folder.chmod(0o700)
+        image.chmod(0o600)

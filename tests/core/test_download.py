@@ -16,6 +16,7 @@ import pytest
 
 from explorer.core import download
 from explorer.core.download import CacheError, DownloadCancelled, DownloadError, cache_dir, fetch
+from support import PERMISSIONS_IGNORED
 
 
 class Server:
@@ -267,3 +268,16 @@ def test_a_failed_final_rename_cleans_up_quietly(server, monkeypatch):
     with pytest.raises(CacheError, match="permission denied"):
         fetch(server.url("w.pth"), "w.pth", prefix)
     assert cache_files() == []
+
+
+@pytest.mark.skipif(PERMISSIONS_IGNORED, reason="file modes are not enforced here (root); the simulated test above covers it")
+def test_a_read_only_cache_folder_for_real(server):
+    server.payload, _ = payload()
+    cache_dir().mkdir(parents=True)
+    cache_dir().chmod(0o555)
+    try:
+        with pytest.raises(CacheError, match="permission denied") as info:
+            fetch(server.url("w.pth"), "w.pth", None)
+        assert "\n" not in str(info.value) and server.requests == 0
+    finally:
+        cache_dir().chmod(0o755)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from explorer.core import images
 from explorer.core.images import ImageError, expand_inputs, load_image, preprocess
-from support import RUNNING_AS_ROOT, png_header_only
+from support import PERMISSIONS_IGNORED, png_header_only
 
 transforms = pytest.importorskip("torchvision.transforms")
 
@@ -253,7 +253,7 @@ def test_unreadable_image_says_permission_denied_not_corrupt(tmp_path, monkeypat
     assert isinstance(expand_inputs([path])[0], ImageError)
 
 
-@pytest.mark.skipif(RUNNING_AS_ROOT, reason="root reads files whatever their mode; the simulated test above covers it")
+@pytest.mark.skipif(PERMISSIONS_IGNORED, reason="file modes are not enforced here (root); the simulated test above covers it")
 def test_unreadable_image_and_folder_for_real(tmp_path):
     path = save(noise(8, 8), tmp_path / "locked.png")
     path.chmod(0)
