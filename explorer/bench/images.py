@@ -137,14 +137,17 @@ def describe(result: dict[str, Any]) -> str:
         verdict = "" if r["status"] != "ok" else ("  within target" if above <= result["target_above_small_bytes"] else "  OVER target")
         lines.append(
             f"  {r['image'] + decode:<40} file {r['file_bytes'] / 1e6:7.2f} MB   peak {r['peak_rss_bytes'] / 1e9:5.2f} GB   "
-            f"+{above / 1e9:5.2f} GB over the small photo   {r['seconds']:5.2f} s  {r['status'][:60]}{verdict}"
+            f"{above / 1e9:+5.2f} GB over the small photo   {r['seconds']:5.2f} s  {r['status'][:60]}{verdict}"
         )
     lines.append(f"  target: at most {result['target_above_small_bytes'] / 1e9:.1f} GB over the small photo; {result['memory_source']}")
     return "\n".join(lines)
 
 
 def _child(path: str, mode: str) -> None:
-    """In a fresh process: decode and preprocess one file as ``classify`` does, print the peak."""
+    """In a fresh process: decode and preprocess one file as ``classify`` does, print the peak.
+    Torch is imported first, as in ``classify``: the image's memory comes on top of it."""
+    import torch  # noqa: F401
+
     from explorer.bench._timing import peak_rss_bytes
     from explorer.core.images import ImageError, load_image, preprocess
 
