@@ -221,3 +221,17 @@ def test_random_weights_still_classify_after_these_checks(tmp_path, capsys):
     weights = checkpoint(tmp_path / "w.pth", seed=2)
     code, out, err = run_cli(capsys, "classify", photo(tmp_path / "p.png"), "--weights", weights, "--topk", "2")
     assert code == 0 and err == "" and "%" in out
+
+
+def test_a_library_warning_that_reaches_the_user_is_one_line(monkeypatch, capsys):
+    import warnings
+
+    from explorer.commands import summary
+
+    def warns(args):
+        warnings.warn("first line\nsecond line", UserWarning, stacklevel=1)
+        return common.EXIT_OK
+
+    monkeypatch.setattr(summary, "run", warns)
+    assert main(["summary"]) == common.EXIT_OK
+    assert capsys.readouterr().err == "resnet-explorer: warning: UserWarning: first line second line\n"

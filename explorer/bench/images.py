@@ -52,7 +52,7 @@ def _corpus(folder: Path, side: int) -> dict[str, Path]:
     import numpy as np
     from PIL import Image
 
-    from explorer.core.inference import sample_images
+    from explorer.core.samples import sample_images
 
     files: dict[str, Path] = {"small photo (bundled cat.jpg)": sample_images()[0]}
     makers: dict[str, Callable[[], Path]] = {

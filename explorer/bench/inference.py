@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from PIL import Image
 
     from explorer.core.images import load_image, preprocess
-    from explorer.core.inference import Classifier, sample_images, select_device, supported_precisions
+    from explorer.core.inference import Classifier, select_device, supported_precisions
+    from explorer.core.samples import sample_images
 
     device = select_device(args.device)
     if args.inference_threads:  # on a shared machine, 1 thread avoids waiting for descheduled workers

@@ -13,7 +13,6 @@ import contextlib
 import copy
 import time
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +24,7 @@ from explorer.core.choices import PRECISIONS
 from explorer.core.images import load_image, preprocess
 from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
 from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+from explorer.core.samples import sample_images
 from explorer.core.weights import WeightsError, WeightsInfo, load_weights
 
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -313,10 +313,3 @@ class Classifier:
             self.notices.append(f"{self.precision} changed the top-5 on the sample photos; using fp32 instead")
             return fp32, "fp32"
         return reduced, self.precision
-
-
-def sample_images() -> list[Path]:
-    """The bundled sample photos (resources/samples/*.jpg), sorted by name, found through the
-    package's resources (importlib.resources), wherever the package is installed."""
-    folder = files("explorer.resources").joinpath("samples")
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".jpg"))
