@@ -49,7 +49,6 @@ WEIGHT_SOURCES: dict[str, WeightSource] = {
     "random": WeightSource("random initialisation (untrained)", None, None, None, 256, 224),
 }
 DEFAULT_SOURCE = "imagenet-v2"
-RANDOM_SOURCE = "random"
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 # The transform of a checkpoint that is not a known file: torchvision's classic 256/224.
 DEFAULT_RESIZE, DEFAULT_CROP = 256, 224

@@ -320,6 +320,13 @@ def test_unsupported_urls_are_refused_in_one_line(model, url, words):
         load_weights(model, url)
 
 
+def test_which_sources_download():
+    from explorer.core.sources import needs_download
+
+    assert needs_download("imagenet-v2") and needs_download("https://example.org/w.pth")
+    assert not needs_download("random") and not needs_download("/tmp/w.pth") and not needs_download("C:\\w.pth")
+
+
 def test_hub_hash_convention():
     from explorer.core.sources import hub_sha256_prefix
 
