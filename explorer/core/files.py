@@ -16,7 +16,8 @@ from explorer.core.text import os_reason
 
 def file_problem(path: str | Path) -> str | None:
     """Why ``path`` cannot be read as a file ("no such file or folder", "is a folder, not a file",
-    "permission denied", "file name too long", ...), or None when it can be opened."""
+    "not a regular file", "permission denied", "file name too long", ...), or None when it can be
+    opened."""
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
@@ -25,6 +26,8 @@ def file_problem(path: str | Path) -> str | None:
         return "the name contains a NUL character"
     if stat.S_ISDIR(mode):
         return "is a folder, not a file"
+    if not stat.S_ISREG(mode):  # opening a pipe would wait for a writer forever
+        return "not a regular file (a pipe, socket or device)"
     if not os.access(path, os.R_OK):
         return "permission denied"
     return None

@@ -295,7 +295,8 @@ def _dtype_problem(value: torch.Tensor, target: torch.Tensor) -> str | None:
 
 def _check_values(model: ResNet50, checked: dict[str, torch.Tensor], path: Path) -> None:
     """Finite values, non-negative BN variances, and a finite forward pass of the candidate weights
-    on a seeded test input (run through ``torch.func.functional_call``: the model is not touched)."""
+    on a seeded test input (run through ``torch.func.functional_call``: the model's tensors are not
+    touched, though forward hooks registered on it, if any, see the test input)."""
     # The max-abs norm is NaN or inf exactly when some element is; one fused call over all tensors is
     # much cheaper than an isfinite() mask per tensor.
     floats = [k for k, v in checked.items() if v.is_floating_point()]

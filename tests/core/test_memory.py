@@ -4,6 +4,7 @@ message, and the one-line text helpers the core's errors are built with."""
 from __future__ import annotations
 
 import errno
+import os
 
 import pytest
 
@@ -62,6 +63,8 @@ def test_path_checks_answer_instead_of_raising(tmp_path):
     assert file_problem(tmp_path / "missing") == "no such file or folder"
     assert file_problem(tmp_path) == "is a folder, not a file"
     assert file_problem(str(tmp_path / "nul\x00")) == "the name contains a NUL character"
+    os.mkfifo(tmp_path / "pipe")
+    assert file_problem(tmp_path / "pipe") == "not a regular file (a pipe, socket or device)"  # opening it would hang
     (tmp_path / "file").write_text("x")
     assert file_problem(tmp_path / "file") is None
     assert folder_problem(tmp_path / "file") == "not a folder"
