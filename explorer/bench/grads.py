@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Callable
 
-import torch
-import torch.nn.functional as F
+from explorer.bench._timing import Measurement, measure, memory_source
+from explorer.core.argtypes import positive_int
+from explorer.core.memory import check_fits, training_bytes
+from explorer.core.stages import input_size_problem
 
-from explorer.bench._args import positive_int
-from explorer.core.gradients import PRESETS, run_comparison
-
-TARGET_RATIO = 1.15  # the issue's budget: at most 1.15x two torchvision fwd+bwd passes
+TARGET_RATIO = 1.15  # the budget: at most 1.15x two torchvision fwd+bwd passes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,68 +24,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--grads-batch", type=positive_int, default=8, metavar="N", help="batch size (default 8)")
     group.add_argument("--grads-size", type=positive_int, default=224, metavar="N", help="input side (default 224)")
     group.add_argument("--grads-repeats", type=positive_int, default=1, metavar="N", help="timed repeats, best kept (default 1)")
-    group.add_argument("--grads-device", default="cpu", help="cpu or cuda (default cpu, as the issue's target)")
+    group.add_argument("--grads-device", default="cpu", help="cpu or cuda (default cpu, where the budget was set)")
     group.add_argument("--grads-threads", type=positive_int, metavar="N",
                        help="torch CPU threads (default torch's own); 1 gives the steadiest numbers on a shared machine")
 
 
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize(device)
-
-
-def _status_kib(field: str) -> int | None:
-    """A field of /proc/self/status in KiB (Linux only; None elsewhere). VmHWM is the peak RSS."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats(device)
-        return
-    try:  # writing 5 resets VmHWM to the current RSS (Linux >= 4.0)
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-def _peak(device: str) -> int | None:
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated(device)
-    hwm = _status_kib("VmHWM")
-    return None if hwm is None else hwm * 1024
-
-
-def _measure(fn: Callable[[], Any], device: str) -> tuple[float, float, int | None]:
-    """Wall time, process CPU time (steadier than wall time on a shared machine) and the peak memory
-    during the call, in bytes: the process's peak RSS on the CPU (the allocator keeps freed pages, so
-    a difference from the start would undercount), torch's peak allocation on CUDA."""
-    _reset_peak(device)
-    _sync(device)
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    _sync(device)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return wall, cpu, _peak(device)
-
-
-def _least(samples: list[tuple[float, float, int | None]]) -> tuple[float | None, float | None, int | None]:
+def _least(samples: list[Measurement]) -> tuple[float | None, float | None, int | None]:
     """Least wall time, least CPU time, largest peak (None when there are no samples)."""
     if not samples:
         return None, None, None
-    peaks = [p for _, _, p in samples if p is not None]
-    return min(w for w, _, _ in samples), min(c for _, c, _ in samples), max(peaks) if peaks else None
+    peaks = [m.peak_bytes for m in samples if m.peak_bytes is not None]
+    return min(m.wall_s for m in samples), min(m.cpu_s for m in samples), max(peaks) if peaks else None
 
 
 def _torchvision_passes(batch: int, size: int, device: str) -> Callable[[], None] | None:
+    import torch
+    import torch.nn.functional as F
+
     try:
         import torchvision
     except ImportError:
@@ -105,7 +58,21 @@ def _torchvision_passes(batch: int, size: int, device: str) -> Callable[[], None
     return two_passes
 
 
+def check(args: argparse.Namespace) -> None:
+    """Refuse, before anything is built, an input the network cannot take and a batch this machine's
+    memory cannot hold (two models fwd+bwd: ours and torchvision's reference). Raises ValueError."""
+    problem = input_size_problem(args.grads_size, args.grads_size)
+    if problem:
+        raise ValueError(f"--grads-size: {problem}")
+    check_fits(f"--grads-batch {args.grads_batch} at {args.grads_size}x{args.grads_size}",
+               2 * training_bytes(args.grads_batch, args.grads_size, args.grads_size))
+
+
 def run(args: argparse.Namespace) -> dict:
+    import torch
+
+    from explorer.core.gradients import PRESETS, run_comparison
+
     batch, size, device = args.grads_batch, args.grads_size, args.grads_device
     if args.grads_threads is not None:
         torch.set_num_threads(args.grads_threads)
@@ -121,11 +88,11 @@ def run(args: argparse.Namespace) -> dict:
     if reference is not None:
         reference()
     # Interleaved repeats; the least of each kept, since other load on the machine only adds time.
-    samples: dict[str, list[tuple[float, float, int | None]]] = {"ours": [], "reference": []}
+    samples: dict[str, list[Measurement]] = {"ours": [], "reference": []}
     for _ in range(args.grads_repeats):
         for name, fn in (("ours", ours), ("reference", reference)):
             if fn is not None:
-                samples[name].append(_measure(fn, device))
+                samples[name].append(measure(fn, device))
     ours_s, ours_cpu, ours_peak = _least(samples["ours"])
     ref_s, ref_cpu, ref_peak = _least(samples["reference"])
     return {
@@ -143,7 +110,7 @@ def run(args: argparse.Namespace) -> dict:
         "target_ratio": TARGET_RATIO,
         "peak_memory_bytes": ours_peak,
         "torchvision_peak_memory_bytes": ref_peak,
-        "memory_source": "torch.cuda.max_memory_allocated" if device.startswith("cuda") else "peak RSS of the process (/proc/self/status VmHWM)",
+        "memory_source": memory_source(device),
     }
 
 

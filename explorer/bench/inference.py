@@ -6,8 +6,8 @@ Forward: ``Classifier.logits`` on a preprocessed batch (host-to-device copy, for
 End-to-end: decode + preprocess + forward for a 1224x816 (1-megapixel) JPEG made from the bundled
 ``cat.jpg``, with the exact (full) decode the app uses by default, and with ``--fast-decode``. Random
 weights: speed does not depend on their values, and nothing is downloaded. bf16 is measured where
-the device runs it natively. Targets (issue 3): forward <= 1.0x torchvision, bf16 <= 0.75x
-torchvision fp32, end-to-end <= 1.2x forward.
+the device runs it natively. Targets: forward <= 1.0x torchvision, bf16 <= 0.75x torchvision fp32,
+end-to-end <= 1.2x forward.
 """
 
 from __future__ import annotations
@@ -15,28 +15,22 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
-
-import torch
-from PIL import Image
+from typing import TYPE_CHECKING, Any, Callable
 
 from explorer.bench._timing import median_min, timed_ms
-from explorer.bench._args import positive_int
-from explorer.core.images import load_image, preprocess
-from explorer.core.inference import (
-    Classifier,
-    sample_images,
-    select_device,
-    supported_precisions,
-)
+from explorer.core.argtypes import device_name, positive_int
+from explorer.core.memory import FLOAT32_BYTES, check_fits, inference_bytes
+
+if TYPE_CHECKING:
+    import torch
 
 MEGAPIXEL_SIZE = (1224, 816)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # --device and --batch are the issue's names; they belong to this suite, the default one.
+    # --device and --batch belong to this suite, the default one, and keep their short names.
     group = parser.add_argument_group("inference suite")
-    group.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    group.add_argument("--device", type=device_name, default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     group.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per forward (default 1)")
     group.add_argument("--inference-repeats", type=positive_int, default=20, metavar="N", help="timed rounds (default 20)")
     group.add_argument("--inference-warmup", type=positive_int, default=3, metavar="N", help="untimed rounds first (default 3)")
@@ -45,11 +39,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check(args: argparse.Namespace) -> None:
+    """Refuse, before anything is built, an unavailable device or a batch this machine's memory cannot
+    hold (our classifier in fp32 and bf16 and torchvision's, two copies of the batch). Raises ValueError."""
+    from explorer.core.inference import select_device
+
+    select_device(args.device)
+    side = 224
+    batch_bytes = 2 * args.batch * 3 * side * side * FLOAT32_BYTES
+    check_fits(f"--batch {args.batch}", inference_bytes(args.batch, side, side, models=5) + batch_bytes)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    try:
-        device = select_device(args.device)
-    except ValueError as exc:
-        args._parser.error(str(exc))
+    import torch
+    from PIL import Image
+
+    from explorer.core.images import load_image, preprocess
+    from explorer.core.inference import Classifier, select_device, supported_precisions
+    from explorer.core.samples import sample_images
+
+    device = select_device(args.device)
     if args.inference_threads:  # on a shared machine, 1 thread avoids waiting for descheduled workers
         torch.set_num_threads(args.inference_threads)
     classifier = Classifier(str(device))
@@ -101,6 +110,8 @@ def _torchvision_resnet50(device: torch.device) -> torch.nn.Module | None:
 
 
 def _reference_forward(model: torch.nn.Module, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    import torch
+
     with torch.inference_mode():  # the same copies as Classifier.logits, so the comparison is fair
         return model(batch.to(device)).float().cpu()
 

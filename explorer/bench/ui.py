@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from explorer.bench._args import positive_int
+from explorer.core.argtypes import positive_int
 
 STALL_TARGET_MS = 50.0
 STARTUP_TARGET_S = 1.5
@@ -150,7 +150,7 @@ def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]],
     window.resize(1400, 900)
     window.show()
     beat = _Heartbeat(args.ui_heartbeat_ms)
-    from explorer.core.inference import sample_images  # through the resources API, as installed
+    from explorer.core.samples import sample_images  # through the resources API, as installed
 
     samples = [str(p) for p in sample_images()]
     phases: dict[str, dict[str, float]] = {}
@@ -215,7 +215,7 @@ def _cli_forward_ms(samples: list[str], repeats: int = 7) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from explorer.core.inference import sample_images
+    from explorer.core.samples import sample_images
 
     env = _environment()
     samples = [str(p) for p in sample_images()]

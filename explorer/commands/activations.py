@@ -10,19 +10,27 @@ naming it), 2 for usage errors.
 from __future__ import annotations
 
 import argparse
-import json
 
-import numpy as np
-
-from explorer.commands.cam import add_model_arguments, class_index, class_json, first_line, load_inputs, weights_json
-from explorer.commands.common import error, positive_int
+from explorer.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_model_arguments,
+    class_index,
+    class_json,
+    json_text,
+    load_inputs,
+    positive_int,
+    report_title,
+    runtime_failure,
+    weights_json,
+)
 from explorer.core.blocks import feature_blocks
-from explorer.core.activations import ActivationCache, top_channels
-from explorer.core.gradcam import cam_mass_shares
+
+COMMAND = "activations"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("activations", help="per-block activation norms and Grad-CAM shares; a block's most active channels")
+    p = sub.add_parser(COMMAND, help="per-block activation norms and Grad-CAM shares; a block's most active channels")
     p.add_argument("image", metavar="IMAGE", help="image file")
     p.add_argument(
         "--block", choices=feature_blocks(), metavar="NAME", help="also list this block's most active channels (stem, layer1.0 .. layer4.2)"
@@ -34,15 +42,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_inputs("activations", args)
+    loaded = load_inputs(COMMAND, args)
     if loaded is None:
-        return 1
+        return EXIT_FAILED
+    import numpy as np
+
+    from explorer.core.activations import ActivationCache, top_channels
+    from explorer.core.gradcam import cam_mass_shares
+
     try:
         maps = ActivationCache(loaded.model, max_images=1).activations(loaded.image)
         shares = cam_mass_shares(loaded.model, loaded.image, args.class_index)
     except RuntimeError as exc:  # e.g. out of memory on the device
-        error("activations", f"{args.image}: {first_line(exc)}")
-        return 1
+        return runtime_failure(COMMAND, args.image, exc)
     report = {
         "file": args.image,
         "weights": weights_json(loaded.weights),
@@ -67,15 +79,14 @@ def run(args: argparse.Namespace) -> int:
                 {"channel": c.channel, "mean": c.mean, "max": float(c.map.max())} for c in top_channels(maps[args.block], args.top)
             ],
         }
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
-    return 0
+    print(json_text(report) if args.json else format_report(report))
+    return EXIT_OK
 
 
 def format_report(r: dict) -> str:
-    untrained = "" if r["weights"]["trained"] else "  [untrained: predictions are meaningless]"
     c = r["class"]
     lines = [
-        f"{r['file']}  (weights: {r['weights']['label']}, {r['device']}){untrained}",
+        report_title(r),
         f"Grad-CAM shares for class {c['index']} {c['label']} ({c['prob']:.1%})",
         f"{'block':<10}{'output':>14}{'activation norm':>18}{'Grad-CAM mass':>16}{'share':>9}",
     ]

@@ -1,33 +1,42 @@
 """``resnet-explorer grads``: the gradient lab from explorer.core.gradients as a table, JSON or CSV.
 
 A preset supplies the defaults; every explicit flag overrides it. Argument mistakes (unknown block,
-contradictory flags) are argparse usage errors (exit 2); a failing run prints one line (exit 1).
+contradictory flags) are argparse usage errors (exit 2). The size, the image files, the weights, the
+CSV's folder and the memory the batch needs are checked before any model is built; those and a
+failing run print one line (exit 1).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from explorer.commands.common import error, non_negative_int, positive_int
-from explorer.core.blocks import residual_blocks
-from explorer.core.gradients import (
-    INITS,
-    NORMS,
-    PRESETS,
-    SHORTCUT_CHOICES,
-    TARGETS,
-    GradConfig,
-    GradResult,
-    run_comparison,
-    validate_choice,
-    write_csv,
+from explorer.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    device_name,
+    error,
+    json_text,
+    non_negative_int,
+    output_problem,
+    positive_int,
 )
+from explorer.core.blocks import residual_blocks
+from explorer.core.files import file_problem
+from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
+from explorer.core.gradients.presets import PRESETS
+from explorer.core.memory import check_fits, training_bytes
+from explorer.core.sources import source_problem
+from explorer.core.stages import input_size_problem
+from explorer.core.text import shown
 
+if TYPE_CHECKING:
+    from explorer.core.gradients import GradResult
+
+COMMAND = "grads"
 DEFAULT_PRESET = "init-step"
 
 
@@ -43,7 +52,6 @@ def block_list(text: str) -> tuple[str, ...]:
     return names
 
 
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grads", help="per-layer gradient norms with and without skip connections")
     presets = ", ".join(f"{k} ({v.title})" for k, v in PRESETS.items())
@@ -54,16 +62,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lesion", type=block_list, metavar="B,...", help="remove the residual branch of these blocks (Veit et al. 2016)")
     p.add_argument("--norm", choices=NORMS, help="batch statistics, frozen running statistics, or no normalisation")
     p.add_argument("--init", choices=INITS, help="He (Kaiming normal), PyTorch default, or loaded weights")
-    p.add_argument("--weights", metavar="W", help="imagenet-v2, imagenet-v1, random or a checkpoint file (implies --init weights)")
+    p.add_argument("--weights", metavar="SOURCE", help="imagenet-v2, imagenet-v1, random, a checkpoint file or an http(s):// URL (implies --init weights)")
     p.add_argument("--targets", choices=TARGETS, help="seeded random labels, or the model's own top-1")
     p.add_argument("--input", nargs="+", metavar="noise|IMAGE", help="'noise' (seeded Gaussian) or image files (the batch)")
     p.add_argument("--batch", type=positive_int, metavar="N", help="batch size for noise input")
     p.add_argument("--size", type=positive_int, metavar="N", help="input height and width")
     p.add_argument("--seed", type=non_negative_int, metavar="S", help="seed for init, noise and labels")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--device", type=device_name, default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--csv", metavar="FILE", help="also write one row per run and layer to FILE")
-    p.set_defaults(func=run, _parser=p)
+    p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> GradConfig:
@@ -99,14 +107,6 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     return config
 
 
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _progress_printer() -> Callable[[str, float], None] | None:
     """Progress on one rewritten stderr line, only for a person watching a terminal."""
     if not sys.stderr.isatty():
@@ -120,27 +120,58 @@ def _progress_printer() -> Callable[[str, float], None] | None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, args._parser)
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():  # say so before minutes of compute
-        error("grads", f"cannot write {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
-        return 1
+    problem = _input_problem(config, args)
+    if problem:  # said before minutes of compute
+        error(COMMAND, problem)
+        return EXIT_FAILED
+    from explorer.core.gradients import run_comparison, write_csv
+    from explorer.core.inference import select_device
+
     try:
-        results = run_comparison(config, args.shortcuts, _device(args.device), _progress_printer())
+        device = select_device(args.device)
+        results = run_comparison(config, args.shortcuts, str(device), _progress_printer())
     except (ValueError, RuntimeError) as exc:
         # ValueError: WeightsError and ImageError (one line naming the file), an absent device, and
         # torch's own refusals (one value per channel under batch statistics); RuntimeError: out of memory.
-        error("grads", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return 1
+        error(COMMAND, str(exc).strip() or type(exc).__name__)
+        return EXIT_FAILED
     if args.csv:
         try:
             write_csv(Path(args.csv), results)
         except OSError as exc:
-            error("grads", f"cannot write {args.csv}: {exc.strerror or exc}")
-            return 1
+            error(COMMAND, f"cannot write {shown(args.csv)}: {exc.strerror or exc}")
+            return EXIT_FAILED
     if args.json:
-        print(json.dumps({"runs": [r.to_dict() for r in results]}, indent=2))
+        print(json_text({"runs": [r.to_dict() for r in results]}))
     else:
         print("\n\n".join(format_result(r) for r in results))
-    return 0
+    return EXIT_OK
+
+
+def _input_problem(config: GradConfig, args: argparse.Namespace) -> str | None:
+    """What would make the run fail, found before anything is built: the size, the image files, the
+    weights, the CSV's folder, the memory."""
+    problem = input_size_problem(config.size, config.size)
+    if problem:
+        return f"--size {config.size}: {problem}"
+    for path in config.inputs:
+        reason = file_problem(path)
+        if reason:
+            return f"{shown(path)}: {reason}"
+    if config.init == "weights" and config.weights:
+        problem = source_problem(config.weights)
+        if problem:
+            return problem
+    if args.csv:
+        problem = output_problem(args.csv)
+        if problem:
+            return problem
+    batch = len(config.inputs) or config.batch
+    try:
+        check_fits(f"batch {batch} at {config.size}x{config.size}", training_bytes(batch, config.size, config.size, config.num_classes))
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _number(value: float | None) -> str:
@@ -155,9 +186,10 @@ def format_result(result: GradResult) -> str:
         f"{result.label} network{lesion}: norm {c['norm']}, init {c['init']}, {source}, batch {c['batch']}, {c['size']}x{c['size']},"
         f" targets {c['targets']}, seed {c['seed']}, {result.device}; loss {result.loss:.4f}"
     )
-    lines = [head, f"{'layer':<24}{'stage':<8}{'grad norm':>12}{'act. std':>12}"]
-    for layer in result.layers:
-        name = layer.name + (" (proj.)" if layer.shortcut else "")
-        lines.append(f"{name:<24}{layer.stage:<8}{_number(layer.grad_norm):>12}{_number(layer.activation_std):>12}")
+    names = [layer.name + (" (proj.)" if layer.shortcut else "") for layer in result.layers]
+    width = max(len("layer"), *map(len, names)) + 2  # the longest, layer1.0.downsample.0 (proj.), keeps its gap
+    lines = [head, f"{'layer':<{width}}{'stage':<8}{'grad norm':>12}{'act. std':>12}"]
+    for name, layer in zip(names, result.layers):
+        lines.append(f"{name:<{width}}{layer.stage:<8}{_number(layer.grad_norm):>12}{_number(layer.activation_std):>12}")
     lines.append(result.verdict)
     return "\n".join(lines)

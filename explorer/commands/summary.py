@@ -1,16 +1,26 @@
-"""``resnet-explorer summary``: the exact architecture table (or JSON) from explorer.core.summary."""
+"""``resnet-explorer summary``: the exact architecture table (or JSON) from explorer.core.summary.
+
+Exit status 0, 1 for an input the network cannot take or this machine's memory cannot hold (one
+line saying the limit), 2 for usage errors.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+from typing import TYPE_CHECKING
 
-from explorer.commands.common import positive_int
-from explorer.core.summary import ModelSummary, summarize
+from explorer.commands.common import EXIT_FAILED, EXIT_OK, error, json_text, positive_int
+from explorer.core.memory import check_fits, inference_bytes
+from explorer.core.stages import input_size_problem
+
+if TYPE_CHECKING:
+    from explorer.core.summary import ModelSummary
+
+COMMAND = "summary"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("summary", help="per-stage, per-block architecture table of ResNet-50")
+    p = sub.add_parser(COMMAND, help="per-stage, per-block architecture table of ResNet-50")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument(
         "--input-size", nargs=2, type=positive_int, metavar=("H", "W"), default=(224, 224), help="input height and width (default 224 224)"
@@ -21,15 +31,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    height, width = args.input_size
+    problem = input_size_problem(height, width)
     try:
-        summary = summarize(tuple(args.input_size), args.num_classes)
+        if problem:
+            raise ValueError(problem)
+        check_fits(f"--input-size {height} {width} with {args.num_classes} classes", inference_bytes(1, height, width, args.num_classes))
     except ValueError as exc:
-        raise SystemExit(f"resnet-explorer summary: error: {exc}") from None
-    if args.json:
-        print(json.dumps(summary.to_dict(), indent=2))
-    else:
-        print(format_table(summary, show_layers=args.layers))
-    return 0
+        error(COMMAND, str(exc))
+        return EXIT_FAILED
+    from explorer.core.summary import summarize
+
+    summary = summarize((height, width), args.num_classes)
+    print(json_text(summary.to_dict()) if args.json else format_table(summary, show_layers=args.layers))
+    return EXIT_OK
 
 
 def _shape(shape: list[int]) -> str:

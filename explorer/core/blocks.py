@@ -1,8 +1,8 @@
 """Names and titles of the network's parts, derived from the stage table the model is built from:
 the stem, the residual blocks of each stage (state-dict prefixes ``layer1.0`` ...), the head.
 
-Core layer, pure Python over explorer.core.model. Every view and command takes its block names and
-stage titles from here, so one fact has one definition:
+Core layer, pure Python over the stage table (explorer.core.stages, no torch). Every view and
+command takes its block names and stage titles from here, so one fact has one definition:
 
 - ``residual_blocks()``: the blocks that have a shortcut and a residual branch (16 in ResNet-50);
 - ``feature_blocks()``: ``"stem"`` and the residual blocks, the parts with an activation map (17);
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from explorer.core.model import RESNET50_STAGES, StageSpec
+from explorer.core.stages import RESNET50_STAGES, StageSpec
 
 STEM = "stem"
 HEAD = "head"

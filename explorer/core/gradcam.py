@@ -20,35 +20,16 @@ from PIL import Image
 from torch import nn
 
 from explorer.core.activations import as_batch, block_modules, inference_semantics, model_device
-from explorer.core.blocks import stage_outputs
+from explorer.core.choices import (  # noqa: F401 (the names are defined torch-free there, for parsers and menus)
+    COLORMAP_ANCHORS as _COLORMAPS,
+    COLORMAPS,
+    DEFAULT_GRADCAM_STAGE as DEFAULT_STAGE,
+    GRADCAM_STAGES as STAGES,
+)
 from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD
 from explorer.core.model import ResNet50
 
-STAGES: tuple[int, ...] = tuple(stage_outputs())  # 1 (the stem) .. 5 (layer4), as in the paper
-DEFAULT_STAGE = STAGES[-1]
 TOP_K = 5
-
-# Piecewise-linear anchors (position, (r, g, b)) in [0, 1]. "jet" is matplotlib's exact definition;
-# "inferno" is matplotlib's perceptually uniform map sampled at five points (an approximation).
-_COLORMAPS: dict[str, tuple[tuple[float, tuple[float, float, float]], ...]] = {
-    "jet": (
-        (0.0, (0.0, 0.0, 0.5)),
-        (0.125, (0.0, 0.0, 1.0)),
-        (0.375, (0.0, 1.0, 1.0)),
-        (0.625, (1.0, 1.0, 0.0)),
-        (0.875, (1.0, 0.0, 0.0)),
-        (1.0, (0.5, 0.0, 0.0)),
-    ),
-    "inferno": (
-        (0.0, (0.001, 0.000, 0.014)),
-        (0.25, (0.341, 0.062, 0.429)),
-        (0.5, (0.735, 0.216, 0.330)),
-        (0.75, (0.978, 0.557, 0.035)),
-        (1.0, (0.988, 1.000, 0.645)),
-    ),
-    "gray": ((0.0, (0.0, 0.0, 0.0)), (1.0, (1.0, 1.0, 1.0))),
-}
-COLORMAPS: tuple[str, ...] = tuple(_COLORMAPS)
 
 
 @dataclass(frozen=True)

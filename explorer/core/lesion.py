@@ -19,11 +19,11 @@ from typing import Literal
 import torch
 
 from explorer.core.activations import as_batch, image_key, model_device
+from explorer.core.choices import LESION_KINDS as KINDS  # the names live there, torch-free
 from explorer.core.model import Bottleneck, ResNet50
 from explorer.core.progress import Cancel, Cancelled, Progress
 
 LesionKind = Literal["residual", "shortcut"]
-KINDS: tuple[str, ...] = ("residual", "shortcut")
 TOP_K = 5
 
 @dataclass(frozen=True)

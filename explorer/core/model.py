@@ -10,37 +10,18 @@ changes behaviour only, never the parameters or their names.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Iterable, Iterator, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.core.stages import RESNET50_STAGES, STEM_CHANNELS, StageSpec  # noqa: F401 (the table lives there, torch-free)
+
 Normalization = Literal["standard", "batch", "frozen", "none"]
 NORMALIZATIONS: tuple[str, ...] = ("standard", "batch", "frozen", "none")
 Initialization = Literal["he", "pytorch"]
 INITIALIZATIONS: tuple[str, ...] = ("he", "pytorch")
-
-
-@dataclass(frozen=True)
-class StageSpec:
-    """One stage of bottleneck blocks: ``blocks`` in total, the first a convolutional block."""
-
-    name: str  # "stage2".."stage5"
-    module: str  # state_dict prefix: "layer1".."layer4"
-    blocks: int
-    filters: tuple[int, int, int]  # bottleneck filters [F1, F2, F3] as in the paper's table
-    stride: int
-
-
-RESNET50_STAGES: tuple[StageSpec, ...] = (
-    StageSpec("stage2", "layer1", 3, (64, 64, 256), 1),
-    StageSpec("stage3", "layer2", 4, (128, 128, 512), 2),
-    StageSpec("stage4", "layer3", 6, (256, 256, 1024), 2),
-    StageSpec("stage5", "layer4", 3, (512, 512, 2048), 2),
-)
-STEM_CHANNELS = 64
 
 
 class SwitchableBatchNorm2d(nn.BatchNorm2d):

@@ -17,6 +17,7 @@ import torchinfo
 from torch import nn
 
 from explorer.core.model import Bottleneck, ResNet50
+from explorer.core.stages import input_size_problem
 
 FLOAT32_BYTES = 4
 
@@ -221,8 +222,9 @@ def summarize(input_size: tuple[int, int] = (224, 224), num_classes: int = 1000)
         ValueError: for an input too small to survive the five stride-2 stages, or no classes.
     """
     height, width = (int(v) for v in input_size)
-    if min(height, width) < 32:
-        raise ValueError(f"input size {height}x{width} is too small: ResNet-50 needs at least 32x32")
+    problem = input_size_problem(height, width)
+    if problem:
+        raise ValueError(problem)
     model = ResNet50(num_classes=num_classes).eval()
     rec = _Recorder(model, (height, width))
 

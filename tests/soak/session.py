@@ -27,7 +27,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
 
 from explorer.core.gradients import PRESETS
-from explorer.core.inference import sample_images
+from explorer.core.samples import sample_images
 from explorer.core.model import ResNet50
 from explorer.ui import window_layout
 from explorer.ui.app import create_application

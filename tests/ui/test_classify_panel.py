@@ -23,7 +23,7 @@ from explorer.core.model import ResNet50
 from explorer.ui.classify.host import ClassifierHost
 from explorer.ui.classify.panel import ClassifyPanel
 from explorer.ui.jobs import JobRunner
-from support import not_an_image, pattern_image, random_stats_model, save_checkpoint
+from support import not_an_image, pattern_image, random_stats_model, checkpoint
 
 TIMEOUT_MS = 60_000
 
@@ -32,7 +32,7 @@ TIMEOUT_MS = 60_000
 def checkpoints(tmp_path_factory):
     """Two different ResNet-50 checkpoints (He init, seeds 1 and 2) with non-trivial BN statistics."""
     folder = tmp_path_factory.mktemp("ckpt")
-    return [save_checkpoint(folder / f"resnet50-seed{seed}.pth", random_stats_model(seed)) for seed in (1, 2)]
+    return [checkpoint(folder / f"resnet50-seed{seed}.pth", random_stats_model(seed)) for seed in (1, 2)]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QT
 from explorer.ui.common import file_dialogs
 from explorer.ui import window_layout
 from explorer.ui.main_window import MainWindow
-from support import pattern_image, save_checkpoint
+from support import pattern_image, checkpoint
 
 TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
@@ -26,7 +26,7 @@ def files(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
     photos = [pattern_image(folder / f"p{i}.png", (72, 60), i) for i in range(2)]
-    return {"photos": photos, "folder": folder, "checkpoint": save_checkpoint(tmp_path / "resnet50-seed3.pth", seed=3), "out": tmp_path}
+    return {"photos": photos, "folder": folder, "checkpoint": checkpoint(tmp_path / "resnet50-seed3.pth", seed=3), "out": tmp_path}
 
 
 @pytest.fixture

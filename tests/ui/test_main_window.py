@@ -19,7 +19,8 @@ from explorer.core.inference import Classifier
 from explorer.core.model import ResNet50
 from explorer.ui.main_window import MainWindow
 from explorer.ui.jobs import default_torch_threads
-from support import pattern_image, save_checkpoint
+from support import checkpoint as make_checkpoint
+from support import pattern_image
 
 TIMEOUT_MS = 60_000
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "resnet50-random.pth", seed=5)
+    return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "resnet50-random.pth", seed=5)
 
 
 @pytest.fixture(scope="module")

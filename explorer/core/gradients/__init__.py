@@ -4,8 +4,14 @@ forward and backward pass, with or without skip connections (He et al. 2015, Fig
 The package's rooms: ``config`` (what a run varies, validated), ``presets`` (named settings),
 ``layers`` (which layers are reported, from the model itself), ``run`` (the pass), ``result``
 (plain results), ``verdict`` (one line from the numbers), ``report`` (the CSV schema). The public
-API is re-exported here.
+API is re-exported here; ``config`` and ``presets`` import no torch, and the names that need torch
+are loaded on first use, so a command's parser can read the choices without importing torch.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from explorer.core.gradients.config import (
     INITS,
@@ -17,16 +23,26 @@ from explorer.core.gradients.config import (
     validate,
     validate_choice,
 )
-from explorer.core.gradients.layers import gradient_layers, main_path_layers, stage_modules
 from explorer.core.gradients.presets import PRESETS, Preset
-from explorer.core.gradients.report import CSV_FIELDS, csv_rows, write_csv
-from explorer.core.gradients.result import GradResult, LayerGrad
-from explorer.core.gradients.run import build_model, make_inputs, run_comparison, run_gradients, variant_label
-from explorer.core.progress import Cancelled
+
+_LAZY = {
+    "gradient_layers": "layers", "main_path_layers": "layers", "stage_modules": "layers",
+    "CSV_FIELDS": "report", "csv_rows": "report", "write_csv": "report",
+    "GradResult": "result", "LayerGrad": "result",
+    "build_model": "run", "make_inputs": "run", "run_comparison": "run", "run_gradients": "run", "variant_label": "run",
+}
 
 __all__ = [
-    "CSV_FIELDS", "Cancelled", "GradConfig", "GradResult", "INITS", "LayerGrad", "NORMS", "PRESETS", "Preset",
-    "SHORTCUT_CHOICES", "TARGETS", "build_model", "csv_rows", "gradient_layers", "main_path_layers", "make_inputs",
-    "run_comparison", "run_gradients", "shortcut_variants", "stage_modules", "validate", "validate_choice",
-    "variant_label", "write_csv",
+    "INITS", "NORMS", "PRESETS", "SHORTCUT_CHOICES", "TARGETS", "Cancelled", "GradConfig", "Preset", "shortcut_variants",
+    "validate", "validate_choice", *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: the torch-backed half on first use
+    if name == "Cancelled":
+        from explorer.core.progress import Cancelled
+
+        return Cancelled
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"explorer.core.gradients.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -71,6 +71,7 @@ def validate(config: GradConfig) -> None:
     for field in ("batch", "size", "num_classes"):
         if getattr(config, field) < 1:
             raise ValueError(f"{field} must be at least 1, got {getattr(config, field)}")
+
     _check_blocks("lesion", config.lesion)
     if config.plain_blocks is not None:
         _check_blocks("plain blocks", config.plain_blocks)

@@ -24,6 +24,7 @@ from explorer.core.gradients.result import GradResult, LayerGrad
 from explorer.core.gradients.verdict import trend_verdict, versus_clause
 from explorer.core.model import RESNET50_STAGES, ResNet50
 from explorer.core.progress import Cancel, Cancelled, Progress
+from explorer.core.stages import input_size_problem
 
 
 # -- building a run ------------------------------------------------------------------------------
@@ -132,6 +133,9 @@ def run_comparison(
     variants = [replace(config, shortcuts=on) for on in shortcut_variants(shortcuts)]
     for variant in variants:
         validate(variant)
+    problem = input_size_problem(config.size, config.size)
+    if problem:  # it would run, on padding: refuse rather than report gradients of nothing
+        raise ValueError(problem)
     _check_device(device)
     stages_per_pass = 2 * (len(RESNET50_STAGES) + 2)  # stem, 4 stages, head; forward and backward
     progress_steps = _Steps(1 + len(variants) * stages_per_pass, progress, cancel)

@@ -63,11 +63,6 @@ class LoadedWeights:
         return {"info": asdict(self.info), "stats": dict(self.stats)}
 
 
-def is_download(source: str) -> bool:
-    spec = WEIGHT_SOURCES.get(source)
-    return spec is not None and spec.url is not None
-
-
 class ClassifierHost:
     """Owns the Classifier. Call its methods only from jobs of one JobRunner lane.
 

@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference import Prediction, available_devices
 from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
-from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture, is_download
+from explorer.core.sources import needs_download
+from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture
 from explorer.ui.classify.results import ResultView
 from explorer.ui.classify.weights_menu import WeightsMenu
 from explorer.ui.common import file_dialogs
@@ -239,7 +240,7 @@ class ClassifyPanel(QWidget):
         job.progressed.connect(self._on_weights_job_progressed)
         title = WEIGHT_SOURCES[source].label if source in WEIGHT_SOURCES else Path(source).name
         self._say(f"Loading {title} on {device}…")
-        if is_download(source):
+        if needs_download(source):
             self._open_dialog(title)
 
     def _submit_classify(self, entry: _Entry) -> None:

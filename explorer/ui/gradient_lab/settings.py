@@ -14,12 +14,13 @@ from typing import Any
 from explorer.core.blocks import residual_blocks
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice
 from explorer.core.inference import available_devices
+from explorer.core.stages import MIN_INPUT_SIZE
 from explorer.ui.common.events import Event
 
 CUSTOM = "custom"
 INPUTS = ("noise", "images")
 QUANTITIES = ("grad_norm", "activation_std")
-LIMITS = {"batch": (1, 256), "size": (32, 1024), "seed": (0, 2**31 - 1)}  # the form's spin boxes
+LIMITS = {"batch": (1, 256), "size": (MIN_INPUT_SIZE, 1024), "seed": (0, 2**31 - 1)}  # the form's spin boxes
 
 
 @dataclass(frozen=True)
