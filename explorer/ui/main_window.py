@@ -312,16 +312,16 @@ class MainWindow(QMainWindow):
             self.insight.tabs.setFocus()
 
     def _on_open_triggered(self) -> None:
-        from explorer.ui.common import file_dialogs
+        from explorer.ui.common import dialogs
 
-        paths = file_dialogs.open_images(self, "Open images")
+        paths = dialogs.open_images(self, "Open images")
         if paths:
             self.add_paths(paths)
 
     def _on_open_folder_triggered(self) -> None:
-        from explorer.ui.common import file_dialogs
+        from explorer.ui.common import dialogs
 
-        folder = file_dialogs.open_folder(self, "Open a folder of images")
+        folder = dialogs.open_folder(self, "Open a folder of images")
         if folder:
             self.add_paths([folder])
 
@@ -336,9 +336,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The clipboard holds no image", 5000)
 
     def _on_export_triggered(self) -> None:
-        from explorer.ui.common import file_dialogs
+        from explorer.ui.common import dialogs
 
-        path = file_dialogs.save_export(self, "Export the gradient lab", "gradients.png", ".png")
+        path = dialogs.save_export(self, "Export the gradient lab", "gradients.png", ".png")
         if path:
             self.gradient.export(path)
             self.gradient_dock.raise_()
