@@ -34,10 +34,9 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
 
 PARTS_LANE = "parts"
 # The torch-backed modules that build_parts imports (the modules only: no widget is created off the
-# GUI thread).
+# GUI thread). The diagram is not among them: it is torch-free and drawn at once (build_diagram).
 PART_MODULES = (
     "explorer.ui.classify.panel",
-    "explorer.ui.diagram.view",
     "explorer.ui.gradient_lab.panel",
     "explorer.ui.insight.panel",
     "explorer.ui.inspector.panel",
@@ -161,34 +160,45 @@ class MainWindow(QMainWindow):
         for action in self._parts_actions:
             action.setEnabled(False)
 
-    def build_parts(self) -> None:
-        """Import the torch-backed views, put them in place, wire them and start the summary job.
-        Idempotent."""
+    def build_diagram(self) -> None:
+        """The diagram and its switches, in the centre: torch-free, so the window shows the network
+        at once while torch loads on a worker. Idempotent."""
         if self.diagram is not None:
             return
         from explorer.core.blocks import residual_blocks
-        from explorer.ui.classify.panel import ClassifyPanel
         from explorer.ui.common.switches import BlockSwitches
-        from explorer.ui.common.widgets import scrolling
         from explorer.ui.diagram.view import BlockDiagram
+
+        self.switches = BlockSwitches(residual_blocks())
+        self.diagram = BlockDiagram(self.switches)
+        self.setCentralWidget(self.diagram)
+        self.diagram.block_selected.connect(self._on_diagram_block_selected)
+        self.diagram.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.switches.changed.connect(self._on_switches_changed)
+        self.view_menu.addSeparator()
+        for action in self.diagram.zoom_actions():
+            self.view_menu.addAction(action)
+
+    def build_parts(self) -> None:
+        """Import the torch-backed views, put them in place, wire them and start the summary job.
+        Idempotent."""
+        if self.classify is not None:
+            return
+        self.build_diagram()
+        from explorer.ui.classify.panel import ClassifyPanel
+        from explorer.ui.common.widgets import scrolling
         from explorer.ui.gradient_lab.panel import GradientPanel
         from explorer.ui.insight.panel import InsightPanel
         from explorer.ui.inspector.panel import Inspector
 
-        self.switches = BlockSwitches(residual_blocks())
-        self.diagram = BlockDiagram(self.switches)
         self.inspector = Inspector()
         self.classify = ClassifyPanel(self.runner)
         self.gradient = GradientPanel(self.runner, self.switches)
         self.insight = InsightPanel(self.runner)
-        self.setCentralWidget(self.diagram)
         for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
                            (self.gradient_dock, self.gradient), (self.insight_dock, self.insight)):
             dock.setWidget(scrolling(part, horizontal=True))
 
-        self.diagram.block_selected.connect(self._on_diagram_block_selected)
-        self.diagram.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.switches.changed.connect(self._on_switches_changed)
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
         self.classify.image_selected.connect(self._on_classify_image_selected)
@@ -198,9 +208,6 @@ class MainWindow(QMainWindow):
 
         self.menuBar().insertMenu(self.weights_placeholder.menuAction(), self.classify.weights_menu)
         self.menuBar().removeAction(self.weights_placeholder.menuAction())
-        self.view_menu.addSeparator()
-        for action in self.diagram.zoom_actions():
-            self.view_menu.addAction(action)
         # The panel's own Ctrl+R action, made window-wide (a second Ctrl+R would be ambiguous).
         self.gradient.run_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.lab_menu.addAction(self.gradient.run_action)
@@ -224,6 +231,7 @@ class MainWindow(QMainWindow):
         download. Importing torch on the GUI thread froze the fresh window for over a second; on a
         worker the window keeps painting (longest gap ~0.2 s, the GIL-held parts of the import)."""
         self._pending_start = (paths, weights, device)
+        self.build_diagram()
         self.prepare_parts()
 
     def prepare_parts(self) -> None:
@@ -278,6 +286,8 @@ class MainWindow(QMainWindow):
         self.summary_ready.emit()
 
     def _on_diagram_block_selected(self, name: str) -> None:
+        if self.insight is None:  # the parts are still loading
+            return
         self.insight.set_block(name)
         try:
             self.inspector.show_item(name)
