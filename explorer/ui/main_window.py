@@ -191,8 +191,11 @@ class MainWindow(QMainWindow):
         from explorer.ui.insight.panel import InsightPanel
         from explorer.ui.inspector.panel import Inspector
 
-        self.inspector = Inspector()
         self.classify = ClassifyPanel(self.runner)
+        # The launch's weights start loading on their worker now, while the other parts are built
+        # here (their results arrive through the event loop, after this method has wired everything).
+        self._load_start_weights()
+        self.inspector = Inspector()
         self.gradient = GradientPanel(self.runner, self.switches)
         self.insight = InsightPanel(self.runner)
         for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
@@ -243,15 +246,20 @@ class MainWindow(QMainWindow):
     def _on_parts_imported(self, _: object) -> None:
         self.build_parts()
         if self._pending_start is not None:
-            (paths, weights, device), self._pending_start = self._pending_start, None
-            if device:
-                self.classify.set_device(device)
-            if weights is None:
-                self.classify.restore_settings(self.settings)  # loads the last source, default ImageNet V2
-            else:
-                self.classify.load_weights(weights)
+            paths, self._pending_start = self._pending_start[0], None
             if paths:
                 self.add_paths(paths)
+
+    def _load_start_weights(self) -> None:
+        if self._pending_start is None:
+            return
+        _, weights, device = self._pending_start
+        if device:
+            self.classify.set_device(device)
+        if weights is None:
+            self.classify.restore_settings(self.settings)  # loads the last source, default ImageNet V2
+        else:
+            self.classify.load_weights(weights)
 
     # -- layout ---------------------------------------------------------------------------------
 
