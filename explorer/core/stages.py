@@ -137,6 +137,12 @@ def resnet_spec(arch: str | ResNetSpec) -> ResNetSpec:
     return spec
 
 
+def arch_title(name: str) -> str:
+    """A member's title by name (``"ResNet-18"``); a shape outside the table keeps its name."""
+    spec = RESNETS.get(name)
+    return spec.title if spec is not None else name
+
+
 # The stem (7x7/2 conv, 3x3/2 max-pool) and the three strided stages divide the input by 32 in every
 # member, so 32 px is the least that leaves stage 5 one position; smaller inputs still run (padding),
 # but every stage after the first has seen mostly padding and batch statistics of one value are meaningless.

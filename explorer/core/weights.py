@@ -157,9 +157,16 @@ def load_model(
     return model, _load_state(model, state, sha256, path, source, labels)
 
 
-def checkpoint_architecture(path: str | Path) -> Architecture:
-    """The member and head a checkpoint file holds, read from its state dict (the file is read,
-    nothing is built). Raises WeightsError, one line naming the file."""
+def checkpoint_architecture(
+    source: str | Path, progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None
+) -> Architecture:
+    """The member and head a source holds: a named checkpoint's from the table (nothing fetched),
+    a file's or URL's read from its state dict (a URL is downloaded into the cache; nothing is
+    built). Raises WeightsError, one line naming the file."""
+    named = weight_source(str(source))
+    if named is not None and named.arch is not None:
+        return Architecture(RESNETS[named.arch], 1000)
+    path = _resolve(str(source), None, progress, cancel)
     state, _ = read_checkpoint(path)
     try:
         return infer_architecture(state)
