@@ -1,5 +1,5 @@
-"""Bench suite ``lesion``: a full lesion sweep (every block of ``--arch``, 16 in ResNet-50) of one image against one plain forward pass
-of the same model, measured in the same run (budget: at most 10x). The sweep time includes
+"""Bench suite ``lesion``: a full lesion sweep (every block of ``--arch``, 16 in ResNet-50) of one
+image against one plain forward pass of the same model, measured in the same run (budget: at most 10x). The sweep time includes
 its clean pass (a new image each repeat, so nothing is reused across repeats); the one-off copy of
 the model is reported on its own. ``--lesion-naive`` also times the naive way, one full forward per block.
 """

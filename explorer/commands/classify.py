@@ -1,5 +1,6 @@
 """``resnet-explorer classify IMAGE...``: top-k classes (ImageNet's, or a fine-tuned head's own) for
-images and folders of images with any ResNet of the family, as short tables or one JSON object. Every readable image is classified even when others fail.
+images and folders of images with any ResNet of the family, as short tables or one JSON object.
+Every readable image is classified even when others fail.
 
 Inputs are checked before any model is built: the images (missing, unreadable, empty folders), the
 weights source, the size the transform needs in memory, then the device. Exit status 0 when all

@@ -154,7 +154,8 @@ def arch_problem(arch: str | None, source: str) -> str | None:
     implied = source_arch(source)
     if arch is None or implied is None or implied == arch:
         return None
-    return f"--weights {source} are {RESNETS[implied].title}'s, not {RESNETS[arch].title}'s (--arch {arch}); use {default_weights(arch)}"
+    theirs, ours = RESNETS[implied].title, RESNETS[arch].title
+    return f"--weights {source} are {theirs}'s, not {ours}'s (--arch {arch}); use {default_weights(arch)}"
 
 
 def source_problem(source: str) -> str | None:

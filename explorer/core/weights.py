@@ -266,7 +266,8 @@ def _check_against(model: ResNet, state: dict[str, torch.Tensor], path: Path) ->
         guess = guess_architecture(state, model.num_classes)
         if guess == f"a {model.spec.title} checkpoint":  # the same member with other keys: no news
             guess = None
-        raise WeightsError(f"{shown(path)}: does not fit {model.spec.title}{f'; looks like {guess}' if guess else ''}: {'; '.join(problems)}")
+        looks = f"; looks like {guess}" if guess else ""
+        raise WeightsError(f"{shown(path)}: does not fit {model.spec.title}{looks}: {'; '.join(problems)}")
     checked: dict[str, torch.Tensor] = {}
     for key, target in expected.items():
         value = state.get(key)

@@ -23,7 +23,8 @@ class GradConfig:
     """One run's settings. The same config gives the same numbers on the same device.
 
     ``arch`` is the member (``explorer.core.stages.RESNETS``); ``plain_blocks`` names the blocks
-    whose shortcut is off when ``shortcuts`` is False (None: all of them). ``lesion`` removes the residual branch of the named blocks (Veit et al. 2016). ``inputs``
+    whose shortcut is off when ``shortcuts`` is False (None: all of them). ``lesion`` removes the
+    residual branch of the named blocks (Veit et al. 2016). ``inputs``
     are image paths (the batch is then the images, ``batch`` is ignored); empty means seeded
     Gaussian noise. ``targets``: ``random`` seeded labels, or ``top1`` the model's own prediction
     (each run's own: the plain run of a pair is scored against what the plain network predicts).

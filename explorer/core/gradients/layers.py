@@ -1,5 +1,6 @@
 """Which layers the gradient lab reports, derived from the model itself: the weighted main-path layers
-in network order (as many as the depth in the name: 18 for ResNet-18, 50 for ResNet-50), each convolutional block's projection conv right after that block's conv3,
+in network order (as many as the depth in the name: 18 for ResNet-18, 50 for ResNet-50), each
+convolutional block's projection conv right after that block's last conv,
 each paired with the module whose output is measured. Pure PyTorch; part of explorer.core.gradients.
 """
 
@@ -12,7 +13,8 @@ from explorer.core.model import ResNet
 
 
 def gradient_layers(model: ResNet) -> list[tuple[str, nn.Module, nn.Module, bool]]:
-    """All reported layers in result order (54 for ResNet-50: 50 main-path layers and 4 projections) as ``(name, weighted module, output module, is_projection)``.
+    """All reported layers in result order (54 for ResNet-50: 50 main-path layers and 4 projections)
+    as ``(name, weighted module, output module, is_projection)``.
 
     The output module is the BatchNorm registered right after each conv (its output is the quantity of
     He et al., Fig. 7), or the fc itself. Derived from the model's own module order, not a fixed list.

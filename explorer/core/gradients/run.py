@@ -1,7 +1,7 @@
-"""One gradient-lab run: a fresh ResNet (the config's member, default ResNet-50) built as a config says, one forward and one backward pass
-with hooks, per-layer weight-gradient norms and activation spreads, with or without skip connections
-(He et al. 2015, Fig. 7; Veit et al. 2016 for lesions; Yang et al. 2019 for exploding gradients
-under batch normalisation). Pure PyTorch; part of explorer.core.gradients.
+"""One gradient-lab run: a fresh ResNet (the config's member, default ResNet-50) built as a config
+says, one forward and one backward pass with hooks, per-layer weight-gradient norms and activation
+spreads, with or without skip connections (He et al. 2015, Fig. 7; Veit et al. 2016 for lesions;
+Yang et al. 2019 for exploding gradients under batch normalisation). Pure PyTorch; part of explorer.core.gradients.
 
 Layer order of a result: the weighted main-path layers in network order (stem ``conv1``, then the
 convolutions of every block, then ``fc``: ``spec.depth`` of them, 50 for ResNet-50, 18 for
