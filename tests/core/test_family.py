@@ -112,3 +112,21 @@ def test_grouped_and_wide_bottlenecks():
         resnext, wide = ResNet("resnext101_64x4d"), ResNet("wide_resnet50_2")
     assert resnext.layer1[0].conv2.groups == 64 and resnext.layer1[0].conv2.out_channels == 256
     assert wide.layer1[0].conv2.groups == 1 and wide.layer1[0].conv2.out_channels == 128
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnext50_32x4d"])
+def test_classifier_runs_the_member_a_file_holds(arch, tmp_path):
+    """Basic blocks and grouped convolutions fold their BatchNorm like bottlenecks: the Classifier's
+    fast copy gives the plain model's logits."""
+    from explorer.core.inference import Classifier
+
+    model = enliven(ResNet(arch, seed=4), seed=4)
+    torch.save(model.state_dict(), tmp_path / "w.pth")
+    classifier = Classifier("cpu")
+    info = classifier.load(str(tmp_path / "w.pth"))
+    assert (info.arch, info.num_classes, info.labels[0]) == (arch, 1000, "tench")
+    x = torch.randn(1, 3, 96, 96, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        torch.testing.assert_close(classifier.logits(x), model(x), atol=1e-4, rtol=1e-4)
+    classifier.load("random")  # random keeps the loaded network
+    assert classifier.weights.arch == arch
