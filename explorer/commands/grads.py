@@ -31,7 +31,7 @@ from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGE
 from explorer.core.gradients.presets import PRESETS
 from explorer.core.memory import check_fits, training_bytes
 from explorer.core.sources import default_weights, source_arch, source_problem
-from explorer.core.stages import DEFAULT_ARCH, RESNETS, input_size_problem
+from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title, input_size_problem
 from explorer.core.text import shown
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ def format_result(result: GradResult) -> str:
     source = f"{len(c['inputs'])} image(s)" if c["inputs"] else "noise"
     lesion = f", lesion {','.join(c['lesion'])}" if c["lesion"] else ""
     head = (
-        f"{result.label} {c['arch']}{lesion}: norm {c['norm']}, init {c['init']}, {source}, batch {c['batch']}, {c['size']}x{c['size']},"
+        f"{result.label} network{lesion}: {arch_title(c['arch'])}, norm {c['norm']}, init {c['init']}, {source}, batch {c['batch']}, {c['size']}x{c['size']},"
         f" targets {c['targets']}, seed {c['seed']}, {result.device}; loss {result.loss:.4f}"
     )
     names = [layer.name + (" (proj.)" if layer.shortcut else "") for layer in result.layers]
