@@ -17,27 +17,33 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+from explorer.core.model import ResNet, ResNet50, SwitchableBatchNorm2d
 
 # -- Models --------------------------------------------------------------------------------------------
 
 
-def lively_model(seed: int = 0) -> ResNet50:
-    """A seeded model with random BN statistics and a sharpened classifier, so activations, heat
-    maps and lesions give probabilities that are neither flat nor saturated (unlike a fresh
-    initialisation, whose outputs are nearly constant)."""
-    model = ResNet50(seed=seed)
+def enliven(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Random BN statistics and affine parameters (the last BN of each residual branch damped, so
+    deep members stay finite) and a sharpened classifier, on any ResNet, ours or torchvision's."""
     gen = torch.Generator().manual_seed(seed)
+    last_bn = {f"{name}.{'bn3' if hasattr(m, 'conv3') else 'bn2'}" for name, m in model.named_modules() if hasattr(m, "downsample")}
     with torch.no_grad():
         for name, m in model.named_modules():
-            if isinstance(m, SwitchableBatchNorm2d):
+            if isinstance(m, torch.nn.BatchNorm2d):
                 n = m.num_features
                 m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
                 m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + (0.0 if name.endswith("bn3") else 0.5))
+                m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + (0.0 if name in last_bn else 0.5))
                 m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
         model.fc.weight.mul_(20)
     return model.eval()
+
+
+def lively_model(seed: int = 0, arch: str = "resnet50") -> ResNet:
+    """A seeded model with random BN statistics and a sharpened classifier, so activations, heat
+    maps and lesions give probabilities that are neither flat nor saturated (unlike a fresh
+    initialisation, whose outputs are nearly constant)."""
+    return enliven(ResNet50(seed=seed) if arch == "resnet50" else ResNet(arch, seed=seed), seed)
 
 
 # -- Files, checkpoints and the hostile corpus (core and CLI edges) ----------------------------------

@@ -1,5 +1,5 @@
-"""Bench suite ``inference`` (the default): classification latency of the app's inference path, and
-torchvision's eager ``resnet50`` measured in the same run, interleaved round by round so that both
+"""Bench suite ``inference`` (the default): classification latency of the app's inference path for
+``--arch`` (default ResNet-50), and torchvision's eager model of the same network measured in the same run, interleaved round by round so that both
 see the same machine load.
 
 Forward: ``Classifier.logits`` on a preprocessed batch (host-to-device copy, forward, copy back).
@@ -47,7 +47,7 @@ def check(args: argparse.Namespace) -> None:
     select_device(args.device)
     side = 224
     batch_bytes = 2 * args.batch * 3 * side * side * FLOAT32_BYTES
-    check_fits(f"--batch {args.batch}", inference_bytes(args.batch, side, side, models=5) + batch_bytes)
+    check_fits(f"--batch {args.batch}", inference_bytes(args.batch, side, side, models=5, arch=args.arch) + batch_bytes)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.inference_threads:  # on a shared machine, 1 thread avoids waiting for descheduled workers
         torch.set_num_threads(args.inference_threads)
     classifier = Classifier(str(device))
-    classifier.load("random")
+    classifier.load("random", arch=args.arch)
     resize, crop = classifier.transform
     with tempfile.TemporaryDirectory() as folder:
         jpeg = Path(folder) / "megapixel.jpg"
@@ -79,16 +79,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "end_to_end": end_to_end(None),
             "end_to_end_fast_decode": end_to_end(resize),
         }
-        reference = _torchvision_resnet50(device)
+        reference = _torchvision_model(args.arch, device)
         if reference is not None:
             timers["torchvision"] = lambda: _reference_forward(reference, batch, device)
         if "bf16" in supported_precisions(device):
             reduced = Classifier(str(device), "bf16")
-            reduced.load("random", check_precision=False)  # speed only: random weights fail the top-5 check
+            reduced.load("random", check_precision=False, arch=args.arch)  # speed only: random weights fail the top-5 check
             timers["bf16_forward"] = lambda: reduced.logits(batch)
         times = _interleaved(timers, args.inference_warmup, args.inference_repeats)
 
-    result: dict[str, Any] = {"device": str(device), "batch": args.batch, "threads": torch.get_num_threads()}
+    result: dict[str, Any] = {"arch": args.arch, "device": str(device), "batch": args.batch, "threads": torch.get_num_threads()}
     for name in ("forward", "end_to_end", "end_to_end_fast_decode"):
         result[f"{name}_ms"] = median_min(times[name])
     if "torchvision" in times:
@@ -101,12 +101,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _torchvision_resnet50(device: torch.device) -> torch.nn.Module | None:
+def _torchvision_model(arch: str, device: torch.device) -> torch.nn.Module | None:
     try:
-        from torchvision.models import resnet50
+        import torchvision.models
     except ImportError:  # optional: the app itself never needs torchvision
         return None
-    return resnet50().eval().to(device)
+    return getattr(torchvision.models, arch)().eval().to(device)
 
 
 def _reference_forward(model: torch.nn.Module, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -131,7 +131,7 @@ def _interleaved(timers: dict[str, Callable[[], Any]], warmup: int, repeats: int
 def describe(result: dict[str, Any]) -> str:
     fwd, e2e, fast = result["forward_ms"], result["end_to_end_ms"], result["end_to_end_fast_decode_ms"]
     lines = [
-        f"inference on {result['device']} ({result['threads']} CPU threads), batch {result['batch']}, fp32, BN folded, "
+        f"inference of {result.get('arch', 'resnet50')} on {result['device']} ({result['threads']} CPU threads), batch {result['batch']}, fp32, BN folded, "
         "channels_last (random weights)",
         f"  forward               median {fwd['median']:8.2f} ms   min {fwd['min']:8.2f} ms",
         f"  end-to-end 1 Mpx JPEG median {e2e['median']:8.2f} ms   min {e2e['min']:8.2f} ms   "
@@ -141,7 +141,7 @@ def describe(result: dict[str, Any]) -> str:
     ]
     if "torchvision_ms" in result:
         lines.append(
-            f"  torchvision resnet50  median {result['torchvision_ms']:8.2f} ms   ratio {result['ratio']:.2f} (target <= 1.0)"
+            f"  torchvision eager     median {result['torchvision_ms']:8.2f} ms   ratio {result['ratio']:.2f} (target <= 1.0)"
         )
     else:
         lines.append("  torchvision not installed: no reference measured")

@@ -1,4 +1,4 @@
-"""Classification with ResNet-50: device choice, a fast inference copy of the model, top-k predictions.
+"""Classification with any ResNet of the family: device choice, a fast inference copy of the model, top-k predictions.
 
 Core layer, pure PyTorch. The :class:`Classifier` keeps the true weights in a plain
 :class:`~explorer.core.model.ResNet50` (what the inspector shows) and runs a separate inference copy
@@ -22,10 +22,9 @@ from torch import nn
 
 from explorer.core.choices import PRECISIONS
 from explorer.core.images import load_image, preprocess
-from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
-from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+from explorer.core.model import ResNet, ResNet50, SwitchableBatchNorm2d
 from explorer.core.samples import sample_images
-from explorer.core.weights import WeightsError, WeightsInfo, load_weights
+from explorer.core.weights import WeightsError, WeightsInfo, load_model
 
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -76,7 +75,7 @@ def supported_precisions(device: torch.device) -> list[str]:
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
     """An inference copy of ``model`` in which every BatchNorm2d that directly follows a Conv2d (in
-    registration order, which is call order in ResNet50) is folded into that conv, and every ReLU
+    registration order, which is call order in ResNet) is folded into that conv, and every ReLU
     works in place. ``model`` itself is not changed. Only valid for running-statistics BN.
     """
     folded = copy.deepcopy(model).eval()
@@ -126,7 +125,7 @@ class Prediction:
 
 
 class Classifier:
-    """Owns one ResNet-50 used only for inference. Not thread-safe: use it from one worker at a time.
+    """Owns one ResNet (ResNet-50 until weights of another member are loaded) used only for inference. Not thread-safe: use it from one worker at a time.
 
     Args:
         device: ``None``/``"auto"`` or a device name, see :func:`select_device`.
@@ -174,8 +173,12 @@ class Classifier:
         cancel: Callable[[], bool] | None = None,
         seed: int = 0,
         check_precision: bool = True,
+        arch: str | None = None,
+        labels: str | None = None,
     ) -> WeightsInfo:
-        """Load weights (see :func:`~explorer.core.weights.load_weights`); on any error nothing changes.
+        """Load weights and the network they belong to (see :func:`~explorer.core.weights.load_model`:
+        a file decides its own architecture; ``arch`` names the member for ``random``, default the
+        current one); on any error nothing changes.
 
         Atomic: the weights go into a copy of the model, whose BN-folded inference copy must give
         finite logits; only then do the true weights, the inference copy and
@@ -183,8 +186,7 @@ class Classifier:
         precision is kept only if it gives the same top-5 as fp32 on the bundled sample photos;
         otherwise fp32 is used, with a notice.
         """
-        candidate = copy.deepcopy(self._model)  # about 30 ms; a fresh build would initialise 25M weights
-        info = load_weights(candidate, source, progress, cancel, seed)
+        candidate, info = load_model(source, arch, progress, cancel, seed, labels, template=self._model)
         precision = self.precision
         transform = (self.resize or info.resize, self.crop or info.crop)
         fast = self._build_fast(candidate, transform, precision)
@@ -224,12 +226,9 @@ class Classifier:
         latency_ms = (time.perf_counter() - start) * 1000
         probs = torch.softmax(logits[0].float(), dim=0)
         values, indices = probs.topk(min(topk, probs.numel()))
-        names = imagenet_classes() if probs.numel() == IMAGENET_CLASS_COUNT else None
-        top = tuple(
-            TopClass(int(i), names[int(i)] if names else f"class {int(i)}", float(p))
-            for p, i in zip(values.tolist(), indices.tolist())
-        )
         assert self.weights is not None  # logits() checked it
+        names = self.weights.labels
+        top = tuple(TopClass(int(i), names[int(i)], float(p)) for p, i in zip(values.tolist(), indices.tolist()))
         return Prediction(name, top, str(self.device), latency_ms, self.weights.trained, self.precision)
 
     def decode(self, path: str | Path) -> Image.Image:
@@ -269,7 +268,7 @@ class Classifier:
             return torch.autocast("cuda", dtype=_DTYPES[precision])
         return contextlib.nullcontext()
 
-    def _build_fast(self, model: ResNet50, transform: tuple[int, int], precision: str) -> nn.Module:
+    def _build_fast(self, model: ResNet, transform: tuple[int, int], precision: str) -> nn.Module:
         """The BN-folded inference copy of ``model`` on this device, warmed up on a sample photo whose
         logits must be finite (WeightsError otherwise: the weights are then not taken)."""
         fast = fold_batchnorm(model).to(self.device, memory_format=torch.channels_last)
@@ -299,7 +298,7 @@ class Classifier:
         self.notices.append(f"out of memory on {previous}; running on the CPU ({self.precision}) from now on")
         self._fast = self._build_fast(self._model, self.transform, self.precision)
 
-    def _checked_precision(self, model: ResNet50, reduced: nn.Module, transform: tuple[int, int]) -> tuple[nn.Module, str]:
+    def _checked_precision(self, model: ResNet, reduced: nn.Module, transform: tuple[int, int]) -> tuple[nn.Module, str]:
         """Keep bf16/fp16 only if the bundled sample photos get the same top-5 as in fp32."""
         resize, crop = transform
         batch = torch.stack([preprocess(load_image(p), resize, crop) for p in sample_images()])
