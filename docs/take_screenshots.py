@@ -1,10 +1,10 @@
-"""Screenshots of the real window for the README: run under Xvfb,
+"""Screenshots of the Insight dock for the README: run under Xvfb,
 ``xvfb-run -a -s "-screen 0 1920x1200x24" python docs/take_screenshots.py``.
 
-Drives the app the way a user would (samples dropped in, a block selected and expanded, a gradient
-run, the Insight dock's three views and a metric overlay) and saves docs/window.png, diagram.png,
-inspector.png, predictions.png, gradients.png and insight_activations.png, insight_cam.png,
-insight_lesions.png, insight_overlay.png.
+Drives the app the way a user would (samples dropped in, a block selected, the Insight dock's three
+views and a metric overlay) and saves docs/insight_activations.png, insight_cam.png,
+insight_lesions.png and insight_overlay.png. The whole window's screenshots come from the soak
+(``tests/soak/run.py --out shots/``), which works the real window on Xvfb.
 Uses random weights unless ``--weights`` names a checkpoint or an ImageNet source (no download
 happens here unless you ask for one). ``--dark`` applies a dark palette to check contrast.
 """
@@ -44,7 +44,6 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--weights", default="random")
     parser.add_argument("--dark", action="store_true")
-    parser.add_argument("--size", type=int, default=224, help="gradient-lab input size")
     args = parser.parse_args()
     app = create_application()
     if args.dark:
@@ -57,51 +56,10 @@ def main() -> int:
     samples = sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*.jpg"))
     window.start(samples, weights=args.weights)
     args.out.mkdir(parents=True, exist_ok=True)
-    state = {"lab": False}
-
     def step() -> None:
         if window.diagram is None or not window.diagram.has_summary() or window.classify.pending():
             QTimer.singleShot(200, step)
             return
-        if not state["lab"]:
-            state["lab"] = True
-            window.diagram.set_expanded("layer2.0", True)
-            window.diagram.select("layer2.0.conv2")
-            window.gradient.settings.set(size=args.size)
-            window.gradient.run_finished.connect(lambda _: QTimer.singleShot(500, shoot))
-            window.gradient.run()  # all shortcuts on vs all off
-
-    def shoot() -> None:
-        # Switched after the run: drawn in the diagram, applied to the next run only.
-        window.switches.set_shortcut("layer3.1", False)
-        window.switches.set_residual("layer4.1", False)
-        window.classify.image_list.setCurrentRow(0)
-        app.processEvents()  # a one-off script, not the app: let the last updates paint
-        window.grab().save(str(args.out / "window.png"))
-        window.gradient_dock.grab().save(str(args.out / "gradients.png"))
-        # The diagram alone, with the whole window to itself.
-        docks = (window.inspector_dock, window.classify_dock, window.gradient_dock)
-        for dock in docks:
-            dock.hide()
-        app.processEvents()
-        window.diagram.fit()
-        app.processEvents()
-        window.diagram.grab().save(str(args.out / "diagram.png"))
-        for dock in docks:
-            dock.show()
-        app.processEvents()
-        window.inspector_dock.show()
-        window.inspector_dock.raise_()
-        app.processEvents()
-        window.inspector_dock.grab().save(str(args.out / "inspector.png"))
-        # The predictions at a size where nothing needs to scroll, as a floating dock.
-        window.classify_dock.setFloating(True)
-        window.classify_dock.resize(820, 560)
-        app.processEvents()
-        window.classify_dock.grab().save(str(args.out / "predictions.png"))
-        window.classify_dock.setFloating(False)
-        window.classify_dock.raise_()
-        app.processEvents()
         insight_shots()
 
     def when(ready, then) -> None:  # noqa: ANN001 - poll until ready(), then call then()
@@ -113,11 +71,10 @@ def main() -> int:
 
     def insight_shots() -> None:
         insight = window.insight
-        window.switches.set_shortcut("layer3.1", True)  # the lesions below are the Insight dock's own
-        window.switches.set_residual("layer4.1", True)
-        window.diagram.set_expanded("layer2.0", False)
         window.classify.image_list.setCurrentRow(0)
         window.insight_dock.show()
+        window.insight_dock.setFloating(True)  # at a size where nothing needs to scroll
+        window.insight_dock.resize(1200, 720)
         window.insight_dock.raise_()
         window.diagram.select("layer3.2")
         insight.tabs.setCurrentIndex(0)

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser, every subcommand included; imports no torch."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Explore ResNet-50: architecture summary, classification, gradient lab, Grad-CAM, lesions, "
+        description="Explore ResNet-50 and the rest of the ResNet family (--arch): architecture summary, classification, gradient lab, Grad-CAM, lesions, "
         "activations, benchmarks. With no command (or only image paths and GUI options) the desktop app opens.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

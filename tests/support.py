@@ -6,46 +6,54 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import warnings
 import zlib
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+from explorer.core.model import ResNet, ResNet50, SwitchableBatchNorm2d
 
 # -- Models --------------------------------------------------------------------------------------------
 
 
-def lively_model(seed: int = 0) -> ResNet50:
-    """A seeded model with random BN statistics and a sharpened classifier, so activations, heat
-    maps and lesions give probabilities that are neither flat nor saturated (unlike a fresh
-    initialisation, whose outputs are nearly constant)."""
-    model = ResNet50(seed=seed)
+def enliven(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Random BN statistics and affine parameters (the last BN of each residual branch damped, so
+    deep members stay finite) and a sharpened classifier, on any ResNet, ours or torchvision's."""
     gen = torch.Generator().manual_seed(seed)
+    last_bn = {f"{name}.{'bn3' if hasattr(m, 'conv3') else 'bn2'}" for name, m in model.named_modules() if hasattr(m, "downsample")}
     with torch.no_grad():
         for name, m in model.named_modules():
-            if isinstance(m, SwitchableBatchNorm2d):
+            if isinstance(m, torch.nn.BatchNorm2d):
                 n = m.num_features
                 m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
                 m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + (0.0 if name.endswith("bn3") else 0.5))
+                m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + (0.0 if name in last_bn else 0.5))
                 m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
         model.fc.weight.mul_(20)
     return model.eval()
 
 
-def photo_calibrated_model(seed: int = 0) -> ResNet50:
+def lively_model(seed: int = 0, arch: str = "resnet50") -> ResNet:
+    """A seeded model with random BN statistics and a sharpened classifier, so activations, heat
+    maps and lesions give probabilities that are neither flat nor saturated (unlike a fresh
+    initialisation, whose outputs are nearly constant)."""
+    return enliven(ResNet50(seed=seed) if arch == "resnet50" else ResNet(arch, seed=seed), seed)
+
+
+def photo_calibrated_model(seed: int = 0, arch: str = "resnet50") -> ResNet:
     """A seeded model whose BN statistics were measured on the bundled sample photos (and their
     mirror images) and whose BN affine parameters are random: like a trained net, its top classes
     differ from photo to photo, and folding BatchNorm has real work to do."""
     from explorer.core.images import load_image, preprocess
     from explorer.core.samples import sample_images
 
-    model = ResNet50(seed=seed)
+    model = ResNet50(seed=seed) if arch == "resnet50" else ResNet(arch, seed=seed)
     batch = torch.stack([preprocess(load_image(p)) for p in sample_images()])
     for m in model.modules():
         if isinstance(m, SwitchableBatchNorm2d):
@@ -298,3 +306,63 @@ def not_an_image(path):
     """A text file posing as an image (its suffix says JPEG)."""
     path.write_text("this is not a JPEG")
     return path
+
+
+# -- A hostile HTTP server on 127.0.0.1 (downloads are never tested against the internet) -----------
+
+
+class Server:
+    """Serves ``payload`` at any path. ``mode``: ``ok``, ``short`` (announces more bytes than it
+    sends, then hangs up), ``missing`` (404), ``silent`` (accepts, never answers), ``trickle`` (one
+    byte every 50 ms) or ``length`` (sends ``content_length`` as its Content-Length header)."""
+
+    def __init__(self) -> None:
+        self.payload = b""
+        self.mode = "ok"
+        self.content_length = ""
+        self.requests = 0
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.requests += 1
+                if server.mode == "silent":
+                    server.release.wait(10)
+                    return
+                if server.mode == "missing":
+                    self.send_error(404, "Not Found")
+                    return
+                body = server.payload
+                self.send_response(200)
+                if server.mode == "length":
+                    for value in server.content_length.split("|"):
+                        self.send_header("Content-Length", value)
+                else:
+                    self.send_header("Content-Length", str(len(body) + (1000 if server.mode == "short" else 0)))
+                self.end_headers()
+                if server.mode == "trickle":
+                    for i in range(len(body)):
+                        if server.release.wait(0.05):
+                            return
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                else:
+                    self.wfile.write(body)
+                self.close_connection = True
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/models/{name}"
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,5 +1,6 @@
 """Bench suite ``grads``: one gradient-lab comparison (residual and plain, batch 8, 224x224 by default)
-against two plain fwd+bwd passes of torchvision's ResNet-50 measured in the same process, plus peak
+against two plain fwd+bwd passes of torchvision's model of the same network (``--arch``, default
+ResNet-50) measured in the same process, plus peak
 memory. Our time includes building and initialising both models, the hooks and the norms; the
 reference is only the two passes (torchvision is optional: without it the ratio is left out).
 """
@@ -14,7 +15,7 @@ from typing import Callable
 from explorer.bench._timing import Measurement, measure, memory_source
 from explorer.core.argtypes import positive_int
 from explorer.core.memory import check_fits, training_bytes
-from explorer.core.stages import input_size_problem
+from explorer.core.stages import DEFAULT_ARCH, input_size_problem
 
 TARGET_RATIO = 1.15  # the budget: at most 1.15x two torchvision fwd+bwd passes
 
@@ -37,7 +38,7 @@ def _least(samples: list[Measurement]) -> tuple[float | None, float | None, int 
     return min(m.wall_s for m in samples), min(m.cpu_s for m in samples), max(peaks) if peaks else None
 
 
-def _torchvision_passes(batch: int, size: int, device: str) -> Callable[[], None] | None:
+def _torchvision_passes(arch: str, batch: int, size: int, device: str) -> Callable[[], None] | None:
     import torch
     import torch.nn.functional as F
 
@@ -45,7 +46,7 @@ def _torchvision_passes(batch: int, size: int, device: str) -> Callable[[], None
         import torchvision
     except ImportError:
         return None
-    model = torchvision.models.resnet50().to(device).train()
+    model = getattr(torchvision.models, arch)().to(device).train()
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, size, size, generator=generator).to(device)
     y = torch.randint(1000, (batch,), generator=generator).to(device)
@@ -65,7 +66,7 @@ def check(args: argparse.Namespace) -> None:
     if problem:
         raise ValueError(f"--grads-size: {problem}")
     check_fits(f"--grads-batch {args.grads_batch} at {args.grads_size}x{args.grads_size}",
-               2 * training_bytes(args.grads_batch, args.grads_size, args.grads_size))
+               2 * training_bytes(args.grads_batch, args.grads_size, args.grads_size, arch=getattr(args, "arch", DEFAULT_ARCH)))
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -76,12 +77,13 @@ def run(args: argparse.Namespace) -> dict:
     batch, size, device = args.grads_batch, args.grads_size, args.grads_device
     if args.grads_threads is not None:
         torch.set_num_threads(args.grads_threads)
-    config = replace(PRESETS["init-step"].config, batch=batch, size=size)
+    arch = getattr(args, "arch", DEFAULT_ARCH)
+    config = replace(PRESETS["init-step"].config, batch=batch, size=size, arch=arch)
 
     def ours() -> None:
         run_comparison(config, "both", device)
 
-    reference = _torchvision_passes(batch, size, device)
+    reference = _torchvision_passes(arch, batch, size, device)
     print(f"grads: warming up (batch {batch}, {size}x{size}, {device})...", file=sys.stderr, flush=True)
     # One untimed call each: the first pass pays for kernel selection and allocator growth.
     ours()
@@ -96,6 +98,7 @@ def run(args: argparse.Namespace) -> dict:
     ours_s, ours_cpu, ours_peak = _least(samples["ours"])
     ref_s, ref_cpu, ref_peak = _least(samples["reference"])
     return {
+        "arch": arch,
         "device": device,
         "batch": batch,
         "size": size,
@@ -130,7 +133,7 @@ def describe(result: dict) -> str:
     else:
         verdict = "within" if result["ratio"] <= result["target_ratio"] else "OVER"
         lines += [
-            f"  torchvision resnet50, two fwd+bwd passes   {result['torchvision_two_passes_s']:7.2f} s wall "
+            f"  torchvision {result.get('arch', 'resnet50')}, two fwd+bwd passes   {result['torchvision_two_passes_s']:7.2f} s wall "
             f"{result['torchvision_two_passes_cpu_s']:7.2f} s CPU   peak {_mib(result['torchvision_peak_memory_bytes'])}",
             f"  ratio {result['ratio']:.3f} wall ({verdict} the {result['target_ratio']} target), {result['cpu_ratio']:.3f} CPU",
         ]

@@ -1,6 +1,7 @@
-"""Bench suite ``inference`` (the default): classification latency of the app's inference path
-(the engine ``--engine`` picks, ``auto`` by default), and torchvision's eager ``resnet50`` measured
-in the same run, interleaved round by round so that both see the same machine load.
+"""Bench suite ``inference`` (the default): classification latency of the app's inference path for
+``--arch`` (default ResNet-50) with the engine ``--engine`` picks (``auto`` by default), and
+torchvision's eager model of the same network measured in the same run, interleaved round by round
+so that both see the same machine load.
 
 Forward: ``Classifier.logits`` on a preprocessed batch (host-to-device copy, forward, copy back).
 End-to-end: decode + preprocess + forward for a 1224x816 (1-megapixel) JPEG made from the bundled
@@ -52,7 +53,7 @@ def check(args: argparse.Namespace) -> None:
     select_device(args.device)
     side = 224
     batch_bytes = 2 * args.batch * 3 * side * side * FLOAT32_BYTES
-    check_fits(f"--batch {args.batch}", inference_bytes(args.batch, side, side, models=5) + batch_bytes)
+    check_fits(f"--batch {args.batch}", inference_bytes(args.batch, side, side, models=5, arch=args.arch) + batch_bytes)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.inference_threads:  # on a shared machine, 1 thread avoids waiting for descheduled workers
         torch.set_num_threads(args.inference_threads)
     classifier = Classifier(str(device), "fp32", engine=args.engine)
-    classifier.load("random")
+    classifier.load("random", arch=args.arch)
     resize, crop = classifier.transform
     with tempfile.TemporaryDirectory() as folder:
         jpeg = Path(folder) / "megapixel.jpg"
@@ -84,18 +85,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "end_to_end": end_to_end(None),
             "end_to_end_fast_decode": end_to_end(resize),
         }
-        reference = _torchvision_resnet50(device)
+        reference = _torchvision_model(args.arch, device)
         if reference is not None:
             timers["torchvision"] = lambda: _reference_forward(reference, batch, device)
         if "bf16" in supported_precisions(device):
             reduced = Classifier(str(device), "bf16", engine=args.engine)
-            reduced.load("random", check_precision=False)  # speed only: random weights fail the top-5 check
+            reduced.load("random", check_precision=False, arch=args.arch)  # speed only: random weights fail the top-5 check
             timers["bf16_forward"] = lambda: reduced.logits(batch)
         times = interleaved(timers, args.inference_warmup, args.inference_repeats)
 
     result: dict[str, Any] = {
-        "device": str(device), "batch": args.batch, "threads": torch.get_num_threads(), "engine": classifier.engine,
-        "notes": classifier.notices,
+        "arch": args.arch, "device": str(device), "batch": args.batch, "threads": torch.get_num_threads(),
+        "engine": classifier.engine, "notes": classifier.notices,
     }
     for name in ("forward", "end_to_end", "end_to_end_fast_decode"):
         result[f"{name}_ms"] = median_min(times[name])
@@ -110,12 +111,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _torchvision_resnet50(device: torch.device) -> torch.nn.Module | None:
+def _torchvision_model(arch: str, device: torch.device) -> torch.nn.Module | None:
     try:
-        from torchvision.models import resnet50
+        import torchvision.models
     except ImportError:  # optional: the app itself never needs torchvision
         return None
-    return resnet50().eval().to(device)
+    return getattr(torchvision.models, arch)().eval().to(device)
 
 
 def _reference_forward(model: torch.nn.Module, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -128,8 +129,8 @@ def _reference_forward(model: torch.nn.Module, batch: torch.Tensor, device: torc
 def describe(result: dict[str, Any]) -> str:
     fwd, e2e, fast = result["forward_ms"], result["end_to_end_ms"], result["end_to_end_fast_decode_ms"]
     lines = [
-        f"inference on {result['device']} ({result['threads']} CPU threads), batch {result['batch']}, fp32, "
-        f"engine {result['engine']} (random weights)",
+        f"inference of {result.get('arch', 'resnet50')} on {result['device']} ({result['threads']} CPU threads), "
+        f"batch {result['batch']}, fp32, engine {result['engine']} (random weights)",
         *(f"  note: {n}" for n in result["notes"]),
         f"  forward               median {fwd['median']:8.2f} ms   min {fwd['min']:8.2f} ms",
         f"  end-to-end 1 Mpx JPEG median {e2e['median']:8.2f} ms   min {e2e['min']:8.2f} ms   "
@@ -139,7 +140,7 @@ def describe(result: dict[str, Any]) -> str:
     ]
     if "torchvision_ms" in result:
         lines.append(
-            f"  torchvision resnet50  median {result['torchvision_ms']:8.2f} ms   ratio {result['ratio']:.2f} (target <= 1.0)"
+            f"  torchvision eager     median {result['torchvision_ms']:8.2f} ms   ratio {result['ratio']:.2f} (target <= 1.0)"
         )
     else:
         lines.append("  torchvision not installed: no reference measured")

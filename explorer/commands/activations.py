@@ -1,5 +1,5 @@
 """``resnet-explorer activations IMAGE``: what the Insight dock shows per block, as a command: each of
-the 17 block outputs' shape, activation norm and Grad-CAM share (the diagram overlays), and with
+the block outputs' (17 in ResNet-50) shape, activation norm and Grad-CAM share (the diagram overlays), and with
 ``--block`` that block's most active channels (the activation grid). From explorer.core.activations
 and explorer.core.gradcam.
 
@@ -15,8 +15,8 @@ from explorer.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     add_model_arguments,
+    block_name,
     class_index,
-    class_json,
     json_text,
     load_inputs,
     positive_int,
@@ -24,7 +24,6 @@ from explorer.commands.common import (
     runtime_failure,
     weights_json,
 )
-from explorer.core.blocks import feature_blocks
 
 COMMAND = "activations"
 
@@ -33,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(COMMAND, help="per-block activation norms and Grad-CAM shares; a block's most active channels")
     p.add_argument("image", metavar="IMAGE", help="image file")
     p.add_argument(
-        "--block", choices=feature_blocks(), metavar="NAME", help="also list this block's most active channels (stem, layer1.0 .. layer4.2)"
+        "--block", type=block_name, metavar="NAME", help="also list this block's most active channels (stem, layer1.0 .. layer4.2 in ResNet-50)"
     )
     p.add_argument("--top", type=positive_int, default=16, metavar="K", help="channels listed with --block (default 16)")
     p.add_argument("--class", dest="class_index", type=class_index, metavar="K", help="class for the Grad-CAM shares (default: top-1)")
@@ -42,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_inputs(COMMAND, args)
+    loaded = load_inputs(COMMAND, args, blocks="block")
     if loaded is None:
         return EXIT_FAILED
     import numpy as np
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         "file": args.image,
         "weights": weights_json(loaded.weights),
         "device": str(loaded.device),
-        "class": class_json(shares.class_index, shares.class_prob),
+        "class": loaded.class_json(shares.class_index, shares.class_prob),
         "blocks": [
             {
                 "name": name,

@@ -12,6 +12,7 @@ import pkgutil
 
 import explorer.bench as suites_package
 from explorer.commands.common import EXIT_FAILED, EXIT_OK, error, json_text
+from explorer.core.stages import DEFAULT_ARCH, RESNETS
 
 COMMAND = "bench"
 DEFAULT_SUITE = "inference"
@@ -30,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated suites to run, or 'all' (available: {', '.join(names) or 'none'}; default {DEFAULT_SUITE})",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--arch", choices=list(RESNETS), default=DEFAULT_ARCH, metavar="NAME",
+                   help=f"the network the inference, grads and lesion suites measure, against torchvision's (default {DEFAULT_ARCH})")
     for name in names:
         module = importlib.import_module(f"explorer.bench.{name}")
         if hasattr(module, "add_arguments"):

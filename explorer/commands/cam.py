@@ -17,7 +17,6 @@ from explorer.commands.common import (
     add_model_arguments,
     bounded,
     class_index,
-    class_json,
     error,
     json_text,
     load_inputs,
@@ -51,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--stage", type=int, choices=GRADCAM_STAGES, default=DEFAULT_GRADCAM_STAGE,
         help=f"explain this stage's output (1 = stem .. {GRADCAM_STAGES[-1]} = layer4; default {DEFAULT_GRADCAM_STAGE})",
     )
-    p.add_argument("--class", dest="class_index", type=class_index, metavar="K", help="ImageNet class index to explain (default: top-1)")
+    p.add_argument("--class", dest="class_index", type=class_index, metavar="K", help="class index to explain (default: top-1)")
     p.add_argument("--out", type=image_path, metavar="FILE", help="write the heat map blended over the network's crop, atomically")
     p.add_argument("--opacity", type=opacity, default=0.5, metavar="A", help="heat map opacity in --out, 0..1 (default 0.5)")
     p.add_argument("--colormap", choices=COLORMAPS, default="jet", help="colour map of --out (default jet)")
@@ -91,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
         "device": str(loaded.device),
         "stage": result.stage,
         "layer": stage_outputs()[result.stage],
-        "class": class_json(result.class_index, result.class_prob),
-        "top": [class_json(i, p) for i, p in result.top],
+        "class": loaded.class_json(result.class_index, result.class_prob),
+        "top": [loaded.class_json(i, p) for i, p in result.top],
         "heatmap": {
             "size": list(heat.shape),
             "peak": [int(peak_x), int(peak_y)],

@@ -1,5 +1,6 @@
-"""``resnet-explorer classify IMAGE...``: top-k ImageNet classes for images and folders of images,
-as short tables or one JSON object. Every readable image is classified even when others fail.
+"""``resnet-explorer classify IMAGE...``: top-k classes (ImageNet's, or a fine-tuned head's own) for
+images and folders of images with any ResNet of the family, as short tables or one JSON object.
+Every readable image is classified even when others fail.
 
 Inputs are checked before any model is built: the images (missing, unreadable, empty folders), the
 weights source, the size the transform needs in memory, then the device. Exit status 0 when all
@@ -18,18 +19,20 @@ from typing import TYPE_CHECKING, Any
 from explorer.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
+    add_network_arguments,
     device_name,
     download_progress,
     error,
     json_text,
+    network_problem,
     note,
     positive_int,
-    weights_help,
 )
 from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
 from explorer.core.memory import check_fits, classify_bytes
-from explorer.core.sources import DEFAULT_CROP, DEFAULT_RESIZE, DEFAULT_SOURCE, source_problem
-from explorer.core.stages import input_size_problem
+from explorer.core.files import file_problem
+from explorer.core.sources import DEFAULT_CROP, DEFAULT_RESIZE, source_arch, source_problem
+from explorer.core.stages import DEFAULT_ARCH, arch_title, input_size_problem
 from explorer.core.text import shown
 
 if TYPE_CHECKING:
@@ -41,10 +44,9 @@ COMMAND = "classify"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(COMMAND, help="top-k ImageNet classes of images (files or folders)")
+    p = sub.add_parser(COMMAND, help="top-k classes of images (files or folders), with any ResNet")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders of images")
-    p.add_argument("--weights", default=DEFAULT_SOURCE, metavar="SOURCE",
-                   help=weights_help() + "; named weights and URLs are downloaded once into torch.hub's cache")
+    add_network_arguments(p)  # named weights and URLs are downloaded once into torch.hub's cache
     p.add_argument("--topk", type=positive_int, default=5, metavar="K", help="classes shown per image (default 5)")
     p.add_argument("--device", type=device_name, default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument(
@@ -71,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args._parser
     if args.resize is not None and args.crop is not None and args.crop > args.resize:
         parser.error(f"--crop ({args.crop}) must not exceed --resize ({args.resize})")
+    contradiction = network_problem(args)
+    if contradiction:
+        parser.error(contradiction)
     from explorer.core.images import ImageError, expand_inputs
 
     items = expand_inputs(args.images)
@@ -85,11 +90,13 @@ def run(args: argparse.Namespace) -> int:
             print(json_text({"weights": weights, "results": results}))
         return EXIT_FAILED
     from explorer.core.inference import Classifier
-    from explorer.core.weights import WeightsError
+    from explorer.core.weights import ArchitectureMismatch, WeightsError
 
     try:
         classifier = Classifier(args.device, args.precision, args.resize, args.crop, fast_decode=args.fast_decode, engine=args.engine)
-        info = classifier.load(args.weights, progress=download_progress(COMMAND, args.weights))
+        info = classifier.load(args.weights, progress=download_progress(COMMAND, args.weights), arch=args.arch, labels=args.labels)
+    except ArchitectureMismatch as exc:
+        parser.error(str(exc))
     except ValueError as exc:  # an unavailable device or precision, a WeightsError
         error(COMMAND, str(exc))
         if args.json and isinstance(exc, WeightsError):
@@ -111,15 +118,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _request_problem(args: argparse.Namespace) -> str | None:
-    """What makes the whole request fail, found without torch: the crop, the memory, the weights."""
+    """What makes the whole request fail, found without torch: the crop, the memory (for the
+    network asked for or named by the weights; ResNet-50 for a file), the weights, the labels file."""
     crop = args.crop or DEFAULT_CROP
     problem = input_size_problem(crop, crop)
     if problem:
         return f"--crop {crop}: {problem}"
+    arch = args.arch or source_arch(args.weights) or DEFAULT_ARCH
     try:
-        check_fits(f"--resize {args.resize or DEFAULT_RESIZE} --crop {crop}", classify_bytes(args.resize or DEFAULT_RESIZE, crop))
+        check_fits(f"--resize {args.resize or DEFAULT_RESIZE} --crop {crop}", classify_bytes(args.resize or DEFAULT_RESIZE, crop, arch))
     except ValueError as exc:
         return str(exc)
+    if args.labels is not None and file_problem(args.labels):
+        return f"labels file {shown(args.labels)}: {file_problem(args.labels)}"
     return source_problem(args.weights)
 
 
@@ -160,6 +171,8 @@ def _weights_json(info: WeightsInfo, classifier: Classifier) -> dict[str, Any]:
     return {
         "source": info.source,
         "label": info.label,
+        "arch": info.arch,
+        "num_classes": info.num_classes,
         "trained": info.trained,
         "sha256": info.sha256,
         "resize": resize,
@@ -173,8 +186,8 @@ def _weights_json(info: WeightsInfo, classifier: Classifier) -> dict[str, Any]:
 def _weights_line(info: WeightsInfo, classifier: Classifier) -> str:
     resize, crop = classifier.transform
     warning = "  UNTRAINED: the predictions are meaningless" if not info.trained else ""
-    return (f"weights: {info.label}; resize {resize}, crop {crop}; {classifier.device} {classifier.precision}, "
-            f"engine {classifier.engine}{warning}")
+    return (f"{arch_title(info.arch)}, weights: {info.label}; resize {resize}, crop {crop}; {classifier.device} "
+            f"{classifier.precision}, engine {classifier.engine}{warning}")
 
 
 def _table(p: Prediction) -> str:

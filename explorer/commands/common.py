@@ -1,6 +1,6 @@
-"""What the subcommands share: exit codes, the one-line error, strict JSON, the model arguments of the
-one-image commands (cam, lesion, activations) and loading their inputs, checks on output paths, and
-atomic writes.
+"""What the subcommands share: exit codes, the one-line error, strict JSON, the network arguments
+(``--arch``, ``--weights``, ``--labels``) and the model arguments of the one-image commands (cam,
+lesion, activations) and loading their inputs, checks on output paths, and atomic writes.
 
 Torch-free at import (the parser is built without torch); what needs torch is imported inside the
 function that needs it.
@@ -32,15 +32,17 @@ from explorer.core.argtypes import (  # noqa: F401 (re-exported: the commands' a
     non_negative_int,
     positive_int,
 )
+from explorer.core.blocks import feature_blocks, stages_of
 from explorer.core.files import file_problem, folder_problem
-from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
-from explorer.core.sources import DEFAULT_SOURCE, WEIGHT_SOURCES, source_problem
+from explorer.core.labels import IMAGENET_CLASS_COUNT
+from explorer.core.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
+from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title
 from explorer.core.text import first_line, one_line, shown
 
 if TYPE_CHECKING:
     import torch
 
-    from explorer.core.model import ResNet50
+    from explorer.core.model import ResNet
     from explorer.core.weights import WeightsInfo
 
 EXIT_OK = 0
@@ -79,23 +81,70 @@ def _finite(value: Any) -> Any:
 
 
 def class_index(text: str) -> int:
-    """argparse type: an ImageNet class index 0..999."""
+    """argparse type: a class index, 0 or more (checked against the loaded head's classes by
+    :func:`class_problem`: 0..999 for ImageNet weights)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a class index") from None
-    if not 0 <= value < IMAGENET_CLASS_COUNT:
-        raise argparse.ArgumentTypeError(f"class index must be 0..{IMAGENET_CLASS_COUNT - 1}, got {value}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"class index must be 0 or more, got {value}")
     return value
 
 
+def class_problem(index: int | None, num_classes: int) -> str | None:
+    """Why ``--class`` does not name a class of a head of ``num_classes``, or None."""
+    if index is not None and index >= num_classes:
+        return f"argument --class: class index must be 0..{num_classes - 1}, got {index}"
+    return None
+
+
+# Every block name of any member, so that a name no member has is a usage error at once; the loaded
+# network's own list is checked once it is known (load_inputs).
+_ANY_BLOCK = frozenset(b for arch in RESNETS for b in feature_blocks(stages_of(arch)))
+
+
+def block_name(text: str) -> str:
+    """argparse type: a block name of some member (``stem``, ``layer1.0`` ... ``layer3.35``)."""
+    if text not in _ANY_BLOCK:
+        raise argparse.ArgumentTypeError(f"unknown block {text!r}: give stem or layerN.I, e.g. layer1.0 .. layer4.2 in ResNet-50")
+    return text
+
+
 def weights_help() -> str:
-    return f"{', '.join(WEIGHT_SOURCES)}, a checkpoint file or an http(s):// URL (default {DEFAULT_SOURCE})"
+    return f"{SOURCES_TEXT}, a checkpoint file or an http(s):// URL (default {DEFAULT_SOURCE}, or the --arch's best)"
+
+
+def add_network_arguments(p: argparse.ArgumentParser, weights: bool = True) -> None:
+    """``--arch``, ``--weights`` and ``--labels``: which network, with which weights and class names."""
+    p.add_argument(
+        "--arch", choices=list(RESNETS), metavar="NAME",
+        help=f"the network: {', '.join(RESNETS)} (default {DEFAULT_ARCH}; a checkpoint file decides its own)",
+    )
+    if weights:
+        p.add_argument("--weights", metavar="SOURCE", help=weights_help())
+    p.add_argument("--labels", metavar="FILE", help="class names, one per line (default: labels.txt or classes.txt beside the checkpoint)")
+
+
+def network_problem(args: argparse.Namespace) -> str | None:
+    """What contradicts in ``--arch``/``--weights`` before anything is read (a usage error); fills
+    in the default weights: the arch's best torchvision checkpoint, imagenet-v2 without ``--arch``."""
+    if args.weights is None:
+        from explorer.core.sources import default_weights
+
+        args.weights = default_weights(args.arch or DEFAULT_ARCH)
+    return arch_problem(args.arch, args.weights)
+
+
+def named_classes(source: str) -> int | None:
+    """Classes of a named source's head (ImageNet's 1000), None for files, URLs and random."""
+    named = weight_source(source)
+    return IMAGENET_CLASS_COUNT if named is not None and named.url is not None else None
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    """--weights, --device and --json of the one-image commands (cam, lesion, activations)."""
-    p.add_argument("--weights", default=DEFAULT_SOURCE, metavar="SOURCE", help=weights_help())
+    """--arch, --weights, --labels, --device and --json of the one-image commands (cam, lesion, activations)."""
+    add_network_arguments(p)
     p.add_argument("--device", type=device_name, default="auto", metavar="D", help="cpu, cuda, cuda:1, mps or auto (default: cuda > mps > cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -104,56 +153,77 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 class Loaded:
     """What a one-image command needs: the model on its device, the preprocessed image, the weights."""
 
-    model: ResNet50
+    model: ResNet
     image: torch.Tensor  # (3, crop, crop), preprocessed
     weights: WeightsInfo
     device: torch.device
 
+    def class_json(self, index: int, prob: float) -> dict:
+        return {"index": index, "label": self.weights.labels[index], "prob": prob}
+
 
 def input_problem(args: argparse.Namespace) -> str | None:
-    """The first problem with a one-image command's image and weights that shows without building
-    anything (missing or unreadable files, an unsupported URL), one line naming the file."""
+    """The first problem with a one-image command's image, weights and labels that shows without
+    building anything (missing or unreadable files, an unsupported URL), one line naming the file."""
     problem = file_problem(args.image)
     if problem:
         return f"{shown(args.image)}: {problem}"
+    if args.labels is not None and file_problem(args.labels):
+        return f"labels file {shown(args.labels)}: {file_problem(args.labels)}"
     return source_problem(args.weights)
 
 
-def load_inputs(command: str, args: argparse.Namespace) -> Loaded | None:
-    """Device, image and weights from the common arguments, cheapest check first; None after
-    printing one error line."""
+def load_inputs(command: str, args: argparse.Namespace, blocks: str | None = None) -> Loaded | None:
+    """Device, image, network and weights from the common arguments, cheapest check first; None
+    after printing one error line. Contradictions (``--arch`` against the weights, a ``--class`` or
+    ``--block`` the loaded network lacks) are usage errors (exit 2).
+
+    Args:
+        blocks: the attribute of ``args`` holding a block name to check against the network, if any.
+    """
+    parser: argparse.ArgumentParser = args._parser
+    contradiction = network_problem(args)
+    if contradiction:
+        parser.error(contradiction)
+    if getattr(args, "class_index", None) is not None and named_classes(args.weights):
+        problem = class_problem(args.class_index, IMAGENET_CLASS_COUNT)
+        if problem:
+            parser.error(problem)
     problem = input_problem(args)
     if problem:
         error(command, problem)
         return None
     from explorer.core.images import load_image, preprocess
     from explorer.core.inference import select_device
-    from explorer.core.model import ResNet50
-    from explorer.core.weights import load_weights
+    from explorer.core.weights import ArchitectureMismatch, load_model
 
     try:
         device = select_device(args.device)
         picture = load_image(args.image)
-        model = ResNet50()
-        info = load_weights(model, args.weights, progress=download_progress(command, args.weights))
+        model, info = load_model(args.weights, args.arch, download_progress(command, args.weights), labels=args.labels)
+    except ArchitectureMismatch as exc:
+        parser.error(str(exc))
     except ValueError as exc:  # an unavailable device, an ImageError or a WeightsError (all ValueErrors)
         error(command, str(exc))
         return None
+    problem = class_problem(getattr(args, "class_index", None), model.num_classes)
+    name = getattr(args, blocks) if blocks else None
+    if name is not None and name not in ("stem", *model.blocks()):
+        problem = f"argument --block: {model.spec.title} has no block {name} (its blocks: stem, {', '.join(model.blocks())})"
+    if problem:
+        parser.error(problem)
     return Loaded(model.to(device).eval(), preprocess(picture, info.resize, info.crop), info, device)
 
 
 def weights_json(info: WeightsInfo) -> dict:
-    return {"source": info.source, "label": info.label, "trained": info.trained}
-
-
-def class_json(index: int, prob: float) -> dict:
-    return {"index": index, "label": imagenet_classes()[index], "prob": prob}
+    return {"source": info.source, "label": info.label, "trained": info.trained, "arch": info.arch, "num_classes": info.num_classes}
 
 
 def report_title(report: dict) -> str:
-    """The first line of a one-image command's text output: file, weights, device."""
-    untrained = "" if report["weights"]["trained"] else UNTRAINED_NOTE
-    return f"{shown(report['file'])}  (weights: {report['weights']['label']}, {report['device']}){untrained}"
+    """The first line of a one-image command's text output: file, network, weights, device."""
+    w = report["weights"]
+    untrained = "" if w["trained"] else UNTRAINED_NOTE
+    return f"{shown(report['file'])}  ({arch_title(w['arch'])}, weights: {w['label']}, {report['device']}){untrained}"
 
 
 def output_problem(path: str | Path) -> str | None:

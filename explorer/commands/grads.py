@@ -1,4 +1,5 @@
-"""``resnet-explorer grads``: the gradient lab from explorer.core.gradients as a table, JSON or CSV.
+"""``resnet-explorer grads``: the gradient lab from explorer.core.gradients as a table, JSON or CSV,
+for any member (``--arch``), or a comparison of depths (``--depths resnet18,resnet34``).
 
 A preset supplies the defaults; every explicit flag overrides it. Argument mistakes (unknown block,
 contradictory flags) are argparse usage errors (exit 2). The size, the image files, the weights, the
@@ -24,13 +25,13 @@ from explorer.commands.common import (
     output_problem,
     positive_int,
 )
-from explorer.core.blocks import residual_blocks
+from explorer.core.blocks import residual_blocks, stages_of
 from explorer.core.files import file_problem
 from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
 from explorer.core.gradients.presets import PRESETS
 from explorer.core.memory import check_fits, training_bytes
-from explorer.core.sources import source_problem
-from explorer.core.stages import input_size_problem
+from explorer.core.sources import default_weights, source_arch, source_problem
+from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title, input_size_problem
 from explorer.core.text import shown
 
 if TYPE_CHECKING:
@@ -43,12 +44,21 @@ DEFAULT_PRESET = "init-step"
 def block_list(text: str) -> tuple[str, ...]:
     """argparse type: comma-separated block names such as ``layer2.1,layer3.0``."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    valid = residual_blocks()
+    valid = {b for arch in RESNETS for b in residual_blocks(stages_of(arch))}  # the network's own: validate()
     unknown = [n for n in names if n not in valid]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown block(s) {', '.join(unknown) or '(none)'}; valid names are {', '.join(valid)}"
+            f"unknown block(s) {', '.join(unknown) or '(none)'}; valid names are {', '.join(residual_blocks())} in ResNet-50"
         )
+    return names
+
+
+def arch_list(text: str) -> tuple[str, ...]:
+    """argparse type: two or more comma-separated members, e.g. ``resnet18,resnet34``."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in RESNETS]
+    if unknown or len(names) < 2:
+        raise argparse.ArgumentTypeError(f"give two or more of {', '.join(RESNETS)}, got {text!r}")
     return names
 
 
@@ -57,12 +67,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     presets = ", ".join(f"{k} ({v.title})" for k, v in PRESETS.items())
     p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, metavar="NAME",
                    help=f"starting settings: {presets}; default {DEFAULT_PRESET}")
+    p.add_argument("--arch", choices=list(RESNETS), metavar="NAME", help=f"the network: {', '.join(RESNETS)} (default {DEFAULT_ARCH})")
+    p.add_argument("--depths", type=arch_list, metavar="A,B",
+                   help="compare depths, residual and plain (He et al. Table 2): e.g. resnet18,resnet34")
     p.add_argument("--shortcuts", choices=SHORTCUT_CHOICES, default="both", help="skip connections on, off, or both runs (default)")
     p.add_argument("--blocks", type=block_list, metavar="B,...", help="switch shortcuts off only in these blocks (layer1.0 ... layer4.2)")
     p.add_argument("--lesion", type=block_list, metavar="B,...", help="remove the residual branch of these blocks (Veit et al. 2016)")
     p.add_argument("--norm", choices=NORMS, help="batch statistics, frozen running statistics, or no normalisation")
     p.add_argument("--init", choices=INITS, help="He (Kaiming normal), PyTorch default, or loaded weights")
-    p.add_argument("--weights", metavar="SOURCE", help="imagenet-v2, imagenet-v1, random, a checkpoint file or an http(s):// URL (implies --init weights)")
+    p.add_argument("--weights", metavar="SOURCE", help="imagenet-v2, imagenet-v1, ARCH-imagenet-v1/-v2, random, a checkpoint file or an http(s):// URL (implies --init weights)")
     p.add_argument("--targets", choices=TARGETS, help="seeded random labels, or the model's own top-1")
     p.add_argument("--input", nargs="+", metavar="noise|IMAGE", help="'noise' (seeded Gaussian) or image files (the batch)")
     p.add_argument("--batch", type=positive_int, metavar="N", help="batch size for noise input")
@@ -77,7 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> GradConfig:
     """The preset's config with every explicitly given flag applied; contradictions are usage errors."""
     config = PRESETS[args.preset].config
-    changes: dict = {k: getattr(args, k) for k in ("norm", "init", "targets", "size", "seed") if getattr(args, k) is not None}
+    changes: dict = {k: getattr(args, k) for k in ("norm", "init", "targets", "size", "seed", "arch") if getattr(args, k) is not None}
+    if args.arch is not None and args.weights is None and config.weights and source_arch(config.weights) not in (None, args.arch):
+        changes["weights"] = default_weights(args.arch)  # the preset's ImageNet weights, of this network
     if args.weights is not None:
         if changes.get("init", "weights") != "weights":
             parser.error("--weights applies only with --init weights")
@@ -100,8 +115,14 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     if args.lesion is not None:
         changes["lesion"] = args.lesion
     config = replace(config, **changes)
+    if args.depths is not None:
+        if args.arch is not None or args.blocks is not None or args.lesion is not None or args.shortcuts != "both":
+            parser.error("--depths compares whole networks, residual and plain: no --arch, --blocks, --lesion or --shortcuts")
+        if config.init == "weights":
+            parser.error("--depths compares networks at initialisation: use --init he or pytorch")
     try:
-        validate_choice(config, args.shortcuts)
+        for arch in args.depths or (config.arch,):
+            validate_choice(replace(config, arch=arch), args.shortcuts)
     except ValueError as exc:
         parser.error(str(exc))
     return config
@@ -124,12 +145,17 @@ def run(args: argparse.Namespace) -> int:
     if problem:  # said before minutes of compute
         error(COMMAND, problem)
         return EXIT_FAILED
-    from explorer.core.gradients import run_comparison, write_csv
+    from explorer.core.gradients import run_comparison, run_depth_comparison, write_csv
     from explorer.core.inference import select_device
 
+    comparison = None
     try:
         device = select_device(args.device)
-        results = run_comparison(config, args.shortcuts, str(device), _progress_printer())
+        if args.depths:
+            comparison = run_depth_comparison(config, args.depths, str(device), _progress_printer())
+            results = list(comparison.results)
+        else:
+            results = run_comparison(config, args.shortcuts, str(device), _progress_printer())
     except (ValueError, RuntimeError) as exc:
         # ValueError: WeightsError and ImageError (one line naming the file), an absent device, and
         # torch's own refusals (one value per channel under batch statistics); RuntimeError: out of memory.
@@ -142,10 +168,29 @@ def run(args: argparse.Namespace) -> int:
             error(COMMAND, f"cannot write {shown(args.csv)}: {exc.strerror or exc}")
             return EXIT_FAILED
     if args.json:
-        print(json_text({"runs": [r.to_dict() for r in results]}))
+        report: dict = {"runs": [r.to_dict() for r in results]}
+        if comparison is not None:
+            report["depths"] = {"archs": list(comparison.archs), "verdict": comparison.verdict, "curves": [_curve_json(c) for c in comparison.curves]}
+        print(json_text(report))
+    elif comparison is not None:
+        print(format_depths(comparison))
     else:
         print("\n\n".join(format_result(r) for r in results))
     return EXIT_OK
+
+
+def _curve_json(c) -> dict:  # noqa: ANN001 - a DepthCurve
+    return {"arch": c.arch, "label": c.label, "shortcuts": c.shortcuts, "depth": c.depth, "loss": c.loss, "trend": c.trend,
+            "layers": list(c.layers), "positions": list(c.positions), "grad_norms": list(c.grad_norms)}
+
+
+def format_depths(comparison) -> str:  # noqa: ANN001 - a DepthComparison
+    """One line per network (its loss, fc and stem gradients, fc-to-stem change) and the verdict."""
+    lines = [f"{'network':<14}{'layers':>7}{'loss':>9}{'fc grad':>12}{'stem grad':>12}{'fc->stem':>10}"]
+    for c in comparison.curves:
+        trend = "-" if c.trend is None else f"10^{c.trend:+.1f}"
+        lines.append(f"{c.label:<14}{c.depth:>7}{c.loss:>9.4f}{_number(c.grad_norms[-1]):>12}{_number(c.grad_norms[0]):>12}{trend:>10}")
+    return "\n".join([*lines, comparison.verdict])
 
 
 def _input_problem(config: GradConfig, args: argparse.Namespace) -> str | None:
@@ -167,8 +212,10 @@ def _input_problem(config: GradConfig, args: argparse.Namespace) -> str | None:
         if problem:
             return problem
     batch = len(config.inputs) or config.batch
+    deepest = max(args.depths or (config.arch,), key=lambda a: RESNETS[a].depth)
     try:
-        check_fits(f"batch {batch} at {config.size}x{config.size}", training_bytes(batch, config.size, config.size, config.num_classes))
+        check_fits(f"batch {batch} at {config.size}x{config.size}",
+                   training_bytes(batch, config.size, config.size, config.num_classes, deepest))
     except ValueError as exc:
         return str(exc)
     return None
@@ -183,7 +230,7 @@ def format_result(result: GradResult) -> str:
     source = f"{len(c['inputs'])} image(s)" if c["inputs"] else "noise"
     lesion = f", lesion {','.join(c['lesion'])}" if c["lesion"] else ""
     head = (
-        f"{result.label} network{lesion}: norm {c['norm']}, init {c['init']}, {source}, batch {c['batch']}, {c['size']}x{c['size']},"
+        f"{result.label} network{lesion}: {arch_title(c['arch'])}, norm {c['norm']}, init {c['init']}, {source}, batch {c['batch']}, {c['size']}x{c['size']},"
         f" targets {c['targets']}, seed {c['seed']}, {result.device}; loss {result.loss:.4f}"
     )
     names = [layer.name + (" (proj.)" if layer.shortcut else "") for layer in result.layers]

@@ -1,6 +1,7 @@
 """``resnet-explorer lesion IMAGE``: the lesion study of Veit et al. 2016 from explorer.core.lesion.
-By default a sweep (each of the 16 blocks lesioned in turn, the top-1 probability drop per block);
-with ``--block`` one lesion and the top-5 before and after.
+By default a sweep (each block lesioned in turn, 16 in ResNet-50, 8 in ResNet-18, 50 in
+ResNet-152: the top-1 probability drop per block); with ``--block`` one lesion and the top-5 before
+and after.
 
 Exit status 0 on success, 1 when the image, the weights or the device fail (one line on stderr
 naming it), 2 for usage errors.
@@ -10,20 +11,19 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from explorer.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     add_model_arguments,
-    class_json,
+    block_name,
     json_text,
     load_inputs,
     report_title,
     runtime_failure,
     weights_json,
 )
-from explorer.core.blocks import residual_blocks
 from explorer.core.choices import LESION_KINDS
 
 if TYPE_CHECKING:
@@ -34,18 +34,20 @@ KIND_TEXT = {"residual": "residual branch removed, shortcut kept", "shortcut": "
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(COMMAND, help="lesion study: remove one block's residual branch or shortcut, or sweep all 16")
+    p = sub.add_parser(COMMAND, help="lesion study: remove one block's residual branch or shortcut, or sweep every block")
     p.add_argument("image", metavar="IMAGE", help="image file")
     p.add_argument("--kind", choices=LESION_KINDS, default="residual", help="what to remove from a block (default: residual, as Veit et al.)")
     p.add_argument(
-        "--block", choices=residual_blocks(), metavar="NAME", help="lesion only this block (layer1.0 .. layer4.2): top-5 before and after"
+        "--block", type=block_name, metavar="NAME", help="lesion only this block (layer1.0 .. layer4.2 in ResNet-50): top-5 before and after"
     )
     add_model_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_inputs(COMMAND, args)
+    loaded = load_inputs(COMMAND, args, blocks="block")
+    if loaded is not None and args.block == "stem":
+        args._parser.error("argument --block: the stem has no shortcut to lesion; name a residual block")
     if loaded is None:
         return EXIT_FAILED
     from explorer.core.lesion import Lesion, Lesioner
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         elapsed_ms = (time.perf_counter() - start) * 1000
     except RuntimeError as exc:  # e.g. out of memory on the device
         return runtime_failure(COMMAND, args.image, exc)
-    report = {**head, **(single_json(result) if isinstance(result, Lesion) else sweep_json(result)), "ms": round(elapsed_ms, 1)}
+    cls = loaded.class_json
+    report = {**head, **(single_json(result, cls) if isinstance(result, Lesion) else sweep_json(result, cls)), "ms": round(elapsed_ms, 1)}
     if args.json:
         print(json_text(report))
     else:
@@ -66,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def single_json(r: Lesion) -> dict:
+def single_json(r: Lesion, class_json: Callable[[int, float], dict]) -> dict:
     return {"block": r.block, "before": [class_json(i, p) for i, p in r.before], "after": [class_json(i, p) for i, p in r.after]}
 
 
-def sweep_json(s: Sweep) -> dict:
+def sweep_json(s: Sweep, class_json: Callable[[int, float], dict]) -> dict:
     return {
         "class": class_json(s.class_index, s.prob),
         "before": [class_json(i, p) for i, p in s.before],

@@ -1,7 +1,7 @@
-"""Classification with ResNet-50: device choice, a fast inference copy of the model, top-k predictions.
+"""Classification with any ResNet of the family: device choice, a fast inference copy of the model, top-k predictions.
 
 Core layer, pure PyTorch. The :class:`Classifier` keeps the true weights in a plain
-:class:`~explorer.core.model.ResNet50` (what the inspector shows) and predicts with an engine
+:class:`~explorer.core.model.ResNet` (what the inspector shows) and predicts with an engine
 (:mod:`explorer.core.engines`) made from a separate inference copy with every BatchNorm folded into
 the convolution before it (Ioffe & Szegedy 2015 eval-mode BN is an affine map per channel, so
 ``conv -> BN`` is one conv with a bias) and in-place ReLUs: PyTorch itself, or that copy exported to
@@ -24,10 +24,9 @@ from torch import nn
 from explorer.core import engines
 from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
 from explorer.core.images import load_image, preprocess
-from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
-from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+from explorer.core.model import ResNet, ResNet50, SwitchableBatchNorm2d
 from explorer.core.samples import sample_images
-from explorer.core.weights import WeightsError, WeightsInfo, load_weights
+from explorer.core.weights import WeightsError, WeightsInfo, load_model
 
 
 def available_devices() -> list[str]:
@@ -82,7 +81,7 @@ def default_precision(device: torch.device) -> str:
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
     """An inference copy of ``model`` in which every BatchNorm2d that directly follows a Conv2d (in
-    registration order, which is call order in ResNet50) is folded into that conv, and every ReLU
+    registration order, which is call order in ResNet) is folded into that conv, and every ReLU
     works in place. ``model`` itself is not changed. Only valid for running-statistics BN.
     """
     folded = copy.deepcopy(model).eval()
@@ -134,7 +133,7 @@ class Prediction:
 
 
 class Classifier:
-    """Owns one ResNet-50 used only for inference. Not thread-safe: use it from one worker at a time.
+    """Owns one ResNet (ResNet-50 until weights of another member are loaded) used only for inference. Not thread-safe: use it from one worker at a time.
 
     Args:
         device: ``None``/``"auto"`` or a device name, see :func:`select_device`.
@@ -197,8 +196,12 @@ class Classifier:
         cancel: Callable[[], bool] | None = None,
         seed: int = 0,
         check_precision: bool = True,
+        arch: str | None = None,
+        labels: str | None = None,
     ) -> WeightsInfo:
-        """Load weights (see :func:`~explorer.core.weights.load_weights`); on any error nothing changes.
+        """Load weights and the network they belong to (see :func:`~explorer.core.weights.load_model`:
+        a file decides its own architecture; ``arch`` names the member for ``random``, default the
+        current one); on any error nothing changes.
 
         Atomic: the weights go into a copy of the model, whose engine (made from its BN-folded
         inference copy) must give finite logits; only then do the true weights, the engine and
@@ -206,8 +209,8 @@ class Classifier:
         precision is kept only if it gives the same top-5 as fp32 on the bundled sample photos;
         otherwise fp32 is used, with a notice.
         """
-        candidate = copy.deepcopy(self._model)  # about 30 ms; a fresh build would initialise 25M weights
-        info = load_weights(candidate, source, progress, cancel, seed)
+        candidate, info = load_model(source, arch, progress, cancel, seed, labels, template=self._model)
+        candidate.eval()  # a member built afresh (not copied from the current one) starts in training mode
         precision = self.precision
         transform = (self.resize or info.resize, self.crop or info.crop)
         notes: list[str] = []
@@ -249,12 +252,9 @@ class Classifier:
         latency_ms = (time.perf_counter() - start) * 1000
         probs = torch.softmax(logits[0].float(), dim=0)
         values, indices = probs.topk(min(topk, probs.numel()))
-        names = imagenet_classes() if probs.numel() == IMAGENET_CLASS_COUNT else None
-        top = tuple(
-            TopClass(int(i), names[int(i)] if names else f"class {int(i)}", float(p))
-            for p, i in zip(values.tolist(), indices.tolist())
-        )
         assert self.weights is not None and self._engine is not None  # logits() checked them
+        names = self.weights.labels
+        top = tuple(TopClass(int(i), names[int(i)], float(p)) for p, i in zip(values.tolist(), indices.tolist()))
         return Prediction(name, top, str(self.device), latency_ms, self.weights.trained, self.precision, self._engine.name)
 
     def decode(self, path: str | Path) -> Image.Image:
@@ -284,7 +284,7 @@ class Classifier:
         with torch.inference_mode():
             return self._engine(batch)
 
-    def _build_engine(self, model: ResNet50, transform: tuple[int, int], precision: str, notes: list[str]) -> engines.Engine:
+    def _build_engine(self, model: ResNet, transform: tuple[int, int], precision: str, notes: list[str]) -> engines.Engine:
         """The engine for ``model`` on this device, warmed up on a zero image whose logits must be
         finite (WeightsError otherwise: the weights are then not taken); fallbacks go to ``notes``."""
         name = engines.resolve(self.engine_choice, self.device, precision)
@@ -311,7 +311,7 @@ class Classifier:
         self._engine = self._build_engine(self._model, self.transform, self.precision, self.notices)
 
     def _checked_precision(
-        self, model: ResNet50, reduced: engines.Engine, transform: tuple[int, int], notes: list[str]
+        self, model: ResNet, reduced: engines.Engine, transform: tuple[int, int], notes: list[str]
     ) -> tuple[engines.Engine, str]:
         """Keep bf16/fp16 only if the bundled sample photos get the same top-5 as PyTorch eager in
         fp32; otherwise an fp32 engine, with a note."""

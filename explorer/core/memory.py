@@ -1,6 +1,7 @@
-"""The memory a request needs, estimated from the stage table before anything is allocated, and the
-limit this machine sets, so that an absurd input size, class count or batch is refused in one line
-instead of being attempted (``summary --input-size 100000 100000`` would need about 112 GB).
+"""The memory a request needs, estimated for any member from its layer table (explorer.core.counts)
+before anything is allocated, and the limit this machine sets, so that an absurd input size, class
+count or batch is refused in one line instead of being attempted (``summary --input-size 100000
+100000`` would need about 112 GB for ResNet-50).
 
 Core layer, pure Python (the counts are exact: a test compares them with ``summarize()``).
 """
@@ -10,9 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from explorer.core.stages import RESNET50_STAGES, STEM_CHANNELS
-
-FLOAT32_BYTES = 4
+from explorer.core.counts import FLOAT32_BYTES, layer_table, parameter_total
+from explorer.core.stages import DEFAULT_ARCH, ResNetSpec, resnet_spec
 # Share of the machine's memory (or of the container's limit) a request may plan to use: the
 # process itself, the OS and the other programs need the rest.
 MEMORY_FRACTION = 0.8
@@ -26,69 +26,44 @@ class MemoryLimitError(ValueError):
     """A request needs more memory than this machine allows; ``str(e)`` is one line saying the limit."""
 
 
-def _conv_side(side: int, kernel: int, stride: int, padding: int) -> int:
-    return (side + 2 * padding - kernel) // stride + 1
-
-
-def layer_output_elements(height: int, width: int, num_classes: int = 1000) -> list[int]:
+def layer_output_elements(height: int, width: int, num_classes: int = 1000, arch: str | ResNetSpec = DEFAULT_ARCH) -> list[int]:
     """Elements per image of every leaf layer's output (each conv, BN, ReLU, pool and the fc), in
     network order: what ``summarize()`` reports as activation memory, divided by 4."""
-    h, w = _conv_side(height, 7, 2, 3), _conv_side(width, 7, 2, 3)  # conv1 7x7/2
-    sizes = [STEM_CHANNELS * h * w] * 3  # conv1, bn1, relu
-    h, w = _conv_side(h, 3, 2, 1), _conv_side(w, 3, 2, 1)  # max-pool 3x3/2
-    sizes.append(STEM_CHANNELS * h * w)
-    for spec in RESNET50_STAGES:
-        f1, f2, f3 = spec.filters
-        for index in range(spec.blocks):
-            stride = spec.stride if index == 0 else 1
-            sizes += [f1 * h * w] * 3  # conv1, bn1, act1
-            h, w = _conv_side(h, 3, stride, 1), _conv_side(w, 3, stride, 1)
-            sizes += [f2 * h * w] * 3 + [f3 * h * w] * 2  # conv2, bn2, act2, conv3, bn3
-            if index == 0:
-                sizes += [f3 * h * w] * 2  # the projection shortcut: conv, BN
-            sizes.append(f3 * h * w)  # act3 after the addition
-    return [*sizes, RESNET50_STAGES[-1].filters[2], num_classes]  # avgpool, fc
+    return [layer.elements for layer in layer_table(resnet_spec(arch), height, width, num_classes)]
 
 
-def parameter_count(num_classes: int = 1000) -> int:
-    """Parameters of ResNet-50 with ``num_classes`` outputs (25,557,032 for 1000)."""
-    count = 3 * STEM_CHANNELS * 7 * 7 + 2 * STEM_CHANNELS  # conv1 (no bias), bn1
-    channels = STEM_CHANNELS
-    for spec in RESNET50_STAGES:
-        f1, f2, f3 = spec.filters
-        for index in range(spec.blocks):
-            count += channels * f1 + f1 * f2 * 9 + f2 * f3 + 2 * (f1 + f2 + f3)
-            if index == 0:
-                count += channels * f3 + 2 * f3  # projection conv and BN
-            channels = f3
-    return count + channels * num_classes + num_classes  # fc
+def parameter_count(num_classes: int = 1000, arch: str | ResNetSpec = DEFAULT_ARCH) -> int:
+    """Parameters of a member with ``num_classes`` outputs (ResNet-50 with 1000: 25,557,032)."""
+    return parameter_total(resnet_spec(arch), num_classes)
 
 
-def weights_bytes(num_classes: int = 1000) -> int:
-    return parameter_count(num_classes) * FLOAT32_BYTES
+def weights_bytes(num_classes: int = 1000, arch: str | ResNetSpec = DEFAULT_ARCH) -> int:
+    return parameter_count(num_classes, arch) * FLOAT32_BYTES
 
 
-def inference_bytes(batch: int, height: int, width: int, num_classes: int = 1000, models: int = 1) -> int:
+def inference_bytes(
+    batch: int, height: int, width: int, num_classes: int = 1000, models: int = 1, arch: str | ResNetSpec = DEFAULT_ARCH
+) -> int:
     """A forward pass without autograd: ``models`` copies of the weights, the input, and the few
     largest tensors alive at once (a block's input kept for its shortcut, a layer's input and
     output; bounded by four times the largest output)."""
-    largest = max(layer_output_elements(height, width, num_classes))
+    largest = max(layer_output_elements(height, width, num_classes, arch))
     per_image = 3 * height * width + 4 * largest
-    return models * weights_bytes(num_classes) + batch * per_image * FLOAT32_BYTES
+    return models * weights_bytes(num_classes, arch) + batch * per_image * FLOAT32_BYTES
 
 
-def training_bytes(batch: int, height: int, width: int, num_classes: int = 1000) -> int:
+def training_bytes(batch: int, height: int, width: int, num_classes: int = 1000, arch: str | ResNetSpec = DEFAULT_ARCH) -> int:
     """A forward and backward pass: weights and their gradients, every layer's output kept for the
     backward pass, and the gradient buffers (bounded by half as much again)."""
-    activations = sum(layer_output_elements(height, width, num_classes))
-    return 2 * weights_bytes(num_classes) + batch * (3 * height * width + activations * 3 // 2) * FLOAT32_BYTES
+    activations = sum(layer_output_elements(height, width, num_classes, arch))
+    return 2 * weights_bytes(num_classes, arch) + batch * (3 * height * width + activations * 3 // 2) * FLOAT32_BYTES
 
 
-def classify_bytes(resize: int, crop: int) -> int:
+def classify_bytes(resize: int, crop: int, arch: str | ResNetSpec = DEFAULT_ARCH) -> int:
     """One image through the Classifier: the true weights, the BN-folded copy and a candidate
     during a load; the resized image (capped by preprocess); the forward at ``crop``."""
     resized = min(resize * resize, MAX_RESIZED_PIXELS) * _PIL_RGB_BYTES
-    return weights_bytes() + resized + inference_bytes(1, crop, crop, models=2)
+    return weights_bytes(arch=arch) + resized + inference_bytes(1, crop, crop, models=2, arch=arch)
 
 
 def machine_memory_bytes() -> int | None:

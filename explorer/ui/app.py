@@ -92,7 +92,6 @@ def _probe_steps(window: MainWindow, paths: list[str]) -> None:
         timer.stop()
         mark("parts")
         mark("gap", f"{beat['max'] * 1000:.1f}")
-        _FirstPaint(window.diagram, lambda: mark("diagram"), widgets=(window.diagram.viewport(),))
         window.classify.image_list.model().dataChanged.connect(on_entry_changed)
 
     def on_entry_changed(*_: object) -> None:
@@ -103,3 +102,4 @@ def _probe_steps(window: MainWindow, paths: list[str]) -> None:
     window.summary_ready.connect(lambda: mark("summary"))
     window.parts_ready.connect(on_parts)
     window.start(paths, weights="random", device="cpu")
+    _FirstPaint(window.diagram, lambda: mark("diagram"), widgets=(window.diagram.viewport(),))

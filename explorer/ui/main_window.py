@@ -34,10 +34,9 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
 
 PARTS_LANE = "parts"
 # The torch-backed modules that build_parts imports (the modules only: no widget is created off the
-# GUI thread).
+# GUI thread). The diagram is not among them: it is torch-free and drawn at once (build_diagram).
 PART_MODULES = (
     "explorer.ui.classify.panel",
-    "explorer.ui.diagram.view",
     "explorer.ui.gradient_lab.panel",
     "explorer.ui.insight.panel",
     "explorer.ui.inspector.panel",
@@ -161,34 +160,48 @@ class MainWindow(QMainWindow):
         for action in self._parts_actions:
             action.setEnabled(False)
 
-    def build_parts(self) -> None:
-        """Import the torch-backed views, put them in place, wire them and start the summary job.
-        Idempotent."""
+    def build_diagram(self) -> None:
+        """The diagram and its switches, in the centre: torch-free, so the window shows the network
+        at once while torch loads on a worker. Idempotent."""
         if self.diagram is not None:
             return
         from explorer.core.blocks import residual_blocks
-        from explorer.ui.classify.panel import ClassifyPanel
         from explorer.ui.common.switches import BlockSwitches
-        from explorer.ui.common.widgets import scrolling
         from explorer.ui.diagram.view import BlockDiagram
+
+        self.switches = BlockSwitches(residual_blocks())
+        self.diagram = BlockDiagram(self.switches)
+        self.setCentralWidget(self.diagram)
+        self.diagram.block_selected.connect(self._on_diagram_block_selected)
+        self.diagram.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.switches.changed.connect(self._on_switches_changed)
+        self.view_menu.addSeparator()
+        for action in self.diagram.zoom_actions():
+            self.view_menu.addAction(action)
+
+    def build_parts(self) -> None:
+        """Import the torch-backed views, put them in place, wire them and start the summary job.
+        Idempotent."""
+        if self.classify is not None:
+            return
+        self.build_diagram()
+        from explorer.ui.classify.panel import ClassifyPanel
+        from explorer.ui.common.widgets import scrolling
         from explorer.ui.gradient_lab.panel import GradientPanel
         from explorer.ui.insight.panel import InsightPanel
         from explorer.ui.inspector.panel import Inspector
 
-        self.switches = BlockSwitches(residual_blocks())
-        self.diagram = BlockDiagram(self.switches)
-        self.inspector = Inspector()
         self.classify = ClassifyPanel(self.runner)
+        # The launch's weights start loading on their worker now, while the other parts are built
+        # here (their results arrive through the event loop, after this method has wired everything).
+        self._load_start_weights()
+        self.inspector = Inspector()
         self.gradient = GradientPanel(self.runner, self.switches)
         self.insight = InsightPanel(self.runner)
-        self.setCentralWidget(self.diagram)
         for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
                            (self.gradient_dock, self.gradient), (self.insight_dock, self.insight)):
             dock.setWidget(scrolling(part, horizontal=True))
 
-        self.diagram.block_selected.connect(self._on_diagram_block_selected)
-        self.diagram.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.switches.changed.connect(self._on_switches_changed)
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
         self.classify.image_selected.connect(self._on_classify_image_selected)
@@ -198,9 +211,6 @@ class MainWindow(QMainWindow):
 
         self.menuBar().insertMenu(self.weights_placeholder.menuAction(), self.classify.weights_menu)
         self.menuBar().removeAction(self.weights_placeholder.menuAction())
-        self.view_menu.addSeparator()
-        for action in self.diagram.zoom_actions():
-            self.view_menu.addAction(action)
         # The panel's own Ctrl+R action, made window-wide (a second Ctrl+R would be ambiguous).
         self.gradient.run_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.lab_menu.addAction(self.gradient.run_action)
@@ -224,6 +234,7 @@ class MainWindow(QMainWindow):
         download. Importing torch on the GUI thread froze the fresh window for over a second; on a
         worker the window keeps painting (longest gap ~0.2 s, the GIL-held parts of the import)."""
         self._pending_start = (paths, weights, device)
+        self.build_diagram()
         self.prepare_parts()
 
     def prepare_parts(self) -> None:
@@ -235,15 +246,20 @@ class MainWindow(QMainWindow):
     def _on_parts_imported(self, _: object) -> None:
         self.build_parts()
         if self._pending_start is not None:
-            (paths, weights, device), self._pending_start = self._pending_start, None
-            if device:
-                self.classify.set_device(device)
-            if weights is None:
-                self.classify.restore_settings(self.settings)  # loads the last source, default ImageNet V2
-            else:
-                self.classify.load_weights(weights)
+            paths, self._pending_start = self._pending_start[0], None
             if paths:
                 self.add_paths(paths)
+
+    def _load_start_weights(self) -> None:
+        if self._pending_start is None:
+            return
+        _, weights, device = self._pending_start
+        if device:
+            self.classify.set_device(device)
+        if weights is None:
+            self.classify.restore_settings(self.settings)  # loads the last source, default ImageNet V2
+        else:
+            self.classify.load_weights(weights)
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -278,6 +294,8 @@ class MainWindow(QMainWindow):
         self.summary_ready.emit()
 
     def _on_diagram_block_selected(self, name: str) -> None:
+        if self.insight is None:  # the parts are still loading
+            return
         self.insight.set_block(name)
         try:
             self.inspector.show_item(name)
@@ -312,16 +330,16 @@ class MainWindow(QMainWindow):
             self.insight.tabs.setFocus()
 
     def _on_open_triggered(self) -> None:
-        from explorer.ui.common import file_dialogs
+        from explorer.ui.common import dialogs
 
-        paths = file_dialogs.open_images(self, "Open images")
+        paths = dialogs.open_images(self, "Open images")
         if paths:
             self.add_paths(paths)
 
     def _on_open_folder_triggered(self) -> None:
-        from explorer.ui.common import file_dialogs
+        from explorer.ui.common import dialogs
 
-        folder = file_dialogs.open_folder(self, "Open a folder of images")
+        folder = dialogs.open_folder(self, "Open a folder of images")
         if folder:
             self.add_paths([folder])
 
@@ -336,9 +354,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The clipboard holds no image", 5000)
 
     def _on_export_triggered(self) -> None:
-        from explorer.ui.common import file_dialogs
+        from explorer.ui.common import dialogs
 
-        path = file_dialogs.save_export(self, "Export the gradient lab", "gradients.png", ".png")
+        path = dialogs.save_export(self, "Export the gradient lab", "gradients.png", ".png")
         if path:
             self.gradient.export(path)
             self.gradient_dock.raise_()

@@ -9,71 +9,13 @@ import hashlib
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from explorer.core import download
 from explorer.core.download import CacheError, DownloadCancelled, DownloadError, cache_dir, fetch
-from support import PERMISSIONS_IGNORED
-
-
-class Server:
-    """Serves ``payload`` at any path. ``mode``: ``ok``, ``short`` (announces more bytes than it
-    sends, then hangs up), ``missing`` (404), ``silent`` (accepts, never answers), ``trickle`` (one
-    byte every 50 ms) or ``length`` (sends ``content_length`` as its Content-Length header)."""
-
-    def __init__(self) -> None:
-        self.payload = b""
-        self.mode = "ok"
-        self.content_length = ""
-        self.requests = 0
-        self.release = threading.Event()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                server.requests += 1
-                if server.mode == "silent":
-                    server.release.wait(10)
-                    return
-                if server.mode == "missing":
-                    self.send_error(404, "Not Found")
-                    return
-                body = server.payload
-                self.send_response(200)
-                if server.mode == "length":
-                    for value in server.content_length.split("|"):
-                        self.send_header("Content-Length", value)
-                else:
-                    self.send_header("Content-Length", str(len(body) + (1000 if server.mode == "short" else 0)))
-                self.end_headers()
-                if server.mode == "trickle":
-                    for i in range(len(body)):
-                        if server.release.wait(0.05):
-                            return
-                        self.wfile.write(body[i : i + 1])
-                        self.wfile.flush()
-                else:
-                    self.wfile.write(body)
-                self.close_connection = True
-
-            def log_message(self, *args) -> None:  # keep test output clean
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/models/{name}"
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from support import PERMISSIONS_IGNORED, Server
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Prediction engines: every engine kept gives PyTorch eager's top-5 and probabilities (fp32, 1e-4)
-on the sample photos at 224; the ONNX writer's bytes pass onnx's own checker; other ResNets
-(torchvision's ResNet-18, ResNeXt) export too; an engine that is missing, broken or cannot take
+on the sample photos at 224; the ONNX writer's bytes pass onnx's own checker; every member of the
+family (basic blocks, ResNeXt's grouped convolutions) and torchvision's own ResNet export too; an engine that is missing, broken or cannot take
 the model falls back to torch with one note; the disk cache hits, misses on other weights or
 another architecture, rebuilds a damaged file and tolerates a folder it cannot write."""
 
@@ -20,6 +20,7 @@ from explorer.core.choices import ENGINES
 from explorer.core.engines import cache, onnx_graph
 from explorer.core.images import load_image, preprocess
 from explorer.core.inference import Classifier, default_precision, fold_batchnorm, sample_images
+from explorer.core.model import ResNet
 
 CPU = torch.device("cpu")
 EXPORTED = [name for name in ENGINES if name != "torch"]
@@ -84,12 +85,28 @@ def test_the_onnx_bytes_pass_onnxs_checker(lively):
     assert [n.op_type for n in plain.graph.node].count("BatchNormalization") == 20
 
 
+@pytest.mark.parametrize("name", [pytest.param(n, marks=needs(n)) for n in EXPORTED])
+@pytest.mark.parametrize("arch", ["resnet18", "resnext50_32x4d"])
+def test_every_family_member_runs_on_every_engine_with_its_own_cache_entry(arch, name, tmp_path, cache_folder):
+    """Basic blocks and grouped convolutions export like bottlenecks; the cache keeps one file per
+    member and set of weights."""
+    model = support.lively_model(seed=3, arch=arch)
+    clf = Classifier("cpu", "fp32", engine=name)
+    info = clf.load(str(support.checkpoint(tmp_path / "w.pth", model)))
+    assert (info.arch, clf.engine, clf.notices) == (arch, name, [])
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+    with torch.inference_mode():
+        expected, got = model(x), clf.logits(x)
+    assert (got - expected).abs().max() <= 1e-4 * max(1.0, float(expected.abs().max()))
+    clf.load("random", arch="resnet34")
+    assert clf.engine == name and len(list(cache_folder.glob("*.onnx"))) == 2
+
+
 @needs("onnxruntime")
-@pytest.mark.parametrize("family", ["resnet18", "resnext50_32x4d"])
-def test_other_resnets_export_and_agree(family):
+def test_torchvisions_own_resnet_exports_with_batchnorm_kept_whole():
     tv_models = pytest.importorskip("torchvision.models")
     torch.manual_seed(0)
-    model = getattr(tv_models, family)().eval()
+    model = support.enliven(tv_models.resnet18(), seed=1)
     notes: list[str] = []
     engine = engines.build("onnxruntime", model, lambda: model, CPU, "fp32", notes)
     x = torch.randn(2, 3, 64, 64)
@@ -228,6 +245,7 @@ def test_the_key_follows_the_weights_and_the_architecture():
     architecture, weights = same.split("-")
     assert key(tweaked).split("-")[0] == architecture and key(tweaked).split("-")[1] != weights
     assert key(lesioned).split("-")[0] != architecture and key(frozen).split("-")[0] != architecture
+    assert key(ResNet("resnet18", seed=1)).split("-")[0] != key(ResNet("resnet34", seed=1)).split("-")[0]
 
 
 @needs("onnxruntime")

@@ -5,7 +5,7 @@ It starts the window exactly as ``resnet-explorer gui`` does (``MainWindow.start
 paint), then walks a scenario on the live event loop: hundreds of real wheel notches over the diagram
 from xdotool, a click on every block, expand and collapse, the diagram's switches, each gradient-lab
 preset run, every Insight tab and a sweep, every export through the real file dialog, a weights
-switch, a resize to 1280x720 and back, screenshots of the whole screen along the way. Every Python
+switch, a resize to 1280x720 and back, screenshots of the window along the way. Every Python
 exception (in a slot or anywhere) and every Qt warning is written to stderr and counted; the session
 exits 1 if there was any, or if the window ever left the screen.
 """
@@ -109,7 +109,10 @@ class Session:
 
     def shot(self, name: str) -> None:
         self.app.processEvents()
-        subprocess.run(["import", "-window", "root", str(self.out / f"{name}.png")], check=False, timeout=30)
+        x, y, width, height = self.w.frameGeometry().getRect()  # the window alone: the screen may be larger
+        crop = f"{width}x{height}+{max(x, 0)}+{max(y, 0)}"
+        subprocess.run(["import", "-window", "root", "-crop", crop, "+repage", str(self.out / f"{name}.png")],
+                       check=False, timeout=30)
         self.counts["shots"] += 1
 
     def xdotool(self, *args: str) -> None:

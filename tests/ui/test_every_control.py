@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QToolButton
 
-from explorer.ui.common import file_dialogs
+from explorer.ui.common import dialogs
 from explorer.ui import window_layout
 from explorer.ui.main_window import MainWindow
 from support import pattern_image, checkpoint
@@ -32,12 +32,13 @@ def files(tmp_path):
 @pytest.fixture
 def window(qtbot, tmp_path, files, monkeypatch):
     answered: list[str] = []
-    monkeypatch.setattr(file_dialogs, "open_images", lambda parent, title: answered.append(title) or [str(p) for p in files["photos"]])
-    monkeypatch.setattr(file_dialogs, "open_folder", lambda parent, title: answered.append(title) or str(files["folder"]))
-    monkeypatch.setattr(file_dialogs, "open_checkpoint", lambda parent, title: answered.append(title) or str(files["checkpoint"]))
+    monkeypatch.setattr(dialogs, "open_images", lambda parent, title: answered.append(title) or [str(p) for p in files["photos"]])
+    monkeypatch.setattr(dialogs, "open_folder", lambda parent, title: answered.append(title) or str(files["folder"]))
+    monkeypatch.setattr(dialogs, "open_checkpoint", lambda parent, title: answered.append(title) or str(files["checkpoint"]))
     monkeypatch.setattr(
-        file_dialogs, "save_export", lambda parent, title, suggested, suffix: answered.append(title) or str(files["out"] / f"export{suffix}")
+        dialogs, "save_export", lambda parent, title, suggested, suffix: answered.append(title) or str(files["out"] / f"export{suffix}")
     )
+    monkeypatch.setattr(dialogs, "ask_url", lambda parent, title, label: answered.append(title) or "")  # cancelled
     monkeypatch.setattr(QMessageBox, "about", lambda *args: answered.append("about"))
     w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)

@@ -190,15 +190,20 @@ def test_empty_states_and_bad_inputs_say_what_is_wrong(qtbot, runner, checkpoint
     bad_weights = tmp_path / "resnet18.pth"
     torch.save({"conv1.weight": torch.zeros(64, 3, 7, 7)}, bad_weights)
     p.set_weights(str(bad_weights), "cpu")
-    qtbot.waitUntil(lambda: "failed" in p.message_label.text(), timeout=TIMEOUT_MS)
-    assert p.message_label.text().startswith("Loading the weights failed: ") and "resnet18.pth" in p.message_label.text()
-    p.set_weights("random", "cpu")
-    qtbot.waitUntil(p.is_ready, timeout=TIMEOUT_MS)
-    assert p.banner.text().startswith("Random weights: load trained weights")
-    assert not p.busy(ACTIVATIONS)  # hidden: nothing is computed for it
+    qtbot.wait(300)
+    assert not p.has_weights() and "failed" not in p.message_label.text()  # hidden: the dock loads nothing yet
     p.show()
     qtbot.waitUntil(lambda: "failed" in p.message_label.text(), timeout=TIMEOUT_MS)
-    assert "broken.jpg" in p.message_label.text() and p.activations_result() is None
+    assert p.message_label.text().startswith("Loading the weights failed: ") and "resnet18.pth" in p.message_label.text()
+    p.hide()
+    p.set_weights("random", "cpu")
+    qtbot.wait(300)
+    assert not p.busy(ACTIVATIONS) and not p.has_weights()  # hidden: nothing is loaded or computed for it
+    p.show()
+    qtbot.waitUntil(p.is_ready, timeout=TIMEOUT_MS)
+    assert p.banner.text().startswith("Random weights: load trained weights")
+    qtbot.waitUntil(lambda: "broken.jpg" in p.message_label.text(), timeout=TIMEOUT_MS)
+    assert "failed" in p.message_label.text() and p.activations_result() is None
     p.set_image(None)
     assert p.banner.text().startswith("Drop an image first") and p.activations.grid.shown() == []
     # A failed load keeps the weights the panel had.

@@ -203,10 +203,10 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
     from explorer.bench import ui as bench
 
     result = bench.run(argparse.Namespace(ui_startup_runs=1, ui_grad_size=32, ui_heartbeat_ms=5))
-    marks = [result[f"startup_{k}_s"][0] for k in ("shown", "parts", "diagram")]
-    assert None not in marks and 0 < marks[0] <= marks[1] <= marks[2]
-    assert result["startup_summary_s"][0] > marks[1] and result["startup_prediction_s"][0] > marks[0]
-    assert 0 < result["startup_gap_ms"][0] <= (marks[1] - marks[0]) * 1000
+    shown, diagram, parts = (result[f"startup_{k}_s"][0] for k in ("shown", "diagram", "parts"))
+    assert None not in (shown, diagram, parts) and 0 < shown <= diagram <= parts  # the diagram needs no torch
+    assert result["startup_summary_s"][0] > parts and result["startup_prediction_s"][0] > parts
+    assert 0 < result["startup_gap_ms"][0] <= (parts - shown) * 1000
     phases = result["phases"]
     assert list(phases) == [
         "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run",

@@ -1,9 +1,11 @@
-"""The gradient lab: per-layer weight-gradient norms and activation spreads of ResNet-50 for one
-forward and backward pass, with or without skip connections (He et al. 2015, Fig. 7). Pure PyTorch.
+"""The gradient lab: per-layer weight-gradient norms and activation spreads of any ResNet (default
+ResNet-50) for one forward and backward pass, with or without skip connections (He et al. 2015,
+Fig. 7), and across depths (Table 2, Fig. 4: plain-18/34 against ResNet-18/34). Pure PyTorch.
 
 The package's rooms: ``config`` (what a run varies, validated), ``presets`` (named settings),
 ``layers`` (which layers are reported, from the model itself), ``run`` (the pass), ``result``
-(plain results), ``verdict`` (one line from the numbers), ``report`` (the CSV schema). The public
+(plain results), ``verdict`` (one line from the numbers), ``report`` (the CSV schema), ``depth``
+(the comparison of depths). The public
 API is re-exported here; ``config`` and ``presets`` import no torch, and the names that need torch
 are loaded on first use, so a command's parser can read the choices without importing torch.
 """
@@ -30,6 +32,7 @@ _LAZY = {
     "CSV_FIELDS": "report", "csv_rows": "report", "write_csv": "report",
     "GradResult": "result", "LayerGrad": "result",
     "build_model": "run", "make_inputs": "run", "run_comparison": "run", "run_gradients": "run", "variant_label": "run",
+    "DepthComparison": "depth", "DepthCurve": "depth", "run_depth_comparison": "depth", "DEFAULT_DEPTHS": "depth",
 }
 
 __all__ = [

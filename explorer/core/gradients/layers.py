@@ -1,5 +1,6 @@
-"""Which layers the gradient lab reports, derived from the model itself: the 50 weighted main-path
-layers in network order, each convolutional block's projection conv right after that block's conv3,
+"""Which layers the gradient lab reports, derived from the model itself: the weighted main-path layers
+in network order (as many as the depth in the name: 18 for ResNet-18, 50 for ResNet-50), each
+convolutional block's projection conv right after that block's last conv,
 each paired with the module whose output is measured. Pure PyTorch; part of explorer.core.gradients.
 """
 
@@ -8,11 +9,12 @@ from __future__ import annotations
 from torch import nn
 
 from explorer.core.blocks import STEM_STAGE
-from explorer.core.model import ResNet50
+from explorer.core.model import ResNet
 
 
-def gradient_layers(model: ResNet50) -> list[tuple[str, nn.Module, nn.Module, bool]]:
-    """All 54 reported layers in result order as ``(name, weighted module, output module, is_projection)``.
+def gradient_layers(model: ResNet) -> list[tuple[str, nn.Module, nn.Module, bool]]:
+    """All reported layers in result order (54 for ResNet-50: 50 main-path layers and 4 projections)
+    as ``(name, weighted module, output module, is_projection)``.
 
     The output module is the BatchNorm registered right after each conv (its output is the quantity of
     He et al., Fig. 7), or the fc itself. Derived from the model's own module order, not a fixed list.
@@ -32,11 +34,11 @@ def gradient_layers(model: ResNet50) -> list[tuple[str, nn.Module, nn.Module, bo
     return rows
 
 
-def main_path_layers(model: ResNet50) -> list[str]:
-    """The 50 weighted main-path layers in network order: conv1, layer1.0.conv1, ..., fc."""
+def main_path_layers(model: ResNet) -> list[str]:
+    """The weighted main-path layers in network order: conv1, layer1.0.conv1, ..., fc (``spec.depth`` of them)."""
     return [name for name, _, _, projection in gradient_layers(model) if not projection]
 
 
-def stage_modules(model: ResNet50) -> list[tuple[str, nn.Module]]:
+def stage_modules(model: ResNet) -> list[tuple[str, nn.Module]]:
     """Each stage with the module whose output ends it, in forward order."""
     return [(STEM_STAGE, model.maxpool)] + [(s.name, m) for s, m in model.stage_modules()] + [("head", model.fc)]

@@ -16,7 +16,9 @@ from explorer.core.gradients.result import GradResult
 
 LAYER_FIELDS = ("run", "shortcuts", "layer", "stage", "shortcut", "grad_norm", "activation_std")
 # The run's conditions, repeated on each of its rows so that any row read alone says where it came from.
-CONDITION_FIELDS = ("loss", "norm", "init", "weights", "inputs", "targets", "batch", "size", "seed", "plain_blocks", "lesion", "device")
+CONDITION_FIELDS = (
+    "loss", "norm", "init", "weights", "inputs", "targets", "batch", "size", "seed", "plain_blocks", "lesion", "device", "arch",
+)
 CSV_FIELDS = LAYER_FIELDS + CONDITION_FIELDS
 
 
@@ -30,7 +32,7 @@ def _conditions(result: GradResult) -> list[object]:
     weights = c["weights"] if c["init"] == "weights" else ""
     return [
         _number(result.loss), c["norm"], c["init"], weights or "", ";".join(c["inputs"]) or "noise", c["targets"],
-        c["batch"], c["size"], c["seed"], plain, ";".join(c["lesion"]), result.device,
+        c["batch"], c["size"], c["seed"], plain, ";".join(c["lesion"]), result.device, c["arch"],
     ]
 
 

@@ -1,12 +1,12 @@
-"""One gradient-lab run: a fresh ResNet-50 built as a config says, one forward and one backward pass
-with hooks, per-layer weight-gradient norms and activation spreads, with or without skip connections
-(He et al. 2015, Fig. 7; Veit et al. 2016 for lesions; Yang et al. 2019 for exploding gradients
-under batch normalisation). Pure PyTorch; part of explorer.core.gradients.
+"""One gradient-lab run: a fresh ResNet (the config's member, default ResNet-50) built as a config
+says, one forward and one backward pass with hooks, per-layer weight-gradient norms and activation
+spreads, with or without skip connections (He et al. 2015, Fig. 7; Veit et al. 2016 for lesions;
+Yang et al. 2019 for exploding gradients under batch normalisation). Pure PyTorch; part of explorer.core.gradients.
 
-Layer order of a result: the 50 weighted main-path layers in network order (stem ``conv1``, then
-``conv1``, ``conv2``, ``conv3`` of every block, then ``fc``), with each convolutional block's
-projection conv (``layerN.0.downsample.0``, flagged ``shortcut=True``) inserted right after that
-block's ``conv3``: 54 rows in all.
+Layer order of a result: the weighted main-path layers in network order (stem ``conv1``, then the
+convolutions of every block, then ``fc``: ``spec.depth`` of them, 50 for ResNet-50, 18 for
+ResNet-18), with each convolutional block's projection conv (``layerN.0.downsample.0``, flagged
+``shortcut=True``) inserted right after that block's last conv: 54 rows for ResNet-50, 21 for ResNet-18.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from explorer.core.blocks import stage_of
+from explorer.core.blocks import stage_of, stages_of
 from explorer.core.gradients.config import GradConfig, shortcut_variants, validate
 from explorer.core.gradients.layers import gradient_layers, stage_modules
 from explorer.core.gradients.result import GradResult, LayerGrad
 from explorer.core.gradients.verdict import trend_verdict, versus_clause
-from explorer.core.model import RESNET50_STAGES, ResNet50
+from explorer.core.model import ResNet
 from explorer.core.progress import Cancel, Cancelled, Progress
 from explorer.core.stages import input_size_problem
 
@@ -32,7 +32,7 @@ from explorer.core.stages import input_size_problem
 
 def build_model(
     config: GradConfig, download_progress: Callable[[int, int], None] | None = None, cancel: Cancel | None = None
-) -> ResNet50:
+) -> ResNet:
     """A fresh ResNet-50 on the CPU, initialised and switched as ``config`` says (never shared).
 
     Args:
@@ -44,23 +44,26 @@ def build_model(
 
 def _build(
     config: GradConfig, download_progress: Callable[[int, int], None] | None, cancel: Cancel | None
-) -> tuple[ResNet50, float]:
+) -> tuple[ResNet, float]:
     """The model and the resize/crop ratio its weights were evaluated with (torchvision's 256/224,
     232/224 for imagenet-v2), so image inputs are prepared the way those weights expect."""
     validate(config)
     ratio = 256 / 224
     init = "he" if config.init == "weights" else config.init
-    # A plain build (not the meta device: see ResNet50); the layers' own default initialisation
-    # that initialize() then overwrites costs 0.2 s and releases the GIL.
-    model = ResNet50(num_classes=config.num_classes, init=init, seed=config.seed)
     if config.init == "weights":
-        from explorer.core.weights import WeightsCancelled, load_weights
+        from explorer.core.weights import ArchitectureMismatch, WeightsCancelled, load_model
 
-        try:
-            info = load_weights(model, config.weights, progress=download_progress, cancel=cancel, seed=config.seed)
+        try:  # the member the weights hold (a file's own head included), which must be config.arch
+            model, info = load_model(config.weights, config.arch, download_progress, cancel, config.seed)
         except WeightsCancelled as exc:
             raise Cancelled(str(exc)) from None
+        except ArchitectureMismatch as exc:
+            raise ValueError(str(exc)) from None
         ratio = info.resize / info.crop
+    else:
+        # A plain build (not the meta device: see ResNet); the layers' own default initialisation
+        # that initialize() then overwrites costs 0.2 s and releases the GIL.
+        model = ResNet(config.arch, num_classes=config.num_classes, init=init, seed=config.seed)
     if not config.shortcuts:
         model.set_shortcuts(False, config.plain_blocks)
     if config.lesion:
@@ -137,7 +140,7 @@ def run_comparison(
     if problem:  # it would run, on padding: refuse rather than report gradients of nothing
         raise ValueError(problem)
     _check_device(device)
-    stages_per_pass = 2 * (len(RESNET50_STAGES) + 2)  # stem, 4 stages, head; forward and backward
+    stages_per_pass = 2 * (len(stages_of(config.arch)) + 2)  # stem, 4 stages, head; forward and backward
     progress_steps = _Steps(1 + len(variants) * stages_per_pass, progress, cancel)
 
     progress_steps.check()
@@ -148,7 +151,9 @@ def run_comparison(
 
     model, resize_ratio = _build(variants[0], downloading, cancel)
     model.to(device)
-    x, targets = make_inputs(config, resize_ratio)
+    # A file's fine-tuned head decides how many classes the random targets are drawn from.
+    variants = [replace(v, num_classes=model.num_classes) for v in variants]
+    x, targets = make_inputs(variants[0], resize_ratio)
     x = x.to(device)
     progress_steps("model built")
     results: list[GradResult] = []
@@ -191,7 +196,7 @@ class _Steps:
 
 
 def _one_pass(
-    model: ResNet50, config: GradConfig, x: torch.Tensor, targets: torch.Tensor | None, step: _Steps
+    model: ResNet, config: GradConfig, x: torch.Tensor, targets: torch.Tensor | None, step: _Steps
 ) -> GradResult:
     label = variant_label(config)
     stages = stage_modules(model)
@@ -226,7 +231,7 @@ def _one_pass(
     norms = {n: torch.linalg.vector_norm(w.weight.grad, dtype=torch.float64) for n, w, _, _ in rows if w.weight.grad is not None}
     grads, spreads = _to_floats(norms), _to_floats(stds)
     layers = tuple(
-        LayerGrad(name, stage_of(name), grads.get(name), spreads.get(name), projection)
+        LayerGrad(name, stage_of(name, model.stages), grads.get(name), spreads.get(name), projection)
         for name, _, _, projection in rows
     )
     return GradResult(

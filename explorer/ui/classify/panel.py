@@ -35,10 +35,11 @@ from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference import Prediction, available_devices
 from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
 from explorer.core.sources import needs_download
+from explorer.core.text import shown
 from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture
 from explorer.ui.classify.results import ResultView
 from explorer.ui.classify.weights_menu import WeightsMenu
-from explorer.ui.common import file_dialogs
+from explorer.ui.common import dialogs
 from explorer.ui.common.pixmaps import rgb_bytes_pixmap
 from explorer.ui.common.widgets import scrolling, wrapping_label
 from explorer.ui.jobs import Job, JobRunner, LatestJob
@@ -144,9 +145,9 @@ class ClassifyPanel(QWidget):
         first_new = self.image_list.count()
         for item in expand_inputs(paths):
             if isinstance(item, ImageError):
-                self._add_entry(Path(item.path).name or item.path, item.path, None, error=str(item))
+                self._add_entry(shown(Path(item.path).name or item.path), item.path, None, error=str(item))
             else:
-                self._add_entry(item.name, str(item), item)
+                self._add_entry(shown(item.name), str(item), item)
         self._select_row(first_new)
 
     def add_qimage(self, image: QImage, name: str = "clipboard") -> None:
@@ -332,7 +333,7 @@ class ClassifyPanel(QWidget):
         self.set_device(self.device_box.itemData(index))
 
     def _on_add_button_clicked(self) -> None:
-        paths = file_dialogs.open_images(self, "Images to classify")
+        paths = dialogs.open_images(self, "Images to classify")
         if paths:
             self.add_paths(paths)
 
@@ -358,7 +359,7 @@ class ClassifyPanel(QWidget):
         icon = QIcon(entry.thumbnail) if entry.thumbnail else QIcon()
         if entry.error is not None:
             # The list already names the file: the entry shows the reason, the tooltip the whole line.
-            reason = entry.error.removeprefix(f"{entry.origin}: ")
+            reason = entry.error.removeprefix(f"{shown(entry.origin)}: ")
             text, tip = f"{entry.name}\n⚠ {reason}", entry.error
             icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         elif entry.result is not None:

@@ -1,6 +1,6 @@
 """The Weights menu, shared by the window's menu bar and the classification panel's Weights button:
-every named source of explorer.core.weights, a local checkpoint file, and a check mark on the
-weights in use (a file in use gets its own checked entry).
+every named source of explorer.core.weights, a local checkpoint file, an http(s) address, and a
+check mark on the weights in use (a file or address in use gets its own checked entry).
 
 UI layer (Qt widgets). It emits ``source_chosen(str)``; the panel loads it.
 """
@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 
 from explorer.core.weights import WEIGHT_SOURCES
-from explorer.ui.common import file_dialogs
+from explorer.ui.common import dialogs
 
 
 class WeightsMenu(QMenu):
@@ -42,6 +42,7 @@ class WeightsMenu(QMenu):
         self._group.addAction(self.file_in_use)
         self.file_in_use.triggered.connect(lambda _=False: self.source_chosen.emit(str(self.file_in_use.data())))
         self.file_action = self.addAction("Load a &file…", self._on_file_triggered)
+        self.url_action = self.addAction("Load from a &URL…", self._on_url_triggered)
 
     def mark(self, source: str | None) -> None:
         """Check the entry of the weights in use (None: nothing loaded)."""
@@ -63,7 +64,15 @@ class WeightsMenu(QMenu):
         action = self._group.checkedAction()
         return None if action is None else str(action.data())
 
+    def _on_url_triggered(self) -> None:
+        url = dialogs.ask_url(
+            self.parentWidget(), "Load weights from a URL",
+            "Address of a checkpoint (a name like resnet50-11ad3fa6.pth is checked against its SHA-256):",
+        )
+        if url:
+            self.source_chosen.emit(url)
+
     def _on_file_triggered(self) -> None:
-        path = file_dialogs.open_checkpoint(self.parentWidget(), "Load ResNet-50 weights")
+        path = dialogs.open_checkpoint(self.parentWidget(), "Load ResNet-50 weights")
         if path:
             self.source_chosen.emit(path)

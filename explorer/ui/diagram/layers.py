@@ -7,9 +7,13 @@ UI layer, pure Python over explorer.core.summary (no Qt), so it is tested withou
 
 from __future__ import annotations
 
-from explorer.core.summary import BlockSummary, HeadSummary, LayerSummary
-from explorer.ui.diagram.block_item import LayerView
+from typing import TYPE_CHECKING
+
 from explorer.ui.common.text import shape_text
+from explorer.ui.diagram.block_item import LayerView
+
+if TYPE_CHECKING:
+    from explorer.core.summary import BlockSummary, HeadSummary, LayerSummary
 
 LAYER_WORDS = {"BatchNorm2d": "BN", "ReLU": "ReLU", "AdaptiveAvgPool2d": "global avg-pool"}
 

@@ -3,14 +3,13 @@ derived from the application font, so text size on screen is the font's pixel si
 view's scale), palette-mixed colours that follow light and dark themes, the overlay's colour map,
 arrow heads and the addition node.
 
-UI layer (QtGui, pyqtgraph's colour maps).
+UI layer (QtGui; pyqtgraph's colour maps once an overlay is shown).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QBrush, QColor, QFont, QFontInfo, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QApplication
@@ -79,7 +78,9 @@ def shows_detail(painter: QPainter, f: QFont) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _colormap() -> pg.ColorMap:
+def _colormap():  # noqa: ANN202 - a pyqtgraph ColorMap
+    import pyqtgraph as pg  # only once an overlay is shown: the diagram is drawn before it is needed
+
     return pg.colormap.get(OVERLAY_COLORMAP)
 
 

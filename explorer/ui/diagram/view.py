@@ -3,21 +3,23 @@ wrapped into the rows that fill the view best, with shortcut arcs, projections a
 the edges; click to select, expand a block to its layers, switch a block's shortcut or residual
 branch off for the gradient lab, colour the blocks by a metric with a colour bar.
 
-UI layer. Structure comes from the stage table (explorer.core.blocks) at once, shapes and layers from
-``explorer.core.summary`` when the window hands the summary over (``set_summary``); nothing here
-lists layers by hand. The switches live in a Qt-free ``BlockSwitches`` model that this view shows
+UI layer, torch-free: the window draws it right after its first paint, while torch is still being
+imported. Structure comes from the stage table (explorer.core.stages and blocks) at once, shapes and
+layers from ``explorer.core.summary`` when the window hands the summary over (``set_summary``);
+nothing here lists layers by hand. The switches live in a Qt-free ``BlockSwitches`` model that this view shows
 and writes; the view emits ``block_selected(str)``. Placement is ``explorer.ui.diagram.layout``'s.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, QMenu, QWidget
 
 from explorer.core.blocks import HEAD, STEM, STEM_STAGE, stage_title
-from explorer.core.model import RESNET50_STAGES, StageSpec
-from explorer.core.summary import BlockSummary, HeadSummary, ModelSummary
+from explorer.core.stages import RESNET50_STAGES, StageSpec
 from explorer.ui.common.overlay import BlockOverlay
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.text import BLOCK_KIND_TEXT, shape_text
@@ -26,6 +28,9 @@ from explorer.ui.diagram.block_item import BlockItem, SelectableItem
 from explorer.ui.diagram.layers import block_layers
 from explorer.ui.diagram.painting import PORT_Y, STAGE_HUES, font, overlay_colour
 from explorer.ui.diagram.scene_items import ColourBarItem, EdgeItem, StageItem
+
+if TYPE_CHECKING:  # the diagram is drawn before torch is imported; the summary comes later
+    from explorer.core.summary import BlockSummary, HeadSummary, ModelSummary
 
 ZOOM_STEP = 1.2
 MAX_FIT_SCALE = 1.6  # fitting never blows a small diagram up beyond this

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QPushButton, QS
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS
 from explorer.core.inference import available_devices
 from explorer.core.weights import WEIGHT_SOURCES
-from explorer.ui.common import file_dialogs
+from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
 from explorer.ui.gradient_lab.settings import CUSTOM, INPUTS, LIMITS, LabSettings
@@ -153,11 +153,11 @@ class LabForm(QWidget):
             self.preset_description.setText("Your own settings.")
 
     def _on_weights_browse_clicked(self) -> None:
-        path = file_dialogs.open_checkpoint(self, "Weights for the gradient lab")
+        path = dialogs.open_checkpoint(self, "Weights for the gradient lab")
         if path:
             self.settings.set(weights=path)
 
     def _on_images_button_clicked(self) -> None:
-        paths = file_dialogs.open_images(self, "Images for the gradient lab")
+        paths = dialogs.open_images(self, "Images for the gradient lab")
         if paths:
             self.settings.set(images=tuple(paths), inputs="images")

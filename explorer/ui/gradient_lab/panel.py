@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBa
 from explorer.core.blocks import stage_of
 from explorer.core.gradients import GradResult, run_comparison
 from explorer.core.summary import ModelSummary
-from explorer.ui.common import file_dialogs
+from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.widgets import bold, row, scrolling, wrapping_label
 from explorer.ui.gradient_lab.export import ExportError, export
@@ -262,7 +262,7 @@ class GradientPanel(QWidget):
             self.hover_label.setText(text)
 
     def _on_export_menu_triggered(self, suffix: str) -> None:
-        path = file_dialogs.save_export(self, "Export the gradient lab", f"gradients{suffix}", suffix)
+        path = dialogs.save_export(self, "Export the gradient lab", f"gradients{suffix}", suffix)
         if path:
             self.export(path)
 

@@ -74,6 +74,8 @@ class InsightPanel(QWidget):
         self._host = InsightHost()  # used only inside jobs on the insight lane
         self._generation = itertools.count(1)
         self._loading = LatestJob(runner, LANE)
+        self._wanted_weights: tuple[str, str] | None = None  # (source, device) the classifier has
+        self._asked_weights: tuple[str, str] | None = None  # what the last load was for
         self._weights: InsightWeights | None = None
         self._weights_id = 0  # generation of the loaded weights; 0 while none are
         self._image: tuple[str, str, ImageSource] | None = None  # (key, name, source)
@@ -134,16 +136,23 @@ class InsightPanel(QWidget):
     # -- public API ---------------------------------------------------------------------------------
 
     def set_weights(self, source: str, device: str) -> None:
-        """Load the classifier's weights source into the panel's own model (a job); every view is
-        recomputed for the new weights and the activation cache starts empty."""
-        host, crop = self._host, self._crop
+        """The classifier's weights source, for the panel's own model: loaded (a job) once the panel
+        is shown or colours the diagram, so a hidden dock costs no memory or CPU at start-up; every
+        view is then recomputed for the new weights and the activation cache starts empty."""
+        self._wanted_weights, self._asked_weights = (source, device), None
         self._weights_id = 0
+        self._loading.cancel()
         self._forget_results()
+        self._show_state()
+        self._refresh()
+
+    def _load_weights(self) -> None:
+        (source, device), host, crop = self._wanted_weights, self._host, self._crop
+        self._asked_weights = self._wanted_weights
         job = self._loading.submit(lambda ctx: host.load(source, device, crop))
         job.returned.connect(self._on_weights_returned)
         job.errored.connect(self._on_weights_errored)
         self._say(f"Preparing the insight views for {Path(source).name}…")
-        self._show_state()
 
     def set_image(self, key: str | None, name: str = "", source: ImageSource | None = None) -> None:
         """The image the views explain (the classification panel's selection); None: no image."""
@@ -232,10 +241,13 @@ class InsightPanel(QWidget):
         """Ask for the jobs whose views are stale: the shown tab's, while the panel is visible (a dock
         tabbed behind another costs no CPU), and the metric that colours the diagram."""
         self._show_state()
+        overlay_view = OVERLAY_VIEWS.get(self.overlay_box.currentData())
+        needed = self.isVisible() or overlay_view is not None
+        if needed and self._wanted_weights is not None and self._weights_id == 0 and self._asked_weights != self._wanted_weights:
+            self._load_weights()
         if not self.is_ready():
             return
         wanted = [TAB_VIEWS[self.tabs.currentIndex()]] if self.isVisible() else []
-        overlay_view = OVERLAY_VIEWS.get(self.overlay_box.currentData())
         if overlay_view is not None and overlay_view not in wanted:
             wanted.append(overlay_view)
         key, _, source = self._image

@@ -1,12 +1,13 @@
-"""Every file dialog of the app, with filters built from the core's own suffix lists, so a view never
-types a pattern list and tests answer all dialogs in one place (they patch these functions).
+"""Every dialog that asks the user for a file, a folder or an address, with filters built from the
+core's own suffix lists, so a view never types a pattern list and tests answer all dialogs in one
+place (they patch these functions).
 
 UI layer (Qt widgets).
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QWidget
 
 from explorer.core.images import IMAGE_SUFFIXES
 from explorer.core.weights import CHECKPOINT_SUFFIXES
@@ -49,3 +50,9 @@ def save_export(parent: QWidget | None, title: str, suggested: str, suffix: str)
     if path and "." not in path.rsplit("/", 1)[-1]:
         path += suffix
     return path
+
+
+def ask_url(parent: QWidget | None, title: str, label: str) -> str:
+    """An http(s) address typed by the user ("" when cancelled)."""
+    text, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, "https://")
+    return text.strip() if ok and text.strip() not in ("", "https://", "http://") else ""
