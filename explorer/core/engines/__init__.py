@@ -24,6 +24,7 @@ from explorer.core.engines import cache
 from explorer.core.engines.onnx_graph import UnsupportedModel, onnx_model, trace
 from explorer.core.engines.runtimes import RUNTIMES, EngineUnavailable
 from explorer.core.engines.torch_engine import TorchEngine
+from explorer.core.text import shown
 
 __all__ = ["AUTO", "Engine", "EngineUnavailable", "TorchEngine", "build", "installed", "resolve"]
 
@@ -115,6 +116,7 @@ def _exported(
             if engine is not None:
                 return engine
             store.discard(key)  # unreadable or wrong: made again below
+            notes.append(f"the cached engine file {shown(store.path(key))} was damaged; it was made again")
         graph = b"".join(onnx_model(inference_copy()))
         store.write(key, graph)
     except UnsupportedModel as exc:
