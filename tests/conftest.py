@@ -3,6 +3,7 @@ targets are set for), so geometry tests measure what a person would see on such 
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,3 +19,13 @@ def _offscreen_with_a_screen() -> str:
 
 if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = _offscreen_with_a_screen()
+
+
+# Engines export each set of weights into a disk cache (100 MB for ResNet-50): the tests, and the
+# commands they start, use a folder of their own, removed at the end, never the user's.
+_ENGINE_CACHE = tempfile.mkdtemp(prefix="engine-cache-")
+os.environ["RESNET_EXPLORER_ENGINE_CACHE"] = _ENGINE_CACHE
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_ENGINE_CACHE, ignore_errors=True)

@@ -46,6 +46,30 @@ def lively_model(seed: int = 0, arch: str = "resnet50") -> ResNet:
     return enliven(ResNet50(seed=seed) if arch == "resnet50" else ResNet(arch, seed=seed), seed)
 
 
+def photo_calibrated_model(seed: int = 0, arch: str = "resnet50") -> ResNet:
+    """A seeded model whose BN statistics were measured on the bundled sample photos (and their
+    mirror images) and whose BN affine parameters are random: like a trained net, its top classes
+    differ from photo to photo, and folding BatchNorm has real work to do."""
+    from explorer.core.images import load_image, preprocess
+    from explorer.core.samples import sample_images
+
+    model = ResNet50(seed=seed) if arch == "resnet50" else ResNet(arch, seed=seed)
+    batch = torch.stack([preprocess(load_image(p)) for p in sample_images()])
+    for m in model.modules():
+        if isinstance(m, SwitchableBatchNorm2d):
+            m.momentum = None  # cumulative average over the calibration batch
+            m.reset_running_stats()
+    with torch.no_grad():
+        model.train()(torch.cat([batch, batch.flip(3)]))
+        gen = torch.Generator().manual_seed(seed + 1)
+        for m in model.modules():
+            if isinstance(m, SwitchableBatchNorm2d):
+                m.momentum = 0.1
+                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+    return model.eval()
+
+
 # -- Files, checkpoints and the hostile corpus (core and CLI edges) ----------------------------------
 # Deterministic factories: every test makes its inputs in its own tmp_path through these.
 

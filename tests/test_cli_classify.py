@@ -38,7 +38,8 @@ def test_json_matches_the_core_classifier_in_input_order(tmp_path, checkpoint, c
     reference = Classifier("cpu")
     reference.load(str(checkpoint))
     for result in report["results"]:
-        assert set(result) == {"file", "top", "device", "latency_ms"}
+        assert set(result) == {"file", "top", "device", "precision", "engine", "latency_ms"}
+        assert (result["engine"], result["precision"]) == (report["weights"]["engine"], reference.precision)
         expected = reference.classify_path(result["file"], topk=3)
         assert [t["index"] for t in result["top"]] == [t.index for t in expected.top]
         assert [t["label"] for t in result["top"]] == [t.label for t in expected.top]

@@ -1,5 +1,6 @@
 """Measuring helpers shared by the benchmark suites (a leading underscore: not a suite itself): wall
-time, CPU time and peak memory of a call, and median/min summaries. Torch is imported only when a
+time, CPU time and peak memory of a call, round-robin timing of several calls, and median/min
+summaries. Torch is imported only when a
 CUDA device is measured, so the parser that lists the suites' options needs no torch.
 """
 
@@ -33,6 +34,18 @@ def timed_ms(fn: Callable[[], Any], device: torch.device | str | None = None) ->
     fn()
     _sync(device)
     return (time.perf_counter() - start) * 1000
+
+
+def interleaved(timers: dict[str, Callable[[], Any]], warmup: int, repeats: int) -> dict[str, list[float]]:
+    """Milliseconds per call for each timer, alternating between them every round (round-robin), so
+    that all of them see the same machine load."""
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for round_ in range(warmup + repeats):
+        for name, fn in timers.items():
+            elapsed = timed_ms(fn)
+            if round_ >= warmup:
+                times[name].append(elapsed)
+    return times
 
 
 def median_min(samples: list[float], digits: int = 3) -> dict[str, float]:

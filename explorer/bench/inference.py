@@ -1,6 +1,7 @@
 """Bench suite ``inference`` (the default): classification latency of the app's inference path for
-``--arch`` (default ResNet-50), and torchvision's eager model of the same network measured in the same run, interleaved round by round so that both
-see the same machine load.
+``--arch`` (default ResNet-50) with the engine ``--engine`` picks (``auto`` by default), and
+torchvision's eager model of the same network measured in the same run, interleaved round by round
+so that both see the same machine load.
 
 Forward: ``Classifier.logits`` on a preprocessed batch (host-to-device copy, forward, copy back).
 End-to-end: decode + preprocess + forward for a 1224x816 (1-megapixel) JPEG made from the bundled
@@ -17,8 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from explorer.bench._timing import median_min, timed_ms
+from explorer.bench._timing import interleaved, median_min
 from explorer.core.argtypes import device_name, positive_int
+from explorer.core.choices import ENGINE_CHOICES
 from explorer.core.memory import FLOAT32_BYTES, check_fits, inference_bytes
 
 if TYPE_CHECKING:
@@ -32,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("inference suite")
     group.add_argument("--device", type=device_name, default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     group.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per forward (default 1)")
+    group.add_argument(
+        "--engine", choices=ENGINE_CHOICES, default="auto",
+        help="the classifier's engine: auto (default: the fastest installed), torch, onnxruntime or openvino",
+    )
     group.add_argument("--inference-repeats", type=positive_int, default=20, metavar="N", help="timed rounds (default 20)")
     group.add_argument("--inference-warmup", type=positive_int, default=3, metavar="N", help="untimed rounds first (default 3)")
     group.add_argument(
@@ -61,7 +67,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     device = select_device(args.device)
     if args.inference_threads:  # on a shared machine, 1 thread avoids waiting for descheduled workers
         torch.set_num_threads(args.inference_threads)
-    classifier = Classifier(str(device))
+    classifier = Classifier(str(device), "fp32", engine=args.engine)
     classifier.load("random", arch=args.arch)
     resize, crop = classifier.transform
     with tempfile.TemporaryDirectory() as folder:
@@ -83,12 +89,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if reference is not None:
             timers["torchvision"] = lambda: _reference_forward(reference, batch, device)
         if "bf16" in supported_precisions(device):
-            reduced = Classifier(str(device), "bf16")
+            reduced = Classifier(str(device), "bf16", engine=args.engine)
             reduced.load("random", check_precision=False, arch=args.arch)  # speed only: random weights fail the top-5 check
             timers["bf16_forward"] = lambda: reduced.logits(batch)
-        times = _interleaved(timers, args.inference_warmup, args.inference_repeats)
+        times = interleaved(timers, args.inference_warmup, args.inference_repeats)
 
-    result: dict[str, Any] = {"arch": args.arch, "device": str(device), "batch": args.batch, "threads": torch.get_num_threads()}
+    result: dict[str, Any] = {
+        "arch": args.arch, "device": str(device), "batch": args.batch, "threads": torch.get_num_threads(),
+        "engine": classifier.engine, "notes": classifier.notices,
+    }
     for name in ("forward", "end_to_end", "end_to_end_fast_decode"):
         result[f"{name}_ms"] = median_min(times[name])
     if "torchvision" in times:
@@ -96,6 +105,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["ratio"] = round(result["forward_ms"]["median"] / result["torchvision_ms"], 3)
     if "bf16_forward" in times:
         result["bf16_forward_ms"] = median_min(times["bf16_forward"])
+        result["bf16_engine"] = reduced.engine
         if "torchvision_ms" in result:
             result["bf16_ratio"] = round(result["bf16_forward_ms"]["median"] / result["torchvision_ms"], 3)
     return result
@@ -116,23 +126,12 @@ def _reference_forward(model: torch.nn.Module, batch: torch.Tensor, device: torc
         return model(batch.to(device)).float().cpu()
 
 
-def _interleaved(timers: dict[str, Callable[[], Any]], warmup: int, repeats: int) -> dict[str, list[float]]:
-    """Milliseconds per call for each timer, alternating between them every round."""
-    times: dict[str, list[float]] = {name: [] for name in timers}
-    for round_ in range(warmup + repeats):
-        for name, fn in timers.items():
-            elapsed = timed_ms(fn)
-            if round_ >= warmup:
-                times[name].append(elapsed)
-    return times
-
-
-
 def describe(result: dict[str, Any]) -> str:
     fwd, e2e, fast = result["forward_ms"], result["end_to_end_ms"], result["end_to_end_fast_decode_ms"]
     lines = [
-        f"inference of {result.get('arch', 'resnet50')} on {result['device']} ({result['threads']} CPU threads), batch {result['batch']}, fp32, BN folded, "
-        "channels_last (random weights)",
+        f"inference of {result.get('arch', 'resnet50')} on {result['device']} ({result['threads']} CPU threads), "
+        f"batch {result['batch']}, fp32, engine {result['engine']} (random weights)",
+        *(f"  note: {n}" for n in result["notes"]),
         f"  forward               median {fwd['median']:8.2f} ms   min {fwd['min']:8.2f} ms",
         f"  end-to-end 1 Mpx JPEG median {e2e['median']:8.2f} ms   min {e2e['min']:8.2f} ms   "
         f"{e2e['median'] / fwd['median']:.2f}x forward (target <= 1.2)",
@@ -148,5 +147,5 @@ def describe(result: dict[str, Any]) -> str:
     if "bf16_forward_ms" in result:
         bf16 = result["bf16_forward_ms"]
         ratio = f"   {result['bf16_ratio']:.2f}x torchvision fp32 (target <= 0.75)" if "bf16_ratio" in result else ""
-        lines.append(f"  bf16 forward          median {bf16['median']:8.2f} ms   min {bf16['min']:8.2f} ms{ratio}")
+        lines.append(f"  bf16 forward ({result['bf16_engine']}) median {bf16['median']:8.2f} ms   min {bf16['min']:8.2f} ms{ratio}")
     return "\n".join(lines)

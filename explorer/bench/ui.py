@@ -123,7 +123,7 @@ class _Heartbeat:
         }
 
 
-def _heartbeat(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], list[float]]:
+def _heartbeat(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], list]:
     os.environ.update({k: v for k, v in _environment().items() if k == "QT_QPA_PLATFORM"})
     from PySide6.QtCore import qInstallMessageHandler
 
@@ -140,7 +140,7 @@ def _heartbeat(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], l
         qInstallMessageHandler(previous)
 
 
-def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], list[float]]:  # noqa: ANN001
+def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], list]:  # noqa: ANN001
     from PySide6.QtCore import QSettings
 
     from explorer.ui.main_window import MainWindow
@@ -164,6 +164,8 @@ def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]],
         window.classify.weights_loaded.connect(lambda _: state.update(weights=True))
         window.gradient.run_finished.connect(lambda _: state.update(runs=state["runs"] + 1))
         window.gradient.settings.set(size=args.ui_grad_size)
+        box = window.classify.engine_choice.engine_box  # bench --engine, as a person would pick it
+        box.setCurrentIndex(box.findData(args.engine))
 
     phases["idle"] = beat.measure(lambda: None, lambda: False, timeout_s=1.0)
     # Startup, after the window is shown: the GUI thread builds and first paints the parts while the
@@ -174,7 +176,7 @@ def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]],
         lambda: window.classify.load_weights("random"), lambda: state["weights"] and not window.runner.running()
     )
     phases["classification"] = beat.measure(lambda: window.add_paths(samples), lambda: window.classify.pending() == 0)
-    in_app = [p.latency_ms for p in window.classify.predictions()]
+    in_app = window.classify.predictions()
     phases["gradient run"] = beat.measure(window.gradient.run, lambda: state["runs"] == 1)
 
     def both() -> None:
@@ -201,9 +203,10 @@ def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]],
     return phases, in_app
 
 
-def _cli_forward_ms(samples: list[str], repeats: int = 7) -> list[float]:
-    """The forward of the ``classify`` command's Classifier on the same images, with torch's own
-    thread count as the command runs it (the app's jobs use every core but one)."""
+def _cli_forward_ms(samples: list[str], engine: str, precision: str, repeats: int = 7) -> list[float]:
+    """The forward of the ``classify`` command's Classifier on the same images with the engine and
+    precision the panel used, with torch's own thread count as the command runs it (the app's jobs
+    use every core but one)."""
     import torch
 
     from explorer.core.inference import Classifier
@@ -211,7 +214,7 @@ def _cli_forward_ms(samples: list[str], repeats: int = 7) -> list[float]:
     threads = torch.get_num_threads()
     torch.set_num_threads(os.cpu_count() or 1)
     try:
-        classifier = Classifier("cpu")
+        classifier = Classifier("cpu", precision, engine=engine)
         classifier.load("random")
         images = [classifier.decode(path) for path in samples]
         return [classifier.classify(images[i % len(images)]).latency_ms for i in range(repeats)]
@@ -229,8 +232,9 @@ def run(args: argparse.Namespace) -> dict:
     def marks(key: str, digits: int = 3) -> list[float | None]:
         return [round(m[key], digits) if key in m else None for m in launches]
 
-    phases, in_app = _heartbeat(args)
-    cli = _cli_forward_ms(samples)
+    phases, predictions = _heartbeat(args)
+    in_app, (engine, precision) = [p.latency_ms for p in predictions], (predictions[-1].engine, predictions[-1].precision)
+    cli = _cli_forward_ms(samples, engine, precision)
     app_ms, cli_ms = statistics.median(in_app), statistics.median(cli)
     return {
         "startup_shown_s": marks("shown"),
@@ -246,6 +250,7 @@ def run(args: argparse.Namespace) -> dict:
         "phases": phases,
         "forward_ms": {"app_panel": [round(v, 1) for v in in_app], "cli": [round(v, 1) for v in cli]},
         "forward_ratio": round(app_ms / cli_ms, 3),
+        "forward_engine": f"{engine} {precision}",
         "forward_ratio_target": FORWARD_RATIO_TARGET,
         "cpu_count": os.cpu_count(),
         "platform": env.get("QT_QPA_PLATFORM", "default"),
@@ -265,7 +270,7 @@ def describe(result: dict) -> str:
         f"{_seconds(result['startup_prediction_s'])} s (target {t['prediction']}); parts built "
         f"{_seconds(result['startup_parts_s'])} s, summary in {_seconds(result['startup_summary_s'])} s; longest paint gap "
         f"before the parts {', '.join('-' if g is None else f'{g:.0f}' for g in result['startup_gap_ms'])} ms",
-        f"ui: classification forward in the app (as the panel shows it) median {statistics.median(f['app_panel']):.1f} ms "
+        f"ui: classification forward ({result.get('forward_engine', 'torch fp32')}) in the app (as the panel shows it) median {statistics.median(f['app_panel']):.1f} ms "
         f"against the classify command's {statistics.median(f['cli']):.1f} ms: {result['forward_ratio']:.2f}x "
         f"(target at most {result['forward_ratio_target']}x)",
         f"ui: {result['heartbeat_ms']} ms heartbeat on the GUI thread, gradient runs at {result['grad_size']} px, "

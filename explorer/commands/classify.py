@@ -28,7 +28,7 @@ from explorer.commands.common import (
     note,
     positive_int,
 )
-from explorer.core.choices import PRECISIONS
+from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
 from explorer.core.memory import check_fits, classify_bytes
 from explorer.core.files import file_problem
 from explorer.core.sources import DEFAULT_CROP, DEFAULT_RESIZE, source_arch, source_problem
@@ -50,7 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topk", type=positive_int, default=5, metavar="K", help="classes shown per image (default 5)")
     p.add_argument("--device", type=device_name, default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument(
-        "--precision", choices=PRECISIONS, default="fp32", help="fp32 (default); bf16/fp16 where the hardware runs them natively"
+        "--precision", choices=PRECISION_CHOICES, default="auto",
+        help="auto (default: bf16 on a CPU that runs it natively, else fp32), fp32, or bf16/fp16 where the hardware runs them natively",
+    )
+    p.add_argument(
+        "--engine", choices=ENGINE_CHOICES, default="auto",
+        help="what runs the network: auto (default: the fastest installed for the device and precision), torch, onnxruntime "
+        "or openvino (CPU); one that cannot run here falls back to torch with a note",
     )
     p.add_argument("--resize", type=positive_int, metavar="N", help="shorter side after resizing (default: the weights' own, 232 or 256)")
     p.add_argument("--crop", type=positive_int, metavar="N", help="centre crop side (default 224)")
@@ -87,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.core.weights import ArchitectureMismatch, WeightsError
 
     try:
-        classifier = Classifier(args.device, args.precision, args.resize, args.crop, fast_decode=args.fast_decode)
+        classifier = Classifier(args.device, args.precision, args.resize, args.crop, fast_decode=args.fast_decode, engine=args.engine)
         info = classifier.load(args.weights, progress=download_progress(COMMAND, args.weights), arch=args.arch, labels=args.labels)
     except ArchitectureMismatch as exc:
         parser.error(str(exc))
@@ -154,6 +160,8 @@ def _result(p: Prediction) -> dict[str, Any]:
         "file": p.file,
         "top": [{"index": t.index, "label": t.label, "prob": t.prob} for t in p.top],
         "device": p.device,
+        "precision": p.precision,
+        "engine": p.engine,
         "latency_ms": round(p.latency_ms, 3),
     }
 
@@ -171,19 +179,20 @@ def _weights_json(info: WeightsInfo, classifier: Classifier) -> dict[str, Any]:
         "crop": crop,
         "device": str(classifier.device),
         "precision": classifier.precision,
+        "engine": classifier.engine,
     }
 
 
 def _weights_line(info: WeightsInfo, classifier: Classifier) -> str:
     resize, crop = classifier.transform
     warning = "  UNTRAINED: the predictions are meaningless" if not info.trained else ""
-    return f"{arch_title(info.arch)}, weights: {info.label}; resize {resize}, crop {crop}; {classifier.device} {classifier.precision}{warning}"
+    return (f"{arch_title(info.arch)}, weights: {info.label}; resize {resize}, crop {crop}; {classifier.device} "
+            f"{classifier.precision}, engine {classifier.engine}{warning}")
 
 
 def _table(p: Prediction) -> str:
     state = "" if p.trained else ", untrained"
-    precision = "" if p.precision == "fp32" else f" {p.precision}"
-    lines = [f"\n{shown(p.file)}  ({p.device}{precision}, {p.latency_ms:.0f} ms{state})"]
+    lines = [f"\n{shown(p.file)}  ({p.device} {p.precision} {p.engine}, {p.latency_ms:.0f} ms{state})"]
     width = max(len(t.label) for t in p.top)
     for rank, t in enumerate(p.top, 1):
         lines.append(f"  {rank:>2}  {t.label:<{width}}  {t.prob * 100:6.2f}%  (class {t.index})")

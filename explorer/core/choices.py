@@ -1,6 +1,6 @@
-"""The named choices that commands and menus offer (precisions, Grad-CAM stages and colour maps,
-lesion kinds), torch-free so that a parser or a menu is built without importing torch; the modules
-that implement each choice import its names from here.
+"""The named choices that commands and menus offer (precisions, prediction engines, Grad-CAM stages
+and colour maps, lesion kinds), torch-free so that a parser or a menu is built without importing
+torch; the modules that implement each choice import its names from here.
 
 Core layer, pure Python.
 """
@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from explorer.core.blocks import stage_outputs
 
-# Classifier precisions: fp32, and the reduced ones where the hardware runs them natively.
+# Classifier precisions: fp32, and the reduced ones where the hardware runs them natively. "auto"
+# (the default) is bf16 on a CPU that runs it natively, fp32 everywhere else.
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+PRECISION_CHOICES: tuple[str, ...] = ("auto", *PRECISIONS)
+
+# Prediction engines (explorer.core.engines); "auto" (the default) takes the fastest one installed
+# for the device and precision.
+ENGINES: tuple[str, ...] = ("torch", "onnxruntime", "openvino")
+ENGINE_CHOICES: tuple[str, ...] = ("auto", *ENGINES)
 
 # Grad-CAM explains the output of one of the five stages: 1 (stem) .. 5 (layer4), default the last.
 GRADCAM_STAGES: tuple[int, ...] = tuple(stage_outputs())

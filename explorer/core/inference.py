@@ -1,15 +1,16 @@
 """Classification with any ResNet of the family: device choice, a fast inference copy of the model, top-k predictions.
 
 Core layer, pure PyTorch. The :class:`Classifier` keeps the true weights in a plain
-:class:`~explorer.core.model.ResNet50` (what the inspector shows) and runs a separate inference copy
-with every BatchNorm folded into the convolution before it (Ioffe & Szegedy 2015 eval-mode BN is an
-affine map per channel, so ``conv -> BN`` is one conv with a bias), in-place ReLUs and channels_last
-memory. It is only ever used under ``torch.inference_mode`` and never sees ``backward()``.
+:class:`~explorer.core.model.ResNet` (what the inspector shows) and predicts with an engine
+(:mod:`explorer.core.engines`) made from a separate inference copy with every BatchNorm folded into
+the convolution before it (Ioffe & Szegedy 2015 eval-mode BN is an affine map per channel, so
+``conv -> BN`` is one conv with a bias) and in-place ReLUs: PyTorch itself, or that copy exported to
+onnxruntime or OpenVINO. It is only ever used under ``torch.inference_mode`` and never sees
+``backward()``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import time
 from dataclasses import dataclass
@@ -20,13 +21,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from explorer.core.choices import PRECISIONS
+from explorer.core import engines
+from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
 from explorer.core.images import load_image, preprocess
 from explorer.core.model import ResNet, ResNet50, SwitchableBatchNorm2d
 from explorer.core.samples import sample_images
 from explorer.core.weights import WeightsError, WeightsInfo, load_model
-
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def available_devices() -> list[str]:
@@ -73,6 +73,12 @@ def supported_precisions(device: torch.device) -> list[str]:
     return offered
 
 
+def default_precision(device: torch.device) -> str:
+    """What ``precision="auto"`` means: bf16 on a CPU that runs it natively (AMX, AVX512-BF16, Arm
+    BF16), where the engines run it about twice as fast as fp32; fp32 everywhere else."""
+    return "bf16" if device.type == "cpu" and "bf16" in supported_precisions(device) else "fp32"
+
+
 def fold_batchnorm(model: nn.Module) -> nn.Module:
     """An inference copy of ``model`` in which every BatchNorm2d that directly follows a Conv2d (in
     registration order, which is call order in ResNet) is folded into that conv, and every ReLU
@@ -114,7 +120,8 @@ class TopClass:
 @dataclass(frozen=True)
 class Prediction:
     """One image's result as plain values. ``latency_ms``: the model call alone (transfer to the
-    device, forward, back), not decoding or preprocessing. ``trained=False``: show "untrained"."""
+    device, forward, back), not decoding or preprocessing. ``trained=False``: show "untrained".
+    ``engine`` and ``precision``: what produced it (see :mod:`explorer.core.engines`)."""
 
     file: str
     top: tuple[TopClass, ...]
@@ -122,6 +129,7 @@ class Prediction:
     latency_ms: float
     trained: bool
     precision: str = "fp32"
+    engine: str = "torch"
 
 
 class Classifier:
@@ -129,24 +137,33 @@ class Classifier:
 
     Args:
         device: ``None``/``"auto"`` or a device name, see :func:`select_device`.
-        precision: ``fp32``, or ``bf16``/``fp16`` where :func:`supported_precisions` offers it.
+        precision: ``auto`` (see :func:`default_precision`), ``fp32``, or ``bf16``/``fp16`` where
+            :func:`supported_precisions` offers it.
         resize, crop: override the eval transform of the loaded weights.
         fast_decode: let libjpeg decode JPEGs at a reduced size in :meth:`classify_path` (faster,
             pixels differ slightly; the README gives the measured gain). Off by default: the default
             input is exactly torchvision's eval pipeline, so the probabilities shown are the reference's.
+        engine: ``auto`` (the fastest installed for the device and precision) or an engine name of
+            :data:`~explorer.core.choices.ENGINES`; one that cannot be had falls back to ``torch``
+            with a notice. :attr:`engine` names the one in use once weights are loaded.
     """
 
     def __init__(
         self,
         device: str | None = None,
-        precision: str = "fp32",
+        precision: str = "auto",
         resize: int | None = None,
         crop: int | None = None,
         fast_decode: bool = False,
+        engine: str = "auto",
     ) -> None:
         self.device = select_device(device)
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+        if precision not in PRECISION_CHOICES:
+            raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISION_CHOICES)}")
+        if engine not in ENGINE_CHOICES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINE_CHOICES)}")
+        if precision == "auto":
+            precision = default_precision(self.device)
         if precision not in supported_precisions(self.device):
             offered = ", ".join(supported_precisions(self.device))
             raise ValueError(f"{precision} is not supported natively on {self.device} (offered: {offered})")
@@ -156,13 +173,19 @@ class Classifier:
         self.resize = resize
         self.crop = crop
         self.fast_decode = fast_decode
+        self.engine_choice = engine
         self.weights: WeightsInfo | None = None
         self.notices: list[str] = []  # one-line notes for the user (precision or device fallbacks)
         # The true weights, on the CPU. A plain build although load() overwrites it: the "meta" device
         # would skip the initialisation, but its first use in a process imports torch._dynamo while
         # holding the GIL, which stalled the GUI thread ~180 ms (bench --suite ui, weights phase).
         self._model = ResNet50().eval()
-        self._fast: nn.Module | None = None
+        self._engine: engines.Engine | None = None
+
+    @property
+    def engine(self) -> str | None:
+        """The engine in use (``torch``, ``onnxruntime``, ``openvino``); None before the first load."""
+        return self._engine.name if self._engine is not None else None
 
     # -- weights ---------------------------------------------------------------------------------
 
@@ -180,19 +203,22 @@ class Classifier:
         a file decides its own architecture; ``arch`` names the member for ``random``, default the
         current one); on any error nothing changes.
 
-        Atomic: the weights go into a copy of the model, whose BN-folded inference copy must give
-        finite logits; only then do the true weights, the inference copy and
+        Atomic: the weights go into a copy of the model, whose engine (made from its BN-folded
+        inference copy) must give finite logits; only then do the true weights, the engine and
         :attr:`weights` change together. With bf16/fp16 and ``check_precision``, the reduced
         precision is kept only if it gives the same top-5 as fp32 on the bundled sample photos;
         otherwise fp32 is used, with a notice.
         """
         candidate, info = load_model(source, arch, progress, cancel, seed, labels, template=self._model)
+        candidate.eval()  # a member built afresh (not copied from the current one) starts in training mode
         precision = self.precision
         transform = (self.resize or info.resize, self.crop or info.crop)
-        fast = self._build_fast(candidate, transform, precision)
+        notes: list[str] = []
+        engine = self._build_engine(candidate, transform, precision, notes)
         if precision != "fp32" and check_precision:
-            fast, precision = self._checked_precision(candidate, fast, transform)
-        self._model, self._fast, self.weights, self.precision = candidate, fast, info, precision
+            engine, precision = self._checked_precision(candidate, engine, transform, notes)
+        self._model, self._engine, self.weights, self.precision = candidate, engine, info, precision
+        self.notices.extend(notes)
         return info
 
     def weight_stats(self) -> dict[str, tuple[float, float]]:
@@ -226,10 +252,10 @@ class Classifier:
         latency_ms = (time.perf_counter() - start) * 1000
         probs = torch.softmax(logits[0].float(), dim=0)
         values, indices = probs.topk(min(topk, probs.numel()))
-        assert self.weights is not None  # logits() checked it
+        assert self.weights is not None and self._engine is not None  # logits() checked them
         names = self.weights.labels
         top = tuple(TopClass(int(i), names[int(i)], float(p)) for p, i in zip(values.tolist(), indices.tolist()))
-        return Prediction(name, top, str(self.device), latency_ms, self.weights.trained, self.precision)
+        return Prediction(name, top, str(self.device), latency_ms, self.weights.trained, self.precision, self._engine.name)
 
     def decode(self, path: str | Path) -> Image.Image:
         """Load a file as this classifier will see it (full decode unless ``fast_decode``); raises
@@ -243,7 +269,7 @@ class Classifier:
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Raw float32 logits on the CPU for a preprocessed (B, 3, H, W) batch. On CUDA out-of-memory
         the classifier moves to the CPU (with a notice) and retries."""
-        if self._fast is None:
+        if self._engine is None:
             raise RuntimeError("no weights loaded: call load() first")
         try:
             return self._run(batch)
@@ -254,40 +280,26 @@ class Classifier:
             return self._run(batch)
 
     def _run(self, batch: torch.Tensor) -> torch.Tensor:
-        assert self._fast is not None
-        x = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), self._autocast():
-            if self.device.type != "cuda":  # CPU/MPS reduced precision: the copy's weights are cast
-                x = x.to(_DTYPES[self.precision])
-            out = self._fast(x)
-        return out.float().cpu()  # .cpu() also waits for the device, so timings are honest
+        assert self._engine is not None
+        with torch.inference_mode():
+            return self._engine(batch)
 
-    def _autocast(self, precision: str | None = None) -> contextlib.AbstractContextManager:
-        precision = precision or self.precision
-        if self.device.type == "cuda" and precision != "fp32":
-            return torch.autocast("cuda", dtype=_DTYPES[precision])
-        return contextlib.nullcontext()
-
-    def _build_fast(self, model: ResNet, transform: tuple[int, int], precision: str) -> nn.Module:
-        """The BN-folded inference copy of ``model`` on this device, warmed up on a sample photo whose
-        logits must be finite (WeightsError otherwise: the weights are then not taken)."""
-        fast = fold_batchnorm(model).to(self.device, memory_format=torch.channels_last)
-        if self.device.type == "cuda":
-            # Fixed input sizes: let cuDNN pick its fastest algorithms once, during the warm-up.
-            torch.backends.cudnn.benchmark = True
-        elif precision != "fp32":
-            fast = fast.to(_DTYPES[precision])
-        # Warm-up: the first call creates oneDNN/cuDNN kernels (about a second on a CPU), which should
-        # not show up as the first image's latency. Zeros, not a photo: an untrained model turns a
-        # photo into denormal numbers, several times slower on a CPU. Its logits must be finite too
-        # (load_weights has already checked a noise input; this guards the folded copy).
+    def _build_engine(self, model: ResNet, transform: tuple[int, int], precision: str, notes: list[str]) -> engines.Engine:
+        """The engine for ``model`` on this device, warmed up on a zero image whose logits must be
+        finite (WeightsError otherwise: the weights are then not taken); fallbacks go to ``notes``."""
+        name = engines.resolve(self.engine_choice, self.device, precision)
+        engine = engines.build(name, model, lambda: fold_batchnorm(model), self.device, precision, notes)
+        # Warm-up: the first call creates oneDNN/cuDNN kernels or the runtime's buffers (about a
+        # second on a CPU), which should not show up as the first image's latency. Zeros, not a
+        # photo: an untrained model turns a photo into denormal numbers, several times slower on a
+        # CPU. Its logits must be finite too (load_weights has already checked a noise input; this
+        # guards the folded copy).
         _, crop = transform
-        x = torch.zeros(1, 3, crop, crop, device=self.device).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), self._autocast(precision):
-            out = fast(x if self.device.type == "cuda" else x.to(_DTYPES[precision]))
+        with torch.inference_mode():
+            out = engine(torch.zeros(1, 3, crop, crop))
         if not bool(torch.isfinite(out).all()):
             raise WeightsError("the weights give NaN or infinite logits once BatchNorm is folded; they were not taken")
-        return fast
+        return engine
 
     def _fall_back_to_cpu(self) -> None:
         torch.cuda.empty_cache()
@@ -296,19 +308,19 @@ class Classifier:
         if self.precision not in supported_precisions(self.device):
             self.precision = "fp32"
         self.notices.append(f"out of memory on {previous}; running on the CPU ({self.precision}) from now on")
-        self._fast = self._build_fast(self._model, self.transform, self.precision)
+        self._engine = self._build_engine(self._model, self.transform, self.precision, self.notices)
 
-    def _checked_precision(self, model: ResNet, reduced: nn.Module, transform: tuple[int, int]) -> tuple[nn.Module, str]:
-        """Keep bf16/fp16 only if the bundled sample photos get the same top-5 as in fp32."""
+    def _checked_precision(
+        self, model: ResNet, reduced: engines.Engine, transform: tuple[int, int], notes: list[str]
+    ) -> tuple[engines.Engine, str]:
+        """Keep bf16/fp16 only if the bundled sample photos get the same top-5 as PyTorch eager in
+        fp32; otherwise an fp32 engine, with a note."""
         resize, crop = transform
         batch = torch.stack([preprocess(load_image(p), resize, crop) for p in sample_images()])
-        batch = batch.to(self.device).contiguous(memory_format=torch.channels_last)
-        fp32 = fold_batchnorm(model).to(self.device, memory_format=torch.channels_last)
         with torch.inference_mode():
-            expected = fp32(batch).topk(5).indices.cpu()
-            with self._autocast(self.precision):
-                got = reduced(batch if self.device.type == "cuda" else batch.to(_DTYPES[self.precision])).float().topk(5).indices.cpu()
+            expected = model(batch).topk(5).indices
+            got = reduced(batch).topk(5).indices
         if not torch.equal(expected, got):
-            self.notices.append(f"{self.precision} changed the top-5 on the sample photos; using fp32 instead")
-            return fp32, "fp32"
+            notes.append(f"{self.precision} changed the top-5 on the sample photos; using fp32 instead")
+            return self._build_engine(model, transform, "fp32", notes), "fp32"
         return reduced, self.precision

@@ -17,8 +17,9 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QPushButton
 
-from explorer.core import download
-from explorer.core.inference import Classifier, available_devices
+from explorer.core import download, engines
+from explorer.core.inference import Classifier, available_devices, default_precision
+from explorer.core.choices import ENGINES
 from explorer.core.model import ResNet50
 from explorer.ui.classify.host import ClassifierHost
 from explorer.ui.classify.panel import ClassifyPanel
@@ -26,6 +27,9 @@ from explorer.ui.jobs import JobRunner
 from support import not_an_image, pattern_image, random_stats_model, checkpoint
 
 TIMEOUT_MS = 60_000
+CPU = torch.device("cpu")
+AUTO_PRECISION = default_precision(CPU)
+AUTO_ENGINE = engines.resolve("auto", CPU, AUTO_PRECISION)  # what the panel runs unless told otherwise
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +99,7 @@ def test_images_show_the_classifiers_top5(qtbot, panel, checkpoints, images, ref
         assert panel.results.class_bars[0].value() == round(1000 * top[0].prob)
         assert panel.entry_texts()[row].split("\n")[1] == f"{top[0].label} {top[0].prob:.0%}"
         assert panel.results.title_label.text() == name
-        assert panel.results.details_label.text().startswith("cpu · fp32 · ") and " ms (forward)" in panel.results.details_label.text()
+        assert panel.results.details_label.text().startswith(f"cpu · {AUTO_ENGINE} {AUTO_PRECISION} · ") and " ms (forward)" in panel.results.details_label.text()
         assert panel.results.preview.image() is not None and not panel.results.preview.pixmap().isNull() and not panel.image_list.item(row).icon().isNull()
     assert not panel.results.banner.isVisibleTo(panel)
 
@@ -168,7 +172,7 @@ def test_a_failed_load_keeps_the_current_weights(qtbot, panel, checkpoints, imag
     message = panel.message_label.text()
     assert message.startswith("Could not load weights:") and "junk.pth" in message
     assert message.endswith(f"Still using {checkpoints[0].name}.")
-    assert status[-1] == f"Weights: {checkpoints[0].name} · device cpu"
+    assert status[-1] == f"Weights: {checkpoints[0].name} · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
     assert shown_top(panel) == before  # nothing was re-classified or lost
     # and the classifier still answers with the old weights
     panel.add_paths([str(images["files"][1])])
@@ -220,7 +224,7 @@ def test_download_dialog_shows_progress_and_cancel_keeps_the_weights(qtbot, pane
     assert panel.dialog() is None
     assert panel.message_label.text().startswith(f"Download cancelled; still using {checkpoints[0].name}")
     qtbot.wait(100)
-    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu"
+    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
     assert not panel.loading()
 
 
@@ -252,7 +256,38 @@ def test_device_selector_lists_the_devices_and_refuses_unknown_ones(qtbot, panel
         panel.device_box.setCurrentIndex(panel.device_box.findData("cpu"))
         panel.set_device("cpu")
     assert blocker.args[0]["info"]["source"] == str(checkpoints[0])
-    assert panel.weights_label.text().endswith("device cpu")
+    assert panel.weights_label.text().endswith(f"device cpu · {AUTO_ENGINE} {AUTO_PRECISION}")
+
+
+def test_the_engine_choice_reloads_off_the_gui_thread_is_shown_and_persisted(qtbot, runner, checkpoints, images, reference, tmp_path):
+    a = ClassifyPanel(runner)
+    qtbot.addWidget(a)
+    load(qtbot, a, str(checkpoints[0]))
+    a.add_paths([str(images["files"][0])])
+    wait_classified(qtbot, a)
+    assert [a.engine_choice.engine_box.itemData(i) for i in range(a.engine_choice.engine_box.count())] == ["auto", *ENGINES]
+    assert a.engine_choice.precision_box.itemData(0) == "auto"
+    for name in ENGINES:
+        with qtbot.waitSignal(a.weights_loaded, timeout=TIMEOUT_MS):
+            a.engine_choice.engine_box.setCurrentIndex(a.engine_choice.engine_box.findData(name))
+        wait_classified(qtbot, a)
+        used = name if engines.installed(name) else "torch"  # one not installed falls back, with a note
+        assert a.weights_label.text().endswith(f"· {used} {AUTO_PRECISION}")
+        assert a.results.details_label.text().startswith(f"cpu · {used} {AUTO_PRECISION} · ")
+        assert a.predictions()[0].engine == used
+        top = reference[checkpoints[0]][images["files"][0].name]
+        assert shown_top(a) == [(t.label, f"{t.prob:.1%}") for t in top]  # the same numbers, whatever the engine
+    a.engine_choice.precision_box.setCurrentIndex(a.engine_choice.precision_box.findData("fp32"))
+    qtbot.waitUntil(lambda: not a.loading(), timeout=TIMEOUT_MS)
+    settings_path = str(tmp_path / "s.ini")
+    a.save_settings(QSettings(settings_path, QSettings.Format.IniFormat))
+    b = ClassifyPanel(runner)
+    qtbot.addWidget(b)
+    with qtbot.waitSignal(b.weights_loaded, timeout=TIMEOUT_MS) as blocker:
+        b.restore_settings(QSettings(settings_path, QSettings.Format.IniFormat))
+    assert (b.engine_choice.engine(), b.engine_choice.precision()) == (ENGINES[-1], "fp32")
+    assert blocker.args[0]["info"]["source"] == str(checkpoints[0])
+    assert b.weights_label.text().endswith(f"· {ENGINES[-1] if engines.installed(ENGINES[-1]) else 'torch'} fp32")
 
 
 def test_settings_round_trip_restores_weights_and_device(qtbot, runner, checkpoints, tmp_path):
@@ -301,7 +336,7 @@ def test_a_download_cancelled_after_it_finished_is_never_used(qtbot, panel, monk
     assert done.wait(60)  # finished on the worker; its result waits in the GUI's event queue
     dialog.canceled.emit()  # the user presses Cancel now
     qtbot.wait(200)
-    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu"
+    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
     panel.add_paths([str(images["files"][2])])
     wait_classified(qtbot, panel)
     top = reference[checkpoints[0]]["c.png"]

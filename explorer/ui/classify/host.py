@@ -57,6 +57,8 @@ class LoadedWeights:
     stats: dict[str, tuple[float, float]]
     device: str
     notices: tuple[str, ...]
+    engine: str | None = None  # the engine in use: "torch", "onnxruntime", "openvino"
+    precision: str = "fp32"  # the precision in use (after any fallback)
 
     def as_signal_payload(self) -> dict:
         """The ``weights_loaded`` payload: ``{"info": {...WeightsInfo fields...}, "stats": {...}}``."""
@@ -76,15 +78,22 @@ class ClassifierHost:
         self._classifier: Classifier | None = None
         self._candidate: tuple[int, Classifier] | None = None
 
-    def load(self, token: int, source: str, device: str, progress: Progress, cancelled: Cancel) -> LoadedWeights:
-        """Load ``source`` on ``device`` into a new Classifier kept under ``token`` until committed."""
+    def load(
+        self, token: int, source: str, device: str, progress: Progress, cancelled: Cancel,
+        engine: str = "auto", precision: str = "auto",
+    ) -> LoadedWeights:
+        """Load ``source`` on ``device`` into a new Classifier (predicting with ``engine`` at
+        ``precision``, see :mod:`explorer.core.engines`; an export or compile happens here, on the
+        worker) kept under ``token`` until committed."""
         self._candidate = None  # an earlier load that was never committed is dropped
-        candidate = Classifier(device)
+        candidate = Classifier(device, precision, engine=engine)
         info = candidate.load(source, progress=_download_progress(source, progress), cancel=cancelled)
         with torch.no_grad():  # the statistics are read-outs, not part of any graph
             stats = candidate.weight_stats()
         self._candidate = (token, candidate)
-        return LoadedWeights(token, info, stats, str(candidate.device), tuple(candidate.notices))
+        return LoadedWeights(
+            token, info, stats, str(candidate.device), tuple(candidate.notices), candidate.engine, candidate.precision
+        )
 
     def commit(self, token: int) -> None:
         """Put the Classifier prepared by ``load(token, ...)`` in service."""

@@ -1,6 +1,6 @@
 """The classification panel: a list of dropped images with thumbnails, the selected image's top-5 as
-probability bars with device and latency, an "untrained weights" banner, the device selector and
-weights loading with a cancellable download dialog.
+probability bars with device, engine and latency, an "untrained weights" banner, the device and engine
+selectors and weights loading with a cancellable download dialog.
 
 UI layer. The Classifier lives in ``classify.host.ClassifierHost`` and is used only by jobs on the
 "classifier" lane; this widget keeps plain results and pixmaps. Each load and each image's
@@ -36,6 +36,7 @@ from explorer.core.inference import Prediction, available_devices
 from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
 from explorer.core.sources import needs_download
 from explorer.core.text import shown
+from explorer.ui.classify.engine_choice import EngineChoice
 from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture
 from explorer.ui.classify.results import ResultView
 from explorer.ui.classify.weights_menu import WeightsMenu
@@ -103,12 +104,14 @@ class ClassifyPanel(QWidget):
             self.device_box.addItem(device, device)
         self.device_box.setCurrentIndex(self.device_box.findData(self._device))
         self.device_box.setToolTip("Where the classifier runs")
+        self.engine_choice = EngineChoice(self._device)
         self.add_button = QPushButton("Add images…")
         top = QHBoxLayout()
         top.addWidget(self.weights_button)
         top.addStretch(1)
         top.addWidget(QLabel("Device"))
         top.addWidget(self.device_box)
+        top.addWidget(self.engine_choice)
         top.addWidget(self.add_button)
 
         self.message_label = wrapping_label()
@@ -134,6 +137,7 @@ class ClassifyPanel(QWidget):
         outer.addWidget(splitter, 1)
 
         self.device_box.currentIndexChanged.connect(self._on_device_box_changed)
+        self.engine_choice.changed.connect(self._on_engine_choice_changed)
         self.add_button.clicked.connect(self._on_add_button_clicked)
         self.image_list.currentItemChanged.connect(self._on_image_list_current_changed)
 
@@ -193,6 +197,7 @@ class ClassifyPanel(QWidget):
         settings.beginGroup(SETTINGS_GROUP)
         settings.setValue("weights_source", self._source)
         settings.setValue("device", self._device)
+        self.engine_choice.save_settings(settings)
         settings.endGroup()
 
     def restore_settings(self, settings: QSettings) -> None:
@@ -200,10 +205,11 @@ class ClassifyPanel(QWidget):
         settings.beginGroup(SETTINGS_GROUP)
         source = settings.value("weights_source", DEFAULT_SOURCE, type=str) or DEFAULT_SOURCE
         device = settings.value("device", "", type=str)
-        settings.endGroup()
         if device in available_devices():
             self._device = device
             self._sync_device_box()
+        self.engine_choice.restore_settings(settings)
+        settings.endGroup()
         self.load_weights(source)
 
     def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
@@ -234,8 +240,9 @@ class ClassifyPanel(QWidget):
 
     def _submit_weights_job(self) -> None:
         source, device, host, token = self._source, self._device, self._host, next(self._tokens)
+        engine, precision = self.engine_choice.engine(), self.engine_choice.precision()
         self._close_dialog()
-        job = self._loading.submit(lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled))
+        job = self._loading.submit(lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled, engine, precision))
         job.returned.connect(self._on_weights_job_returned)
         job.errored.connect(self._on_weights_job_errored)
         job.progressed.connect(self._on_weights_job_progressed)
@@ -332,6 +339,9 @@ class ClassifyPanel(QWidget):
     def _on_device_box_changed(self, index: int) -> None:
         self.set_device(self.device_box.itemData(index))
 
+    def _on_engine_choice_changed(self) -> None:
+        self.set_device(self._device)  # reloads: the load job makes (exports, compiles) the engine, off this thread
+
     def _on_add_button_clicked(self) -> None:
         paths = dialogs.open_images(self, "Images to classify")
         if paths:
@@ -388,7 +398,7 @@ class ClassifyPanel(QWidget):
         if self._weights is None:
             text = f"No weights loaded · device {self._device}"
         else:
-            text = f"Weights: {self._weights.info.label} · device {self._weights.device}"
+            text = f"Weights: {self._weights.info.label} · device {self._weights.device} · {self._weights.engine} {self._weights.precision}"
         self.weights_label.setText(text)
         self.weights_menu.mark(self._weights.info.source if self._weights else None)
         self.status_changed.emit(text)
@@ -411,6 +421,7 @@ class ClassifyPanel(QWidget):
     def _sync_device_box(self) -> None:
         with QSignalBlocker(self.device_box):
             self.device_box.setCurrentIndex(self.device_box.findData(self._device))
+        self.engine_choice.set_device(self._device)
 
     def _open_dialog(self, title: str) -> None:
         dialog = QProgressDialog(f"Loading {title}…", "Cancel", 0, 1000, self)

@@ -1,5 +1,5 @@
 """The right-hand column of the classification panel: for the selected image, the "untrained" banner,
-its name, the top-5 classes as probability bars, device, precision and latency, then the picture
+its name, the top-5 classes as probability bars, device, engine, precision and latency, then the picture
 scaled to fit (the predictions come first, so a short dock never hides them below the picture).
 
 UI layer (Qt widgets). It renders what it is given; nothing here classifies.
@@ -97,7 +97,8 @@ class ResultView(QWidget):
 
     def show_prediction(self, name: str, prediction: Prediction, preview: QPixmap | None, size: tuple[int, int]) -> None:
         w, h = size
-        details = f"{prediction.device} · {prediction.precision} · {prediction.latency_ms:.1f} ms (forward) · decoded {w}x{h}"
+        details = (f"{prediction.device} · {prediction.engine} {prediction.precision} · {prediction.latency_ms:.1f} ms (forward) "
+                   f"· decoded {w}x{h}")
         self._show(name, prediction, preview, details, "")
 
     def shown_top(self) -> list[tuple[str, str]]:

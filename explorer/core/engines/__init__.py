@@ -1,0 +1,150 @@
+"""Prediction engines: what runs the Classifier's forward pass, chosen per device and precision.
+
+``torch``: PyTorch eager on the BN-folded, channels_last inference copy (any device, any precision
+the device runs natively). ``onnxruntime`` and ``openvino``: the inference copy translated to ONNX
+(:mod:`onnx_graph`) once per set of weights and architecture, cached on disk (:mod:`cache`), run by
+that runtime on the CPU. Every exported engine is checked against PyTorch eager before it is used;
+one that is not installed, cannot take the model or disagrees falls back to ``torch`` with a note.
+Hooks, Grad-CAM, lesions and the gradient lab never see an engine: they use the PyTorch model.
+
+Core layer, pure PyTorch; a runtime is imported only when an engine of its own is built.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from explorer.core.choices import ENGINES
+from explorer.core.engines import cache
+from explorer.core.engines.onnx_graph import UnsupportedModel, onnx_model, trace
+from explorer.core.engines.runtimes import RUNTIMES, EngineUnavailable
+from explorer.core.engines.torch_engine import TorchEngine
+from explorer.core.text import shown
+
+__all__ = ["AUTO", "Engine", "EngineUnavailable", "TorchEngine", "build", "installed", "resolve"]
+
+# What ``auto`` takes, fastest first, per (device type, precision); the first one installed wins,
+# and anything not listed runs on torch. Source of the order: ``resnet-explorer bench --suite
+# engines`` (README, Benchmarks), ResNet-50 at 224x224, medians of round-robin rounds:
+# - cpu fp32, 2 cores of an AMD EPYC (Zen 3, AVX2), load average ~1: onnxruntime 1.32 at 0.66x
+#   torch's time at batch 1 and 0.62x at batch 8; OpenVINO 2026.4 fp32 between the two at batch 8.
+# - cpu bf16, not measurable on that CPU (no native bf16): issue 14's 2-core Xeon with AMX measured
+#   OpenVINO bf16 at 19.9 ms (batch 1) and 98 ms (batch 8) against torch bf16's 42.7 and 161 ms.
+AUTO: dict[tuple[str, str], tuple[str, ...]] = {
+    ("cpu", "fp32"): ("onnxruntime", "openvino", "torch"),
+    ("cpu", "bf16"): ("openvino", "torch"),
+}
+
+# A fp32 engine must give PyTorch's logits to this fraction of their largest magnitude (at least
+# 1): summation order differs between runtimes, about 1e-6 was measured; 1e-4 catches a wrong graph.
+_AGREEMENT = 1e-4
+# The check input: two images (a mix-up between them shows), 40 px so that the last stage still has
+# 2x2 positions (every tap of its 3x3 convolutions is used) while PyTorch's reference pass stays
+# around 0.05 s.
+_CHECK_SHAPE = (2, 3, 40, 40)
+
+
+class Engine(Protocol):
+    """A forward pass: a preprocessed float32 ``(B, 3, H, W)`` batch in, raw float32 logits on the
+    CPU out. Called under ``torch.inference_mode`` by one thread at a time."""
+
+    name: str
+    precision: str
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+
+def installed(name: str) -> bool:
+    """Whether the runtime behind engine ``name`` can be imported (found without importing it)."""
+    return name == "torch" or importlib.util.find_spec(RUNTIMES[name].module) is not None
+
+
+def resolve(choice: str, device: torch.device, precision: str) -> str:
+    """The engine ``choice`` means on ``device`` at ``precision``: ``auto`` becomes the first
+    installed engine of :data:`AUTO`, any other name stays itself.
+
+    Raises:
+        ValueError: an unknown engine name.
+    """
+    if choice == "auto":
+        return next(name for name in (*AUTO.get((device.type, precision), ()), "torch") if installed(name))
+    if choice not in ENGINES:
+        raise ValueError(f"unknown engine {choice!r}; choose from auto, {', '.join(ENGINES)}")
+    return choice
+
+
+def build(
+    name: str,
+    model: nn.Module,
+    inference_copy: Callable[[], nn.Module],
+    device: torch.device,
+    precision: str,
+    notes: list[str],
+) -> Engine:
+    """Engine ``name`` for ``model`` (the true model, on the CPU, in eval mode: it keys the cache and
+    is the reference of the check) running ``inference_copy()`` (its BN-folded copy, made only when
+    needed). Falls back to torch, appending one line to ``notes``, when ``name`` cannot be had."""
+    if name != "torch":
+        try:
+            return _exported(name, model, inference_copy, device, precision, notes)
+        except EngineUnavailable as exc:
+            notes.append(f"{name} engine unavailable ({exc}); using torch")
+    return TorchEngine(inference_copy(), device, precision)
+
+
+def _exported(
+    name: str, model: nn.Module, inference_copy: Callable[[], nn.Module], device: torch.device, precision: str, notes: list[str]
+) -> Engine:
+    runtime = RUNTIMES[name]
+    if device.type != "cpu":
+        raise EngineUnavailable(f"it runs on the CPU, not on {device}")
+    if precision not in runtime.precisions:
+        raise EngineUnavailable(f"it runs {', '.join(runtime.precisions)} here, not {precision}")
+    if not installed(name):
+        raise EngineUnavailable(f"{runtime.module} is not installed")
+    try:
+        key = cache.model_key(model, trace(model).code)
+        store = cache.Store(notes)
+        graph = store.read(key)
+        if graph is not None:
+            engine = _checked(runtime.make, graph, model, precision)
+            if engine is not None:
+                return engine
+            store.discard(key)  # unreadable or wrong: made again below
+            notes.append(f"the cached engine file {shown(store.path(key))} was damaged; it was made again")
+        graph = b"".join(onnx_model(inference_copy()))
+        store.write(key, graph)
+    except UnsupportedModel as exc:
+        raise EngineUnavailable(f"the model cannot be exported: {exc}") from None
+    engine = _checked(runtime.make, graph, model, precision)
+    if engine is None:
+        raise EngineUnavailable("its output differs from PyTorch's")
+    return engine
+
+
+def _checked(make: Callable[[bytes, str], Engine], graph: bytes, model: nn.Module, precision: str) -> Engine | None:
+    """The engine made from ``graph``, or None when the runtime refuses the file (a damaged cache
+    entry) or, in fp32, its logits differ from PyTorch eager's on a seeded input."""
+    try:
+        engine = make(graph, precision)
+    except EngineUnavailable:
+        raise
+    except ImportError as exc:  # found but broken (a missing shared library, a mismatched build)
+        raise EngineUnavailable(f"it cannot be imported ({exc})") from None
+    except Exception:  # each runtime raises its own types for a malformed model
+        return None
+    if precision != "fp32":  # reduced precision is judged on the sample photos by the Classifier
+        return engine
+    x = torch.randn(_CHECK_SHAPE, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        expected, got = model(x).float(), engine(x)
+    if got.shape != expected.shape:
+        return None
+    if not (got - expected).abs().max() <= _AGREEMENT * max(1.0, float(expected.abs().max())):
+        return None
+    return engine

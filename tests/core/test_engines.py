@@ -1,0 +1,276 @@
+"""Prediction engines: every engine kept gives PyTorch eager's top-5 and probabilities (fp32, 1e-4)
+on the sample photos at 224; the ONNX writer's bytes pass onnx's own checker; every member of the
+family (basic blocks, ResNeXt's grouped convolutions) and torchvision's own ResNet export too; an engine that is missing, broken or cannot take
+the model falls back to torch with one note; the disk cache hits, misses on other weights or
+another architecture, rebuilds a damaged file and tolerates a folder it cannot write."""
+
+from __future__ import annotations
+
+import copy
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import support
+from explorer.core import engines
+from explorer.core.choices import ENGINES
+from explorer.core.engines import cache, onnx_graph
+from explorer.core.images import load_image, preprocess
+from explorer.core.inference import Classifier, default_precision, fold_batchnorm, sample_images
+from explorer.core.model import ResNet
+
+CPU = torch.device("cpu")
+EXPORTED = [name for name in ENGINES if name != "torch"]
+
+
+def needs(name: str):
+    return pytest.mark.skipif(not engines.installed(name), reason=f"{name} is not installed")
+
+
+@pytest.fixture(scope="module")
+def lively():
+    return support.photo_calibrated_model(seed=4)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(lively, tmp_path_factory):
+    return support.checkpoint(tmp_path_factory.mktemp("weights") / "lively.pth", lively)
+
+
+@pytest.fixture
+def cache_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "engine-cache"
+    monkeypatch.setenv(cache.ENV_VAR, str(folder))
+    return folder
+
+
+def eager_probs(model: nn.Module, path, resize: int, crop: int) -> torch.Tensor:
+    with torch.inference_mode():
+        return torch.softmax(model(preprocess(load_image(path), resize, crop).unsqueeze(0))[0], 0)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=needs(n)) for n in ENGINES])
+def test_every_engine_gives_pytorch_eagers_predictions(name, lively, checkpoint, tmp_path):
+    clf = Classifier("cpu", "fp32", engine=name)
+    clf.load(str(checkpoint))
+    assert clf.engine == name and clf.notices == []
+    photos = [*sample_images(), support.photo(tmp_path / "made.png", 7, (300, 240))]
+    tops = set()
+    for path in photos:
+        prediction = clf.classify_path(path)
+        expected = eager_probs(lively, path, *clf.transform)
+        probs, indices = expected.topk(5)
+        assert [t.index for t in prediction.top] == indices.tolist()
+        np.testing.assert_allclose([t.prob for t in prediction.top], probs.tolist(), rtol=1e-4, atol=1e-7)
+        assert (prediction.engine, prediction.precision) == (name, "fp32")
+        tops.add(tuple(indices.tolist()))
+    assert len(tops) > 1  # the weights really look at the image
+
+
+def test_the_onnx_bytes_pass_onnxs_checker(lively):
+    onnx = pytest.importorskip("onnx")
+    tv_models = pytest.importorskip("torchvision.models")
+    folded = onnx.load_from_string(b"".join(onnx_graph.onnx_model(fold_batchnorm(lively))))
+    plain = onnx.load_from_string(b"".join(onnx_graph.onnx_model(tv_models.resnet18().eval())))  # BatchNorm kept whole
+    for proto in (folded, plain):
+        onnx.checker.check_model(proto, full_check=True)
+        (output,) = onnx.shape_inference.infer_shapes(proto, strict_mode=True).graph.output
+        # The batch stays symbolic; the classes are inferred from the head (declared symbolic).
+        assert [d.dim_param or d.dim_value for d in output.type.tensor_type.shape.dim] == ["batch", 1000]
+    ops = [n.op_type for n in folded.graph.node]
+    assert ops.count("Conv") == 53 and ops.count("Add") == 16 and "BatchNormalization" not in ops
+    assert [n.op_type for n in plain.graph.node].count("BatchNormalization") == 20
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=needs(n)) for n in EXPORTED])
+@pytest.mark.parametrize("arch", ["resnet18", "resnext50_32x4d"])
+def test_every_family_member_runs_on_every_engine_with_its_own_cache_entry(arch, name, tmp_path, cache_folder):
+    """Basic blocks and grouped convolutions export like bottlenecks; the cache keeps one file per
+    member and set of weights."""
+    model = support.lively_model(seed=3, arch=arch)
+    clf = Classifier("cpu", "fp32", engine=name)
+    info = clf.load(str(support.checkpoint(tmp_path / "w.pth", model)))
+    assert (info.arch, clf.engine, clf.notices) == (arch, name, [])
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+    with torch.inference_mode():
+        expected, got = model(x), clf.logits(x)
+    assert (got - expected).abs().max() <= 1e-4 * max(1.0, float(expected.abs().max()))
+    clf.load("random", arch="resnet34")
+    assert clf.engine == name and len(list(cache_folder.glob("*.onnx"))) == 2
+
+
+@needs("onnxruntime")
+def test_torchvisions_own_resnet_exports_with_batchnorm_kept_whole():
+    tv_models = pytest.importorskip("torchvision.models")
+    torch.manual_seed(0)
+    model = support.enliven(tv_models.resnet18(), seed=1)
+    notes: list[str] = []
+    engine = engines.build("onnxruntime", model, lambda: model, CPU, "fp32", notes)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.inference_mode():
+        expected, got = model(x), engine(x)
+    assert engine.name == "onnxruntime" and notes == []
+    assert (got - expected).abs().max() <= 1e-4 * expected.abs().max()
+
+
+class _Gelu(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.act, self.pool = nn.Conv2d(3, 4, 3), nn.GELU(), nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(self.act(self.conv(x))), 1)
+
+
+@pytest.mark.parametrize("name", EXPORTED)
+def test_a_model_the_exporter_cannot_take_runs_on_torch_with_a_note(name, cache_folder):
+    model = _Gelu().eval()
+    notes: list[str] = []
+    engine = engines.build(name, model, lambda: copy.deepcopy(model), CPU, "fp32", notes)
+    assert engine.name == "torch" and len(notes) == 1
+    if engines.installed(name):
+        assert "unsupported layer GELU" in notes[0] and notes[0].endswith("using torch")
+
+
+@pytest.mark.parametrize("name", EXPORTED)
+def test_an_engine_that_is_not_installed_falls_back_to_torch(name, checkpoint, monkeypatch):
+    monkeypatch.setitem(sys.modules, name, None)  # import fails, find_spec finds nothing
+    assert not engines.installed(name)
+    clf = Classifier("cpu", "fp32", engine=name)
+    clf.load(str(checkpoint))
+    assert clf.engine == "torch" and clf.notices == [f"{name} engine unavailable ({name} is not installed); using torch"]
+    assert clf.classify_path(sample_images()[0]).engine == "torch"
+
+
+@needs("onnxruntime")
+def test_auto_skips_a_missing_runtime_and_a_broken_one_is_one_note(checkpoint, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "onnxruntime", None)
+        assert engines.resolve("auto", CPU, "fp32") == ("openvino" if engines.installed("openvino") else "torch")
+    monkeypatch.setattr(engines, "installed", lambda name: True)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # "found", but its import fails
+    clf = Classifier("cpu", "fp32", engine="onnxruntime")
+    clf.load(str(checkpoint))
+    assert clf.engine == "torch" and len(clf.notices) == 1 and "cannot be imported" in clf.notices[0]
+
+
+def test_auto_means_torch_off_the_cpu_and_onnx_engines_refuse_other_devices():
+    for device in ("cuda", "mps"):
+        assert engines.resolve("auto", torch.device(device), "fp32") == "torch"
+    with pytest.raises(engines.EngineUnavailable, match="runs on the CPU, not on cuda"):
+        engines._exported("onnxruntime", nn.Identity(), nn.Identity, torch.device("cuda"), "fp32", [])
+    with pytest.raises(engines.EngineUnavailable, match="fp32 here, not bf16"):
+        engines._exported("onnxruntime", nn.Identity(), nn.Identity, CPU, "bf16", [])
+    with pytest.raises(ValueError, match="unknown engine"):
+        engines.resolve("tensorrt", CPU, "fp32")
+    with pytest.raises(ValueError, match="unknown engine"):
+        Classifier("cpu", engine="tensorrt")
+
+
+def test_bf16_is_the_default_only_where_the_cpu_runs_it_natively(monkeypatch):
+    from explorer.core import inference
+
+    native = "bf16" in inference.supported_precisions(CPU)
+    assert default_precision(CPU) == ("bf16" if native else "fp32") and Classifier("cpu").precision == default_precision(CPU)
+    monkeypatch.setattr(inference, "supported_precisions", lambda device: ["fp32", "bf16"])
+    assert Classifier("cpu").precision == "bf16" and Classifier("cpu", "fp32").precision == "fp32"
+    assert default_precision(torch.device("cuda")) == "fp32"
+
+
+# -- the disk cache ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def exports(monkeypatch) -> list[int]:
+    """Counts the exports (cache misses) from here on."""
+    calls: list[int] = []
+    real = engines.onnx_model
+
+    def counted(model):
+        calls.append(1)
+        return real(model)
+
+    monkeypatch.setattr(engines, "onnx_model", counted)
+    return calls
+
+
+@needs("onnxruntime")
+def test_the_cache_hits_misses_on_other_weights_and_rebuilds_a_damaged_file(cache_folder, exports, tmp_path):
+    first = support.checkpoint(tmp_path / "a.pth", support.lively_model(seed=1))
+    other = support.checkpoint(tmp_path / "b.pth", support.lively_model(seed=2))
+    image = load_image(sample_images()[1])
+
+    def load(path, damaged: bool = False) -> Classifier:
+        clf = Classifier("cpu", "fp32", engine="onnxruntime")
+        clf.load(str(path))
+        assert clf.engine == "onnxruntime"
+        if damaged:  # rebuilt, with one line that says so (no traceback)
+            assert len(clf.notices) == 1 and "was damaged; it was made again" in clf.notices[0] and "\n" not in clf.notices[0]
+        else:
+            assert clf.notices == []
+        return clf
+
+    reference = load(first).classify(image).top
+    (entry,) = cache_folder.glob("*.onnx")
+    assert len(exports) == 1
+    assert load(first).classify(image).top == reference and len(exports) == 1  # a hit: not exported again
+    load(other)
+    assert len(exports) == 2 and len(list(cache_folder.glob("*.onnx"))) == 2  # other weights, another file
+    size = entry.stat().st_size
+    for damage in (b"not an onnx model", entry.read_bytes()[: size // 2]):  # garbage, a truncated file
+        entry.write_bytes(damage)
+        assert load(first, damaged=True).classify(image).top == reference
+        assert entry.stat().st_size == size
+    data = bytearray(entry.read_bytes())
+    data[size // 2 : size // 2 + 2**20] = b"\x7f" * 2**20  # weights changed, the file still parses
+    entry.write_bytes(bytes(data))
+    assert load(first, damaged=True).classify(image).top == reference and len(exports) == 5
+    assert entry.read_bytes() != bytes(data)
+
+
+def test_the_key_follows_the_weights_and_the_architecture():
+    model = support.lively_model(seed=1)
+
+    def key(m: nn.Module) -> str:
+        return cache.model_key(m, onnx_graph.trace(m).code)
+
+    same = key(model)
+    assert key(copy.deepcopy(model)) == same
+    tweaked = copy.deepcopy(model)
+    with torch.no_grad():
+        tweaked.fc.bias[0] += 1e-3
+    lesioned = copy.deepcopy(model)
+    lesioned.set_shortcuts(False, ["layer2.1"])
+    frozen = copy.deepcopy(model)
+    frozen.set_normalization("frozen", ["layer3.0"])  # same forward values, other code: another key is fine
+    architecture, weights = same.split("-")
+    assert key(tweaked).split("-")[0] == architecture and key(tweaked).split("-")[1] != weights
+    assert key(lesioned).split("-")[0] != architecture and key(frozen).split("-")[0] != architecture
+    assert key(ResNet("resnet18", seed=1)).split("-")[0] != key(ResNet("resnet34", seed=1)).split("-")[0]
+
+
+@needs("onnxruntime")
+def test_an_unwritable_cache_folder_costs_one_note_not_the_engine(tmp_path, monkeypatch, checkpoint):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    monkeypatch.setenv(cache.ENV_VAR, str(blocker / "engines"))  # a folder below a file cannot be made
+    notices = []
+    for _ in range(2):
+        clf = Classifier("cpu", "fp32", engine="onnxruntime")
+        clf.load(str(checkpoint))
+        assert clf.engine == "onnxruntime"
+        notices += clf.notices
+    assert len(notices) == 1 and "cannot be written" in notices[0] and "in memory" in notices[0]
+    assert "\n" not in notices[0]
+
+
+def test_the_store_keeps_only_the_newest_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache, "KEEP", 2)
+    store = cache.Store([], tmp_path)
+    for i, key in enumerate(["a", "b", "c"]):
+        store.write(key, b"x" * (i + 1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.onnx", "c.onnx"]
+    assert store.read("c") == b"xxx" and store.read("a") is None
