@@ -53,9 +53,9 @@ class RaceConfig:
     """
 
     network: str = "resnet50"
-    steps: int = 60
+    steps: int = 40
     batch: int = 32
-    lr: float = 0.05
+    lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 1e-4
     warmup: int = 5

@@ -3,6 +3,9 @@ He et al. 2015, Sec. 4.1 "plain networks") trained side by side from identical i
 exactly the same batches in the same order, with the same optimiser. Core layer, pure PyTorch; the
 models never leave this module, only plain values do (:class:`RaceStep`, :class:`RaceResult`).
 
+At the end both networks' BatchNorm statistics are re-estimated on the same few training batches
+(PreciseBN, Wu & Johnson 2021) and their top-1 accuracy is measured on the held-out split.
+
 Cancellation: ``cancel`` is polled while reading a folder, before the models are built and before
 every step. When it returns True the race stops there and :func:`run_race` *returns* a result with
 ``cancelled=True``, the steps done so far, and no validation (a cancel should not wait for it).
