@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.core.images import ImageError, expand_inputs, load_image, preprocess
+from explorer.core.race.config import DIGITS
 
 DIGITS_FILE = "digits/digits.csv.gz"
 DIGIT_LEVELS = 16  # pixel values are counts of "on" pixels in a 4x4 block: 0..16
@@ -83,7 +84,7 @@ def load_folder(
     torchvision's ImageFolder.
 
     Raises:
-        DataError: fewer than two classes with at least one readable image.
+        DataError: an unreadable folder, or fewer than two classes with at least one readable image.
         DataCancelled: ``cancel`` (polled between images) returned True.
     """
     root = Path(folder)
@@ -91,9 +92,18 @@ def load_folder(
     images: list[torch.Tensor] = []
     labels: list[int] = []
     classes: list[str] = []
-    for sub in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name):
+    try:
+        subfolders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+    except OSError as exc:
+        raise DataError(f"{root}: cannot read the folder ({exc.strerror or exc})") from None
+    for sub in subfolders:
         found = 0
-        for entry in expand_inputs([sub]):
+        try:
+            entries = expand_inputs([sub])
+        except OSError as exc:  # an unreadable class folder is refused like an unreadable image
+            skipped.append(str(ImageError(sub, f"cannot read the folder ({exc.strerror or exc})")))
+            continue
+        for entry in entries:
             if cancel is not None and cancel():
                 raise DataCancelled(f"cancelled while reading {root}")
             try:
@@ -119,8 +129,6 @@ def load_folder(
 
 def load_data(source: str, size: int, cancel: Callable[[], bool] | None = None) -> RaceData:
     """``"digits"`` or a folder, see :func:`load_digits` and :func:`load_folder`."""
-    from explorer.core.race.config import DIGITS
-
     return load_digits(size) if source == DIGITS else load_folder(source, size, cancel)
 
 

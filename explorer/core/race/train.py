@@ -23,7 +23,7 @@ from torch import nn
 
 from explorer.core.inference import select_device
 from explorer.core.race.config import RaceConfig, build_network, check_data, validate
-from explorer.core.race.data import DataCancelled, RaceData, batches, load_data
+from explorer.core.race.data import DataCancelled, batches, load_data
 from explorer.core.race.report import LABELS, PLAIN, RESIDUAL, SERIES, DataInfo, NetStep, RaceResult, RaceStep, RunCurve
 from explorer.core.race.verdict import conditions, race_verdict
 
@@ -189,7 +189,7 @@ def _result(
     cancelled: bool,
 ) -> RaceResult:
     runs = tuple(
-        RunCurve(label, *(tuple(row[i] for row in values.get(label, [])) for i in range(3))) for label in LABELS
+        RunCurve(label, *(tuple(row[i] for row in values.get(label, [])) for i in range(len(SERIES)))) for label in LABELS
     )
     return RaceResult(
         config=config,
