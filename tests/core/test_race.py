@@ -308,25 +308,35 @@ def test_missing_folder_is_named():
 # -- verdict and schema -----------------------------------------------------------------------------
 
 
-def _curves(residual: list[float], plain: list[float]) -> tuple[RunCurve, RunCurve]:
+def _curves(residual: list[float], plain: list[float], accuracy: tuple[float, float] = (0.5, 0.1)) -> tuple[RunCurve, RunCurve]:
     n = len(residual)
-    return (RunCurve(RESIDUAL, tuple(residual), (0.5,) * n, (1.0,) * n), RunCurve(PLAIN, tuple(plain), (0.1,) * n, (2.0,) * n))
+    return (RunCurve(RESIDUAL, tuple(residual), (accuracy[0],) * n, (1.0,) * n),
+            RunCurve(PLAIN, tuple(plain), (accuracy[1],) * n, (2.0,) * n))
 
 
 @pytest.mark.parametrize(
-    "residual,plain,expected",
+    "residual,plain,accuracy,expected",
     [
-        ([2.0] * 8 + [0.3, 0.31], [2.0] * 8 + [1.9, 1.92], "the residual network is ahead"),
-        ([2.0] * 10, [1.0] * 10, "the plain network is ahead, so it is not behind here"),
-        ([1.0] * 10, [1.02] * 10, "level (within 5%), so the plain network is not behind here"),
-        ([1.0] * 10, [1.0] * 9 + [math.nan], "the residual network is ahead"),
-        ([math.inf] * 10, [math.nan] * 10, "neither loss is finite"),
+        ([2.0] * 8 + [0.3, 0.31], [2.0] * 8 + [1.9, 1.92], (0.6, 0.1), ": the residual network is ahead."),
+        ([2.0] * 10, [1.0] * 10, (0.2, 0.7), ": the plain network is ahead, so the plain network is not behind here."),
+        ([1.0] * 10, [1.02] * 10, (0.5, 0.52), ": the two are level on both, so the plain network is not behind here."),
+        ([1.0] * 10, [1.02] * 10, (0.5, 0.1), ": the residual network is ahead on accuracy and level on loss."),
+        ([2.0] * 10, [1.0] * 10, (0.6, 0.1), ": the measures disagree: the plain network has the lower loss, the residual one"),
+        ([1.0] * 10, [1.0] * 9 + [math.nan], (0.5, 0.1), "the residual one's 1 (medians"),
+        ([math.inf] * 10, [math.nan] * 10, (0.1, 0.1), ": neither loss is finite, so neither network is ahead."),
     ],
 )
-def test_verdict_names_who_is_ahead_as_measured(residual, plain, expected):
-    text = race_verdict(_curves(residual, plain), {RESIDUAL: 0.9, PLAIN: 0.25}, 10, cancelled=False)
+def test_verdict_names_who_is_ahead_as_measured(residual, plain, accuracy, expected):
+    text = race_verdict(_curves(residual, plain, accuracy), {RESIDUAL: 0.9, PLAIN: 0.25}, 10, cancelled=False)
     assert text.startswith("after 10 steps the plain network's training loss is ") and expected in text
-    assert "medians of the last 2 steps" in text and text.endswith("Validation accuracy: residual 90%, plain 25%.")
+    assert "(medians of the last 2 steps), batch accuracy " in text
+    assert text.endswith(". Validation accuracy: residual 90%, plain 25%.")
+
+
+def test_diverged_plain_network_is_behind():
+    text = race_verdict(_curves([1.0] * 10, [1.0] * 9 + [math.nan], (0.5, 0.5)), None, 10, cancelled=False)
+    assert "plain network's training loss is not finite (it diverged)" in text
+    assert text.endswith(": the residual network is ahead on loss and level on accuracy.")
 
 
 def test_verdict_of_the_example():
