@@ -67,14 +67,14 @@ def main() -> int:
             state["lab"] = True
             window.diagram.set_expanded("layer2.0", True)
             window.diagram.select("layer2.0.conv2")
-            window.gradient.size_spin.setValue(args.size)
+            window.gradient.settings.set(size=args.size)
             window.gradient.run_finished.connect(lambda _: QTimer.singleShot(500, shoot))
             window.gradient.run()  # all shortcuts on vs all off
 
     def shoot() -> None:
         # Switched after the run: drawn in the diagram, applied to the next run only.
-        window.diagram.set_shortcut("layer3.1", False)
-        window.diagram.set_residual("layer4.1", False)
+        window.switches.set_shortcut("layer3.1", False)
+        window.switches.set_residual("layer4.1", False)
         window.classify.image_list.setCurrentRow(0)
         app.processEvents()  # a one-off script, not the app: let the last updates paint
         window.grab().save(str(args.out / "window.png"))
@@ -113,8 +113,8 @@ def main() -> int:
 
     def insight_shots() -> None:
         insight = window.insight
-        window.diagram.set_shortcut("layer3.1", True)  # the lesions below are the Insight dock's own
-        window.diagram.set_residual("layer4.1", True)
+        window.switches.set_shortcut("layer3.1", True)  # the lesions below are the Insight dock's own
+        window.switches.set_residual("layer4.1", True)
         window.diagram.set_expanded("layer2.0", False)
         window.classify.image_list.setCurrentRow(0)
         window.insight_dock.show()
@@ -125,14 +125,14 @@ def main() -> int:
 
     def cam_shot() -> None:
         insight = window.insight
-        insight.grid.enlarge(2)
+        insight.activations.grid.enlarge(2)
         save_insight("insight_activations.png")
         insight.tabs.setCurrentIndex(1)
         when(lambda: insight.cam_result() is not None, lesion_shot)
 
     def lesion_shot() -> None:
         insight = window.insight
-        insight.opacity_slider.setValue(55)
+        insight.cam.opacity_slider.setValue(55)
         save_insight("insight_cam.png")
         insight.tabs.setCurrentIndex(2)
         insight.sweep()

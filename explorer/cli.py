@@ -1,55 +1,127 @@
-"""Command-line front end: ``resnet-explorer summary|classify|grads|bench``, or the GUI.
+"""Command-line front end: ``resnet-explorer gui|summary|classify|grads|cam|lesion|activations|bench``.
 
-Bare ``resnet-explorer`` and ``resnet-explorer IMAGE...`` open the window; every subcommand prints
-plain text by default and one JSON object with ``--json``. Usage errors exit 2 (argparse's own).
+Bare ``resnet-explorer`` and ``resnet-explorer [GUI OPTIONS] IMAGE...`` open the window (GUI options
+before or after the paths); an argument that is neither a command nor an existing path is a usage
+error with a suggestion. Every subcommand prints plain text by default and one JSON object with
+``--json``; exit codes are defined in ``explorer.commands.common`` (0 done, 1 a failure named in one
+line, 2 usage, 130 interrupted).
+
+Building the parser imports no torch: each command module imports what it computes with inside its
+``run``, so ``--help`` and usage errors answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import os
 import pkgutil
 import sys
+import warnings
 
 from explorer import __version__
+from explorer.commands import common
+from explorer.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG
+from explorer.core.text import first_line, one_line, shown
 
 # Each module in explorer.commands with a register() function is a subcommand; these come first in
 # --help, the rest follow alphabetically.
-_ORDER = ("gui", "summary", "classify", "grads", "bench")
+_ORDER = ("gui", "summary", "classify", "grads", "cam", "lesion", "activations", "bench")
+_GUI = "gui"
 
 
-def _command_names() -> list[str]:
+def command_names() -> list[str]:
+    """Every subcommand, in --help order: the modules of explorer.commands except ``common``."""
     import explorer.commands as package
 
     names = {m.name for m in pkgutil.iter_modules(package.__path__) if m.name != "common"}
     return sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The full parser, or with ``only`` one subcommand (the GUI starts without importing the
-    other commands, which import torch: its window must show within 1.5 s)."""
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, every subcommand included; imports no torch."""
     parser = argparse.ArgumentParser(
-        prog="resnet-explorer",
-        description="Explore ResNet-50: architecture summary, classification, gradient lab. "
-        "With no subcommand (or only image paths) the desktop app opens.",
+        prog=PROG,
+        description="Explore ResNet-50 and the rest of the ResNet family (--arch): architecture summary, classification, gradient lab, Grad-CAM, lesions, "
+        "activations, benchmarks. With no command (or only image paths and GUI options) the desktop app opens.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in [only] if only else _command_names():
+    for name in command_names():
         importlib.import_module(f"explorer.commands.{name}").register(sub)
+        sub.choices[name].set_defaults(_parser=sub.choices[name])  # for the command's own usage errors
     return parser
+
+
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each subcommand's own parser in ``parser`` (from :func:`build_parser`), by name."""
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(actions[0].choices) if actions else {}
+
+
+def _gui_parser(prog: str) -> argparse.ArgumentParser:
+    from explorer.commands import gui
+
+    parser = argparse.ArgumentParser(prog=prog, description="Open the desktop app and classify IMAGE... at start.")
+    gui.add_arguments(parser)
+    return parser
+
+
+def _parse_gui(argv: list[str], explicit: bool) -> argparse.Namespace:
+    """``[gui] [OPTIONS] IMAGE...`` with options anywhere. A path that does not exist is a usage
+    error: at once when it looks like a mistyped command, otherwise once a window could open (without
+    a display the gui command says that first)."""
+    from explorer.commands.gui import display_problem
+
+    args = _gui_parser(f"{PROG} gui" if explicit else PROG).parse_intermixed_args(argv)
+    missing = [path for path in args.images if not os.path.exists(path)]
+    for path in missing:
+        close = [] if explicit else difflib.get_close_matches(path, command_names(), n=1, cutoff=0.6)
+        if close or display_problem() is None:
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            what = "not an existing file or folder" if explicit else "neither a command nor an existing file or folder"
+            build_parser().error(f"'{shown(path)}' is {what}{hint}")
+    return args
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    if argv and argv[0] in ("-h", "--help", "--version") or (argv and argv[0] in command_names() and argv[0] != _GUI):
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # the command's own usage, not the top-level one (`activations a.jpg b.jpg`)
+            args._parser.error(f"unrecognized arguments: {' '.join(shown(e) for e in extra)}")
+        return args
+    explicit = argv[:1] == [_GUI]
+    args = _parse_gui(argv[1:] if explicit else argv, explicit)
+    args.command = _GUI
+    return args
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 - warnings' API
+    """Any library warning that reaches the user is one line, like every other message."""
+    print(f"{PROG}: warning: {category.__name__}: {one_line(message)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # `resnet-explorer` and `resnet-explorer photo.jpg ...` open the window.
-    if not argv or (argv[0] not in _command_names() and not argv[0].startswith("-")):
-        argv = ["gui", *argv]
-    args = build_parser(only="gui" if argv[0] == "gui" else None).parse_args(argv)
+    args = _parse(argv)
+    previous, warnings.showwarning = warnings.showwarning, _one_line_warning
     try:
-        return int(args.func(args) or 0)
+        return int(args.func(args) or EXIT_OK)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # e.g. `resnet-explorer summary | head`
-        return 0
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `resnet-explorer summary | head`: stop quietly, also at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except MemoryError:
+        common.error(args.command, "out of memory")
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: still one line, never a traceback
+        common.error(args.command, f"unexpected {type(exc).__name__}: {first_line(exc)} (please report this)")
+        return EXIT_FAILED
+    finally:
+        warnings.showwarning = previous
+

@@ -5,24 +5,20 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from PIL import Image
 
 from explorer.cli import main
 from explorer.core.activations import capture_activations, top_channels
 from explorer.core.gradcam import cam_mass_shares
 from explorer.core.images import load_image, preprocess
-from support import lively_model
+from support import checkpoint, lively_model, pattern_photo
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("activations")
     model = lively_model(seed=5)
-    torch.save(model.state_dict(), root / "weights.pth")
-    yy, xx = np.mgrid[0:90, 0:120]
-    pixels = np.stack([xx * 2 % 256, yy * 3 % 256, (xx + yy) % 256], axis=-1).astype(np.uint8)
-    Image.fromarray(pixels).save(root / "photo.png")
+    checkpoint(root / "weights.pth", model)
+    pattern_photo(root / "photo.png", (120, 90))
     return root, model
 
 

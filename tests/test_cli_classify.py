@@ -10,32 +10,21 @@ import socket
 
 import numpy as np
 import pytest
-import torch
-from PIL import Image
 
+import support
 from explorer.cli import main
 from explorer.core import weights
 from explorer.core.inference import Classifier
-from explorer.core.model import ResNet50
+from support import photo
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("weights") / "model.pth"
-    torch.save(ResNet50(seed=3).state_dict(), path)
-    return path
+    return support.checkpoint(tmp_path_factory.mktemp("weights") / "model.pth", seed=3)
 
 
-def photo(path, seed: int, size=(80, 64)):
-    rng = np.random.default_rng(seed)
-    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
-    return path
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(["classify", *map(str, argv)])
-    out, err = capsys.readouterr()
-    return code, out, err
+def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
+    return support.run_cli(capsys, "classify", *argv)
 
 
 def test_json_matches_the_core_classifier_in_input_order(tmp_path, checkpoint, capsys):

@@ -13,8 +13,10 @@ import pytest
 import torch
 from PIL import Image
 
+from explorer.bench import grads as grads_bench
 from explorer.cli import main
-from explorer.core.gradients import PRESETS, block_names, run_comparison
+from explorer.core.blocks import residual_blocks
+from explorer.core.gradients import PRESETS, run_comparison
 from explorer.core.model import ResNet50
 
 SMALL = ["--size", "32", "--batch", "2"]
@@ -128,7 +130,7 @@ def test_image_inputs_form_the_batch(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["--blocks", "layer2.9"], "valid names are " + ", ".join(block_names())),
+        (["--blocks", "layer2.9"], "valid names are " + ", ".join(residual_blocks())),
         (["--lesion", "stem"], "unknown block(s) stem"),
         (["--blocks", "layer2.1", "--shortcuts", "on"], "use it with --shortcuts off or both"),
         (["--blocks", "layer2.1", "--lesion", "layer2.1"], "both shortcut and residual"),
@@ -153,7 +155,6 @@ def test_runtime_error_from_torch_is_one_line(capsys):
 
 
 def test_weights_file_matches_loaded_copy(tmp_path, capsys):
-    pytest.importorskip("explorer.core.weights")
     source = ResNet50(init="pytorch", seed=11)
     path = tmp_path / "ckpt.pth"
     torch.save(source.state_dict(), path)
@@ -172,7 +173,6 @@ def test_weights_file_matches_loaded_copy(tmp_path, capsys):
 
 
 def test_missing_weights_file_is_one_line_error(tmp_path, capsys):
-    pytest.importorskip("explorer.core.weights")
     missing = tmp_path / "nope.pth"
     code, _, err = _grads(capsys, "--weights", str(missing), "--shortcuts", "on", *SMALL)
     assert code == 1 and "nope.pth" in err and err.count("\n") == 1 and "Traceback" not in err
@@ -183,5 +183,17 @@ def test_bench_suite_reports_its_numbers(capsys):
     assert main(["bench", "--suite", "grads", "--grads-size", "32", "--grads-batch", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)["grads"]
     assert (result["batch"], result["size"], result["device"]) == (2, 32, "cpu")
-    assert result["ratio"] == pytest.approx(result["both_variants_s"] / result["torchvision_two_passes_s"])
     assert result["both_variants_s"] > 0 and result["both_variants_cpu_s"] > 0
+    assert result["peak_memory_bytes"] > 0 and "VmHWM" in result["memory_source"]
+    assert "batch 2, 32x32, cpu" in grads_bench.describe(result)
+
+
+@pytest.mark.parametrize("ratio, verdict", [(1.05, "within the 1.15 target"), (1.4, "OVER the 1.15 target")])
+def test_bench_verdict_follows_the_target(ratio, verdict):
+    result = {
+        "batch": 8, "size": 224, "device": "cpu", "threads": 2, "repeats": 1, "both_variants_s": 2.0, "both_variants_cpu_s": 3.0,
+        "torchvision_two_passes_s": 2.0 / ratio, "torchvision_two_passes_cpu_s": 3.0, "ratio": ratio, "cpu_ratio": 1.0,
+        "target_ratio": grads_bench.TARGET_RATIO, "peak_memory_bytes": 2**30, "torchvision_peak_memory_bytes": 2**30,
+        "memory_source": "peak RSS",
+    }
+    assert verdict in grads_bench.describe(result)

@@ -87,6 +87,13 @@ def test_text_output_has_conditions_table_and_verdict(capsys):
     assert lines[-2].startswith("after 1 step the plain network's training loss is ") and lines[-1].endswith(" s")
 
 
+def test_arch_races_any_member_of_the_family(capsys):
+    code, out, _ = _race(capsys, "--arch", "resnet18", "--steps", "1", "--batch", "2", "--device", "cpu", "--json")
+    document = json.loads(out)
+    assert code == 0 and document["config"]["network"] == "resnet18"
+    assert document["verdict"].startswith("after 1 step ")
+
+
 def test_bad_image_is_named_on_stderr_and_the_rest_trains(tmp_path, capsys):
     folder = image_folder(tmp_path / "data", {"red": 3, "blue": 3}, bad={"red/broken.png": "not an image"})
     code, out, err = _race(capsys, "--data", str(folder), "--steps", "1", "--batch", "2", "--device", "cpu", "--json")
@@ -108,7 +115,7 @@ def test_bad_image_is_named_on_stderr_and_the_rest_trains(tmp_path, capsys):
         (["--lr", "many"], "is not a number"),
         (["--seed", "-1"], "must be 0 or more"),
         (["--norm", "frozen"], "invalid choice"),
-        (["--arch", "resnet18"], "invalid choice"),
+        (["--arch", "resnet51"], "invalid choice"),
     ],
 )
 def test_bad_arguments_are_usage_errors(capsys, argv, message):
@@ -151,8 +158,9 @@ def test_command_module_loads_no_torch():
 
 def test_bench_suite_reports_its_numbers(capsys):
     """The bench runs end to end at a tiny size; numbers are printed, never asserted on."""
-    assert main(["bench", "--suite", "race", "--race-batch", "2", "--race-rounds", "1", "--json"]) == 0
+    assert main(["bench", "--suite", "race", "--arch", "resnet18", "--race-batch", "2", "--race-rounds", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)["race"]
+    assert result["arch"] == "resnet18"
     assert (result["batch"], result["size"], result["device"], result["rounds"]) == (2, 32, "cpu", 1)
     assert set(result["step_ms"]) == {"residual", "plain", "torchvision"}
     assert result["ratio"]["plain"] == pytest.approx(result["step_ms"]["plain"]["median"] / result["step_ms"]["torchvision"]["median"], abs=1e-3)

@@ -1,5 +1,6 @@
 """Bench suite ``grads``: one gradient-lab comparison (residual and plain, batch 8, 224x224 by default)
-against two plain fwd+bwd passes of torchvision's ResNet-50 measured in the same process, plus peak
+against two plain fwd+bwd passes of torchvision's model of the same network (``--arch``, default
+ResNet-50) measured in the same process, plus peak
 memory. Our time includes building and initialising both models, the hooks and the norms; the
 reference is only the two passes (torchvision is optional: without it the ratio is left out).
 """
@@ -8,17 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Callable
 
-import torch
-import torch.nn.functional as F
+from explorer.bench._timing import Measurement, measure, memory_source
+from explorer.core.argtypes import positive_int
+from explorer.core.memory import check_fits, training_bytes
+from explorer.core.stages import DEFAULT_ARCH, input_size_problem
 
-from explorer.commands.common import positive_int
-from explorer.core.gradients import PRESETS, run_comparison
-
-TARGET_RATIO = 1.15  # the issue's budget: at most 1.15x two torchvision fwd+bwd passes
+TARGET_RATIO = 1.15  # the budget: at most 1.15x two torchvision fwd+bwd passes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,73 +25,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--grads-batch", type=positive_int, default=8, metavar="N", help="batch size (default 8)")
     group.add_argument("--grads-size", type=positive_int, default=224, metavar="N", help="input side (default 224)")
     group.add_argument("--grads-repeats", type=positive_int, default=1, metavar="N", help="timed repeats, best kept (default 1)")
-    group.add_argument("--grads-device", default="cpu", help="cpu or cuda (default cpu, as the issue's target)")
+    group.add_argument("--grads-device", default="cpu", help="cpu or cuda (default cpu, where the budget was set)")
     group.add_argument("--grads-threads", type=positive_int, metavar="N",
                        help="torch CPU threads (default torch's own); 1 gives the steadiest numbers on a shared machine")
 
 
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize(device)
-
-
-def _status_kib(field: str) -> int | None:
-    """A field of /proc/self/status in KiB (Linux only; None elsewhere). VmHWM is the peak RSS."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats(device)
-        return
-    try:  # writing 5 resets VmHWM to the current RSS (Linux >= 4.0)
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-def _peak(device: str) -> int | None:
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated(device)
-    hwm = _status_kib("VmHWM")
-    return None if hwm is None else hwm * 1024
-
-
-def _measure(fn: Callable[[], Any], device: str) -> tuple[float, float, int | None]:
-    """Wall time, process CPU time (steadier than wall time on a shared machine) and the peak memory
-    during the call, in bytes: the process's peak RSS on the CPU (the allocator keeps freed pages, so
-    a difference from the start would undercount), torch's peak allocation on CUDA."""
-    _reset_peak(device)
-    _sync(device)
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    _sync(device)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return wall, cpu, _peak(device)
-
-
-def _least(samples: list[tuple[float, float, int | None]]) -> tuple[float | None, float | None, int | None]:
+def _least(samples: list[Measurement]) -> tuple[float | None, float | None, int | None]:
     """Least wall time, least CPU time, largest peak (None when there are no samples)."""
     if not samples:
         return None, None, None
-    peaks = [p for _, _, p in samples if p is not None]
-    return min(w for w, _, _ in samples), min(c for _, c, _ in samples), max(peaks) if peaks else None
+    peaks = [m.peak_bytes for m in samples if m.peak_bytes is not None]
+    return min(m.wall_s for m in samples), min(m.cpu_s for m in samples), max(peaks) if peaks else None
 
 
-def _torchvision_passes(batch: int, size: int, device: str) -> Callable[[], None] | None:
+def _torchvision_passes(arch: str, batch: int, size: int, device: str) -> Callable[[], None] | None:
+    import torch
+    import torch.nn.functional as F
+
     try:
         import torchvision
     except ImportError:
         return None
-    model = torchvision.models.resnet50().to(device).train()
+    model = getattr(torchvision.models, arch)().to(device).train()
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, size, size, generator=generator).to(device)
     y = torch.randint(1000, (batch,), generator=generator).to(device)
@@ -105,30 +59,46 @@ def _torchvision_passes(batch: int, size: int, device: str) -> Callable[[], None
     return two_passes
 
 
+def check(args: argparse.Namespace) -> None:
+    """Refuse, before anything is built, an input the network cannot take and a batch this machine's
+    memory cannot hold (two models fwd+bwd: ours and torchvision's reference). Raises ValueError."""
+    problem = input_size_problem(args.grads_size, args.grads_size)
+    if problem:
+        raise ValueError(f"--grads-size: {problem}")
+    check_fits(f"--grads-batch {args.grads_batch} at {args.grads_size}x{args.grads_size}",
+               2 * training_bytes(args.grads_batch, args.grads_size, args.grads_size, arch=getattr(args, "arch", DEFAULT_ARCH)))
+
+
 def run(args: argparse.Namespace) -> dict:
+    import torch
+
+    from explorer.core.gradients import PRESETS, run_comparison
+
     batch, size, device = args.grads_batch, args.grads_size, args.grads_device
     if args.grads_threads is not None:
         torch.set_num_threads(args.grads_threads)
-    config = replace(PRESETS["init-step"].config, batch=batch, size=size)
+    arch = getattr(args, "arch", DEFAULT_ARCH)
+    config = replace(PRESETS["init-step"].config, batch=batch, size=size, arch=arch)
 
     def ours() -> None:
         run_comparison(config, "both", device)
 
-    reference = _torchvision_passes(batch, size, device)
+    reference = _torchvision_passes(arch, batch, size, device)
     print(f"grads: warming up (batch {batch}, {size}x{size}, {device})...", file=sys.stderr, flush=True)
     # One untimed call each: the first pass pays for kernel selection and allocator growth.
     ours()
     if reference is not None:
         reference()
     # Interleaved repeats; the least of each kept, since other load on the machine only adds time.
-    samples: dict[str, list[tuple[float, float, int | None]]] = {"ours": [], "reference": []}
+    samples: dict[str, list[Measurement]] = {"ours": [], "reference": []}
     for _ in range(args.grads_repeats):
         for name, fn in (("ours", ours), ("reference", reference)):
             if fn is not None:
-                samples[name].append(_measure(fn, device))
+                samples[name].append(measure(fn, device))
     ours_s, ours_cpu, ours_peak = _least(samples["ours"])
     ref_s, ref_cpu, ref_peak = _least(samples["reference"])
     return {
+        "arch": arch,
         "device": device,
         "batch": batch,
         "size": size,
@@ -143,7 +113,7 @@ def run(args: argparse.Namespace) -> dict:
         "target_ratio": TARGET_RATIO,
         "peak_memory_bytes": ours_peak,
         "torchvision_peak_memory_bytes": ref_peak,
-        "memory_source": "torch.cuda.max_memory_allocated" if device.startswith("cuda") else "peak RSS of the process (/proc/self/status VmHWM)",
+        "memory_source": memory_source(device),
     }
 
 
@@ -163,7 +133,7 @@ def describe(result: dict) -> str:
     else:
         verdict = "within" if result["ratio"] <= result["target_ratio"] else "OVER"
         lines += [
-            f"  torchvision resnet50, two fwd+bwd passes   {result['torchvision_two_passes_s']:7.2f} s wall "
+            f"  torchvision {result.get('arch', 'resnet50')}, two fwd+bwd passes   {result['torchvision_two_passes_s']:7.2f} s wall "
             f"{result['torchvision_two_passes_cpu_s']:7.2f} s CPU   peak {_mib(result['torchvision_peak_memory_bytes'])}",
             f"  ratio {result['ratio']:.3f} wall ({verdict} the {result['target_ratio']} target), {result['cpu_ratio']:.3f} CPU",
         ]

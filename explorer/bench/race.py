@@ -1,6 +1,6 @@
-"""Bench suite ``race``: the time of one training step of each race network (the residual ResNet-50
-and its plain twin, through the race's own ``Lane.train_step``: forward, loss, backward, stem gradient
-norm, SGD step, accuracy, read back) against torchvision's ``resnet50`` doing forward, loss, backward
+"""Bench suite ``race``: the time of one training step of each race network (the residual ``--arch``,
+default ResNet-50, and its plain twin, through the race's own ``Lane.train_step``: forward, loss, backward,
+stem gradient norm, SGD step, accuracy, read back) against torchvision's same network doing forward, loss, backward
 and the same SGD step on the same batch, measured round-robin in the same run (torchvision is
 optional: without it the ratios are left out). Benchmarks print numbers; tests never time anything.
 """
@@ -16,11 +16,12 @@ import torch
 import torch.nn.functional as F
 
 from explorer.bench._timing import median_min, timed_ms
-from explorer.commands.common import bounded, positive_int
+from explorer.core.argtypes import bounded, positive_int
 from explorer.core.inference import select_device
 from explorer.core.race.config import MIN_SIZE, RaceConfig
 from explorer.core.race.data import batches, load_digits
 from explorer.core.race.train import build_lanes, learning_rate
+from explorer.core.stages import DEFAULT_ARCH, arch_title
 
 TARGET_RATIO = 1.1  # the issue's budget: a race step of one network at most 1.1x torchvision's
 WARMUP_STEPS = 2  # untimed: the first steps pay for kernel selection and allocator growth
@@ -44,7 +45,7 @@ def _torchvision_step(config: RaceConfig, x: torch.Tensor, y: torch.Tensor, clas
     except ImportError:
         return None
     torch.manual_seed(config.seed)
-    model = torchvision.models.resnet50(num_classes=classes).to(x.device).train()
+    model = getattr(torchvision.models, config.network)(num_classes=classes).to(x.device).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
     def step() -> float:
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.race_threads is not None:
         torch.set_num_threads(args.race_threads)
     device = select_device(args.race_device)
-    config = replace(RaceConfig(), batch=args.race_batch, size=args.race_size, device=str(device))
+    arch = getattr(args, "arch", DEFAULT_ARCH)
+    config = replace(RaceConfig(), network=arch, batch=args.race_batch, size=args.race_size, device=str(device))
     data = load_digits(config.size).to(device)
     x, y = next(batches(data, config.batch, config.seed))
     lanes = build_lanes(config, len(data.classes), device)
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> dict:
         for lane in lanes
     }
     return {
+        "arch": arch,
         "device": str(device),
         "batch": config.batch,
         "size": config.size,
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def describe(result: dict) -> str:
     lines = [
-        f"race: one training step, batch {result['batch']}, {result['size']}x{result['size']}, {result['device']}, "
+        f"race: one training step of {arch_title(result['arch'])}, batch {result['batch']}, {result['size']}x{result['size']}, {result['device']}, "
         f"{result['threads']} threads, median and min of {result['rounds']} round-robin rounds"
     ]
     for name, ms in result["step_ms"].items():

@@ -1,5 +1,5 @@
 """``resnet-explorer activations IMAGE``: what the Insight dock shows per block, as a command: each of
-the 17 block outputs' shape, activation norm and Grad-CAM share (the diagram overlays), and with
+the block outputs' (17 in ResNet-50) shape, activation norm and Grad-CAM share (the diagram overlays), and with
 ``--block`` that block's most active channels (the activation grid). From explorer.core.activations
 and explorer.core.gradcam.
 
@@ -10,22 +10,29 @@ naming it), 2 for usage errors.
 from __future__ import annotations
 
 import argparse
-import json
 
-import numpy as np
+from explorer.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_model_arguments,
+    block_name,
+    class_index,
+    json_text,
+    load_inputs,
+    positive_int,
+    report_title,
+    runtime_failure,
+    weights_json,
+)
 
-from explorer.commands.cam import add_model_arguments, class_index, class_json, first_line, load_inputs, weights_json
-from explorer.commands.common import error, positive_int
-from explorer.commands.lesion import BLOCK_NAMES
-from explorer.core.activations import STEM, ActivationCache, top_channels
-from explorer.core.gradcam import cam_mass_shares
+COMMAND = "activations"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("activations", help="per-block activation norms and Grad-CAM shares; a block's most active channels")
+    p = sub.add_parser(COMMAND, help="per-block activation norms and Grad-CAM shares; a block's most active channels")
     p.add_argument("image", metavar="IMAGE", help="image file")
     p.add_argument(
-        "--block", choices=[STEM, *BLOCK_NAMES], metavar="NAME", help="also list this block's most active channels (stem, layer1.0 .. layer4.2)"
+        "--block", type=block_name, metavar="NAME", help="also list this block's most active channels (stem, layer1.0 .. layer4.2 in ResNet-50)"
     )
     p.add_argument("--top", type=positive_int, default=16, metavar="K", help="channels listed with --block (default 16)")
     p.add_argument("--class", dest="class_index", type=class_index, metavar="K", help="class for the Grad-CAM shares (default: top-1)")
@@ -34,20 +41,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_inputs("activations", args)
+    loaded = load_inputs(COMMAND, args, blocks="block")
     if loaded is None:
-        return 1
+        return EXIT_FAILED
+    import numpy as np
+
+    from explorer.core.activations import ActivationCache, top_channels
+    from explorer.core.gradcam import cam_mass_shares
+
     try:
         maps = ActivationCache(loaded.model, max_images=1).activations(loaded.image)
         shares = cam_mass_shares(loaded.model, loaded.image, args.class_index)
     except RuntimeError as exc:  # e.g. out of memory on the device
-        error("activations", f"{args.image}: {first_line(exc)}")
-        return 1
+        return runtime_failure(COMMAND, args.image, exc)
     report = {
         "file": args.image,
         "weights": weights_json(loaded.weights),
         "device": str(loaded.device),
-        "class": class_json(shares.class_index, shares.class_prob),
+        "class": loaded.class_json(shares.class_index, shares.class_prob),
         "blocks": [
             {
                 "name": name,
@@ -67,15 +78,14 @@ def run(args: argparse.Namespace) -> int:
                 {"channel": c.channel, "mean": c.mean, "max": float(c.map.max())} for c in top_channels(maps[args.block], args.top)
             ],
         }
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
-    return 0
+    print(json_text(report) if args.json else format_report(report))
+    return EXIT_OK
 
 
 def format_report(r: dict) -> str:
-    untrained = "" if r["weights"]["trained"] else "  [untrained: predictions are meaningless]"
     c = r["class"]
     lines = [
-        f"{r['file']}  (weights: {r['weights']['label']}, {r['device']}){untrained}",
+        report_title(r),
         f"Grad-CAM shares for class {c['index']} {c['label']} ({c['prob']:.1%})",
         f"{'block':<10}{'output':>14}{'activation norm':>18}{'Grad-CAM mass':>16}{'share':>9}",
     ]

@@ -1,14 +1,20 @@
-"""``resnet-explorer bench``: run benchmark suites from explorer.bench and print their numbers."""
+"""``resnet-explorer bench``: run benchmark suites from explorer.bench and print their numbers.
+
+Each suite may refuse its arguments before anything runs (``check(args)`` raising ValueError: an
+unavailable device, a batch this machine's memory cannot hold): one line, exit 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import pkgutil
 
 import explorer.bench as suites_package
+from explorer.commands.common import EXIT_FAILED, EXIT_OK, error, json_text
+from explorer.core.stages import DEFAULT_ARCH, RESNETS
 
+COMMAND = "bench"
 DEFAULT_SUITE = "inference"
 
 
@@ -17,7 +23,7 @@ def _suites() -> list[str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure speed and memory (prints numbers; see README)")
+    p = sub.add_parser(COMMAND, help="measure speed and memory (prints numbers; see README)")
     names = _suites()
     p.add_argument(
         "--suite",
@@ -25,11 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated suites to run, or 'all' (available: {', '.join(names) or 'none'}; default {DEFAULT_SUITE})",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--arch", choices=list(RESNETS), default=DEFAULT_ARCH, metavar="NAME",
+                   help=f"the network the inference, grads, lesion and race suites measure, against torchvision's (default {DEFAULT_ARCH})")
     for name in names:
         module = importlib.import_module(f"explorer.bench.{name}")
         if hasattr(module, "add_arguments"):
             module.add_arguments(p)
-    p.set_defaults(func=run, _parser=p)
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,9 +46,16 @@ def run(args: argparse.Namespace) -> int:
     unknown = [s for s in chosen if s not in available]
     if unknown or not chosen:
         args._parser.error(f"unknown suite {', '.join(unknown) or '(none)'}; choose from {', '.join(available)} or all")
+    modules = {name: importlib.import_module(f"explorer.bench.{name}") for name in chosen}
+    for name, module in modules.items():
+        try:
+            if hasattr(module, "check"):
+                module.check(args)
+        except ValueError as exc:
+            error(COMMAND, f"{name} suite: {exc}")
+            return EXIT_FAILED
     results: dict = {}
-    for name in chosen:
-        module = importlib.import_module(f"explorer.bench.{name}")
+    for name, module in modules.items():
         result = module.run(args)
         # The default suite's numbers sit at the top level of the JSON (the documented schema);
         # every other suite gets its own key.
@@ -51,5 +66,5 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(module.describe(result), flush=True)
     if args.json:
-        print(json.dumps(results, indent=2))
-    return 0
+        print(json_text(results))
+    return EXIT_OK

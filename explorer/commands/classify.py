@@ -1,35 +1,54 @@
-"""``resnet-explorer classify IMAGE...``: top-k ImageNet classes for images and folders of images,
-as short tables or one JSON object. Every readable image is classified even when others fail; exit
-status 0 when all were classified, 1 when any input or the weights failed, 2 for usage errors.
+"""``resnet-explorer classify IMAGE...``: top-k classes (ImageNet's, or a fine-tuned head's own) for
+images and folders of images with any ResNet of the family, as short tables or one JSON object.
+Every readable image is classified even when others fail.
+
+Inputs are checked before any model is built: the images (missing, unreadable, empty folders), the
+weights source, the size the transform needs in memory, then the device. Exit status 0 when all
+were classified, 1 when any input, the weights, the device or the memory limit failed (one line each
+on stderr naming it), 2 for usage errors.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from explorer.commands.common import error, positive_int
-from explorer.core.images import ImageError, expand_inputs
-from explorer.core.inference import PRECISIONS, Classifier, Prediction
-from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES, WeightsError, WeightsInfo
+from explorer.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_network_arguments,
+    device_name,
+    download_progress,
+    error,
+    json_text,
+    network_problem,
+    note,
+    positive_int,
+)
+from explorer.core.choices import PRECISIONS
+from explorer.core.memory import check_fits, classify_bytes
+from explorer.core.files import file_problem
+from explorer.core.sources import DEFAULT_CROP, DEFAULT_RESIZE, source_arch, source_problem
+from explorer.core.stages import DEFAULT_ARCH, arch_title, input_size_problem
+from explorer.core.text import shown
+
+if TYPE_CHECKING:
+    from explorer.core.images import ImageError
+    from explorer.core.inference import Classifier, Prediction
+    from explorer.core.weights import WeightsInfo
 
 COMMAND = "classify"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(COMMAND, help="top-k ImageNet classes of images (files or folders)")
+    p = sub.add_parser(COMMAND, help="top-k classes of images (files or folders), with any ResNet")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders of images")
-    p.add_argument(
-        "--weights",
-        default=DEFAULT_SOURCE,
-        metavar="NAME|FILE",
-        help=f"{', '.join(WEIGHT_SOURCES)} or a .pth/.pt/.bin/.safetensors file (default {DEFAULT_SOURCE}; "
-        "named weights are downloaded once into torch.hub's cache)",
-    )
+    add_network_arguments(p)  # named weights and URLs are downloaded once into torch.hub's cache
     p.add_argument("--topk", type=positive_int, default=5, metavar="K", help="classes shown per image (default 5)")
-    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--device", type=device_name, default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument(
         "--precision", choices=PRECISIONS, default="fp32", help="fp32 (default); bf16/fp16 where the hardware runs them natively"
     )
@@ -38,54 +57,96 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fast-decode",
         action="store_true",
-        help="decode JPEGs at reduced size (about 4x faster decoding; pixels differ slightly from torchvision's pipeline)",
+        help="decode JPEGs at reduced size (faster; pixels differ slightly from torchvision's pipeline, see the README)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run, _parser=p)
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args._parser
     if args.resize is not None and args.crop is not None and args.crop > args.resize:
         parser.error(f"--crop ({args.crop}) must not exceed --resize ({args.resize})")
+    contradiction = network_problem(args)
+    if contradiction:
+        parser.error(contradiction)
+    from explorer.core.images import ImageError, expand_inputs
+
+    items = expand_inputs(args.images)
+    problem = _request_problem(args)
+    if problem is not None or all(isinstance(item, ImageError) for item in items):
+        # Nothing to classify, or nothing could be: say so before building a model.
+        if problem is not None:
+            error(COMMAND, problem)
+        results = [_failure(item) for item in items if isinstance(item, ImageError)] if problem is None else []
+        if args.json:
+            weights = {"source": args.weights, "error": problem} if problem else {"source": args.weights, "loaded": False}
+            print(json_text({"weights": weights, "results": results}))
+        return EXIT_FAILED
+    from explorer.core.inference import Classifier
+    from explorer.core.weights import ArchitectureMismatch, WeightsError
+
     try:
         classifier = Classifier(args.device, args.precision, args.resize, args.crop, fast_decode=args.fast_decode)
-    except ValueError as exc:  # unknown or unavailable device, precision the hardware lacks
+        info = classifier.load(args.weights, progress=download_progress(COMMAND, args.weights), arch=args.arch, labels=args.labels)
+    except ArchitectureMismatch as exc:
         parser.error(str(exc))
-    try:
-        info = classifier.load(args.weights, progress=_DownloadProgress(args.weights))
-    except WeightsError as exc:
+    except ValueError as exc:  # an unavailable device or precision, a WeightsError
         error(COMMAND, str(exc))
-        if args.json:
-            print(json.dumps({"weights": {"source": args.weights, "error": str(exc)}, "results": []}, indent=2))
-        return 1
+        if args.json and isinstance(exc, WeightsError):
+            print(json_text({"weights": {"source": args.weights, "error": str(exc)}, "results": []}))
+        return EXIT_FAILED
     resize, crop = classifier.transform
     if crop > resize:
         parser.error(f"crop ({crop}) must not exceed resize ({resize})")
     _print_notices(classifier)
     if not args.json:
         print(_weights_line(info, classifier))
-
     results: list[dict[str, Any]] = []
-    failed = False
-    for item in expand_inputs(args.images):
-        try:
-            if isinstance(item, ImageError):
-                raise item
-            prediction = classifier.classify_path(item, args.topk)
-        except Exception as exc:  # one bad file must not stop the rest, nor print a traceback
-            failed = True
-            message = str(exc) if isinstance(exc, ImageError) else f"{item}: {type(exc).__name__}: {exc}"
-            error(COMMAND, message)
-            results.append({"file": str(getattr(exc, "path", item)), "error": getattr(exc, "reason", message)})
-            continue
+    for item in items:
+        results.append(_failure(item) if isinstance(item, ImageError) else _classified(classifier, item, args))
         _print_notices(classifier)
-        results.append(_result(prediction))
-        if not args.json:
-            print(_table(prediction), flush=True)
     if args.json:
-        print(json.dumps({"weights": _weights_json(info, classifier), "results": results}, indent=2))
-    return 1 if failed else 0
+        print(json_text({"weights": _weights_json(info, classifier), "results": results}))
+    return EXIT_FAILED if any("error" in r for r in results) else EXIT_OK
+
+
+def _request_problem(args: argparse.Namespace) -> str | None:
+    """What makes the whole request fail, found without torch: the crop, the memory (for the
+    network asked for or named by the weights; ResNet-50 for a file), the weights, the labels file."""
+    crop = args.crop or DEFAULT_CROP
+    problem = input_size_problem(crop, crop)
+    if problem:
+        return f"--crop {crop}: {problem}"
+    arch = args.arch or source_arch(args.weights) or DEFAULT_ARCH
+    try:
+        check_fits(f"--resize {args.resize or DEFAULT_RESIZE} --crop {crop}", classify_bytes(args.resize or DEFAULT_RESIZE, crop, arch))
+    except ValueError as exc:
+        return str(exc)
+    if args.labels is not None and file_problem(args.labels):
+        return f"labels file {shown(args.labels)}: {file_problem(args.labels)}"
+    return source_problem(args.weights)
+
+
+def _failure(item: ImageError) -> dict[str, Any]:
+    error(COMMAND, str(item))
+    return {"file": item.path, "error": item.reason}
+
+
+def _classified(classifier: Classifier, path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from explorer.core.images import ImageError
+
+    try:
+        prediction = classifier.classify_path(path, args.topk)
+    except ImageError as exc:
+        return _failure(exc)
+    except RuntimeError as exc:  # e.g. out of memory: one bad file must not stop the rest
+        return _failure(ImageError(path, f"{type(exc).__name__}: {exc}"))
+    if not all(math.isfinite(t.prob) for t in prediction.top):
+        return _failure(ImageError(path, "the network's output for this image is not finite"))
+    if not args.json:
+        print(_table(prediction), flush=True)
+    return _result(prediction)
 
 
 def _result(p: Prediction) -> dict[str, Any]:
@@ -102,6 +163,8 @@ def _weights_json(info: WeightsInfo, classifier: Classifier) -> dict[str, Any]:
     return {
         "source": info.source,
         "label": info.label,
+        "arch": info.arch,
+        "num_classes": info.num_classes,
         "trained": info.trained,
         "sha256": info.sha256,
         "resize": resize,
@@ -114,13 +177,13 @@ def _weights_json(info: WeightsInfo, classifier: Classifier) -> dict[str, Any]:
 def _weights_line(info: WeightsInfo, classifier: Classifier) -> str:
     resize, crop = classifier.transform
     warning = "  UNTRAINED: the predictions are meaningless" if not info.trained else ""
-    return f"weights: {info.label}; resize {resize}, crop {crop}; {classifier.device} {classifier.precision}{warning}"
+    return f"{arch_title(info.arch)}, weights: {info.label}; resize {resize}, crop {crop}; {classifier.device} {classifier.precision}{warning}"
 
 
 def _table(p: Prediction) -> str:
     state = "" if p.trained else ", untrained"
     precision = "" if p.precision == "fp32" else f" {p.precision}"
-    lines = [f"\n{p.file}  ({p.device}{precision}, {p.latency_ms:.0f} ms{state})"]
+    lines = [f"\n{shown(p.file)}  ({p.device}{precision}, {p.latency_ms:.0f} ms{state})"]
     width = max(len(t.label) for t in p.top)
     for rank, t in enumerate(p.top, 1):
         lines.append(f"  {rank:>2}  {t.label:<{width}}  {t.prob * 100:6.2f}%  (class {t.index})")
@@ -129,22 +192,5 @@ def _table(p: Prediction) -> str:
 
 def _print_notices(classifier: Classifier) -> None:
     while classifier.notices:
-        print(f"resnet-explorer {COMMAND}: note: {classifier.notices.pop(0)}", file=sys.stderr)
-
-
-class _DownloadProgress:
-    """Download progress on stderr: a live percentage on a terminal, one line otherwise."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.started = False
-        self.live = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.started:
-            self.started = True
-            size = f" ({total / 2**20:.0f} MiB)" if total else ""
-            print(f"downloading {self.name} weights{size}...", file=sys.stderr, end="" if self.live else "\n", flush=True)
-        if self.live and total:
-            end = "\n" if done >= total else ""
-            print(f"\rdownloading {self.name} weights: {done * 100 // total:3d}% of {total / 2**20:.0f} MiB", file=sys.stderr, end=end, flush=True)
+        note(COMMAND, classifier.notices.pop(0))
+    sys.stderr.flush()

@@ -1,33 +1,277 @@
-"""Argument types and error printing shared by the subcommands."""
+"""What the subcommands share: exit codes, the one-line error, strict JSON, the network arguments
+(``--arch``, ``--weights``, ``--labels``) and the model arguments of the one-image commands (cam,
+lesion, activations) and loading their inputs, checks on output paths, and atomic writes.
+
+Torch-free at import (the parser is built without torch); what needs torch is imported inside the
+function that needs it.
+
+Exit codes, the same in every command:
+
+- ``EXIT_OK`` (0): everything was done;
+- ``EXIT_FAILED`` (1): an input, the weights, the device (a valid name this machine lacks), an output
+  file or the machine's memory failed; one line on stderr names it;
+- ``EXIT_USAGE`` (2): a malformed command line (argparse's usage error), unknown device names included;
+- ``EXIT_INTERRUPTED`` (130): Ctrl+C.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import sys
-from typing import Callable
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Callable
 
+from explorer.core.argtypes import (  # noqa: F401 (re-exported: the commands' argument types)
+    bounded,
+    device_name,
+    non_negative_int,
+    positive_int,
+)
+from explorer.core.blocks import feature_blocks, stages_of
+from explorer.core.files import file_problem, folder_problem
+from explorer.core.labels import IMAGENET_CLASS_COUNT
+from explorer.core.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
+from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title
+from explorer.core.text import first_line, one_line, shown
 
-def bounded(kind: type[int] | type[float], low: float | None = None, high: float | None = None) -> Callable[[str], float]:
-    """An argparse type: ``kind(text)`` within ``[low, high]``, else argparse's usage error (exit 2)."""
+if TYPE_CHECKING:
+    import torch
 
-    def parse(text: str):  # noqa: ANN202 - int or float, as ``kind``
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole number' if kind is int else 'number'}") from None
-        if low is not None and high is not None and not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} must be from {low} to {high}")
-        if low is not None and value < low:
-            raise argparse.ArgumentTypeError(f"{value} must be at least {low}" if low else f"{value} must be 0 or more")
-        return value
+    from explorer.core.model import ResNet
+    from explorer.core.weights import WeightsInfo
 
-    return parse
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
-
-positive_int = bounded(int, 1)
-non_negative_int = bounded(int, 0)
+PROG = "resnet-explorer"
+UNTRAINED_NOTE = "  [untrained: predictions are meaningless]"
 
 
 def error(command: str, message: str) -> None:
-    """Print one error line to stderr, prefixed with the command, never a traceback."""
-    print(f"resnet-explorer {command}: error: {message}", file=sys.stderr)
+    """Print one error line to stderr, prefixed with the command, never a traceback; control
+    characters in ``message`` are escaped and line breaks folded."""
+    print(f"{PROG} {command}: error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def note(command: str, message: str) -> None:
+    """Print one note line to stderr (a fallback the user should know about, not an error)."""
+    print(f"{PROG} {command}: note: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def json_text(report: Any) -> str:
+    """Strict JSON (RFC 8259): a float that is not finite becomes null, never ``NaN``/``Infinity``."""
+    return json.dumps(_finite(report), indent=2, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def class_index(text: str) -> int:
+    """argparse type: a class index, 0 or more (checked against the loaded head's classes by
+    :func:`class_problem`: 0..999 for ImageNet weights)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a class index") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"class index must be 0 or more, got {value}")
+    return value
+
+
+def class_problem(index: int | None, num_classes: int) -> str | None:
+    """Why ``--class`` does not name a class of a head of ``num_classes``, or None."""
+    if index is not None and index >= num_classes:
+        return f"argument --class: class index must be 0..{num_classes - 1}, got {index}"
+    return None
+
+
+# Every block name of any member, so that a name no member has is a usage error at once; the loaded
+# network's own list is checked once it is known (load_inputs).
+_ANY_BLOCK = frozenset(b for arch in RESNETS for b in feature_blocks(stages_of(arch)))
+
+
+def block_name(text: str) -> str:
+    """argparse type: a block name of some member (``stem``, ``layer1.0`` ... ``layer3.35``)."""
+    if text not in _ANY_BLOCK:
+        raise argparse.ArgumentTypeError(f"unknown block {text!r}: give stem or layerN.I, e.g. layer1.0 .. layer4.2 in ResNet-50")
+    return text
+
+
+def weights_help() -> str:
+    return f"{SOURCES_TEXT}, a checkpoint file or an http(s):// URL (default {DEFAULT_SOURCE}, or the --arch's best)"
+
+
+def add_network_arguments(p: argparse.ArgumentParser, weights: bool = True) -> None:
+    """``--arch``, ``--weights`` and ``--labels``: which network, with which weights and class names."""
+    p.add_argument(
+        "--arch", choices=list(RESNETS), metavar="NAME",
+        help=f"the network: {', '.join(RESNETS)} (default {DEFAULT_ARCH}; a checkpoint file decides its own)",
+    )
+    if weights:
+        p.add_argument("--weights", metavar="SOURCE", help=weights_help())
+    p.add_argument("--labels", metavar="FILE", help="class names, one per line (default: labels.txt or classes.txt beside the checkpoint)")
+
+
+def network_problem(args: argparse.Namespace) -> str | None:
+    """What contradicts in ``--arch``/``--weights`` before anything is read (a usage error); fills
+    in the default weights: the arch's best torchvision checkpoint, imagenet-v2 without ``--arch``."""
+    if args.weights is None:
+        from explorer.core.sources import default_weights
+
+        args.weights = default_weights(args.arch or DEFAULT_ARCH)
+    return arch_problem(args.arch, args.weights)
+
+
+def named_classes(source: str) -> int | None:
+    """Classes of a named source's head (ImageNet's 1000), None for files, URLs and random."""
+    named = weight_source(source)
+    return IMAGENET_CLASS_COUNT if named is not None and named.url is not None else None
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """--arch, --weights, --labels, --device and --json of the one-image commands (cam, lesion, activations)."""
+    add_network_arguments(p)
+    p.add_argument("--device", type=device_name, default="auto", metavar="D", help="cpu, cuda, cuda:1, mps or auto (default: cuda > mps > cpu)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@dataclass
+class Loaded:
+    """What a one-image command needs: the model on its device, the preprocessed image, the weights."""
+
+    model: ResNet
+    image: torch.Tensor  # (3, crop, crop), preprocessed
+    weights: WeightsInfo
+    device: torch.device
+
+    def class_json(self, index: int, prob: float) -> dict:
+        return {"index": index, "label": self.weights.labels[index], "prob": prob}
+
+
+def input_problem(args: argparse.Namespace) -> str | None:
+    """The first problem with a one-image command's image, weights and labels that shows without
+    building anything (missing or unreadable files, an unsupported URL), one line naming the file."""
+    problem = file_problem(args.image)
+    if problem:
+        return f"{shown(args.image)}: {problem}"
+    if args.labels is not None and file_problem(args.labels):
+        return f"labels file {shown(args.labels)}: {file_problem(args.labels)}"
+    return source_problem(args.weights)
+
+
+def load_inputs(command: str, args: argparse.Namespace, blocks: str | None = None) -> Loaded | None:
+    """Device, image, network and weights from the common arguments, cheapest check first; None
+    after printing one error line. Contradictions (``--arch`` against the weights, a ``--class`` or
+    ``--block`` the loaded network lacks) are usage errors (exit 2).
+
+    Args:
+        blocks: the attribute of ``args`` holding a block name to check against the network, if any.
+    """
+    parser: argparse.ArgumentParser = args._parser
+    contradiction = network_problem(args)
+    if contradiction:
+        parser.error(contradiction)
+    if getattr(args, "class_index", None) is not None and named_classes(args.weights):
+        problem = class_problem(args.class_index, IMAGENET_CLASS_COUNT)
+        if problem:
+            parser.error(problem)
+    problem = input_problem(args)
+    if problem:
+        error(command, problem)
+        return None
+    from explorer.core.images import load_image, preprocess
+    from explorer.core.inference import select_device
+    from explorer.core.weights import ArchitectureMismatch, load_model
+
+    try:
+        device = select_device(args.device)
+        picture = load_image(args.image)
+        model, info = load_model(args.weights, args.arch, download_progress(command, args.weights), labels=args.labels)
+    except ArchitectureMismatch as exc:
+        parser.error(str(exc))
+    except ValueError as exc:  # an unavailable device, an ImageError or a WeightsError (all ValueErrors)
+        error(command, str(exc))
+        return None
+    problem = class_problem(getattr(args, "class_index", None), model.num_classes)
+    name = getattr(args, blocks) if blocks else None
+    if name is not None and name not in ("stem", *model.blocks()):
+        problem = f"argument --block: {model.spec.title} has no block {name} (its blocks: stem, {', '.join(model.blocks())})"
+    if problem:
+        parser.error(problem)
+    return Loaded(model.to(device).eval(), preprocess(picture, info.resize, info.crop), info, device)
+
+
+def weights_json(info: WeightsInfo) -> dict:
+    return {"source": info.source, "label": info.label, "trained": info.trained, "arch": info.arch, "num_classes": info.num_classes}
+
+
+def report_title(report: dict) -> str:
+    """The first line of a one-image command's text output: file, network, weights, device."""
+    w = report["weights"]
+    untrained = "" if w["trained"] else UNTRAINED_NOTE
+    return f"{shown(report['file'])}  ({arch_title(w['arch'])}, weights: {w['label']}, {report['device']}){untrained}"
+
+
+def output_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be written (its folder is missing or read-only, it is a folder), one
+    line naming it, or None; checked before any work is done."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    reason = folder_problem(folder)
+    if reason:
+        return f"{shown(path)}: cannot write (folder {shown(folder)}: {reason})"
+    if os.path.isdir(path):
+        return f"{shown(path)}: cannot write (it is a folder)"
+    return None
+
+
+def write_atomically(path: Path, write: Callable[[IO], None], text: bool = False) -> None:
+    """Call ``write`` on a temporary file beside ``path`` and move it into place, so a reader never
+    sees a half-written file and a failure leaves any earlier file intact."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w" if text else "wb", **({"newline": ""} if text else {})) as f:
+            write(f)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def runtime_failure(command: str, name: object, exc: BaseException) -> int:
+    """A failure while computing (out of memory on the device, a refusal from torch): one line."""
+    error(command, f"{shown(name)}: {first_line(exc)}")
+    return EXIT_FAILED
+
+
+def download_progress(command: str, source: str) -> Callable[[int, int], None]:
+    """Progress of a weights download on stderr: a live percentage on a terminal, one line otherwise."""
+    started = False
+    live = sys.stderr.isatty()
+
+    def show(done: int, total: int) -> None:
+        nonlocal started
+        if not started:
+            started = True
+            size = f" ({total / 2**20:.0f} MiB)" if total else ""
+            print(f"{PROG} {command}: downloading {shown(source)}{size}...", file=sys.stderr, end="" if live else "\n", flush=True)
+        if live and total:
+            end = "\n" if done >= total else ""
+            print(f"\r\033[K{PROG} {command}: downloading {shown(source)}: {done * 100 // total:3d}% of {total / 2**20:.0f} MiB",
+                  file=sys.stderr, end=end, flush=True)
+
+    return show

@@ -1,6 +1,7 @@
 """``resnet-explorer lesion IMAGE``: the lesion study of Veit et al. 2016 from explorer.core.lesion.
-By default a sweep (each of the 16 blocks lesioned in turn, the top-1 probability drop per block);
-with ``--block`` one lesion and the top-5 before and after.
+By default a sweep (each block lesioned in turn, 16 in ResNet-50, 8 in ResNet-18, 50 in
+ResNet-152: the top-1 probability drop per block); with ``--block`` one lesion and the top-5 before
+and after.
 
 Exit status 0 on success, 1 when the image, the weights or the device fail (one line on stderr
 naming it), 2 for usage errors.
@@ -9,34 +10,48 @@ naming it), 2 for usage errors.
 from __future__ import annotations
 
 import argparse
-import json
 import time
+from typing import TYPE_CHECKING, Callable
 
-from explorer.commands.cam import add_model_arguments, class_json, first_line, load_inputs, weights_json
-from explorer.commands.common import error
-from explorer.core.lesion import KINDS, Lesion, Lesioner, Sweep
-from explorer.core.model import RESNET50_STAGES
+from explorer.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_model_arguments,
+    block_name,
+    json_text,
+    load_inputs,
+    report_title,
+    runtime_failure,
+    weights_json,
+)
+from explorer.core.choices import LESION_KINDS
 
-# Derived from the stage table so parsing needs no model.
-BLOCK_NAMES = [f"{spec.module}.{i}" for spec in RESNET50_STAGES for i in range(spec.blocks)]
+if TYPE_CHECKING:
+    from explorer.core.lesion import Lesion, Sweep
+
+COMMAND = "lesion"
 KIND_TEXT = {"residual": "residual branch removed, shortcut kept", "shortcut": "shortcut removed, residual branch kept"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lesion", help="lesion study: remove one block's residual branch or shortcut, or sweep all 16")
+    p = sub.add_parser(COMMAND, help="lesion study: remove one block's residual branch or shortcut, or sweep every block")
     p.add_argument("image", metavar="IMAGE", help="image file")
-    p.add_argument("--kind", choices=KINDS, default="residual", help="what to remove from a block (default: residual, as Veit et al.)")
+    p.add_argument("--kind", choices=LESION_KINDS, default="residual", help="what to remove from a block (default: residual, as Veit et al.)")
     p.add_argument(
-        "--block", choices=BLOCK_NAMES, metavar="NAME", help="lesion only this block (layer1.0 .. layer4.2): top-5 before and after"
+        "--block", type=block_name, metavar="NAME", help="lesion only this block (layer1.0 .. layer4.2 in ResNet-50): top-5 before and after"
     )
     add_model_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_inputs("lesion", args)
+    loaded = load_inputs(COMMAND, args, blocks="block")
+    if loaded is not None and args.block == "stem":
+        args._parser.error("argument --block: the stem has no shortcut to lesion; name a residual block")
     if loaded is None:
-        return 1
+        return EXIT_FAILED
+    from explorer.core.lesion import Lesion, Lesioner
+
     head = {"file": args.image, "weights": weights_json(loaded.weights), "device": str(loaded.device), "kind": args.kind}
     try:
         lesioner = Lesioner(loaded.model)
@@ -44,21 +59,21 @@ def run(args: argparse.Namespace) -> int:
         result = lesioner.lesion(loaded.image, args.block, args.kind) if args.block else lesioner.sweep(loaded.image, args.kind)
         elapsed_ms = (time.perf_counter() - start) * 1000
     except RuntimeError as exc:  # e.g. out of memory on the device
-        error("lesion", f"{args.image}: {first_line(exc)}")
-        return 1
-    report = {**head, **(single_json(result) if isinstance(result, Lesion) else sweep_json(result)), "ms": round(elapsed_ms, 1)}
+        return runtime_failure(COMMAND, args.image, exc)
+    cls = loaded.class_json
+    report = {**head, **(single_json(result, cls) if isinstance(result, Lesion) else sweep_json(result, cls)), "ms": round(elapsed_ms, 1)}
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report))
     else:
         print(format_single(report) if args.block else format_sweep(report))
-    return 0
+    return EXIT_OK
 
 
-def single_json(r: Lesion) -> dict:
+def single_json(r: Lesion, class_json: Callable[[int, float], dict]) -> dict:
     return {"block": r.block, "before": [class_json(i, p) for i, p in r.before], "after": [class_json(i, p) for i, p in r.after]}
 
 
-def sweep_json(s: Sweep) -> dict:
+def sweep_json(s: Sweep, class_json: Callable[[int, float], dict]) -> dict:
     return {
         "class": class_json(s.class_index, s.prob),
         "before": [class_json(i, p) for i, p in s.before],
@@ -76,13 +91,8 @@ def sweep_json(s: Sweep) -> dict:
     }
 
 
-def _title(r: dict) -> str:
-    untrained = "" if r["weights"]["trained"] else "  [untrained: predictions are meaningless]"
-    return f"{r['file']}  (weights: {r['weights']['label']}, {r['device']}){untrained}"
-
-
 def format_single(r: dict) -> str:
-    lines = [_title(r), f"lesion of {r['block']}: {KIND_TEXT[r['kind']]} ({r['ms']:.0f} ms)", f"{'before':<45}after"]
+    lines = [report_title(r), f"lesion of {r['block']}: {KIND_TEXT[r['kind']]} ({r['ms']:.0f} ms)", f"{'before':<45}after"]
     for before, after in zip(r["before"], r["after"]):
         left = f"{before['index']:>4} {before['label'][:28]:<28} {before['prob']:>7.2%}"
         lines.append(f"{left:<45}{after['index']:>4} {after['label'][:28]:<28} {after['prob']:>7.2%}")
@@ -92,7 +102,7 @@ def format_single(r: dict) -> str:
 def format_sweep(r: dict) -> str:
     c = r["class"]
     lines = [
-        _title(r),
+        report_title(r),
         f"unlesioned top-1: {c['index']} {c['label']} ({c['prob']:.2%})",
         f"each block in turn: {KIND_TEXT[r['kind']]}",
         f"{'block':<10}{'kind':<10}{'p(top-1)':>9}{'drop':>9}  new top-1",

@@ -9,17 +9,14 @@ the core is imported inside :func:`run`.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from explorer.commands.common import bounded, error, non_negative_int, positive_int
+from explorer.commands.common import bounded, device_name, error, non_negative_int, positive_int
 from explorer.core.race.config import DIGITS, MIN_SIZE, NETWORKS, NORMS, RaceConfig, validate
-from explorer.core.race.report import CSV_FIELDS, LABELS, csv_rows, to_json_dict
+from explorer.core.race.report import LABELS, to_json_dict, write_csv
 
 if TYPE_CHECKING:
     from explorer.core.race.report import DataInfo, RaceResult, RaceStep
@@ -31,7 +28,8 @@ TABLE_ROWS = 10  # steps shown in the text table (evenly spaced, the last always
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("race", help="train a residual network and its plain twin side by side")
-    p.add_argument("--arch", choices=list(NETWORKS), default=DEFAULTS.network, help=f"network (default {DEFAULTS.network})")
+    p.add_argument("--arch", choices=NETWORKS, default=DEFAULTS.network, metavar="NAME",
+                   help=f"the network and its plain twin: {', '.join(NETWORKS)} (default {DEFAULTS.network})")
     p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N", help=f"SGD steps (default {DEFAULTS.steps})")
     p.add_argument("--batch", type=bounded(int, 2), default=DEFAULTS.batch, metavar="N",
                    help=f"images per step, at least 2 for batch statistics (default {DEFAULTS.batch})")
@@ -43,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"image side in pixels, at least {MIN_SIZE} (default {DEFAULTS.size})")
     p.add_argument("--seed", type=non_negative_int, default=DEFAULTS.seed, metavar="S",
                    help="seed of the initial weights and the batch order (default 0)")
-    p.add_argument("--device", default=DEFAULTS.device, help="auto (default: cuda when available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--device", type=device_name, default=DEFAULTS.device, help="auto (cuda > mps > cpu, default), cpu, cuda, cuda:N or mps")
     p.add_argument("--data", default=DEFAULTS.data, metavar="DIR",
                    help=f"'{DIGITS}' (bundled handwritten digits, default) or a folder with one subfolder of images per class")
     p.add_argument("--norm", choices=NORMS, default=DEFAULTS.norm,
@@ -128,17 +126,3 @@ def format_result(result: RaceResult) -> str:
         lines.append(row)
     lines += ["", result.verdict, f"{result.seconds:.1f} s"]
     return "\n".join(lines)
-
-
-def write_csv(path: Path, result: RaceResult) -> None:
-    """Write atomically, as ``grads`` does: a temporary file beside ``path``, renamed over it when complete."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(CSV_FIELDS)
-            writer.writerows(csv_rows(result))
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise

@@ -1,8 +1,9 @@
-"""Activation maps of ResNet-50: the output of the stem and of every bottleneck block for one image,
+"""Activation maps of any ResNet: the output of the stem and of every residual block for one image,
 captured by forward hooks in a single forward pass, and the most active channels of any block.
 
 Pure PyTorch + numpy (core layer). Results are plain numpy arrays so they can cross threads; an
-:class:`ActivationCache` keeps the 17 maps of recent images so browsing blocks costs no new forward.
+:class:`ActivationCache` keeps the maps of recent images (17 in ResNet-50, 51 in
+ResNet-152) so browsing blocks costs no new forward.
 Channel ranking by mean activation follows the usual feature-map browsers (Yosinski et al. 2015,
 "Understanding Neural Networks Through Deep Visualization").
 """
@@ -19,13 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from explorer.core.model import ResNet50, SwitchableBatchNorm2d
-
-STEM = "stem"
+from explorer.core.blocks import STEM
+from explorer.core.model import ResNet, SwitchableBatchNorm2d
 
 
 @contextmanager
-def inference_semantics(model: ResNet50) -> Iterator[ResNet50]:
+def inference_semantics(model: ResNet) -> Iterator[ResNet]:
     """Temporarily put ``model`` in eval mode with ``standard`` normalisation (running statistics),
     restoring its train flags and BatchNorm modes afterwards, so a view never changes the model."""
     training = {m: m.training for m in model.modules()}
@@ -41,15 +41,10 @@ def inference_semantics(model: ResNet50) -> Iterator[ResNet50]:
             m.mode = mode
 
 
-def block_modules(model: ResNet50) -> dict[str, nn.Module]:
-    """The 17 modules whose outputs are the activation maps: the stem (its max-pool output, i.e. the
-    end of stage 1) and every bottleneck block by state-dict prefix, in forward order."""
+def block_modules(model: ResNet) -> dict[str, nn.Module]:
+    """The modules whose outputs are the activation maps: the stem (its max-pool output, i.e. the
+    end of stage 1) and every residual block by state-dict prefix, in forward order (17 in ResNet-50)."""
     return {STEM: model.maxpool, **model.blocks()}
-
-
-def block_names(model: ResNet50) -> list[str]:
-    """``["stem", "layer1.0", ..., "layer4.2"]`` for ``model``."""
-    return list(block_modules(model))
 
 
 def as_batch(image: torch.Tensor) -> torch.Tensor:
@@ -65,8 +60,8 @@ def model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def capture_activations(model: ResNet50, image: torch.Tensor) -> dict[str, np.ndarray]:
-    """All 17 block outputs for one image from one forward pass, as float32 numpy arrays (C, H, W).
+def capture_activations(model: ResNet, image: torch.Tensor) -> dict[str, np.ndarray]:
+    """Every block output (stem and residual blocks) for one image from one forward pass, as float32 numpy arrays (C, H, W).
 
     Runs on the model's device in eval mode with standard normalisation; the hooks are removed and
     the model's modes restored before returning.
@@ -87,7 +82,7 @@ def capture_activations(model: ResNet50, image: torch.Tensor) -> dict[str, np.nd
     finally:
         for h in handles:
             h.remove()
-    return {name: captured[name].numpy() for name in block_names(model)}
+    return {name: captured[name].numpy() for name in block_modules(model)}
 
 
 @dataclass(frozen=True)
@@ -122,12 +117,12 @@ def image_key(image: torch.Tensor) -> str:
 class ActivationCache:
     """The block outputs of the most recent images, so switching blocks or channels is instant.
 
-    One forward per new image captures all 17 blocks (about 23 MB per 224x224 image in float32);
+    One forward per new image captures every block (about 23 MB per 224x224 image in float32 for ResNet-50);
     the least recently used image is dropped beyond ``max_images``. The cache does not watch the
     model: call :meth:`clear` after loading other weights or flipping switches.
     """
 
-    def __init__(self, model: ResNet50, max_images: int = 4) -> None:
+    def __init__(self, model: ResNet, max_images: int = 4) -> None:
         if max_images < 1:
             raise ValueError(f"max_images must be at least 1, got {max_images}")
         self.model = model

@@ -1,12 +1,12 @@
 """Grad-CAM (Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep Networks via
-Gradient-based Localization") at the output of any of ResNet-50's five stages, and a blend of the
+Gradient-based Localization") at the output of any of a ResNet's five stages, and a blend of the
 heat map over the image with a small numpy colour map.
 
 Core layer: pure PyTorch + numpy + Pillow. The heat map is the ReLU of the channel sum of the stage
 output weighted by the spatial mean of the class score's gradient, upsampled bilinearly to the input
 size and divided by its maximum. At stage 5 this equals CAM (Zhou et al. 2016), because the head is a
 global average pool followed by a linear layer. ``cam_mass_shares`` keeps the un-normalised maps of
-all 17 block outputs instead, so their masses (in logit units) can be compared across blocks.
+all block outputs (stem and residual blocks) instead, so their masses (in logit units) can be compared across blocks.
 """
 
 from __future__ import annotations
@@ -20,34 +20,16 @@ from PIL import Image
 from torch import nn
 
 from explorer.core.activations import as_batch, block_modules, inference_semantics, model_device
+from explorer.core.choices import (  # noqa: F401 (the names are defined torch-free there, for parsers and menus)
+    COLORMAP_ANCHORS as _COLORMAPS,
+    COLORMAPS,
+    DEFAULT_GRADCAM_STAGE as DEFAULT_STAGE,
+    GRADCAM_STAGES as STAGES,
+)
 from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD
-from explorer.core.model import ResNet50
+from explorer.core.model import ResNet
 
-STAGES: tuple[int, ...] = (1, 2, 3, 4, 5)
-DEFAULT_STAGE = 5
 TOP_K = 5
-
-# Piecewise-linear anchors (position, (r, g, b)) in [0, 1]. "jet" is matplotlib's exact definition;
-# "inferno" is matplotlib's perceptually uniform map sampled at five points (an approximation).
-_COLORMAPS: dict[str, tuple[tuple[float, tuple[float, float, float]], ...]] = {
-    "jet": (
-        (0.0, (0.0, 0.0, 0.5)),
-        (0.125, (0.0, 0.0, 1.0)),
-        (0.375, (0.0, 1.0, 1.0)),
-        (0.625, (1.0, 1.0, 0.0)),
-        (0.875, (1.0, 0.0, 0.0)),
-        (1.0, (0.5, 0.0, 0.0)),
-    ),
-    "inferno": (
-        (0.0, (0.001, 0.000, 0.014)),
-        (0.25, (0.341, 0.062, 0.429)),
-        (0.5, (0.735, 0.216, 0.330)),
-        (0.75, (0.978, 0.557, 0.035)),
-        (1.0, (0.988, 1.000, 0.645)),
-    ),
-    "gray": ((0.0, (0.0, 0.0, 0.0)), (1.0, (1.0, 1.0, 1.0))),
-}
-COLORMAPS: tuple[str, ...] = tuple(_COLORMAPS)
 
 
 @dataclass(frozen=True)
@@ -63,7 +45,7 @@ class GradCam:
 
 @dataclass(frozen=True)
 class CamShares:
-    """Each block's raw Grad-CAM mass for one class and its share of the sum over the 17 blocks."""
+    """Each block's raw Grad-CAM mass for one class and its share of the sum over all blocks (stem included)."""
 
     class_index: int
     class_prob: float
@@ -71,7 +53,7 @@ class CamShares:
     shares: dict[str, float]  # M_k / sum of all M; all zero when no block has positive evidence
 
 
-def stage_module(model: ResNet50, stage: int) -> nn.Module:
+def stage_module(model: ResNet, stage: int) -> nn.Module:
     """The module whose output ends ``stage``: the stem's max-pool for 1, ``layer1``..``layer4`` for 2..5."""
     modules = [model.maxpool, *(module for _, module in model.stage_modules())]
     if stage not in range(1, len(modules) + 1):
@@ -79,7 +61,7 @@ def stage_module(model: ResNet50, stage: int) -> nn.Module:
     return modules[stage - 1]
 
 
-def grad_cam(model: ResNet50, image: torch.Tensor, stage: int = DEFAULT_STAGE, class_index: int | None = None) -> GradCam:
+def grad_cam(model: ResNet, image: torch.Tensor, stage: int = DEFAULT_STAGE, class_index: int | None = None) -> GradCam:
     """Grad-CAM of one preprocessed image (3, H, W) for ``class_index`` (default: the top-1) at the
     output of ``stage``. Runs on the model's device in eval mode with standard normalisation; the
     model's modes are restored and no parameter gradient is written.
@@ -99,7 +81,7 @@ def grad_cam(model: ResNet50, image: torch.Tensor, stage: int = DEFAULT_STAGE, c
     )
 
 
-def cam_mass_shares(model: ResNet50, image: torch.Tensor, class_index: int | None = None) -> CamShares:
+def cam_mass_shares(model: ResNet, image: torch.Tensor, class_index: int | None = None) -> CamShares:
     """The raw Grad-CAM mass of every block output for ``class_index`` (default: the top-1) and each
     block's share of their sum, from one forward and one backward pass.
 
@@ -117,7 +99,7 @@ def cam_mass_shares(model: ResNet50, image: torch.Tensor, class_index: int | Non
 
 
 def _raw_cams(
-    model: ResNet50, image: torch.Tensor, modules: dict[str, nn.Module], class_index: int | None
+    model: ResNet, image: torch.Tensor, modules: dict[str, nn.Module], class_index: int | None
 ) -> tuple[int, torch.Tensor, dict[str, torch.Tensor], tuple[int, int]]:
     """ReLU(sum_ch alpha_ch A[ch]) at the output of each of ``modules`` (h, w each, not rescaled),
     from one forward and one backward pass; also the class used, the probabilities and the input size.
@@ -156,7 +138,7 @@ def _raw_cams(
     return c, probs, cams, (x.shape[-2], x.shape[-1])
 
 
-def _check_class(model: ResNet50, class_index: int | None) -> None:
+def _check_class(model: ResNet, class_index: int | None) -> None:
     if class_index is not None and class_index not in range(model.num_classes):
         raise ValueError(f"class index must be 0..{model.num_classes - 1}, got {class_index}")
 

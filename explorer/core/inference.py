@@ -1,4 +1,4 @@
-"""Classification with ResNet-50: device choice, a fast inference copy of the model, top-k predictions.
+"""Classification with any ResNet of the family: device choice, a fast inference copy of the model, top-k predictions.
 
 Core layer, pure PyTorch. The :class:`Classifier` keeps the true weights in a plain
 :class:`~explorer.core.model.ResNet50` (what the inspector shows) and runs a separate inference copy
@@ -13,7 +13,6 @@ import contextlib
 import copy
 import time
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Callable
 
@@ -21,12 +20,12 @@ import torch
 from PIL import Image
 from torch import nn
 
+from explorer.core.choices import PRECISIONS
 from explorer.core.images import load_image, preprocess
-from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
-from explorer.core.model import ResNet50, SwitchableBatchNorm2d
-from explorer.core.weights import WeightsInfo, load_weights
+from explorer.core.model import ResNet, ResNet50, SwitchableBatchNorm2d
+from explorer.core.samples import sample_images
+from explorer.core.weights import WeightsError, WeightsInfo, load_model
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -76,7 +75,7 @@ def supported_precisions(device: torch.device) -> list[str]:
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
     """An inference copy of ``model`` in which every BatchNorm2d that directly follows a Conv2d (in
-    registration order, which is call order in ResNet50) is folded into that conv, and every ReLU
+    registration order, which is call order in ResNet) is folded into that conv, and every ReLU
     works in place. ``model`` itself is not changed. Only valid for running-statistics BN.
     """
     folded = copy.deepcopy(model).eval()
@@ -126,15 +125,15 @@ class Prediction:
 
 
 class Classifier:
-    """Owns one ResNet-50 used only for inference. Not thread-safe: use it from one worker at a time.
+    """Owns one ResNet (ResNet-50 until weights of another member are loaded) used only for inference. Not thread-safe: use it from one worker at a time.
 
     Args:
         device: ``None``/``"auto"`` or a device name, see :func:`select_device`.
         precision: ``fp32``, or ``bf16``/``fp16`` where :func:`supported_precisions` offers it.
         resize, crop: override the eval transform of the loaded weights.
-        fast_decode: let libjpeg decode JPEGs at a reduced size in :meth:`classify_path` (about 4x
-            faster, pixels differ slightly). Off by default: the default input is exactly
-            torchvision's eval pipeline, so the probabilities shown are the reference's.
+        fast_decode: let libjpeg decode JPEGs at a reduced size in :meth:`classify_path` (faster,
+            pixels differ slightly; the README gives the measured gain). Off by default: the default
+            input is exactly torchvision's eval pipeline, so the probabilities shown are the reference's.
     """
 
     def __init__(
@@ -174,17 +173,26 @@ class Classifier:
         cancel: Callable[[], bool] | None = None,
         seed: int = 0,
         check_precision: bool = True,
+        arch: str | None = None,
+        labels: str | None = None,
     ) -> WeightsInfo:
-        """Load weights (see :func:`~explorer.core.weights.load_weights`); on error nothing changes.
+        """Load weights and the network they belong to (see :func:`~explorer.core.weights.load_model`:
+        a file decides its own architecture; ``arch`` names the member for ``random``, default the
+        current one); on any error nothing changes.
 
-        With bf16/fp16 and ``check_precision``, the reduced precision is kept only if it gives the
-        same top-5 as fp32 on the bundled sample photos; otherwise fp32 is used, with a notice.
+        Atomic: the weights go into a copy of the model, whose BN-folded inference copy must give
+        finite logits; only then do the true weights, the inference copy and
+        :attr:`weights` change together. With bf16/fp16 and ``check_precision``, the reduced
+        precision is kept only if it gives the same top-5 as fp32 on the bundled sample photos;
+        otherwise fp32 is used, with a notice.
         """
-        info = load_weights(self._model, source, progress, cancel, seed)
-        self.weights = info
-        self._fast = self._build_fast()
-        if self.precision != "fp32" and check_precision:
-            self._check_reduced_precision()
+        candidate, info = load_model(source, arch, progress, cancel, seed, labels, template=self._model)
+        precision = self.precision
+        transform = (self.resize or info.resize, self.crop or info.crop)
+        fast = self._build_fast(candidate, transform, precision)
+        if precision != "fp32" and check_precision:
+            fast, precision = self._checked_precision(candidate, fast, transform)
+        self._model, self._fast, self.weights, self.precision = candidate, fast, info, precision
         return info
 
     def weight_stats(self) -> dict[str, tuple[float, float]]:
@@ -218,12 +226,9 @@ class Classifier:
         latency_ms = (time.perf_counter() - start) * 1000
         probs = torch.softmax(logits[0].float(), dim=0)
         values, indices = probs.topk(min(topk, probs.numel()))
-        names = imagenet_classes() if probs.numel() == IMAGENET_CLASS_COUNT else None
-        top = tuple(
-            TopClass(int(i), names[int(i)] if names else f"class {int(i)}", float(p))
-            for p, i in zip(values.tolist(), indices.tolist())
-        )
         assert self.weights is not None  # logits() checked it
+        names = self.weights.labels
+        top = tuple(TopClass(int(i), names[int(i)], float(p)) for p, i in zip(values.tolist(), indices.tolist()))
         return Prediction(name, top, str(self.device), latency_ms, self.weights.trained, self.precision)
 
     def decode(self, path: str | Path) -> Image.Image:
@@ -257,24 +262,31 @@ class Classifier:
             out = self._fast(x)
         return out.float().cpu()  # .cpu() also waits for the device, so timings are honest
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.device.type == "cuda" and self.precision != "fp32":
-            return torch.autocast("cuda", dtype=_DTYPES[self.precision])
+    def _autocast(self, precision: str | None = None) -> contextlib.AbstractContextManager:
+        precision = precision or self.precision
+        if self.device.type == "cuda" and precision != "fp32":
+            return torch.autocast("cuda", dtype=_DTYPES[precision])
         return contextlib.nullcontext()
 
-    def _build_fast(self) -> nn.Module:
-        fast = fold_batchnorm(self._model).to(self.device, memory_format=torch.channels_last)
+    def _build_fast(self, model: ResNet, transform: tuple[int, int], precision: str) -> nn.Module:
+        """The BN-folded inference copy of ``model`` on this device, warmed up on a sample photo whose
+        logits must be finite (WeightsError otherwise: the weights are then not taken)."""
+        fast = fold_batchnorm(model).to(self.device, memory_format=torch.channels_last)
         if self.device.type == "cuda":
             # Fixed input sizes: let cuDNN pick its fastest algorithms once, during the warm-up.
             torch.backends.cudnn.benchmark = True
-        elif self.precision != "fp32":
-            fast = fast.to(_DTYPES[self.precision])
+        elif precision != "fp32":
+            fast = fast.to(_DTYPES[precision])
         # Warm-up: the first call creates oneDNN/cuDNN kernels (about a second on a CPU), which should
-        # not show up as the first image's latency.
-        _, crop = self.transform
+        # not show up as the first image's latency. Zeros, not a photo: an untrained model turns a
+        # photo into denormal numbers, several times slower on a CPU. Its logits must be finite too
+        # (load_weights has already checked a noise input; this guards the folded copy).
+        _, crop = transform
         x = torch.zeros(1, 3, crop, crop, device=self.device).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), self._autocast():
-            fast(x if self.device.type == "cuda" else x.to(_DTYPES[self.precision]))
+        with torch.inference_mode(), self._autocast(precision):
+            out = fast(x if self.device.type == "cuda" else x.to(_DTYPES[precision]))
+        if not bool(torch.isfinite(out).all()):
+            raise WeightsError("the weights give NaN or infinite logits once BatchNorm is folded; they were not taken")
         return fast
 
     def _fall_back_to_cpu(self) -> None:
@@ -284,25 +296,19 @@ class Classifier:
         if self.precision not in supported_precisions(self.device):
             self.precision = "fp32"
         self.notices.append(f"out of memory on {previous}; running on the CPU ({self.precision}) from now on")
-        self._fast = self._build_fast()
+        self._fast = self._build_fast(self._model, self.transform, self.precision)
 
-    def _check_reduced_precision(self) -> None:
+    def _checked_precision(self, model: ResNet, reduced: nn.Module, transform: tuple[int, int]) -> tuple[nn.Module, str]:
         """Keep bf16/fp16 only if the bundled sample photos get the same top-5 as in fp32."""
-        reduced = self._fast
-        resize, crop = self.transform
+        resize, crop = transform
         batch = torch.stack([preprocess(load_image(p), resize, crop) for p in sample_images()])
-        fp32 = fold_batchnorm(self._model).to(self.device, memory_format=torch.channels_last)
+        batch = batch.to(self.device).contiguous(memory_format=torch.channels_last)
+        fp32 = fold_batchnorm(model).to(self.device, memory_format=torch.channels_last)
         with torch.inference_mode():
-            expected = fp32(batch.to(self.device).contiguous(memory_format=torch.channels_last)).topk(5).indices.cpu()
-        got = self.logits(batch).topk(5).indices
+            expected = fp32(batch).topk(5).indices.cpu()
+            with self._autocast(self.precision):
+                got = reduced(batch if self.device.type == "cuda" else batch.to(_DTYPES[self.precision])).float().topk(5).indices.cpu()
         if not torch.equal(expected, got):
             self.notices.append(f"{self.precision} changed the top-5 on the sample photos; using fp32 instead")
-            self.precision = "fp32"
-            self._fast = fp32
-
-
-def sample_images() -> list[Path]:
-    """The bundled sample photos (resources/samples/*.jpg), sorted by name."""
-    folder = files("explorer.resources").joinpath("samples")
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".jpg"))
-
+            return fp32, "fp32"
+        return reduced, self.precision

@@ -1,12 +1,13 @@
 """Lesion study (Veit et al. 2016, "Residual Networks Behave Like Ensembles of Relatively Shallow
 Networks"): remove one block's residual branch (keeping its shortcut) or its shortcut, and see how
-the top-5 of one image changes; a sweep lesions each of the 16 blocks in turn.
+the top-5 of one image changes; a sweep lesions each block in turn (16 in ResNet-50, 8 in ResNet-18,
+50 in ResNet-152).
 
 Core layer, pure PyTorch. Everything runs on a private copy of the model (cloned weights, the
 source's switches, eval mode, standard normalisation), so the classifier is never touched. One clean
 pass per image caches every block's input and both of its paths (residual branch F(x), shortcut); a
-lesion at block k then costs only blocks k+1..16 and the head, and the sweep carries all 16 lesioned
-variants through the later blocks as one batch.
+lesion at block k then costs only the blocks after k and the head, and the sweep carries every
+lesioned variant through the later blocks as one batch.
 """
 
 from __future__ import annotations
@@ -19,19 +20,12 @@ from typing import Literal
 import torch
 
 from explorer.core.activations import as_batch, image_key, model_device
-from explorer.core.model import Bottleneck, ResNet50
+from explorer.core.choices import LESION_KINDS as KINDS  # the names live there, torch-free
+from explorer.core.model import ResidualBlock, ResNet
+from explorer.core.progress import Cancel, Cancelled, Progress
 
 LesionKind = Literal["residual", "shortcut"]
-KINDS: tuple[str, ...] = ("residual", "shortcut")
 TOP_K = 5
-
-Progress = Callable[[str, float], None]
-Cancel = Callable[[], bool]
-
-
-class Cancelled(Exception):
-    """Raised between blocks of a sweep when the ``cancel`` callback returns True."""
-
 
 @dataclass(frozen=True)
 class Lesion:
@@ -66,13 +60,11 @@ class Sweep:
     blocks: list[BlockDrop]
 
 
-def private_copy(model: ResNet50, device: torch.device | str | None = None) -> ResNet50:
+def private_copy(model: ResNet, device: torch.device | str | None = None) -> ResNet:
     """A copy of ``model`` with its own parameters and buffers and the same switches, in eval mode
     with standard normalisation, on ``device`` (default: the model's).
 
-    A deep copy rather than a build on the "meta" device: the meta device's first use in a process
-    imports torch._dynamo (about a second, measured up to 140 ms of a GUI thread's heartbeat lost
-    while it holds the GIL), and a deep copy is the cheapest build anyway. Hooks registered on
+    A deep copy, the cheapest build (and not the meta device: see :class:`ResNet`). Hooks registered on
     ``model`` would come along, so pass a model without any (explorer's own live for one call only).
     """
     device = model_device(model) if device is None else torch.device(device)
@@ -88,7 +80,7 @@ def _top(logits: torch.Tensor) -> list[list[tuple[int, float]]]:
     return [[(int(i), float(v)) for i, v in zip(ix, vs)] for ix, vs in zip(indices, values)]
 
 
-def invalid_reason(block: Bottleneck, kind: str) -> str | None:
+def invalid_reason(block: ResidualBlock, kind: str) -> str | None:
     """Why ``kind`` cannot be lesioned in ``block`` (the other path is already off), else None."""
     if kind not in KINDS:
         raise ValueError(f"unknown lesion kind {kind!r}; choose from {', '.join(KINDS)}")
@@ -99,11 +91,9 @@ def invalid_reason(block: Bottleneck, kind: str) -> str | None:
     return f"its {other} is already off, so nothing would remain"
 
 
-def _join(block: Bottleneck, residual: torch.Tensor, shortcut: torch.Tensor, residual_on: bool, shortcut_on: bool) -> torch.Tensor:
-    """A block's output from its two precomputed paths, with Bottleneck.forward's semantics."""
-    if residual_on and shortcut_on:
-        return block.act3(residual + shortcut)
-    return block.act3(residual if residual_on else shortcut)
+def _join(block: ResidualBlock, residual: torch.Tensor, shortcut: torch.Tensor, residual_on: bool, shortcut_on: bool) -> torch.Tensor:
+    """A block's output from its two precomputed paths, with ResidualBlock.forward's semantics."""
+    return block.join(residual, shortcut, residual_on, shortcut_on)
 
 
 @dataclass
@@ -127,10 +117,10 @@ class Lesioner:
         device: where the copy runs (default: the model's device).
     """
 
-    def __init__(self, model: ResNet50, device: torch.device | str | None = None) -> None:
+    def __init__(self, model: ResNet, device: torch.device | str | None = None) -> None:
         self.model = private_copy(model, device)
         self.device = model_device(self.model)
-        self._blocks: dict[str, Bottleneck] = self.model.blocks()
+        self._blocks: dict[str, ResidualBlock] = self.model.blocks()
         self._clean: _CleanPass | None = None
 
     def _head(self, h: torch.Tensor) -> torch.Tensor:
@@ -155,7 +145,7 @@ class Lesioner:
         self._clean = _CleanPass(key, residuals, shortcuts, before)
         return self._clean
 
-    def _lesioned_output(self, clean: _CleanPass, i: int, block: Bottleneck, kind: str) -> torch.Tensor:
+    def _lesioned_output(self, clean: _CleanPass, i: int, block: ResidualBlock, kind: str) -> torch.Tensor:
         if kind == "residual":
             return _join(block, clean.residuals[i], clean.shortcuts[i], False, True)
         return _join(block, clean.residuals[i], clean.shortcuts[i], True, False)
@@ -227,19 +217,19 @@ class Lesioner:
 
 
 def lesion(
-    model: ResNet50, image: torch.Tensor, block: str, kind: LesionKind = "residual", device: torch.device | str | None = None
+    model: ResNet, image: torch.Tensor, block: str, kind: LesionKind = "residual", device: torch.device | str | None = None
 ) -> Lesion:
     """One lesion of one image on a fresh copy of ``model``: see :meth:`Lesioner.lesion`."""
     return Lesioner(model, device).lesion(image, block, kind)
 
 
 def lesion_sweep(
-    model: ResNet50,
+    model: ResNet,
     image: torch.Tensor,
     kind: LesionKind = "residual",
     device: torch.device | str | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> Sweep:
-    """All 16 single-block lesions of one image on a fresh copy of ``model``: see :meth:`Lesioner.sweep`."""
+    """Every single-block lesion of one image on a fresh copy of ``model``: see :meth:`Lesioner.sweep`."""
     return Lesioner(model, device).sweep(image, kind, progress, cancel)

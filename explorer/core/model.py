@@ -1,46 +1,39 @@
-"""ResNet-50 in the paper's vocabulary (He et al. 2015): a stem, then four stages of bottleneck blocks,
-each opening with a convolutional block (projection shortcut) followed by identity blocks.
+"""The ResNet family in the paper's vocabulary (He et al. 2015): a stem, then four stages of residual
+blocks, each opening with a convolutional block (projection shortcut) where the shape changes,
+followed by identity blocks. One model class, :class:`ResNet`, built from a spec
+(``explorer.core.stages``): basic blocks for ResNet-18/34, bottlenecks for ResNet-50/101/152, grouped
+bottlenecks for ResNeXt (Xie et al. 2017), wider ones for Wide ResNet (Zagoruyko & Komodakis 2016).
 
-Pure PyTorch. State-dict keys equal torchvision's ``resnet50`` (``conv1``, ``bn1``, ``layer1.0.conv1``,
-``layer1.0.downsample.0``, ``fc``) so official checkpoints load with ``strict=True``. Every block
-carries switches (shortcut, residual branch) and every BatchNorm a normalisation mode; flipping them
-changes behaviour only, never the parameters or their names.
+Pure PyTorch. State-dict keys equal torchvision's (``conv1``, ``bn1``, ``layer1.0.conv1``,
+``layer1.0.downsample.0``, ``fc``) so its checkpoints, and timm's plain ``resnet*``, load with
+``strict=True``. Every block carries switches (shortcut, residual branch) and every BatchNorm a
+normalisation mode; flipping them changes behaviour only, never the parameters or their names.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Iterable, Iterator, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.core.blocks import projections
+from explorer.core.stages import (  # noqa: F401 (the tables live there, torch-free; re-exported)
+    RESNET50,
+    RESNET50_STAGES,
+    RESNETS,
+    STEM_CHANNELS,
+    ResNetSpec,
+    StageSpec,
+    resnet_spec,
+)
+
 Normalization = Literal["standard", "batch", "frozen", "none"]
 NORMALIZATIONS: tuple[str, ...] = ("standard", "batch", "frozen", "none")
 Initialization = Literal["he", "pytorch"]
 INITIALIZATIONS: tuple[str, ...] = ("he", "pytorch")
-
-
-@dataclass(frozen=True)
-class StageSpec:
-    """One stage of bottleneck blocks: ``blocks`` in total, the first a convolutional block."""
-
-    name: str  # "stage2".."stage5"
-    module: str  # state_dict prefix: "layer1".."layer4"
-    blocks: int
-    filters: tuple[int, int, int]  # bottleneck filters [F1, F2, F3] as in the paper's table
-    stride: int
-
-
-RESNET50_STAGES: tuple[StageSpec, ...] = (
-    StageSpec("stage2", "layer1", 3, (64, 64, 256), 1),
-    StageSpec("stage3", "layer2", 4, (128, 128, 512), 2),
-    StageSpec("stage4", "layer3", 6, (256, 256, 1024), 2),
-    StageSpec("stage5", "layer4", 3, (512, 512, 2048), 2),
-)
-STEM_CHANNELS = 64
 
 
 class SwitchableBatchNorm2d(nn.BatchNorm2d):
@@ -73,34 +66,21 @@ class SwitchableBatchNorm2d(nn.BatchNorm2d):
         )
 
 
-def _conv(in_ch: int, out_ch: int, kernel: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, bias=False)
+def _conv(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False)
 
 
-class Bottleneck(nn.Module):
-    """A bottleneck block: 1x1 reduce, 3x3, 1x1 expand, each with BN; ReLU after the addition.
+class ResidualBlock(nn.Module):
+    """What every residual block shares: the shortcut (identity, or a 1x1 conv + BN *projection*,
+    needed when the shape changes: a *convolutional block*; otherwise an *identity block*), the two
+    switches, and the addition followed by the block's last ReLU (``out_act``). Subclasses define
+    the residual branch F(x)."""
 
-    ``projection=True`` makes it a *convolutional block* (1x1 conv + BN on the shortcut, needed when
-    the shape changes); otherwise it is an *identity block* (plain shortcut).
-    """
+    out_act: nn.ReLU
+    downsample: nn.Sequential | None
 
-    def __init__(self, in_ch: int, filters: tuple[int, int, int], stride: int, projection: bool) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        f1, f2, f3 = filters
-        self.conv1 = _conv(in_ch, f1, 1)
-        self.bn1 = SwitchableBatchNorm2d(f1)
-        self.act1 = nn.ReLU(inplace=False)
-        # ResNet V1.5 (torchvision, NVIDIA): the stride sits on the 3x3 conv, not on the first 1x1 as
-        # in the original paper (V1). Same parameters, +0.5% top-1, slightly more mult-adds.
-        self.conv2 = _conv(f1, f2, 3, stride)
-        self.bn2 = SwitchableBatchNorm2d(f2)
-        self.act2 = nn.ReLU(inplace=False)
-        self.conv3 = _conv(f2, f3, 1)
-        self.bn3 = SwitchableBatchNorm2d(f3)
-        self.act3 = nn.ReLU(inplace=False)
-        self.downsample = (
-            nn.Sequential(_conv(in_ch, f3, 1, stride), SwitchableBatchNorm2d(f3)) if projection else None
-        )
         self.shortcut_enabled = True
         self.residual_enabled = True
 
@@ -108,23 +88,97 @@ class Bottleneck(nn.Module):
     def kind(self) -> str:
         return "conv" if self.downsample is not None else "identity"
 
+    def residual(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.downsample is None else self.downsample(x)
+
+    def join(self, residual: torch.Tensor, shortcut: torch.Tensor, residual_on: bool, shortcut_on: bool) -> torch.Tensor:
+        """The block's output from its two paths, each counted only when on."""
+        if residual_on and shortcut_on:
+            return self.out_act(residual + shortcut)  # the skip connection: ReLU(F(x) + x)
+        return self.out_act(residual if residual_on else shortcut)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.shortcut_enabled or self.residual_enabled):
+            raise RuntimeError("block has both its shortcut and its residual branch switched off")
+        if not self.residual_enabled:  # lesion (Veit et al. 2016): only the shortcut passes
+            return self.out_act(self.shortcut(x))
+        if not self.shortcut_enabled:  # plain block: no skip connection at all
+            return self.out_act(self.residual(x))
+        return self.out_act(self.residual(x) + self.shortcut(x))
+
+
+def _projection(in_ch: int, out_ch: int, stride: int, projection: bool) -> nn.Sequential | None:
+    return nn.Sequential(_conv(in_ch, out_ch, 1, stride), SwitchableBatchNorm2d(out_ch)) if projection else None
+
+
+class BasicBlock(ResidualBlock):
+    """A basic block (ResNet-18/34): two 3x3 convolutions, each with BN; ReLU after the addition.
+
+    In the seed's words an identity block of two 3x3 convolutions; the first block of a stage is a
+    convolutional block when it has a projection (``projection=True``: its stride or width changes).
+    The stage's stride sits on the first 3x3 conv, as in the paper and torchvision.
+    """
+
+    def __init__(self, in_ch: int, filters: tuple[int, ...], stride: int, projection: bool, groups: int = 1) -> None:
+        super().__init__()
+        f1, f2 = filters
+        self.conv1 = _conv(in_ch, f1, 3, stride)
+        self.bn1 = SwitchableBatchNorm2d(f1)
+        self.act1 = nn.ReLU(inplace=False)
+        self.conv2 = _conv(f1, f2, 3)
+        self.bn2 = SwitchableBatchNorm2d(f2)
+        self.act2 = nn.ReLU(inplace=False)
+        self.downsample = _projection(in_ch, f2, stride, projection)
+
+    @property
+    def out_act(self) -> nn.ReLU:  # type: ignore[override]
+        return self.act2
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        """F(x): the two convolutions of the residual branch, before the addition."""
+        out = self.act1(self.bn1(self.conv1(x)))  # (B, F, H/s, W/s)
+        return self.bn2(self.conv2(out))  # (B, F, H/s, W/s)
+
+
+class Bottleneck(ResidualBlock):
+    """A bottleneck block: 1x1 reduce, 3x3, 1x1 expand, each with BN; ReLU after the addition.
+
+    ``groups`` splits the 3x3 conv into groups (ResNeXt, Xie et al. 2017); a Wide ResNet only has
+    wider filters. ``projection=True`` makes it a *convolutional block* (1x1 conv + BN on the
+    shortcut, needed when the shape changes); otherwise it is an *identity block* (plain shortcut).
+    """
+
+    def __init__(self, in_ch: int, filters: tuple[int, ...], stride: int, projection: bool, groups: int = 1) -> None:
+        super().__init__()
+        f1, f2, f3 = filters
+        self.conv1 = _conv(in_ch, f1, 1)
+        self.bn1 = SwitchableBatchNorm2d(f1)
+        self.act1 = nn.ReLU(inplace=False)
+        # ResNet V1.5 (torchvision, NVIDIA): the stride sits on the 3x3 conv, not on the first 1x1 as
+        # in the original paper (V1). Same parameters, +0.5% top-1, slightly more mult-adds.
+        self.conv2 = _conv(f1, f2, 3, stride, groups)
+        self.bn2 = SwitchableBatchNorm2d(f2)
+        self.act2 = nn.ReLU(inplace=False)
+        self.conv3 = _conv(f2, f3, 1)
+        self.bn3 = SwitchableBatchNorm2d(f3)
+        self.act3 = nn.ReLU(inplace=False)
+        self.downsample = _projection(in_ch, f3, stride, projection)
+
+    @property
+    def out_act(self) -> nn.ReLU:  # type: ignore[override]
+        return self.act3
+
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """F(x): the three convolutions of the residual branch, before the addition."""
         out = self.act1(self.bn1(self.conv1(x)))  # (B, F1, H, W)
         out = self.act2(self.bn2(self.conv2(out)))  # (B, F2, H/s, W/s)
         return self.bn3(self.conv3(out))  # (B, F3, H/s, W/s)
 
-    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
-        return x if self.downsample is None else self.downsample(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (self.shortcut_enabled or self.residual_enabled):
-            raise RuntimeError("block has both its shortcut and its residual branch switched off")
-        if not self.residual_enabled:  # lesion (Veit et al. 2016): only the shortcut passes
-            return self.act3(self.shortcut(x))
-        if not self.shortcut_enabled:  # plain block: no skip connection at all
-            return self.act3(self.residual(x))
-        return self.act3(self.residual(x) + self.shortcut(x))
+BLOCK_CLASSES: dict[str, type[ResidualBlock]] = {"basic": BasicBlock, "bottleneck": Bottleneck}
 
 
 def _pytorch_default_init(layer: nn.Conv2d | nn.Linear, generator: torch.Generator | None) -> None:
@@ -136,36 +190,56 @@ def _pytorch_default_init(layer: nn.Conv2d | nn.Linear, generator: torch.Generat
         nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
-class ResNet50(nn.Module):
-    """ResNet-50 with torchvision's state-dict layout and per-block switches."""
+class ResNet(nn.Module):
+    """Any member of the ResNet family, built from its :class:`~explorer.core.stages.ResNetSpec`,
+    with torchvision's state-dict layout and per-block switches.
 
-    def __init__(self, num_classes: int = 1000, init: Initialization = "he", seed: int | None = None) -> None:
+    Build it plainly, even when weights will overwrite it at once, never on the "meta" device: the
+    meta device's first use in a process imports torch._dynamo while holding the GIL, which stalled
+    the GUI thread 130-180 ms (``bench --suite ui``); a plain build costs about 0.2 s off the GIL.
+
+    Args:
+        spec: the member, or its name (``"resnet18"`` ... ``"wide_resnet101_2"``).
+    """
+
+    def __init__(
+        self, spec: ResNetSpec | str = RESNET50, num_classes: int = 1000, init: Initialization = "he", seed: int | None = None
+    ) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+        self.spec = resnet_spec(spec)
         self.num_classes = num_classes
         # Stage 1, the stem. Flat attributes keep torchvision's keys (conv1, bn1).
         self.conv1 = nn.Conv2d(3, STEM_CHANNELS, 7, stride=2, padding=3, bias=False)
         self.bn1 = SwitchableBatchNorm2d(STEM_CHANNELS)
         self.relu = nn.ReLU(inplace=False)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        block = BLOCK_CLASSES[self.spec.block]
         in_ch = STEM_CHANNELS
-        for spec in RESNET50_STAGES:
-            blocks = [Bottleneck(in_ch, spec.filters, spec.stride, projection=True)]
-            blocks += [Bottleneck(spec.filters[2], spec.filters, 1, projection=False) for _ in range(spec.blocks - 1)]
-            setattr(self, spec.module, nn.Sequential(*blocks))
-            in_ch = spec.filters[2]
+        for stage, projected in zip(self.stages, projections(self.stages)):
+            out_ch = stage.out_channels
+            blocks = [block(in_ch, stage.filters, stage.stride, projected, stage.groups)]
+            blocks += [block(out_ch, stage.filters, 1, False, stage.groups) for _ in range(stage.blocks - 1)]
+            setattr(self, stage.module, nn.Sequential(*blocks))
+            in_ch = out_ch
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(in_ch, num_classes)
         self.initialize(init, seed)
 
+    @property
+    def stages(self) -> tuple[StageSpec, ...]:
+        """The stage table this model was built from (its spec's)."""
+        return self.spec.stages
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # C = 64 for basic blocks, 256 for ResNet-50's bottlenecks (the stage's out_channels).
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, 64, H/4, W/4)
-        x = self.layer1(x)  # (B, 256, H/4, W/4)
-        x = self.layer2(x)  # (B, 512, H/8, W/8)
-        x = self.layer3(x)  # (B, 1024, H/16, W/16)
-        x = self.layer4(x)  # (B, 2048, H/32, W/32)
-        x = torch.flatten(self.avgpool(x), 1)  # (B, 2048)
+        x = self.layer1(x)  # (B, C1, H/4, W/4)
+        x = self.layer2(x)  # (B, C2, H/8, W/8)
+        x = self.layer3(x)  # (B, C3, H/16, W/16)
+        x = self.layer4(x)  # (B, C4, H/32, W/32)
+        x = torch.flatten(self.avgpool(x), 1)  # (B, C4)
         return self.fc(x)  # (B, num_classes)
 
     # -- initialisation -------------------------------------------------------------------------
@@ -199,12 +273,12 @@ class ResNet50(nn.Module):
 
     # -- structure ------------------------------------------------------------------------------
 
-    def blocks(self) -> dict[str, Bottleneck]:
-        """All bottleneck blocks by state-dict prefix (``"layer1.0"`` ... ``"layer4.2"``), in order."""
-        return {name: m for name, m in self.named_modules() if isinstance(m, Bottleneck)}
+    def blocks(self) -> dict[str, ResidualBlock]:
+        """All residual blocks by state-dict prefix (``"layer1.0"`` ... ``"layer4.2"``), in order."""
+        return {name: m for name, m in self.named_modules() if isinstance(m, ResidualBlock)}
 
     def stage_modules(self) -> Iterator[tuple[StageSpec, nn.Sequential]]:
-        for spec in RESNET50_STAGES:
+        for spec in self.stages:
             yield spec, getattr(self, spec.module)
 
     # -- switches -------------------------------------------------------------------------------
@@ -252,3 +326,11 @@ class ResNet50(nn.Module):
         return {
             name: {"shortcut": b.shortcut_enabled, "residual": b.residual_enabled} for name, b in self.blocks().items()
         }
+
+
+class ResNet50(ResNet):
+    """ResNet-50, the seed's network and the default: ``ResNet(RESNET50, ...)`` under its old name,
+    with the same signature, for every caller that means ResNet-50."""
+
+    def __init__(self, num_classes: int = 1000, init: Initialization = "he", seed: int | None = None) -> None:
+        super().__init__(RESNET50, num_classes, init, seed)

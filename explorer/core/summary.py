@@ -1,10 +1,10 @@
-"""Exact architecture summary of ResNet-50: per stage, per block and per layer shapes, parameters,
-mult-adds, activation memory, receptive field and cumulative stride.
+"""Exact architecture summary of any ResNet of the family: per stage, per block and per layer shapes,
+parameters, mult-adds, activation memory, receptive field and cumulative stride.
 
-Pure PyTorch + torchinfo. Shapes and mult-adds come from torchinfo's hooks (one forward pass of a
-batch-1 CPU tensor); parameter counts come from each module's unique parameters, so a module
-shared by two parents is never counted twice; receptive fields are derived analytically from each
-layer's kernel, stride and dilation (Araujo et al. 2019, "Computing Receptive Fields of CNNs").
+Core layer, pure Python: the numbers come from the layer table of ``explorer.core.counts``, computed
+from the spec with torchinfo's conventions, so no model is built and nothing runs (ResNet-152 in
+milliseconds, where one forward of torchinfo's took seconds); tests check every layer of every
+member against torchinfo on torchvision's model, and receptive fields against gradients.
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import torch
-import torchinfo
-from torch import nn
-
-from explorer.core.model import Bottleneck, ResNet50
-
-FLOAT32_BYTES = 4
+from explorer.core.blocks import HEAD, STEM, STEM_STAGE, block_kinds, residual_blocks
+from explorer.core.counts import FLOAT32_BYTES, Layer, layer_table
+from explorer.core.stages import DEFAULT_ARCH, ResNetSpec, input_size_problem, resnet_spec
 
 
 @dataclass(frozen=True)
@@ -87,12 +83,15 @@ class ModelSummary:
     activation_bytes: int
     stages: list[StageSummary]
     head: HeadSummary
+    arch: str = DEFAULT_ARCH  # the member's name, e.g. "resnet18"
+    title: str = "ResNet-50"
+    block_type: str = "bottleneck"  # "basic" | "bottleneck"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def blocks(self) -> dict[str, BlockSummary]:
-        """Every block (stem and the 16 bottlenecks) by name, in network order."""
+        """Every block (the stem and the residual blocks) by name, in network order."""
         return {b.name: b for s in self.stages for b in s.blocks}
 
     def layers(self) -> dict[str, LayerSummary]:
@@ -102,152 +101,84 @@ class ModelSummary:
         return out
 
 
-@dataclass
-class _Field:
-    """Receptive-field state: window side ``rf`` and cumulative stride ``jump`` (Araujo et al.)."""
-
-    rf: int = 1
-    jump: int = 1
-
-    def through(self, module: nn.Module) -> "_Field":
-        kernel, stride, dilation = _geometry(module)
-        if kernel is None:
-            return _Field(self.rf, self.jump)
-        return _Field(self.rf + (kernel - 1) * dilation * self.jump, self.jump * stride)
-
-
-def _first(value: Any) -> int:
-    return int(value[0] if isinstance(value, (tuple, list)) else value)
-
-
-def _geometry(module: nn.Module) -> tuple[int | None, int, int]:
-    """(kernel, stride, dilation) of a spatial layer; kernel None for layers that keep the field."""
-    if isinstance(module, (nn.Conv2d, nn.MaxPool2d)):
-        return _first(module.kernel_size), _first(module.stride), _first(module.dilation)
-    return None, 1, 1
-
-
-def _padding(module: nn.Module) -> int | None:
-    return _first(module.padding) if isinstance(module, (nn.Conv2d, nn.MaxPool2d)) else None
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Parameters of a module, each tensor once even when submodules are shared (parameters()
+def count_parameters(module: Any) -> int:
+    """Parameters of a torch module, each tensor once even when submodules are shared (parameters()
     deduplicates; torchinfo's per-row sums would count a shared module twice)."""
     return sum(p.numel() for p in module.parameters())
 
 
-class _Recorder:
-    """Turns torchinfo's per-module records into LayerSummary objects with receptive fields."""
-
-    def __init__(self, model: nn.Module, input_size: tuple[int, int]) -> None:
-        stats = torchinfo.summary(model, input_size=(1, 3, *input_size), depth=64, verbose=0, device="cpu")
-        self.stats = stats
-        by_id = {info.layer_id: info for info in stats.summary_list}
-        self.info = {name: by_id[id(m)] for name, m in model.named_modules() if id(m) in by_id}
-        self.modules = dict(model.named_modules())
-
-    def layer(self, name: str, field_in: _Field, shortcut: bool = False) -> tuple[LayerSummary, _Field]:
-        module, info = self.modules[name], self.info[name]
-        field_out = field_in.through(module)
-        kernel, stride, _ = _geometry(module)
-        summary = LayerSummary(
-            name=name,
-            type="BatchNorm2d" if isinstance(module, nn.BatchNorm2d) else type(module).__name__,
-            input_shape=list(info.input_size[1:]),
-            output_shape=list(info.output_size[1:]),
-            params=count_parameters(module),
-            mult_adds=int(info.macs),
-            activation_bytes=_numel(info.output_size[1:]) * FLOAT32_BYTES,
-            receptive_field=field_out.rf,
-            stride=field_out.jump,
-            kernel=kernel,
-            conv_stride=stride if kernel is not None else None,
-            padding=_padding(module),
-            shortcut=shortcut,
-        )
-        return summary, field_out
-
-    def chain(self, names: list[str], field_in: _Field, shortcut: bool = False) -> tuple[list[LayerSummary], _Field]:
-        layers = []
-        for name in names:
-            layer, field_in = self.layer(name, field_in, shortcut)
-            layers.append(layer)
-        return layers, field_in
+def _layer(layer: Layer) -> LayerSummary:
+    return LayerSummary(
+        name=layer.name,
+        type=layer.type,
+        input_shape=list(layer.input_shape),
+        output_shape=list(layer.output_shape),
+        params=layer.params,
+        mult_adds=layer.mult_adds,
+        activation_bytes=layer.elements * FLOAT32_BYTES,
+        receptive_field=layer.receptive_field,
+        stride=layer.stride,
+        kernel=layer.kernel,
+        conv_stride=layer.conv_stride,
+        padding=layer.padding,
+        shortcut=layer.shortcut,
+    )
 
 
-def _numel(shape: Any) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
-
-
-def _block(
-    name: str, kind: str, stage: str, layers: list[LayerSummary], module: nn.Module | None, field_out: _Field
-) -> BlockSummary:
+def _block(name: str, kind: str, stage: str, layers: list[LayerSummary]) -> BlockSummary:
     return BlockSummary(
         name=name,
         kind=kind,
         stage=stage,
         input_shape=layers[0].input_shape,
         output_shape=layers[-1].output_shape,
-        params=count_parameters(module) if module is not None else sum(layer.params for layer in layers),
+        params=sum(layer.params for layer in layers),  # no layer is shared: each counted once
         mult_adds=sum(layer.mult_adds for layer in layers),
         activation_bytes=sum(layer.activation_bytes for layer in layers),
-        receptive_field=field_out.rf,
-        stride=field_out.jump,
+        receptive_field=layers[-1].receptive_field,
+        stride=layers[-1].stride,
         layers=layers,
     )
 
 
-def _bottleneck(rec: _Recorder, name: str, block: Bottleneck, stage: str, field_in: _Field) -> tuple[BlockSummary, _Field]:
-    residual, f_res = rec.chain([f"{name}.{m}" for m in ("conv1", "bn1", "act1", "conv2", "bn2", "act2", "conv3", "bn3")], field_in)
-    shortcut: list[LayerSummary] = []
-    f_short = field_in
-    if block.downsample is not None:
-        names = [f"{name}.downsample.{i}" for i in range(len(block.downsample))]
-        shortcut, f_short = rec.chain(names, field_in, shortcut=True)
-    # With symmetric padding both paths stay centred, so the sum sees the larger window.
-    f_sum = _Field(max(f_res.rf, f_short.rf), f_res.jump)
-    add_relu, f_out = rec.layer(f"{name}.act3", f_sum)
-    return _block(name, block.kind, stage, [*residual, *shortcut, add_relu], block, f_out), f_out
-
-
-def summarize(input_size: tuple[int, int] = (224, 224), num_classes: int = 1000) -> ModelSummary:
-    """Summarise ResNet-50 for one ``(H, W)`` input and ``num_classes`` outputs.
+def summarize(
+    input_size: tuple[int, int] = (224, 224), num_classes: int = 1000, arch: str | ResNetSpec = DEFAULT_ARCH
+) -> ModelSummary:
+    """Summarise a member of the family (default ResNet-50) for one ``(H, W)`` input and
+    ``num_classes`` outputs.
 
     Raises:
         ValueError: for an input too small to survive the five stride-2 stages, or no classes.
     """
     height, width = (int(v) for v in input_size)
-    if min(height, width) < 32:
-        raise ValueError(f"input size {height}x{width} is too small: ResNet-50 needs at least 32x32")
-    model = ResNet50(num_classes=num_classes).eval()
-    rec = _Recorder(model, (height, width))
-
-    stem_layers, field = rec.chain(["conv1", "bn1", "relu", "maxpool"], _Field())
-    stem = _block("stem", "stem", "stage1", stem_layers, None, field)
-    stages = [StageSummary("stage1", "stem", stem.output_shape, stem.params, stem.mult_adds, stem.activation_bytes, [stem])]
-    for spec, seq in model.stage_modules():
-        blocks = []
-        for index, block in enumerate(seq):
-            summary, field = _bottleneck(rec, f"{spec.module}.{index}", block, spec.name, field)
-            blocks.append(summary)
+    problem = input_size_problem(height, width)
+    if problem:
+        raise ValueError(problem)
+    spec = resnet_spec(arch)
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+    by_block: dict[str, list[LayerSummary]] = {}
+    for layer in layer_table(spec, height, width, num_classes):
+        by_block.setdefault(layer.block, []).append(_layer(layer))
+    stem = _block(STEM, STEM, STEM_STAGE, by_block[STEM])
+    stages = [StageSummary(STEM_STAGE, STEM, stem.output_shape, stem.params, stem.mult_adds, stem.activation_bytes, [stem])]
+    kinds = block_kinds(spec.stages)
+    for stage in spec.stages:
+        blocks = [_block(name, kinds[name], stage.name, by_block[name]) for name in residual_blocks([stage])]
         stages.append(
             StageSummary(
-                name=spec.name,
-                module=spec.module,
+                name=stage.name,
+                module=stage.module,
                 output_shape=blocks[-1].output_shape,
-                params=count_parameters(seq),
+                params=sum(b.params for b in blocks),
                 mult_adds=sum(b.mult_adds for b in blocks),
                 activation_bytes=sum(b.activation_bytes for b in blocks),
                 blocks=blocks,
             )
         )
-    head_layers, _ = rec.chain(["avgpool", "fc"], field)
+    head_layers = by_block[HEAD]
     head = HeadSummary(
-        name="head",
+        name=HEAD,
         input_shape=head_layers[0].input_shape,
         output_shape=head_layers[-1].output_shape,
         params=sum(layer.params for layer in head_layers),
@@ -255,14 +186,17 @@ def summarize(input_size: tuple[int, int] = (224, 224), num_classes: int = 1000)
         activation_bytes=sum(layer.activation_bytes for layer in head_layers),
         layers=head_layers,
     )
-    all_params = list({id(p): p for p in model.parameters()}.values())
+    total = sum(s.params for s in stages) + head.params
     return ModelSummary(
         input_size=[height, width],
         num_classes=num_classes,
-        total_params=sum(p.numel() for p in all_params),
-        trainable_params=sum(p.numel() for p in all_params if p.requires_grad),
+        total_params=total,
+        trainable_params=total,  # a built model trains every parameter
         mult_adds=sum(s.mult_adds for s in stages) + head.mult_adds,
         activation_bytes=sum(s.activation_bytes for s in stages) + head.activation_bytes,
         stages=stages,
         head=head,
+        arch=spec.name,
+        title=spec.title,
+        block_type=spec.block,
     )

@@ -3,8 +3,10 @@ weights and the command-line images.
 
 UI layer. The window appears before torch is imported; right after its first paint the view modules
 (and torch) are imported on a worker thread and then the parts are built. ``probe=True`` is the
-startup benchmark's mode: it prints ``shown``, ``parts``, the longest paint gap in between
-(``gap MS``) and ``summary`` as each is reached, never loads weights, and quits.
+startup benchmark's mode: it starts like the app with random weights (nothing to download) and the
+given images, prints ``shown``, ``parts``, the longest paint gap in between (``gap MS``),
+``diagram`` (the diagram painted), ``summary`` and ``prediction MS`` (the first image classified,
+with the forward time the panel shows) as each is reached, and quits.
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from explorer.ui.main_window import SUMMARY_JOB, MainWindow
+from explorer.ui.main_window import MainWindow
 
 APP_ID = "io.github.resnet_explorer.ResNetExplorer"  # the .desktop file's and AppStream's id
 
 
 class _FirstPaint(QObject):
-    """Calls ``callback`` once, from the event loop, after the window first paints."""
+    """Calls ``callback`` once, from the event loop, after ``owner`` (or one of ``widgets``) first paints."""
 
-    def __init__(self, window: MainWindow, callback) -> None:  # noqa: ANN001
-        super().__init__(window)
+    def __init__(self, owner, callback, widgets=None) -> None:  # noqa: ANN001
+        super().__init__(owner)
         self._callback = callback
         self._done = False
-        for widget in (window, window.centralWidget()):
+        for widget in widgets if widgets is not None else (owner, owner.centralWidget()):
             widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
@@ -57,13 +59,13 @@ def run_app(paths: list[str], weights: str | None = None, device: str | None = N
         window = MainWindow()
     window.show()
     if probe:
-        _FirstPaint(window, lambda: _probe_steps(window))
+        _FirstPaint(window, lambda: _probe_steps(window, paths))
     else:
         _FirstPaint(window, lambda: window.start(paths, weights, device))
     return app.exec()
 
 
-def _probe_steps(window: MainWindow) -> None:
+def _probe_steps(window: MainWindow, paths: list[str]) -> None:
     print("shown", flush=True)
     # The longest gap of a 5 ms timer from the first paint until the parts are built: how long the
     # fresh window stops painting while torch and the views load.
@@ -77,16 +79,27 @@ def _probe_steps(window: MainWindow) -> None:
     timer.timeout.connect(on_beat)
     timer.start(5)
 
-    def on_parts() -> None:
-        timer.stop()
-        print("parts", flush=True)
-        print(f"gap {beat['max'] * 1000:.1f}", flush=True)
+    seen: set[str] = set()
 
-    def on_finished(kind: str, job_id: int, result: object) -> None:
-        if kind == SUMMARY_JOB:
-            print("summary", flush=True)
+    def mark(what: str, value: str = "") -> None:
+        if what not in seen:
+            seen.add(what)
+            print(f"{what} {value}".strip(), flush=True)
+        if {"summary", "prediction"} <= seen:
             window.close()
 
-    window.runner.finished.connect(on_finished)
+    def on_parts() -> None:
+        timer.stop()
+        mark("parts")
+        mark("gap", f"{beat['max'] * 1000:.1f}")
+        window.classify.image_list.model().dataChanged.connect(on_entry_changed)
+
+    def on_entry_changed(*_: object) -> None:
+        latency = window.classify.last_prediction_ms()
+        if latency is not None:
+            mark("prediction", f"{latency:.1f}")
+
+    window.summary_ready.connect(lambda: mark("summary"))
     window.parts_ready.connect(on_parts)
-    window.prepare_parts()
+    window.start(paths, weights="random", device="cpu")
+    _FirstPaint(window.diagram, lambda: mark("diagram"), widgets=(window.diagram.viewport(),))

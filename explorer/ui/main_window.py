@@ -1,11 +1,11 @@
-"""The main window: the block diagram in the centre, the inspector, classification and gradient lab as
-docks, menus, drag-and-drop of images anywhere, the status bar and saved layout.
+"""The main window: the block diagram in the centre, the inspector and classification docks on the
+right, the gradient lab and Insight docks below, menus, drag-and-drop of images anywhere, the status
+bar and the saved layout.
 
 UI layer. It builds the parts and wires their signals; it computes nothing itself. The window is
-shown before anything imports torch. ``start`` (the app, right after the first paint) imports the
-torch-backed view modules on a worker thread, then ``build_parts`` builds them on the GUI thread;
-tests call ``build_parts`` directly. The architecture summary is computed on a worker thread too,
-all through the one ``JobRunner``.
+shown before anything imports torch: ``start`` (the app, right after the first paint) imports the
+torch-backed part modules on a worker, then ``build_parts`` builds them on the GUI thread (tests
+call ``build_parts`` directly). The architecture summary is computed in a job too.
 """
 
 from __future__ import annotations
@@ -16,39 +16,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
-from explorer.ui.workers import JobRunner
+from explorer import __version__
+from explorer.ui import window_layout
+from explorer.ui.jobs import JobRunner
 
 if TYPE_CHECKING:  # imported for real in build_parts, after the window is on screen
     from explorer.core.summary import ModelSummary
-    from explorer.ui.classify_panel import ClassifyPanel
-    from explorer.ui.diagram import BlockDiagram
-    from explorer.ui.gradient_panel import GradientPanel
-    from explorer.ui.insight_panel import InsightPanel
-    from explorer.ui.inspector import Inspector
+    from explorer.ui.classify.panel import ClassifyPanel
+    from explorer.ui.common.switches import BlockSwitches
+    from explorer.ui.diagram.view import BlockDiagram
+    from explorer.ui.gradient_lab.panel import GradientPanel
+    from explorer.ui.insight.panel import InsightPanel
+    from explorer.ui.inspector.panel import Inspector
 
-SUMMARY_JOB = "summary"
-PARTS_IMPORT_JOB = "parts:import"
-# The torch-backed view modules that build_parts imports (the modules only: no widget is created
-# off the GUI thread).
+PARTS_LANE = "parts"
+# The torch-backed modules that build_parts imports (the modules only: no widget is created off the
+# GUI thread). The diagram is not among them: it is torch-free and drawn at once (build_diagram).
 PART_MODULES = (
-    "explorer.ui.classify_panel",
-    "explorer.ui.diagram",
-    "explorer.ui.gradient_panel",
-    "explorer.ui.insight_panel",
-    "explorer.ui.inspector",
+    "explorer.ui.classify.panel",
+    "explorer.ui.gradient_lab.panel",
+    "explorer.ui.insight.panel",
+    "explorer.ui.inspector.panel",
 )
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,7 +52,7 @@ def cached_summary() -> "ModelSummary":
     return summarize()
 
 
-def _import_part_modules(progress, cancelled) -> None:  # noqa: ANN001 - a JobRunner job
+def _import_part_modules(ctx: object) -> None:
     for name in PART_MODULES:
         importlib.import_module(name)
 
@@ -76,9 +68,11 @@ def _icon_path() -> Path | None:
 
 
 class MainWindow(QMainWindow):
-    """The application window. ``parts_ready`` fires once the diagram and panels exist."""
+    """The application window. ``parts_ready`` fires once the diagram and panels exist,
+    ``summary_ready`` once the architecture numbers are in."""
 
     parts_ready = Signal()
+    summary_ready = Signal()
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,9 +82,8 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(path)))
         self.settings = settings if settings is not None else QSettings()
         self.runner = JobRunner(self)
-        self.runner.finished.connect(self._on_runner_finished)
-        self.runner.failed.connect(self._on_runner_failed)
         self._pending_start: tuple[list[str], str | None, str | None] | None = None
+        self.switches: BlockSwitches | None = None
         self.diagram: BlockDiagram | None = None
         self.inspector: Inspector | None = None
         self.classify: ClassifyPanel | None = None
@@ -101,37 +94,42 @@ class MainWindow(QMainWindow):
         placeholder = QLabel("Loading ResNet-50…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(placeholder)
-        self.inspector_dock = self._dock("Inspector", "inspector_dock", Qt.DockWidgetArea.RightDockWidgetArea)
-        self.classify_dock = self._dock("Classification", "classify_dock", Qt.DockWidgetArea.RightDockWidgetArea)
-        self.gradient_dock = self._dock("Gradient lab", "gradient_dock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.insight_dock = self._dock("Insight", "insight_dock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.inspector_dock, self.classify_dock)
-        self.tabifyDockWidget(self.gradient_dock, self.insight_dock)
-        self.gradient_dock.raise_()
+        # The right column runs the full height; the bottom docks sit under the diagram only.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.inspector_dock = self._dock("Inspector", "inspector_dock")
+        self.classify_dock = self._dock("Classification", "classify_dock")
+        self.gradient_dock = self._dock("Gradient lab", "gradient_dock")
+        self.insight_dock = self._dock("Insight", "insight_dock")
+        self.side_docks = [self.classify_dock, self.inspector_dock]
+        self.bottom_docks = [self.gradient_dock, self.insight_dock]
+        window_layout.place_default(self, self.side_docks, self.bottom_docks)
         self.classify_dock.raise_()
+        self.gradient_dock.raise_()
         self._status = QLabel("Weights: none yet")
         self.statusBar().addPermanentWidget(self._status)
         self._build_menus()
-        self.resize(1400, 900)
+        # An explicit minimum: without it, the window's minimum follows its children's size hints
+        # and Qt grows the window past the screen whenever a label gets longer text.
+        self.setMinimumSize(window_layout.MINIMUM)
+        self.resize(window_layout.start_size(self))
         geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
-        self._first_start = state is None
+        self._restored = state is not None and self.restoreState(state)
         # Files dropped anywhere on the window, whichever child is under the cursor.
         QApplication.instance().installEventFilter(self)
         self.setAcceptDrops(True)
 
     # -- construction ---------------------------------------------------------------------------
 
-    def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, title: str, name: str) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState/restoreState key
         label = QLabel("Loading…")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         dock.setWidget(label)
-        self.addDockWidget(area, dock)
         return dock
 
     def _build_menus(self) -> None:
@@ -145,81 +143,90 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.export_action = file_menu.addAction("&Export gradient plot…", self._on_export_triggered)
         file_menu.addSeparator()
-        file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
-
-        self.weights_menu = bar.addMenu("&Weights")
+        self.quit_action = file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self.weights_placeholder = bar.addMenu("&Weights")  # replaced by the classifier's menu
+        self.weights_placeholder.setEnabled(False)
         self.view_menu = bar.addMenu("&View")
-        for dock in (self.inspector_dock, self.classify_dock, self.gradient_dock, self.insight_dock):
+        for dock in (*self.side_docks, *self.bottom_docks):
             self.view_menu.addAction(dock.toggleViewAction())
         # Keyboard access to the dock that has no menu of its own.
         self.insight_action = self.view_menu.addAction("Show &Insight", QKeySequence("Ctrl+I"), self._on_insight_triggered)
+        self.reset_layout_action = self.view_menu.addAction("&Reset layout", self.reset_layout)
         self.lab_menu = bar.addMenu("&Lab")
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction("&About", self._on_about_triggered)
+        self.about_action = help_menu.addAction("&About ResNet Explorer", self._on_about_triggered)
         # Until build_parts there is nothing for these to act on.
         self._parts_actions: list[QAction] = [self.open_action, self.open_folder_action, self.paste_action, self.export_action]
         for action in self._parts_actions:
             action.setEnabled(False)
 
+    def build_diagram(self) -> None:
+        """The diagram and its switches, in the centre: torch-free, so the window shows the network
+        at once while torch loads on a worker. Idempotent."""
+        if self.diagram is not None:
+            return
+        from explorer.core.blocks import residual_blocks
+        from explorer.ui.common.switches import BlockSwitches
+        from explorer.ui.diagram.view import BlockDiagram
+
+        self.switches = BlockSwitches(residual_blocks())
+        self.diagram = BlockDiagram(self.switches)
+        self.setCentralWidget(self.diagram)
+        self.diagram.block_selected.connect(self._on_diagram_block_selected)
+        self.diagram.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.switches.changed.connect(self._on_switches_changed)
+        self.view_menu.addSeparator()
+        for action in self.diagram.zoom_actions():
+            self.view_menu.addAction(action)
+
     def build_parts(self) -> None:
         """Import the torch-backed views, put them in place, wire them and start the summary job.
         Idempotent."""
-        if self.diagram is not None:
+        if self.classify is not None:
             return
-        from explorer.core.weights import WEIGHT_SOURCES
-        from explorer.ui.classify_panel import ClassifyPanel
-        from explorer.ui.diagram import BlockDiagram
-        from explorer.ui.gradient_panel import GradientPanel
-        from explorer.ui.insight_panel import InsightPanel
-        from explorer.ui.inspector import Inspector
+        self.build_diagram()
+        from explorer.ui.classify.panel import ClassifyPanel
+        from explorer.ui.common.widgets import scrolling
+        from explorer.ui.gradient_lab.panel import GradientPanel
+        from explorer.ui.insight.panel import InsightPanel
+        from explorer.ui.inspector.panel import Inspector
 
-        self.diagram = BlockDiagram()
-        self.inspector = Inspector()
         self.classify = ClassifyPanel(self.runner)
-        self.gradient = GradientPanel(self.runner)
+        # The launch's weights start loading on their worker now, while the other parts are built
+        # here (their results arrive through the event loop, after this method has wired everything).
+        self._load_start_weights()
+        self.inspector = Inspector()
+        self.gradient = GradientPanel(self.runner, self.switches)
         self.insight = InsightPanel(self.runner)
-        self.setCentralWidget(self.diagram)
-        self.inspector_dock.setWidget(self.inspector)
-        self.classify_dock.setWidget(self.classify)
-        self.gradient_dock.setWidget(self.gradient)
-        self.insight_dock.setWidget(self.insight)
+        for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
+                           (self.gradient_dock, self.gradient), (self.insight_dock, self.insight)):
+            dock.setWidget(scrolling(part, horizontal=True))
 
-        self.diagram.block_selected.connect(self._on_diagram_block_selected)
-        self.diagram.shortcut_toggled.connect(self._on_diagram_switch_toggled)
-        self.diagram.residual_toggled.connect(self._on_diagram_switch_toggled)
-        self.classify.status_changed.connect(self._on_classify_status_changed)
+        self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
         self.classify.image_selected.connect(self._on_classify_image_selected)
         self.gradient.run_finished.connect(self.insight.set_gradient_results)
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
         self.insight.block_chosen.connect(self._on_insight_block_chosen)
 
-        for name, source in WEIGHT_SOURCES.items():
-            self.weights_menu.addAction(source.label, functools.partial(self.classify.load_weights, name))
-        self.weights_menu.addSeparator()
-        self.weights_menu.addAction("Load a &file…", self._on_weights_file_triggered)
-        self.view_menu.addSeparator()
-        for action in self.diagram.zoom_actions():
-            self.view_menu.addAction(action)
+        self.menuBar().insertMenu(self.weights_placeholder.menuAction(), self.classify.weights_menu)
+        self.menuBar().removeAction(self.weights_placeholder.menuAction())
         # The panel's own Ctrl+R action, made window-wide (a second Ctrl+R would be ambiguous).
         self.gradient.run_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.lab_menu.addAction(self.gradient.run_action)
-        self.lab_menu.addAction("&Cancel run", self.gradient.cancel)
+        self.lab_menu.addAction(self.gradient.cancel_action)
         self.addAction(self.gradient.run_action)
         for action in self._parts_actions:
             action.setEnabled(True)
 
         self.gradient.restore_settings(self.settings)
-        if self._first_start:  # no saved layout: the diagram gets most of the height
-            # Once the new parts are laid out; resizing docks before that skews the split.
-            QTimer.singleShot(0, self._size_docks)
-        self.set_block_switches_from_diagram()
-        self.runner.submit(SUMMARY_JOB, lambda progress, cancelled: cached_summary())
-        self.statusBar().showMessage("Computing the architecture summary…", 5000)
+        # Once the new parts are laid out: a check (or a resize of the docks) before that is skewed.
+        QTimer.singleShot(0, self._check_layout)
+        job = self.runner.submit(lambda ctx: cached_summary(), PARTS_LANE)
+        job.returned.connect(self._on_summary_returned)
+        job.errored.connect(lambda message: self.statusBar().showMessage(f"Architecture summary failed: {message}"))
+        self.statusBar().showMessage("Computing the architecture summary…")
         self.parts_ready.emit()
-
-    def _size_docks(self) -> None:
-        self.resizeDocks([self.gradient_dock], [max(320, self.height() * 2 // 5)], Qt.Orientation.Vertical)
 
     def start(self, paths: list[str], weights: str | None = None, device: str | None = None) -> None:
         """What the app does at launch: the parts, then the last weights and device (or the given
@@ -227,46 +234,82 @@ class MainWindow(QMainWindow):
         download. Importing torch on the GUI thread froze the fresh window for over a second; on a
         worker the window keeps painting (longest gap ~0.2 s, the GIL-held parts of the import)."""
         self._pending_start = (paths, weights, device)
+        self.build_diagram()
         self.prepare_parts()
 
     def prepare_parts(self) -> None:
         """Import the part modules on a worker, then :meth:`build_parts` on the GUI thread."""
-        self.runner.submit(PARTS_IMPORT_JOB, _import_part_modules)
+        job = self.runner.submit(_import_part_modules, PARTS_LANE)
+        job.returned.connect(self._on_parts_imported)
+        job.errored.connect(lambda message: self.statusBar().showMessage(f"Cannot load the app's parts: {message}"))
 
-    def _finish_start(self, paths: list[str], weights: str | None, device: str | None) -> None:
+    def _on_parts_imported(self, _: object) -> None:
+        self.build_parts()
+        if self._pending_start is not None:
+            paths, self._pending_start = self._pending_start[0], None
+            if paths:
+                self.add_paths(paths)
+
+    def _load_start_weights(self) -> None:
+        if self._pending_start is None:
+            return
+        _, weights, device = self._pending_start
+        if device:
+            self.classify.set_device(device)
         if weights is None:
             self.classify.restore_settings(self.settings)  # loads the last source, default ImageNet V2
         else:
             self.classify.load_weights(weights)
-        if device:
-            self.classify.set_device(device)
-        if paths:
-            self.add_paths(paths)
 
-    def set_block_switches_from_diagram(self) -> None:
-        self.gradient.set_block_switches(*self.diagram.switches())
+    # -- layout ---------------------------------------------------------------------------------
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: every dock back in place at its default size."""
+        window_layout.place_default(self, self.side_docks, self.bottom_docks)
+        self.classify_dock.raise_()
+        self.gradient_dock.raise_()
+        window_layout.clamp_to_screen(self)
+
+    def _check_layout(self) -> None:
+        if not self._restored:
+            window_layout.size_docks(self, self.side_docks, self.bottom_docks)
+        elif window_layout.central_share(self) < window_layout.MIN_CENTRAL_SHARE:
+            self.reset_layout()
+            self.statusBar().showMessage("The saved layout left the diagram too little room; the default layout is back.", 8000)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        window_layout.clamp_to_screen(self)  # a geometry saved on a larger screen
 
     # -- signals of the parts -------------------------------------------------------------------
 
+    def _on_summary_returned(self, summary: ModelSummary) -> None:
+        if self.statusBar().currentMessage().startswith("Computing the architecture"):
+            self.statusBar().clearMessage()
+        self.diagram.set_summary(summary)
+        self.inspector.set_summary(summary)
+        self.gradient.set_summary(summary)
+        if not self.statusBar().currentMessage():  # a layout notice stays
+            self.statusBar().showMessage("Architecture summary ready: click a block, double-click to expand", 5000)
+        self.summary_ready.emit()
+
     def _on_diagram_block_selected(self, name: str) -> None:
+        if self.insight is None:  # the parts are still loading
+            return
         self.insight.set_block(name)
         try:
             self.inspector.show_item(name)
         except KeyError as exc:
             self.statusBar().showMessage(str(exc), 5000)
 
-    def _on_diagram_switch_toggled(self, block: str, enabled: bool) -> None:
-        self.set_block_switches_from_diagram()
-        self.statusBar().showMessage(f"{block}: {'on' if enabled else 'off'} for the next gradient run", 5000)
+    def _on_switches_changed(self, block: str, what: str, on: bool) -> None:
+        words = {"shortcut": "shortcut", "residual": "residual branch"}[what]
+        self.statusBar().showMessage(f"{block}: {words} {'on' if on else 'off'} for the next gradient run", 5000)
 
-    def _on_classify_status_changed(self, text: str) -> None:
-        self._status.setText(text)
-
-    def _on_classify_weights_loaded(self, payload: object) -> None:
-        self.inspector.set_weight_stats(payload.get("stats", {}) if isinstance(payload, dict) else {})
-        if isinstance(payload, dict) and "info" in payload:
-            # The same source on the classifier's device, into the Insight panel's own model.
-            self.insight.set_weights(payload["info"]["source"], self.classify.device_box.currentData())
+    def _on_classify_weights_loaded(self, payload: dict) -> None:
+        self.inspector.set_weight_stats(payload.get("stats", {}))
+        # The same source on the classifier's device, into the Insight panel's own model.
+        self.insight.set_weights(payload["info"]["source"], self.classify.device())
 
     def _on_classify_image_selected(self, selected: object) -> None:
         if selected:
@@ -278,23 +321,6 @@ class MainWindow(QMainWindow):
         if self.diagram.selected() != name:
             self.diagram.select(name)
 
-    def _on_runner_finished(self, kind: str, job_id: int, result: object) -> None:
-        if kind == PARTS_IMPORT_JOB:
-            self.build_parts()
-            if self._pending_start is not None:
-                pending, self._pending_start = self._pending_start, None
-                self._finish_start(*pending)
-        elif kind == SUMMARY_JOB:
-            self.diagram.set_summary(result)
-            self.inspector.set_summary(result)
-            self.statusBar().showMessage("Architecture summary ready: click a block, double-click to expand", 5000)
-
-    def _on_runner_failed(self, kind: str, job_id: int, message: str) -> None:
-        if kind == PARTS_IMPORT_JOB:
-            self.statusBar().showMessage(f"Cannot load the app's parts: {message}")
-        elif kind == SUMMARY_JOB:
-            self.statusBar().showMessage(f"Architecture summary failed: {message}")
-
     # -- menus ----------------------------------------------------------------------------------
 
     def _on_insight_triggered(self) -> None:
@@ -304,12 +330,16 @@ class MainWindow(QMainWindow):
             self.insight.tabs.setFocus()
 
     def _on_open_triggered(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", "", IMAGE_FILTER)
+        from explorer.ui.common import dialogs
+
+        paths = dialogs.open_images(self, "Open images")
         if paths:
             self.add_paths(paths)
 
     def _on_open_folder_triggered(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        from explorer.ui.common import dialogs
+
+        folder = dialogs.open_folder(self, "Open a folder of images")
         if folder:
             self.add_paths([folder])
 
@@ -324,25 +354,19 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The clipboard holds no image", 5000)
 
     def _on_export_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export gradient plot", "gradients.png", "PNG image (*.png);;SVG drawing (*.svg);;CSV table (*.csv)"
-        )
+        from explorer.ui.common import dialogs
+
+        path = dialogs.save_export(self, "Export the gradient lab", "gradients.png", ".png")
         if path:
             self.gradient.export(path)
-
-    def _on_weights_file_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load ResNet-50 weights", "", "Checkpoints (*.pth *.pt *.bin *.safetensors);;All files (*)"
-        )
-        if path:
-            self.classify.load_weights(path)
+            self.gradient_dock.raise_()
 
     def _on_about_triggered(self) -> None:
         QMessageBox.about(
             self,
             "About ResNet Explorer",
-            "ResNet Explorer: ResNet-50 (He et al. 2015) as a clickable diagram, live classification "
-            "and a gradient lab that shows why skip connections matter.",
+            f"ResNet Explorer {__version__}\n\nResNet-50 (He et al. 2015) as a clickable diagram, live "
+            "classification and a gradient lab that shows why skip connections matter.",
         )
 
     # -- drag and drop, closing -----------------------------------------------------------------
@@ -365,16 +389,12 @@ class MainWindow(QMainWindow):
             return False
         event.acceptProposedAction()
         if kind == QEvent.Type.Drop:
-            self._on_window_dropped(event)
+            paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if paths:
+                self.add_paths(paths)
+            elif mime.hasImage():
+                self.classify.add_qimage(mime.imageData(), "dropped image")
         return True
-
-    def _on_window_dropped(self, event: QDropEvent) -> None:
-        mime = event.mimeData()
-        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-        if paths:
-            self.add_paths(paths)
-        elif mime.hasImage():
-            self.classify.add_qimage(mime.imageData(), "dropped image")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self._closing:

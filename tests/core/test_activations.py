@@ -11,12 +11,13 @@ import torchvision
 
 from explorer.core.activations import (
     ActivationCache,
-    block_names,
+    block_modules,
     capture_activations,
     image_key,
     inference_semantics,
     top_channels,
 )
+from explorer.core.blocks import feature_blocks
 from explorer.core.model import ResNet50
 from support import lively_model
 
@@ -57,8 +58,8 @@ def torchvision_block_outputs(model: ResNet50, x: torch.Tensor) -> dict[str, tor
 
 
 def test_block_names_are_stem_then_the_16_blocks(model):
-    names = block_names(model)
-    assert names == ["stem", *model.blocks()]
+    names = list(block_modules(model))
+    assert names == ["stem", *model.blocks()] == list(feature_blocks())
     assert len(names) == 17 and names[1] == "layer1.0" and names[-1] == "layer4.2"
 
 
@@ -125,7 +126,7 @@ def test_cache_runs_one_forward_per_image_and_evicts_the_oldest(model):
     cache = ActivationCache(model, max_images=2)
     a, b, c = image(10), image(11), image(12)
     first = cache.top_channels(a, "layer1.0", k=4)
-    for block in block_names(model):  # browsing every block of the same image: no new forward
+    for block in block_modules(model):  # browsing every block of the same image: no new forward
         cache.top_channels(a, block, k=4)
     assert cache.forwards == 1
     assert [m.channel for m in cache.top_channels(a.clone(), "layer1.0", k=4)] == [m.channel for m in first]

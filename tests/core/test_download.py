@@ -4,61 +4,18 @@ failure case may anything be left in the cache."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from explorer.core import download
-from explorer.core.download import DownloadCancelled, DownloadError, cache_dir, fetch
-
-
-class Server:
-    """Serves ``payload`` at any path. ``mode``: ``ok``, ``short`` (announces more bytes than it
-    sends, then hangs up), ``missing`` (404) or ``silent`` (accepts, never answers)."""
-
-    def __init__(self) -> None:
-        self.payload = b""
-        self.mode = "ok"
-        self.requests = 0
-        self.release = threading.Event()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                server.requests += 1
-                if server.mode == "silent":
-                    server.release.wait(10)
-                    return
-                if server.mode == "missing":
-                    self.send_error(404, "Not Found")
-                    return
-                body = server.payload
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body) + (1000 if server.mode == "short" else 0)))
-                self.end_headers()
-                self.wfile.write(body)
-                self.close_connection = True
-
-            def log_message(self, *args) -> None:  # keep test output clean
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/models/{name}"
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from explorer.core.download import CacheError, DownloadCancelled, DownloadError, cache_dir, fetch
+from support import PERMISSIONS_IGNORED, Server
 
 
 @pytest.fixture
@@ -156,3 +113,113 @@ def test_silent_server_times_out(server):
 def test_unresolvable_host_is_one_line():
     with pytest.raises(DownloadError, match="cannot resolve"):
         fetch("http://no-such-host.invalid/w.pth", "w.pth", None, timeout=3)
+
+
+# -- a slow, a cancelled and a malformed transfer; a cache that cannot be written ----------------------
+
+
+def test_a_trickling_server_fails_the_progress_deadline(server):
+    server.payload, _ = payload(3000)
+    server.mode = "trickle"  # 20 bytes a second, far below 1000 bytes per 0.5 s
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="stalled: .* bytes in the last 0.5 s") as info:
+        fetch(server.url("w.pth"), "w.pth", None, stall_window=0.5, min_window_bytes=1000)
+    # Hang guard, not a timing test: each read used to block until 128 KiB arrived (60 s here).
+    assert time.monotonic() - start < 10
+    assert "\n" not in str(info.value) and cache_files() == []
+
+
+def test_cancel_is_honoured_while_the_server_trickles(server):
+    server.payload, _ = payload(3000)
+    server.mode = "trickle"
+    asked: list[float] = []
+
+    def cancel() -> bool:
+        if not asked and time.monotonic() - start > 0.3:
+            asked.append(time.monotonic())
+        return bool(asked)
+
+    start = time.monotonic()
+    with pytest.raises(DownloadCancelled):
+        fetch(server.url("w.pth"), "w.pth", None, cancel=cancel)
+    # Hang guard (generous): cancel used to wait for a 128 KiB read, 57 s at one byte a second.
+    assert time.monotonic() - asked[0] < 2
+    assert cache_files() == []
+
+
+@pytest.mark.parametrize("value", ["abc", "300000, 5", "-5", "1e6"])
+def test_a_malformed_content_length_is_one_line(server, value):
+    server.payload, _ = payload()
+    server.mode, server.content_length = "length", value
+    with pytest.raises(DownloadError, match="invalid Content-Length") as info:
+        fetch(server.url("w.pth"), "w.pth", None)
+    assert "\n" not in str(info.value) and cache_files() == []
+
+
+def test_equal_repeated_content_lengths_count_as_one(server):
+    server.payload, prefix = payload()
+    server.mode = "length"
+    server.content_length = f"{len(server.payload)}, {len(server.payload)}"
+    assert fetch(server.url("w.pth"), "w.pth", prefix).read_bytes() == server.payload
+
+
+def test_torch_home_pointing_at_a_file_is_a_cache_error(tmp_path, monkeypatch, server):
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "not-a-folder"))
+    with pytest.raises(CacheError, match="cannot write to the cache folder") as info:
+        fetch(server.url("w.pth"), "w.pth", None)
+    assert "\n" not in str(info.value) and server.requests == 0
+
+
+def test_a_folder_where_the_file_belongs_is_a_cache_error(server):
+    (cache_dir() / "w.pth").mkdir(parents=True)
+    with pytest.raises(CacheError, match="is a folder"):
+        fetch(server.url("w.pth"), "w.pth", None)
+    assert server.requests == 0
+
+
+def test_a_read_only_cache_says_so_and_cleanup_cannot_hide_it(server, monkeypatch):
+    """On a read-only file system even unlinking a file that was never created fails (EROFS); the
+    cleanup in fetch's finally used to replace the real message with that one."""
+    cache_dir().mkdir(parents=True)
+    real_open, real_unlink = Path.open, Path.unlink
+
+    def read_only_open(self, mode="r", *args, **kwargs):
+        if "x" in mode or "w" in mode:
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_open(self, mode, *args, **kwargs)
+
+    def read_only_unlink(self, missing_ok=False):
+        if self.name.endswith(".partial"):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_unlink(self, missing_ok)
+
+    monkeypatch.setattr(Path, "open", read_only_open)
+    monkeypatch.setattr(Path, "unlink", read_only_unlink)
+    with pytest.raises(CacheError, match="read-only file system"):
+        fetch(server.url("w.pth"), "w.pth", None)
+
+
+def test_a_failed_final_rename_cleans_up_quietly(server, monkeypatch):
+    server.payload, prefix = payload()
+
+    def refuse(*args):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(download.os, "replace", refuse)
+    with pytest.raises(CacheError, match="permission denied"):
+        fetch(server.url("w.pth"), "w.pth", prefix)
+    assert cache_files() == []
+
+
+@pytest.mark.skipif(PERMISSIONS_IGNORED, reason="file modes are not enforced here (root); the simulated test above covers it")
+def test_a_read_only_cache_folder_for_real(server):
+    server.payload, _ = payload()
+    cache_dir().mkdir(parents=True)
+    cache_dir().chmod(0o555)
+    try:
+        with pytest.raises(CacheError, match="permission denied") as info:
+            fetch(server.url("w.pth"), "w.pth", None)
+        assert "\n" not in str(info.value) and server.requests == 0
+    finally:
+        cache_dir().chmod(0o755)

@@ -3,8 +3,8 @@ put into files ourselves. Every accepted and refused input is generated in tmp_p
 
 from __future__ import annotations
 
-import struct
-import zlib
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from PIL import Image
 
 from explorer.core import images
 from explorer.core.images import ImageError, expand_inputs, load_image, preprocess
+from support import PERMISSIONS_IGNORED, png_header_only
 
 transforms = pytest.importorskip("torchvision.transforms")
 
@@ -153,17 +154,6 @@ def test_tiny_and_very_wide_images(tmp_path, size):
 # -- refused files -------------------------------------------------------------------------------
 
 
-def png_header_only(path: Path, width: int, height: int) -> Path:
-    """A PNG that declares width x height but carries almost no data: a decompression bomb's header."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
-    return path
-
-
 def assert_refused(path: Path, *words: str) -> None:
     with pytest.raises(ImageError) as info:
         load_image(path)
@@ -230,3 +220,131 @@ def test_expand_inputs_keeps_order_and_expands_folders(tmp_path):
     assert isinstance(result[3], ImageError) and "missing.jpg: no such file" in str(result[3])
     assert isinstance(result[4], ImageError) and "no images" in str(result[4])
     assert len(result) == 5
+
+
+# -- containment: names and paths that raise, permissions, warnings ---------------------------------
+
+
+def test_expand_inputs_never_raises(tmp_path, monkeypatch):
+    long_name = tmp_path / ("x" * 300 + ".jpg")  # Python 3.11's Path.exists raises ENAMETOOLONG here
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    save(noise(8, 8), locked / "a.png")
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    result = expand_inputs([long_name, locked, tmp_path / "nul\x00byte.png"])
+    assert all(isinstance(r, ImageError) for r in result)
+    assert "file name too long" in result[0].reason
+    assert result[1].reason == "cannot read the folder (permission denied)"
+    assert "NUL" in result[2].reason
+
+
+def test_unreadable_image_says_permission_denied_not_corrupt(tmp_path, monkeypatch):
+    path = save(noise(8, 8), tmp_path / "locked.png")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(path) else real_access(p, mode, **kw))
+    assert_refused(path, "permission denied")
+    assert isinstance(expand_inputs([path])[0], ImageError)
+
+
+@pytest.mark.skipif(PERMISSIONS_IGNORED, reason="file modes are not enforced here (root); the simulated test above covers it")
+def test_unreadable_image_and_folder_for_real(tmp_path):
+    path = save(noise(8, 8), tmp_path / "locked.png")
+    path.chmod(0)
+    assert_refused(path, "permission denied")
+    folder = tmp_path / "closed"
+    folder.mkdir()
+    folder.chmod(0)
+    try:
+        (entry,) = expand_inputs([folder])
+        assert isinstance(entry, ImageError) and "permission denied" in entry.reason
+    finally:
+        folder.chmod(0o700)
+
+
+def test_names_are_escaped_in_messages(tmp_path):
+    path = tmp_path / "new\nline\x1b[31m.png"
+    path.write_text("not an image")
+    with pytest.raises(ImageError) as info:
+        load_image(path)
+    assert str(info.value) == f"{tmp_path}/new\\nline\\x1b[31m.png: a text file, not an image"
+    assert info.value.path == str(path)  # the name as given, for JSON
+
+
+def test_library_warnings_do_not_escape(tmp_path):
+    from support import odd_but_good_images
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        for path in odd_but_good_images(tmp_path):
+            assert load_image(path).mode == "RGB"
+
+
+# -- bounded memory: strips, reduction, decode allowance ----------------------------------------------
+
+
+def _modes(size: tuple[int, int]) -> dict[str, Image.Image]:
+    base = noise(*size, seed=5)
+    palette = base.convert("P")
+    palette.info["transparency"] = 3
+    rgba = base.convert("RGBA")
+    rgba.putalpha(base.convert("L"))
+    deep = Image.fromarray((np.asarray(base.convert("L"), dtype=np.uint16) * 257).astype(np.uint16))
+    floats = np.asarray(base.convert("L"), dtype=np.float32) / 255
+    floats[0, :3] = [np.nan, np.inf, -np.inf]
+    return {"P+transparency": palette, "RGBA": rgba, "LA": base.convert("LA"), "CMYK": base.convert("CMYK"),
+            "1": base.convert("1"), "I;16": deep, "F": Image.fromarray(floats, "F")}
+
+
+@pytest.mark.parametrize("mode", ["P+transparency", "RGBA", "LA", "CMYK", "1", "I;16", "F"])
+def test_conversion_in_strips_gives_the_same_pixels(monkeypatch, mode):
+    image = _modes((37, 29))[mode]
+    whole = np.asarray(images.to_rgb(image))
+    monkeypatch.setattr(images, "_STRIP_ROWS", 4)
+    assert np.array_equal(np.asarray(images._to_rgb_in_strips(image, 1)), whole)
+    reduced = np.asarray(images._to_rgb_in_strips(image, 3))
+    assert reduced.shape == (10, 13, 3)  # rounded up, as Image.reduce does
+    assert np.array_equal(reduced, np.asarray(images.to_rgb(image).reduce(3)))
+
+
+def test_an_image_too_large_to_convert_whole_is_reduced_first(tmp_path, monkeypatch):
+    path = save(_modes((90, 60))["RGBA"], tmp_path / "big.png")
+    exact = load_image(path)
+    monkeypatch.setattr(images, "CONVERSION_BYTES", 90 * 60 * 4 + 90 * 60 * 4 // 4)  # room for a half-size copy
+    reduced = load_image(path)
+    assert exact.size == (90, 60) and reduced.size == (45, 30)
+    assert np.abs(np.asarray(reduced, dtype=int) - np.asarray(exact.reduce(2), dtype=int)).max() <= 1
+
+
+def test_a_rotated_jpeg_too_large_to_convert_whole_is_decoded_at_reduced_size(tmp_path, monkeypatch):
+    exif = Image.Exif()
+    exif[images.EXIF_ORIENTATION] = 6
+    path = save(noise(160, 80), tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=95)
+    assert load_image(path).size == (80, 160)
+    monkeypatch.setattr(images, "CONVERSION_BYTES", 160 * 80 * 4 + 80 * 40 * 4 * 2)
+    assert load_image(path).size == (40, 80)  # libjpeg's 1/2 scale, then the rotation
+
+
+def test_plain_rgb_within_the_allowance_is_the_exact_decode(tmp_path, monkeypatch):
+    path = save(noise(64, 48), tmp_path / "plain.png")
+    monkeypatch.setattr(images, "CONVERSION_BYTES", 1)  # no conversion: nothing to reduce
+    assert np.array_equal(np.asarray(load_image(path)), np.asarray(noise(64, 48)))
+
+
+def test_decodes_beyond_the_allowance_are_reduced_or_refused(tmp_path, monkeypatch):
+    progressive = save(noise(160, 120), tmp_path / "progressive.jpg", quality=90, progressive=True, subsampling=0)
+    deflated = save(noise(64, 48).convert("L"), tmp_path / "deflated.tif", compression="tiff_adobe_deflate")
+    assert load_image(progressive).size == (160, 120)
+    # Coefficients 2 bytes x 3 components per pixel, then the pixels: at 1/2 scale it fits.
+    monkeypatch.setattr(images, "DECODE_BYTES", 160 * 120 * 6 + 80 * 60 * 4)
+    assert load_image(progressive).size == (80, 60)
+    monkeypatch.setattr(images, "DECODE_BYTES", 160 * 120 * 6)  # not even at 1/8: refused
+    assert_refused(progressive, "to decode", "progressive jpeg")
+    monkeypatch.setattr(images, "DECODE_BYTES", 64 * 48)  # the pixels fit, libtiff's mapped file does not
+    assert_refused(deflated, "to decode")

@@ -155,6 +155,50 @@ def test_failed_reload_keeps_the_previous_weights(classifier, checkpoint, tmp_pa
     assert clf.classify(image).top == before.top
 
 
+def test_no_rejected_file_ever_leaves_its_weights_behind(classifier, checkpoint, tmp_path, monkeypatch):
+    """The swap is atomic: whatever fails, and wherever (the checks, load_state_dict itself, the
+    folded copy), the weights, their statistics and the predictions stay the previous ones."""
+    from support import hostile_checkpoints
+
+    image = load_image(sample_images()[1])
+    before, stats = classifier.classify(image), classifier.weight_stats()
+
+    def unchanged() -> None:
+        assert classifier.weights.source == str(checkpoint)
+        assert classifier.weight_stats() == stats and classifier.classify(image).top == before.top
+
+    info = classifier.weights
+    for hostile in hostile_checkpoints(tmp_path, ResNet50(seed=5).state_dict()):
+        with pytest.raises(WeightsError):
+            classifier.load(str(hostile.path))
+        assert classifier.weights is info, hostile.name
+    unchanged()  # once: any weights left behind by one of them would still be there
+    good = tmp_path / "good.pth"
+    torch.save(ResNet50(seed=6).state_dict(), good)
+
+    def half_then_fail(self, state, strict=True):
+        with torch.no_grad():
+            self.conv1.weight.copy_(state["conv1.weight"])  # a partial copy, as a failure midway leaves it
+        raise RuntimeError("simulated failure inside load_state_dict")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ResNet50, "load_state_dict", half_then_fail)
+        with pytest.raises(RuntimeError, match="simulated"):
+            classifier.load(str(good))
+    unchanged()
+
+    def nan_copy(model):
+        folded = fold_batchnorm(model)
+        folded.fc.bias.data.fill_(float("nan"))
+        return folded
+
+    with monkeypatch.context() as patch:
+        patch.setattr(inference, "fold_batchnorm", nan_copy)
+        with pytest.raises(WeightsError, match="NaN or infinite logits"):
+            classifier.load(str(good))
+    unchanged()
+
+
 def test_weight_stats_report_the_true_unfolded_weights(classifier, reference):
     stats = classifier.weight_stats()
     expected = {n: m for n, m in reference.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))}

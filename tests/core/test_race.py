@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from support import image_folder
 
-from explorer.core.model import ResNet50
+from explorer.core.model import ResNet, ResNet50
 from explorer.core.race import train
 from explorer.core.race.config import RaceConfig, check_data, validate
 from explorer.core.race.data import DataError, RaceData, batches, load_digits, load_folder, split_indices
@@ -121,8 +121,9 @@ def test_twins_start_from_identical_but_separate_weights():
     assert all(torch.equal(v, fresh.state_dict()[k]) for k, v in a.items())
 
 
-def _hand_built_plain_forward(net: ResNet50, x: torch.Tensor) -> torch.Tensor:
-    """The plain network written out: every block is ReLU(BN(conv(...))) three times, nothing added."""
+def _hand_built_plain_forward(net: ResNet, x: torch.Tensor) -> torch.Tensor:
+    """The plain network written out: every block is ReLU(BN(conv(...))) two (basic) or three
+    (bottleneck) times, nothing added."""
 
     def cbr(conv, bn, h, relu=True):
         h = F.batch_norm(conv(h), bn.running_mean, bn.running_var, bn.weight, bn.bias, training=False, eps=bn.eps)
@@ -132,12 +133,16 @@ def _hand_built_plain_forward(net: ResNet50, x: torch.Tensor) -> torch.Tensor:
     for block in net.blocks().values():
         h = cbr(block.conv1, block.bn1, h)
         h = cbr(block.conv2, block.bn2, h)
-        h = cbr(block.conv3, block.bn3, h)
+        if hasattr(block, "conv3"):
+            h = cbr(block.conv3, block.bn3, h)
     return net.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
 
 
-def test_plain_twin_has_no_shortcut_anywhere():
-    residual, plain = (lane.net.eval() for lane in build_lanes(TINY, 10, torch.device("cpu")))
+@pytest.mark.parametrize("network", ["resnet50", "resnet18"])
+def test_plain_twin_has_no_shortcut_anywhere(network):
+    config = replace(TINY, network=network)
+    residual, plain = (lane.net.eval() for lane in build_lanes(config, 10, torch.device("cpu")))
+    assert residual.spec.name == network
     assert all(b.shortcut_enabled for b in residual.blocks().values())
     assert not any(b.shortcut_enabled for b in plain.blocks().values())
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
@@ -166,6 +171,12 @@ def test_first_step_equals_autograd_on_an_independent_copy(tiny_result):
         assert run.loss[0] == pytest.approx(loss.item(), rel=1e-5)
         assert run.stem_grad[0] == pytest.approx(grad.double().norm().item(), rel=1e-4)
         assert run.accuracy[0] == (logits.argmax(1) == y).float().mean().item()
+
+
+def test_any_member_of_the_family_races_and_is_named():
+    result = run_race(replace(TINY, network="resnet34", steps=1))
+    assert result.conditions.startswith("ResNet-34 residual vs plain")
+    assert all(len(run.loss) == 1 and math.isfinite(run.loss[0]) for run in result.runs)
 
 
 def test_without_normalisation_the_plain_stem_gradient_vanishes():
@@ -292,7 +303,7 @@ def test_batches_are_full_seeded_and_each_epoch_a_permutation():
     "change,message",
     [
         ({"steps": 0}, "steps"), ({"batch": 1}, "batch"), ({"size": 16}, "size"), ({"lr": 0.0}, "lr must be above 0"),
-        ({"lr": math.nan}, "lr"), ({"norm": "frozen"}, "norm"), ({"network": "resnet18"}, "unknown network"),
+        ({"lr": math.nan}, "lr"), ({"norm": "frozen"}, "norm"), ({"network": "resnet51"}, "unknown network 'resnet51'.*resnet18"),
     ],
 )
 def test_invalid_settings_are_refused(change, message):

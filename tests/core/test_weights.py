@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import pickle
 import socket
 import threading
+import warnings
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from explorer.core import download, weights
 from explorer.core.model import ResNet50
 from explorer.core.weights import WeightsError, guess_architecture, load_weights, normalize_state_dict
+from support import PERMISSIONS_IGNORED
 
 tv_models = pytest.importorskip("torchvision.models")
 
@@ -162,8 +165,18 @@ def test_architecture_guesses(build, name):
 def test_bad_values_are_refused(tmp_path, model, reference):
     torch.save(dict(reference, **{"layer2.1.bn2.running_var": torch.full((128,), float("nan"))}), tmp_path / "nan.pth")
     assert_refused(model, tmp_path / "nan.pth", "layer2.1.bn2.running_var contains NaN")
+    # An integer tensor is not a quantised one: each is named for what it is.
     torch.save(dict(reference, **{"fc.bias": torch.zeros(1000, dtype=torch.int8)}), tmp_path / "q.pth")
-    assert_refused(model, tmp_path / "q.pth", "quantised")
+    assert_refused(model, tmp_path / "q.pth", "fc.bias has integer values (torch.int8)")
+    with warnings.catch_warnings():  # torch deprecates creating quantised tensors; loading them is the point
+        warnings.simplefilter("ignore")
+        quantised = torch.quantize_per_tensor(torch.zeros(1000), 0.1, 0, torch.qint8)
+    torch.save(dict(reference, **{"fc.bias": quantised}), tmp_path / "qint8.pth")
+    assert_refused(model, tmp_path / "qint8.pth", "fc.bias is quantised")
+    torch.save(dict(reference, **{"fc.bias": torch.zeros(1000, dtype=torch.bool)}), tmp_path / "bool.pth")
+    assert_refused(model, tmp_path / "bool.pth", "boolean")
+    torch.save(dict(reference, **{"fc.bias": torch.zeros(1000, dtype=torch.complex64)}), tmp_path / "complex.pth")
+    assert_refused(model, tmp_path / "complex.pth", "complex values (torch.complex64)")
 
 
 def test_damaged_and_foreign_files_are_refused(tmp_path, model, reference):
@@ -265,3 +278,95 @@ def test_offline_names_the_alternatives_and_keeps_the_model(model, file_server, 
     message = str(info.value)
     assert "\n" not in message and "Offline?" in message and "'random'" in message and ".safetensors" in message
     assert fingerprint(model) == before
+
+
+# -- URLs, hostile files, unreadable and unwritable places -------------------------------------------
+
+
+def test_url_downloads_into_the_cache_with_its_hub_hash_checked(model, reference, file_server):
+    root, base = file_server
+    torch.save(reference, root / "staging.pth")
+    name = f"finetune-{download.sha256_of(root / 'staging.pth')[:10]}.pth"
+    (root / "staging.pth").rename(root / name)
+    info = load_weights(model, f"{base}/{name}")
+    assert_equal_state(model, reference)
+    assert (info.source, info.label, info.trained) == (f"{base}/{name}", name, True)
+    assert (download.cache_dir() / name).is_file()
+
+
+def test_url_whose_name_carries_a_wrong_hash_is_refused(model, reference, file_server):
+    root, base = file_server
+    torch.save(reference, root / "finetune-0123abcd.pth")
+    before = fingerprint(model)
+    with pytest.raises(WeightsError, match="SHA-256") as info:
+        load_weights(model, f"{base}/finetune-0123abcd.pth")
+    assert "\n" not in str(info.value) and fingerprint(model) == before
+    assert list(download.cache_dir().glob("*")) == []
+
+
+def test_url_without_a_hash_in_its_name_loads_unchecked(model, reference, file_server):
+    root, base = file_server
+    torch.save(reference, root / "plain.pth")
+    assert load_weights(model, f"{base}/plain.pth").label == "plain.pth"
+
+
+@pytest.mark.parametrize("url, words", [
+    ("ftp://example.org/w.pth", "only http:// and https://"),
+    ("https://example.org/models/", "names no file"),
+    ("http:///w.pth", "only http:// and https://"),
+])
+def test_unsupported_urls_are_refused_in_one_line(model, url, words):
+    with pytest.raises(WeightsError, match=words):
+        load_weights(model, url)
+
+
+def test_which_sources_download():
+    from explorer.core.sources import needs_download
+
+    assert needs_download("imagenet-v2") and needs_download("https://example.org/w.pth")
+    assert not needs_download("random") and not needs_download("/tmp/w.pth") and not needs_download("C:\\w.pth")
+
+
+def test_hub_hash_convention():
+    from explorer.core.sources import hub_sha256_prefix
+
+    assert hub_sha256_prefix("resnet50-11ad3fa6.pth") == "11ad3fa6"
+    assert hub_sha256_prefix("model-2024.pth") is None  # fewer than eight hex digits: not a hash
+    assert hub_sha256_prefix("model-final.pth") is None
+
+
+def test_every_hostile_checkpoint_is_refused_in_one_line_and_the_model_kept(tmp_path, model, reference):
+    from support import escaped, hostile_checkpoints
+
+    before = fingerprint(model)
+    for hostile in hostile_checkpoints(tmp_path, reference):
+        with pytest.raises(WeightsError) as info:
+            load_weights(model, str(hostile.path))
+        message = str(info.value)
+        assert "\n" not in message and escaped(hostile.path) in message and hostile.word.lower() in message.lower(), message
+    assert fingerprint(model) == before
+
+
+def test_unreadable_checkpoint_says_permission_denied(tmp_path, model, reference, monkeypatch):
+    path = tmp_path / "locked.pth"
+    torch.save(reference, path)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(path) else real_access(p, mode, **kw))
+    assert_refused(model, path, "permission denied")
+
+
+@pytest.mark.skipif(PERMISSIONS_IGNORED, reason="file modes are not enforced here (root); the simulated test above covers it")
+def test_unreadable_checkpoint_for_real(tmp_path, model, reference):
+    path = tmp_path / "locked.pth"
+    torch.save(reference, path)
+    path.chmod(0)
+    assert_refused(model, path, "permission denied")
+
+
+def test_an_unwritable_cache_is_not_called_offline(model, tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "a-file"))
+    with pytest.raises(WeightsError) as info:
+        load_weights(model, "https://example.org/w.pth")
+    message = str(info.value)
+    assert "cannot store" in message and "TORCH_HOME" in message and "Offline?" not in message and "\n" not in message

@@ -2,7 +2,7 @@
 
 import pytest
 
-from explorer.ui.workers import JobRunner
+from explorer.ui.jobs import JobRunner
 
 
 @pytest.fixture

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import QPushButton
 from explorer.core import download
 from explorer.core.inference import Classifier, available_devices
 from explorer.core.model import ResNet50
-from explorer.ui.classify_jobs import ClassifierHost
-from explorer.ui.classify_panel import ClassifyPanel
-from explorer.ui.workers import JobRunner
+from explorer.ui.classify.host import ClassifierHost
+from explorer.ui.classify.panel import ClassifyPanel
+from explorer.ui.jobs import JobRunner
+from support import not_an_image, pattern_image, random_stats_model, checkpoint
 
 TIMEOUT_MS = 60_000
 
@@ -31,19 +32,7 @@ TIMEOUT_MS = 60_000
 def checkpoints(tmp_path_factory):
     """Two different ResNet-50 checkpoints (He init, seeds 1 and 2) with non-trivial BN statistics."""
     folder = tmp_path_factory.mktemp("ckpt")
-    paths = []
-    for seed in (1, 2):
-        model = ResNet50(seed=seed)
-        generator = torch.Generator().manual_seed(seed)
-        for name, buffer in model.named_buffers():
-            if name.endswith("running_mean"):
-                buffer.copy_(0.1 * torch.randn(buffer.shape, generator=generator))
-            elif name.endswith("running_var"):
-                buffer.copy_(0.5 + torch.rand(buffer.shape, generator=generator))
-        path = folder / f"resnet50-seed{seed}.pth"
-        torch.save(model.state_dict(), path)
-        paths.append(path)
-    return paths
+    return [checkpoint(folder / f"resnet50-seed{seed}.pth", random_stats_model(seed)) for seed in (1, 2)]
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +41,9 @@ def images(tmp_path_factory):
     folder = tmp_path_factory.mktemp("img")
     good = folder / "good"
     good.mkdir()
-    for i, (name, mode) in enumerate((("a.jpg", "RGB"), ("b.png", "RGB"), ("c.png", "RGBA"))):
-        image = Image.new(mode, (80, 60))
-        image.putdata([((x * 3 + i * 70) % 256, (y * 4) % 256, (x * y + 40 * i) % 256, 255)[: len(mode)] for y in range(60) for x in range(80)])
-        image.save(good / name)
-    bad = folder / "broken.jpg"
-    bad.write_text("this is not a JPEG")
+    for seed, (name, mode) in enumerate((("a.jpg", "RGB"), ("b.png", "RGB"), ("c.png", "RGBA"))):
+        pattern_image(good / name, (80, 60), seed, mode)
+    bad = not_an_image(folder / "broken.jpg")
     empty = folder / "empty"
     empty.mkdir()
     return {"good": good, "files": sorted(good.iterdir()), "bad": bad, "empty": empty, "missing": folder / "gone.png"}
@@ -92,7 +78,7 @@ def wait_classified(qtbot, panel: ClassifyPanel) -> None:
 
 
 def shown_top(panel: ClassifyPanel) -> list[tuple[str, str]]:
-    return [(label.text(), bar.format()) for label, bar in zip(panel.class_labels, panel.class_bars) if label.isVisibleTo(panel)]
+    return panel.results.shown_top()
 
 
 def test_images_show_the_classifiers_top5(qtbot, panel, checkpoints, images, reference):
@@ -106,12 +92,12 @@ def test_images_show_the_classifiers_top5(qtbot, panel, checkpoints, images, ref
         panel.image_list.setCurrentRow(row)
         top = expected[name]
         assert shown_top(panel) == [(t.label, f"{t.prob:.1%}") for t in top]
-        assert panel.class_bars[0].value() == round(1000 * top[0].prob)
+        assert panel.results.class_bars[0].value() == round(1000 * top[0].prob)
         assert panel.entry_texts()[row].split("\n")[1] == f"{top[0].label} {top[0].prob:.0%}"
-        assert panel.title_label.text() == name
-        assert panel.details_label.text().startswith("cpu · fp32 · ") and " ms (forward)" in panel.details_label.text()
-        assert panel.preview.image() is not None and not panel.preview.pixmap().isNull() and not panel.image_list.item(row).icon().isNull()
-    assert not panel.banner.isVisibleTo(panel)
+        assert panel.results.title_label.text() == name
+        assert panel.results.details_label.text().startswith("cpu · fp32 · ") and " ms (forward)" in panel.results.details_label.text()
+        assert panel.results.preview.image() is not None and not panel.results.preview.pixmap().isNull() and not panel.image_list.item(row).icon().isNull()
+    assert not panel.results.banner.isVisibleTo(panel)
 
 
 def test_weight_statistics_are_those_of_the_checkpoint(qtbot, panel, checkpoints):
@@ -138,9 +124,9 @@ def test_bad_inputs_get_their_own_error_and_the_others_classify(qtbot, panel, ch
     assert texts[0].endswith(f"{expected['a.jpg'][0].label} {expected['a.jpg'][0].prob:.0%}")
     assert texts[4].endswith(f"{expected['b.png'][0].label} {expected['b.png'][0].prob:.0%}")
     panel.image_list.setCurrentRow(1)
-    assert panel.details_label.text() == f"{images['bad']}: a text file, not an image"
+    assert panel.results.details_label.text() == f"{images['bad']}: a text file, not an image"
     assert shown_top(panel) == []
-    assert panel.image_list.item(1).toolTip() == panel.details_label.text()
+    assert panel.image_list.item(1).toolTip() == panel.results.details_label.text()
 
 
 def test_random_weights_show_the_untrained_banner(qtbot, panel, checkpoints, images):
@@ -149,11 +135,11 @@ def test_random_weights_show_the_untrained_banner(qtbot, panel, checkpoints, ima
     assert "untrained" in panel.weights_label.text()
     panel.add_paths([str(images["files"][0])])
     wait_classified(qtbot, panel)
-    assert panel.banner.isVisibleTo(panel) and "Untrained" in panel.banner.text()
+    assert panel.results.banner.isVisibleTo(panel) and "Untrained" in panel.results.banner.text()
     assert panel.entry_texts()[0].endswith("(untrained)")
     load(qtbot, panel, str(checkpoints[0]))  # trained weights: the image is classified again
     wait_classified(qtbot, panel)
-    assert not panel.banner.isVisibleTo(panel)
+    assert not panel.results.banner.isVisibleTo(panel)
     assert not panel.entry_texts()[0].endswith("(untrained)")
 
 
@@ -177,7 +163,7 @@ def test_a_failed_load_keeps_the_current_weights(qtbot, panel, checkpoints, imag
     panel.status_changed.connect(status.append)
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"\x00" * 100)
-    with qtbot.waitSignal(panel._runner.failed, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(panel.weights_failed, timeout=TIMEOUT_MS):
         panel.load_weights(str(junk))
     message = panel.message_label.text()
     assert message.startswith("Could not load weights:") and "junk.pth" in message
@@ -195,12 +181,12 @@ def test_offline_download_says_how_to_proceed(qtbot, panel, monkeypatch, images,
         raise download.DownloadError("cannot resolve download.pytorch.org within 15 s (offline?)")
 
     monkeypatch.setattr(download, "fetch", offline)
-    with qtbot.waitSignal(panel._runner.failed, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(panel.weights_failed, timeout=TIMEOUT_MS):
         panel.load_weights("imagenet-v2")
     message = panel.message_label.text()
     assert "cannot download imagenet-v2" in message and "random" in message and ".pth" in message
     assert message.endswith("No weights are loaded.")
-    assert panel._dialog is None
+    assert panel.dialog() is None
     assert panel.weights_label.text().startswith("No weights loaded")
     # The app carries on: random weights work.
     load(qtbot, panel, "random")
@@ -225,17 +211,17 @@ def test_download_dialog_shows_progress_and_cancel_keeps_the_weights(qtbot, pane
     load(qtbot, panel, str(checkpoints[0]))
     monkeypatch.setattr(download, "fetch", slow_fetch)
     panel.load_weights("imagenet-v1")
-    dialog = panel._dialog
+    dialog = panel.dialog()
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.isVisible() and dialog.value() > 0, timeout=TIMEOUT_MS)
     assert dialog.labelText().startswith("Downloading imagenet-v1:") and "MiB" in dialog.labelText()
     qtbot.mouseClick(dialog.findChild(QPushButton), Qt.MouseButton.LeftButton)
     assert saw_cancel.wait(10)
-    assert panel._dialog is None
+    assert panel.dialog() is None
     assert panel.message_label.text().startswith(f"Download cancelled; still using {checkpoints[0].name}")
     qtbot.wait(100)
     assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu"
-    assert not panel._runner.is_busy("weights")
+    assert not panel.loading()
 
 
 def test_pasted_image_is_classified_like_the_same_pixels_from_a_file(qtbot, panel, checkpoints, tmp_path):
@@ -260,7 +246,7 @@ def test_device_selector_lists_the_devices_and_refuses_unknown_ones(qtbot, panel
     load(qtbot, panel, str(checkpoints[0]))
     panel.set_device("cuda:7" if "cuda:7" not in available_devices() else "nonsense")
     assert "is not available here" in panel.message_label.text()
-    assert panel.device_box.currentData() == panel._device
+    assert panel.device_box.currentData() == panel.device()
     # Choosing a device reloads the same weights there (on this machine: the CPU again).
     with qtbot.waitSignal(panel.weights_loaded, timeout=TIMEOUT_MS) as blocker:
         panel.device_box.setCurrentIndex(panel.device_box.findData("cpu"))
@@ -311,7 +297,7 @@ def test_a_download_cancelled_after_it_finished_is_never_used(qtbot, panel, monk
 
     monkeypatch.setattr(ClassifierHost, "load", load_then_signal)
     panel.load_weights("imagenet-v1")
-    dialog = panel._dialog
+    dialog = panel.dialog()
     assert done.wait(60)  # finished on the worker; its result waits in the GUI's event queue
     dialog.canceled.emit()  # the user presses Cancel now
     qtbot.wait(200)

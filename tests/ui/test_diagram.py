@@ -1,17 +1,20 @@
 """The block diagram against the model and the summary: one item per block of ResNet50, shapes from
-summarize(), clicks, expansion, keyboard, shortcut and lesion toggles, zoom; bad names rejected."""
+summarize(), clicks, expansion, keyboard, shortcut and residual-branch switches (through the shared
+BlockSwitches model), zoom; bad names rejected."""
 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from explorer.core.blocks import residual_blocks
 from explorer.core.model import ResNet50
 from explorer.core.summary import summarize
-from explorer.ui.diagram import BlockDiagram
-from explorer.ui.diagram_items import EdgeItem
+from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.diagram.scene_items import EdgeItem
+from explorer.ui.diagram.view import BlockDiagram
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +24,7 @@ def summary():
 
 @pytest.fixture
 def diagram(qtbot, summary):
-    view = BlockDiagram()
+    view = BlockDiagram(BlockSwitches(residual_blocks()))
     qtbot.addWidget(view)
     view.resize(1200, 700)
     view.set_summary(summary)
@@ -98,51 +101,56 @@ def test_keyboard_moves_the_selection_and_enter_expands(qtbot, diagram):
     assert not diagram.is_expanded("layer1.0") and diagram.selected() == "layer1.0"
 
 
+def switched(diagram: BlockDiagram) -> tuple[set[str], set[str]]:
+    return set(diagram.switches.plain_blocks()), set(diagram.switches.residual_off_blocks())
+
+
 # The offscreen platform cannot raise a popup or grab the keyboard for it; the menu still works.
 @pytest.mark.qt_log_ignore("This plugin does not support")
 def test_context_menu_switches_a_shortcut_off_and_draws_it_dashed(qtbot, diagram):
-    def pick() -> None:
-        menu = QApplication.activePopupWidget()
-        action = next(a for a in menu.actions() if a.text() == "Shortcut connection")
-        action.trigger()
-        menu.close()
-
-    QTimer.singleShot(100, pick)
+    changes: list[tuple] = []
+    diagram.switches.changed.connect(lambda *args: changes.append(args))
     pos = _centre(diagram, "layer2.1")
-    with qtbot.waitSignal(diagram.shortcut_toggled) as signal:
-        event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, diagram.viewport().mapToGlobal(pos))
-        QApplication.sendEvent(diagram.viewport(), event)
-    assert signal.args == ["layer2.1", False]
-    assert diagram.switches() == ({"layer2.1"}, set())
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, diagram.viewport().mapToGlobal(pos))
+    QApplication.sendEvent(diagram.viewport(), event)
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=5000)
+    menu = QApplication.activePopupWidget()
+    next(a for a in menu.actions() if a.text() == "Shortcut connection (gradient lab)").trigger()
+    menu.close()
+    assert changes == [("layer2.1", "shortcut", False)]
+    assert switched(diagram) == ({"layer2.1"}, set())
     assert diagram.item("layer2.1").shortcut_pen().style() == Qt.PenStyle.DashLine
     assert diagram.item("layer2.2").shortcut_pen().style() == Qt.PenStyle.SolidLine
 
 
-def test_all_off_all_on_and_lesions(qtbot, diagram):
-    with qtbot.waitSignal(diagram.residual_toggled) as signal:
-        diagram.set_residual("layer3.2", False)
-    assert signal.args == ["layer3.2", False]
-    diagram.set_all_shortcuts(False)
-    plain, lesioned = diagram.switches()
+def test_all_off_all_on_and_residual_branches(qtbot, diagram):
+    changes: list[tuple] = []
+    diagram.switches.changed.connect(lambda *args: changes.append(args))
+    diagram.switches.set_residual("layer3.2", False)
+    assert changes == [("layer3.2", "residual", False)]
+    assert not diagram.item("layer3.2").residual_on
+    diagram.switches.set_all_shortcuts(False)
+    plain, off = switched(diagram)
     bottlenecks = set(ResNet50().blocks())
-    assert plain == bottlenecks - {"layer3.2"}  # a lesioned block keeps the only path it has
-    assert lesioned == {"layer3.2"}
+    assert plain == bottlenecks - {"layer3.2"}  # a block without its residual branch keeps its shortcut
+    assert off == {"layer3.2"}
     diagram.set_expanded("layer3.2", True)
     assert all(diagram.item(f"layer3.2.{m}").greyed for m in ("conv1", "bn3"))
-    diagram.set_all_shortcuts(True)
-    diagram.restore_residuals()
-    assert diagram.switches() == (set(), set())
+    diagram.switches.set_all_shortcuts(True)
+    diagram.switches.restore_residuals()
+    assert switched(diagram) == (set(), set())
+    assert all(diagram.item(b).shortcut_on and diagram.item(b).residual_on for b in bottlenecks)
 
 
 def test_bad_names_and_impossible_switches_are_rejected(diagram):
     with pytest.raises(KeyError):
         diagram.select("layer9.9")
     with pytest.raises(KeyError):
-        diagram.set_shortcut("stem", False)
-    diagram.set_shortcut("layer1.1", False)
+        diagram.switches.set_shortcut("stem", False)
+    diagram.switches.set_shortcut("layer1.1", False)
     with pytest.raises(ValueError):
-        diagram.set_residual("layer1.1", False)  # the block would pass nothing at all
-    assert diagram.switches() == ({"layer1.1"}, set())
+        diagram.switches.set_residual("layer1.1", False)  # the block would pass nothing at all
+    assert switched(diagram) == ({"layer1.1"}, set())
 
 
 def test_wheel_and_keys_zoom_and_fit_restores(qtbot, diagram):
@@ -162,7 +170,7 @@ def test_wheel_and_keys_zoom_and_fit_restores(qtbot, diagram):
 
 
 def test_without_a_summary_the_blocks_are_there_but_not_expandable(qtbot):
-    view = BlockDiagram()
+    view = BlockDiagram(BlockSwitches(residual_blocks()))
     qtbot.addWidget(view)
     assert len(view.block_names()) == 18
     view.set_expanded("layer1.0", True)

@@ -16,23 +16,26 @@ import torch
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtSvg import QSvgRenderer
 
-from explorer.core.gradients import GradConfig, main_path_layers, run_gradients
+from explorer.core.blocks import residual_blocks
+from explorer.core.gradients import CSV_FIELDS, GradConfig, main_path_layers, run_gradients
 from explorer.core.model import ResNet50
-from explorer.ui.gradient_panel import GradientPanel, main_path_layout
-from explorer.ui.plot_gradients import Curve, GradientPlot
-from explorer.ui.workers import JobRunner
+from explorer.core.summary import summarize
+from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.gradient_lab.panel import GradientPanel, main_path_layout
+from explorer.ui.gradient_lab.plot import Curve, GradientPlot
+from explorer.ui.jobs import JobRunner
 
 RUN_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
 def panel(qtbot, runner):
-    p = GradientPanel(runner)
+    p = GradientPanel(runner, BlockSwitches(residual_blocks()))
     qtbot.addWidget(p)
-    p.size_spin.setValue(64)
-    p.batch_spin.setValue(2)
-    p.seed_spin.setValue(0)
-    p.device_box.setCurrentIndex(p.device_box.findData("cpu"))
+    p.form.size_spin.setValue(64)
+    p.form.batch_spin.setValue(2)
+    p.form.seed_spin.setValue(0)
+    p.form.device_box.setCurrentIndex(p.form.device_box.findData("cpu"))
     return p
 
 
@@ -52,9 +55,10 @@ def reference_run(qtbot, runner: JobRunner, config: GradConfig):
     """The core's numbers for ``config``, computed on a worker thread exactly like the panel's run:
     the same thread and torch settings give the same summation order, which matters because a
     plain network amplifies last-bit differences to about 1%."""
-    with qtbot.waitSignal(runner.finished, check_params_cb=lambda kind, *_: kind == "reference", timeout=RUN_TIMEOUT_MS) as b:
-        runner.submit("reference", lambda progress, cancelled: run_gradients(config))
-    return b.args[2]
+    job = runner.submit(lambda ctx: run_gradients(config), "reference")
+    with qtbot.waitSignal(job.returned, timeout=RUN_TIMEOUT_MS) as b:
+        pass
+    return b.args[0]
 
 
 def plotted(panel: GradientPanel) -> list[tuple[str, list[float], list[float]]]:
@@ -65,11 +69,12 @@ def plotted(panel: GradientPanel) -> list[tuple[str, list[float], list[float]]]:
     return out
 
 
-def test_layout_before_any_run_equals_the_cores_layer_list():
-    with torch.device("meta"):
-        model = ResNet50()
-    assert [name for name, _ in main_path_layout()] == main_path_layers(model)
-    stages = [stage for _, stage in main_path_layout()]
+def test_layout_before_any_run_equals_the_cores_layer_list(qtbot, panel):
+    layout = main_path_layout(summarize())
+    assert [name for name, _ in layout] == main_path_layers(ResNet50())
+    panel.set_summary(summarize())
+    assert panel.plot.layout_names() == tuple(name for name, _ in layout)
+    stages = [stage for _, stage in layout]
     assert stages[0] == "stage1" and stages[-1] == "head"
     assert stages.count("stage2") == 9 and stages.count("stage4") == 18
 
@@ -105,9 +110,9 @@ def test_activation_std_switch_redraws_the_same_run(qtbot, panel):
 def test_block_toggle_changes_the_next_run_only_for_that_block(qtbot, panel, runner):
     first = run_and_wait(qtbot, panel)
     shown_before = panel.conditions_label.text()
-    panel.set_block_switches({"layer2.1"}, set())
+    panel.switches.set_shortcut("layer2.1", False)
     assert panel.conditions_label.text() == shown_before  # the shown run keeps its conditions
-    assert "only in layer2.1" in panel.switches_label.text()
+    assert "only in layer2.1" in panel.form.switches_label.text()
 
     second = run_and_wait(qtbot, panel)
     assert second[1].config["plain_blocks"] == ["layer2.1"]
@@ -120,13 +125,15 @@ def test_block_toggle_changes_the_next_run_only_for_that_block(qtbot, panel, run
 
 
 def test_lesioned_block_leaves_honest_gaps(qtbot, panel):
-    panel.set_block_switches({"layer1.1"}, {"layer3.4"})
+    panel.switches.set_shortcut("layer1.1", False)
+    panel.switches.set_residual("layer3.4", False)
     results = run_and_wait(qtbot, panel)
     assert results[0].config["lesion"] == ["layer3.4"]
-    # The lesioned branch's three convs have no gradient: left out of both curves, and said so.
-    assert panel.plot.curve_points() == [("with shortcuts (residual)", 47), ("without shortcuts (plain)", 47)]
+    # The lesioned branch's three convs have no gradient: left out of both curves, and said so;
+    # the legend names the one block whose shortcut is off.
+    assert panel.plot.curve_points() == [("with shortcuts (residual)", 47), ("shortcuts off in layer1.1", 47)]
     _, x, _ = plotted(panel)[0]
-    lesioned = [i for i, (name, _) in enumerate(main_path_layout()) if name.startswith("layer3.4.")]
+    lesioned = [i for i, (name, _) in enumerate(main_path_layout(summarize())) if name.startswith("layer3.4.")]
     assert not set(lesioned) & set(x)
     assert panel.skipped_label.isVisibleTo(panel)
     text = panel.skipped_label.text()
@@ -136,7 +143,7 @@ def test_lesioned_block_leaves_honest_gaps(qtbot, panel):
 def test_plot_skips_zero_missing_and_infinite_values_and_breaks_the_line(qtbot):
     plot = GradientPlot()
     qtbot.addWidget(plot)
-    plot.set_layout(main_path_layout())
+    plot.set_layout(main_path_layout(summarize()))
     values = [1.0] * 50
     values[3], values[10], values[20] = 0.0, None, math.inf
     skipped = plot.show_curves([Curve(True, tuple(values))], "grad_norm")
@@ -152,43 +159,43 @@ def test_plot_skips_zero_missing_and_infinite_values_and_breaks_the_line(qtbot):
 
 
 def test_presets_set_the_knobs_and_edits_make_them_custom(qtbot, panel):
-    panel.preset_box.setCurrentIndex(panel.preset_box.findData("no-norm"))
-    assert panel.norm_box.currentData() == "none" and panel.init_box.currentData() == "pytorch"
-    assert "default init" in panel.preset_description.text()
-    panel.preset_box.setCurrentIndex(panel.preset_box.findData("trained"))
-    assert panel.init_box.currentData() == "weights" and panel.weights_box.isEnabled()
+    panel.form.preset_box.setCurrentIndex(panel.form.preset_box.findData("no-norm"))
+    assert panel.form.norm_box.currentData() == "none" and panel.form.init_box.currentData() == "pytorch"
+    assert "default init" in panel.form.preset_description.text()
+    panel.form.preset_box.setCurrentIndex(panel.form.preset_box.findData("trained"))
+    assert panel.form.init_box.currentData() == "weights" and panel.form.weights_box.isEnabled()
     assert panel.config().weights == "imagenet-v2" and panel.config().targets == "top1"
-    panel.norm_box.setCurrentIndex(panel.norm_box.findData("none"))
-    assert panel.preset_box.currentData() == "custom"
+    panel.form.norm_box.setCurrentIndex(panel.form.norm_box.findData("none"))
+    assert panel.form.preset_box.currentData() == "custom"
 
 
 def test_invalid_settings_are_refused_before_any_job(qtbot, panel, runner):
-    panel.init_box.setCurrentIndex(panel.init_box.findData("weights"))
-    panel.weights_box.setCurrentText("")
+    panel.form.init_box.setCurrentIndex(panel.form.init_box.findData("weights"))
+    panel.form.weights_box.setCurrentText("")
     panel.run()
     assert "Cannot run" in panel.message_label.text() and "weights source" in panel.message_label.text()
-    assert not runner.is_busy("gradients")
-    panel.init_box.setCurrentIndex(panel.init_box.findData("he"))
-    panel.inputs_box.setCurrentIndex(panel.inputs_box.findData("images"))
+    assert not panel.is_running()
+    panel.form.init_box.setCurrentIndex(panel.form.init_box.findData("he"))
+    panel.form.inputs_box.setCurrentIndex(panel.form.inputs_box.findData("images"))
     panel.run()
     assert "choose at least one image" in panel.message_label.text()
 
 
 def test_a_block_without_shortcut_and_residual_is_refused(qtbot, panel, runner):
-    panel.set_block_switches(set(), {"layer3.4"})  # the plain run would switch off its shortcut too
+    panel.switches.set_residual("layer3.4", False)  # the plain run would switch off its shortcut too
     panel.run()
     assert "Cannot run" in panel.message_label.text() and "layer3.4" in panel.message_label.text()
-    assert not runner.is_busy("gradients")
-    panel.shortcuts_box.setCurrentIndex(panel.shortcuts_box.findData("on"))
+    assert not panel.is_running()
+    panel.form.shortcuts_box.setCurrentIndex(panel.form.shortcuts_box.findData("on"))
     assert run_and_wait(qtbot, panel)[0].config["lesion"] == ["layer3.4"]
 
 
 def test_a_failing_run_says_why_and_keeps_the_previous_plot(qtbot, panel):
     first = run_and_wait(qtbot, panel)
     # Batch statistics of a single 1x1 feature map do not exist: the core refuses at stage 5.
-    panel.batch_spin.setValue(1)
-    panel.size_spin.setValue(8)
-    with qtbot.waitSignal(panel._runner.failed, timeout=RUN_TIMEOUT_MS):
+    panel.form.batch_spin.setValue(1)
+    panel.form.size_spin.setValue(32)
+    with qtbot.waitSignal(panel.run_failed, timeout=RUN_TIMEOUT_MS):
         panel.run()
     assert panel.message_label.text().startswith("Run failed:")
     assert "\n" not in panel.message_label.text()
@@ -196,13 +203,13 @@ def test_a_failing_run_says_why_and_keeps_the_previous_plot(qtbot, panel):
 
 
 def test_cancel_drops_the_run(qtbot, panel, runner):
-    panel.size_spin.setValue(224)
+    panel.form.size_spin.setValue(224)
     finished = []
     panel.run_finished.connect(finished.append)
     panel.run()
     assert panel.cancel_button.isEnabled()
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
-    assert not runner.is_busy("gradients")
+    assert not panel.is_running()
     assert not panel.cancel_button.isEnabled()
     assert "Cancelled" in panel.message_label.text()
     qtbot.wait(300)
@@ -214,9 +221,9 @@ def test_ctrl_r_runs_the_lab(qtbot, panel):
     with qtbot.waitActive(panel):
         panel.show()
         panel.activateWindow()
-    panel.seed_spin.setFocus()
+    panel.form.seed_spin.setFocus()
     with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT_MS):
-        qtbot.keyClick(panel.seed_spin, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(panel.form.seed_spin, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
 
 
 def test_export_writes_png_svg_and_csv_of_the_shown_run(qtbot, panel, tmp_path):
@@ -229,14 +236,15 @@ def test_export_writes_png_svg_and_csv_of_the_shown_run(qtbot, panel, tmp_path):
     svg = (tmp_path / "plot.svg").read_text()
     assert "<svg" in svg and "without shortcuts (plain)" in svg
     assert QSvgRenderer(str(tmp_path / "plot.svg")).isValid()
-    lines = (tmp_path / "plot.csv").read_text().splitlines()
-    comments = [line for line in lines if line.startswith("#")]
-    assert any("size 64x64" in line for line in comments) and any(results[1].verdict in line for line in comments)
-    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    # The one CSV schema of the grads command: one row per run and layer, with the run's conditions.
+    rows = list(csv.DictReader((tmp_path / "plot.csv").open()))
+    assert list(rows[0]) == list(CSV_FIELDS)
     assert len(rows) == 2 * 54
-    projection = [r for r in rows if r["projection_shortcut"] == "True"]
-    assert len(projection) == 8 and {r["grad_norm"] for r in projection if r["shortcuts"] == "off"} == {""}
-    residual_fc = next(r for r in rows if r["shortcuts"] == "on" and r["layer"] == "fc")
+    assert {(r["size"], r["batch"], r["seed"], r["norm"]) for r in rows} == {("64", "2", "0", "batch")}
+    assert {r["loss"] for r in rows if r["run"] == "plain"} == {repr(results[1].loss)}
+    projection = [r for r in rows if r["shortcut"] == "True"]
+    assert len(projection) == 8 and {r["grad_norm"] for r in projection if r["shortcuts"] == "False"} == {""}
+    residual_fc = next(r for r in rows if r["run"] == "residual" and r["layer"] == "fc")
     assert float(residual_fc["grad_norm"]) == results[0].layers[-1].grad_norm
     assert not panel.export(str(tmp_path / "plot.jpg"))
     assert "use .png, .svg or .csv" in panel.message_label.text()
@@ -245,35 +253,35 @@ def test_export_writes_png_svg_and_csv_of_the_shown_run(qtbot, panel, tmp_path):
 
 def test_settings_round_trip(qtbot, runner, tmp_path):
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    a = GradientPanel(runner)
+    a = GradientPanel(runner, BlockSwitches(residual_blocks()))
     qtbot.addWidget(a)
-    a.preset_box.setCurrentIndex(a.preset_box.findData("no-norm"))
-    a.shortcuts_box.setCurrentIndex(a.shortcuts_box.findData("off"))
-    a.size_spin.setValue(96)
-    a.seed_spin.setValue(7)
+    a.form.preset_box.setCurrentIndex(a.form.preset_box.findData("no-norm"))
+    a.form.shortcuts_box.setCurrentIndex(a.form.shortcuts_box.findData("off"))
+    a.form.size_spin.setValue(96)
+    a.form.seed_spin.setValue(7)
     a.quantity_box.setCurrentIndex(a.quantity_box.findData("activation_std"))
     a.save_settings(settings)
     settings.sync()
 
-    b = GradientPanel(runner)
+    b = GradientPanel(runner, BlockSwitches(residual_blocks()))
     qtbot.addWidget(b)
     b.restore_settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     assert b.config() == a.config()
     assert replace(b.config(), size=224, seed=0) == replace(GradConfig(norm="none", init="pytorch"))
-    assert b.shortcuts_box.currentData() == "off"
-    assert b.preset_box.currentData() == "no-norm"
+    assert b.form.shortcuts_box.currentData() == "off" and b.settings.values == a.settings.values
+    assert b.form.preset_box.currentData() == "no-norm"
     assert b.quantity_box.currentData() == "activation_std"
 
 
 def test_shutdown_during_a_run_stops_it_cleanly(qtbot):
     runner = JobRunner()
-    panel = GradientPanel(runner)
+    panel = GradientPanel(runner, BlockSwitches(residual_blocks()))
     qtbot.addWidget(panel)
-    panel.size_spin.setValue(224)
+    panel.form.size_spin.setValue(224)
     finished: list = []
     panel.run_finished.connect(finished.append)
-    with qtbot.waitSignal(runner.progress, timeout=RUN_TIMEOUT_MS):  # the run is under way
-        panel.run()
+    panel.run()
+    qtbot.waitUntil(lambda: panel.progress_bar.value() > 0, timeout=RUN_TIMEOUT_MS)  # the run is under way
     assert runner.shutdown(RUN_TIMEOUT_MS)  # the core stops at its next stage boundary
     qtbot.wait(100)
     assert finished == [] and panel.results() == []

@@ -17,9 +17,11 @@ from explorer.core.images import load_image, preprocess
 from explorer.core.labels import imagenet_classes
 from explorer.core.model import ResNet50
 from explorer.core.weights import load_weights
-from explorer.ui.diagram import BlockDiagram
-from explorer.ui.diagram_items import overlay_colour
-from explorer.ui.insight_panel import CAM_SHARE_KIND, InsightPanel
+from explorer.core.blocks import residual_blocks
+from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.diagram.view import BlockDiagram
+from explorer.ui.diagram.painting import overlay_colour
+from explorer.ui.insight.panel import CAM_SHARE, InsightPanel
 from support import lively_model
 
 TIMEOUT_MS = 60_000
@@ -55,7 +57,7 @@ def reference(checkpoint, photo):
 @pytest.fixture
 def panel_and_diagram(qtbot, runner, checkpoint):
     panel = InsightPanel(runner, crop=CROP)
-    diagram = BlockDiagram()
+    diagram = BlockDiagram(BlockSwitches(residual_blocks()))
     qtbot.addWidget(panel)
     qtbot.addWidget(diagram)
     panel.overlay_changed.connect(diagram.set_overlay)  # as the main window wires them
@@ -95,15 +97,15 @@ def test_the_share_overlay_colours_blocks_in_the_order_of_the_cores_shares(qtbot
     # The Grad-CAM tab fills its class box with the top-1: the shares are already that class's.
     panel.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: panel.cam_result() is not None, timeout=TIMEOUT_MS)
-    assert panel.class_box.currentData() == expected.class_index
+    assert panel.cam.class_box.currentData() == expected.class_index
     panel.tabs.setCurrentIndex(0)  # any refresh now
-    assert not runner.is_busy(CAM_SHARE_KIND)
+    assert not panel.busy(CAM_SHARE)
     panel.tabs.setCurrentIndex(1)
 
     # Another class chosen there recolours the diagram by that class's shares.
     chosen = panel.cam_result().cam.top[3][0]
-    panel.class_box.setCurrentIndex(3)
-    panel.class_box.activated.emit(3)
+    panel.cam.class_box.setCurrentIndex(3)
+    panel.cam.class_box.activated.emit(3)
     qtbot.waitUntil(lambda: panel.cam_shares_result().class_index == chosen, timeout=TIMEOUT_MS)
     other = cam_mass_shares(model, x, chosen)
     assert other.shares != pytest.approx(expected.shares, rel=1e-3)  # the class matters

@@ -26,8 +26,8 @@ from explorer.core.labels import imagenet_classes
 from explorer.core.lesion import Lesioner
 from explorer.core.model import ResNet50
 from explorer.core.weights import load_weights
-from explorer.ui.insight_jobs import gradient_block_norms
-from explorer.ui.insight_panel import ACTIVATIONS_KIND, CAM_KIND, InsightPanel
+from explorer.ui.insight.host import gradient_block_norms
+from explorer.ui.insight.panel import ACTIVATIONS, CAM, InsightPanel
 
 TIMEOUT_MS = 60_000
 CROP = 64
@@ -82,20 +82,20 @@ def panel(qtbot, runner, checkpoint, photo):
 def test_activation_grid_shows_the_cores_most_active_channels_and_browsing_reuses_the_forward(qtbot, panel, reference):
     model, x = reference
     maps = capture_activations(model, x)
-    panel.channels_spin.setValue(12)
+    panel.activations.channels_spin.setValue(12)
     for block in ("layer2.1", "layer4.2", "stem"):
         panel.set_block(f"{block}.conv2" if block != "stem" else block)  # a layer selects its block
         qtbot.waitUntil(lambda: panel.activations_result() is not None and panel.activations_result().block == block, timeout=TIMEOUT_MS)
         expected = top_channels(maps[block], 12)
-        shown = panel.grid.shown()
+        shown = panel.activations.grid.shown()
         assert [c for c, _ in shown] == [c.channel for c in expected]
         assert [m for _, m in shown] == pytest.approx([c.mean for c in expected], rel=1e-4)
         assert [m for _, m in shown] == sorted((m for _, m in shown), reverse=True)
-        assert len(panel.grid.tiles) == 12
+        assert len(panel.activations.grid.tiles) == 12
     assert panel.activations_result().forwards == 1  # three blocks, one forward pass
-    qtbot.mouseClick(panel.grid.tiles[3], Qt.MouseButton.LeftButton)
-    assert panel.grid.enlarged_caption.text().startswith(f"Channel {shown[3][0]} ")
-    assert panel.grid.tiles[3].isChecked() and not panel.grid.tiles[0].isChecked()
+    qtbot.mouseClick(panel.activations.grid.tiles[3], Qt.MouseButton.LeftButton)
+    assert panel.activations.grid.enlarged_caption.text().startswith(f"Channel {shown[3][0]} ")
+    assert panel.activations.grid.tiles[3].isChecked() and not panel.activations.grid.tiles[0].isChecked()
 
 
 def test_cam_overlay_equals_the_cores_blend_and_the_slider_does_not_recompute(qtbot, panel, reference, runner):
@@ -103,30 +103,30 @@ def test_cam_overlay_equals_the_cores_blend_and_the_slider_does_not_recompute(qt
     panel.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: panel.cam_result() is not None, timeout=TIMEOUT_MS)
     first = panel.cam_result().cam
-    assert panel.class_box.count() == 5 and panel.class_box.currentData() == first.top[0][0]
+    assert panel.cam.class_box.count() == 5 and panel.cam.class_box.currentData() == first.top[0][0]
     # The user picks the third class and stage 3.
-    panel.stage_box.setCurrentIndex(panel.stage_box.findData(3))
-    panel.class_box.setCurrentIndex(2)
-    panel.class_box.activated.emit(2)
+    panel.cam.stage_box.setCurrentIndex(panel.cam.stage_box.findData(3))
+    panel.cam.class_box.setCurrentIndex(2)
+    panel.cam.class_box.activated.emit(2)
     chosen = first.top[2][0]
     qtbot.waitUntil(lambda: panel.cam_result().cam.stage == 3 and panel.cam_result().cam.class_index == chosen, timeout=TIMEOUT_MS)
     shown = panel.cam_result()
-    panel.colormap_box.setCurrentText("inferno")
-    panel.opacity_slider.setValue(30)
-    assert not runner.is_busy(CAM_KIND) and panel.cam_result() is shown  # re-blended, not recomputed
+    panel.cam.colormap_box.setCurrentText("inferno")
+    panel.cam.opacity_slider.setValue(30)
+    assert not panel.busy(CAM) and panel.cam_result() is shown  # re-blended, not recomputed
     expected_cam = grad_cam(model, x, 3, chosen)
     np.testing.assert_allclose(shown.cam.heatmap, expected_cam.heatmap, atol=1e-4)
     expected = np.asarray(overlay(network_view(x), expected_cam.heatmap, 0.3, "inferno"), dtype=np.int16)
     got = np.asarray(panel.cam_image(), dtype=np.int16)
     assert got.shape == (CROP, CROP, 3)
     assert np.abs(got - expected).max() <= 1  # the same blend up to the last bit of the heat map
-    assert not panel.cam_picture.pixmap().isNull()
+    assert not panel.cam.cam_picture.pixmap().isNull()
 
 
 def test_a_single_lesion_shows_the_cores_top5_before_and_after(qtbot, panel, reference):
     model, x = reference
     panel.set_block("layer3.2")
-    panel.kind_box.setCurrentIndex(panel.kind_box.findData("shortcut"))
+    panel.lesions.kind_box.setCurrentIndex(panel.lesions.kind_box.findData("shortcut"))
     panel.tabs.setCurrentIndex(2)
     qtbot.waitUntil(lambda: panel.lesion_result() is not None and panel.lesion_result().kind == "shortcut", timeout=TIMEOUT_MS)
     expected = Lesioner(model).lesion(x, "layer3.2", "shortcut")
@@ -136,23 +136,23 @@ def test_a_single_lesion_shows_the_cores_top5_before_and_after(qtbot, panel, ref
     assert [c for c, _ in got.after] == [c for c, _ in expected.after]
     assert [p for _, p in got.after] == pytest.approx([p for _, p in expected.after], abs=1e-5)
     names = imagenet_classes()
-    assert panel.top_table.column(0) == [f"{names[c]}  {p:.1%}" for c, p in got.before]
-    assert panel.top_table.column(1)[0] == f"{names[expected.after[0][0]]}  {expected.after[0][1]:.1%}"
+    assert panel.lesions.top_table.column(0) == [f"{names[c]}  {p:.1%}" for c, p in got.before]
+    assert panel.lesions.top_table.column(1)[0] == f"{names[expected.after[0][0]]}  {expected.after[0][1]:.1%}"
     # The stem has no shortcut to keep: the view says so instead of failing.
     panel.set_block("stem")
-    assert panel.lesion_result() is None and "stem" in panel.lesion_label.text()
+    assert panel.lesion_result() is None and "stem" in panel.lesions.lesion_label.text()
 
 
 def test_the_sweep_chart_has_16_bars_equal_to_the_cores_drops(qtbot, panel, reference):
     model, x = reference
     panel.tabs.setCurrentIndex(2)
-    qtbot.mouseClick(panel.sweep_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.lesions.sweep_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.sweep_result() is not None, timeout=TIMEOUT_MS)
     expected = Lesioner(model).sweep(x, "residual")
-    assert len(panel.chart.heights) == 16
-    assert panel.chart.names == [row.block for row in expected.blocks]
-    assert panel.chart.heights == pytest.approx([row.drop for row in expected.blocks], abs=1e-5)
-    assert panel.sweep_progress.value() == 1000
+    assert len(panel.lesions.chart.heights) == 16
+    assert panel.lesions.chart.names == [row.block for row in expected.blocks]
+    assert panel.lesions.chart.heights == pytest.approx([row.drop for row in expected.blocks], abs=1e-5)
+    assert panel.lesions.sweep_progress.value() == 1000
 
 
 def test_gradient_overlay_is_the_labs_norms_combined_per_block(qtbot, panel):
@@ -182,7 +182,7 @@ def test_empty_states_and_bad_inputs_say_what_is_wrong(qtbot, runner, checkpoint
     p = InsightPanel(runner, crop=CROP)
     qtbot.addWidget(p)
     assert p.banner.text().startswith("Drop an image first")
-    assert not p.sweep_button.isEnabled()
+    assert not p.lesions.sweep_button.isEnabled()
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not a JPEG at all")
     p.set_image("broken", broken.name, broken)
@@ -190,17 +190,22 @@ def test_empty_states_and_bad_inputs_say_what_is_wrong(qtbot, runner, checkpoint
     bad_weights = tmp_path / "resnet18.pth"
     torch.save({"conv1.weight": torch.zeros(64, 3, 7, 7)}, bad_weights)
     p.set_weights(str(bad_weights), "cpu")
-    qtbot.waitUntil(lambda: "failed" in p.message_label.text(), timeout=TIMEOUT_MS)
-    assert p.message_label.text().startswith("Loading the weights failed: ") and "resnet18.pth" in p.message_label.text()
-    p.set_weights("random", "cpu")
-    qtbot.waitUntil(p.is_ready, timeout=TIMEOUT_MS)
-    assert p.banner.text().startswith("Random weights: load trained weights")
-    assert not runner.is_busy(ACTIVATIONS_KIND)  # hidden: nothing is computed for it
+    qtbot.wait(300)
+    assert not p.has_weights() and "failed" not in p.message_label.text()  # hidden: the dock loads nothing yet
     p.show()
     qtbot.waitUntil(lambda: "failed" in p.message_label.text(), timeout=TIMEOUT_MS)
-    assert "broken.jpg" in p.message_label.text() and p.activations_result() is None
+    assert p.message_label.text().startswith("Loading the weights failed: ") and "resnet18.pth" in p.message_label.text()
+    p.hide()
+    p.set_weights("random", "cpu")
+    qtbot.wait(300)
+    assert not p.busy(ACTIVATIONS) and not p.has_weights()  # hidden: nothing is loaded or computed for it
+    p.show()
+    qtbot.waitUntil(p.is_ready, timeout=TIMEOUT_MS)
+    assert p.banner.text().startswith("Random weights: load trained weights")
+    qtbot.waitUntil(lambda: "broken.jpg" in p.message_label.text(), timeout=TIMEOUT_MS)
+    assert "failed" in p.message_label.text() and p.activations_result() is None
     p.set_image(None)
-    assert p.banner.text().startswith("Drop an image first") and p.grid.shown() == []
+    assert p.banner.text().startswith("Drop an image first") and p.activations.grid.shown() == []
     # A failed load keeps the weights the panel had.
     p.set_weights(str(bad_weights), "cpu")
     qtbot.waitUntil(lambda: "failed" in p.message_label.text(), timeout=TIMEOUT_MS)

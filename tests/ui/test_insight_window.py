@@ -15,8 +15,11 @@ from explorer.core.activations import ActivationCache
 from explorer.core.images import load_image, preprocess
 from explorer.core.model import ResNet50
 from explorer.core.weights import load_weights
-from explorer.ui.diagram import BlockDiagram
-from explorer.ui.diagram_items import BlockOverlay, overlay_colour
+from explorer.core.blocks import residual_blocks
+from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.diagram.view import BlockDiagram
+from explorer.ui.common.overlay import BlockOverlay
+from explorer.ui.diagram.painting import overlay_colour
 from explorer.ui.main_window import MainWindow
 
 TIMEOUT_MS = 60_000
@@ -58,7 +61,7 @@ def window(qtbot, tmp_path, checkpoint, photo):
 
 def shown_predictions(window: MainWindow) -> list[tuple[str, str]]:
     """The classification panel's top-5 for the selected image, as the user reads it."""
-    return [(label.text(), bar.format()) for label, bar in zip(window.classify.class_labels, window.classify.class_bars)]
+    return [(label.text(), bar.format()) for label, bar in zip(window.classify.results.class_labels, window.classify.results.class_bars)]
 
 
 def test_lesions_leave_the_classifiers_predictions_unchanged(qtbot, window, photo):
@@ -68,7 +71,7 @@ def test_lesions_leave_the_classifiers_predictions_unchanged(qtbot, window, phot
     insight.tabs.setCurrentIndex(2)
     for block, kind in (("layer1.0", "residual"), ("layer4.2", "shortcut")):
         window.diagram.select(block)
-        insight.kind_box.setCurrentIndex(insight.kind_box.findData(kind))
+        insight.lesions.kind_box.setCurrentIndex(insight.lesions.kind_box.findData(kind))
         qtbot.waitUntil(lambda: insight.lesion_result() is not None and insight.lesion_result().block == block, timeout=TIMEOUT_MS)
         assert insight.lesion_result().after != insight.lesion_result().before  # the lesion did something
     insight.sweep()
@@ -115,7 +118,7 @@ def test_overlay_colours_follow_the_activation_norms_and_none_restores_the_stage
 
 
 def test_a_log_scale_overlay_spans_decades_and_leaves_out_what_it_cannot_place(qtbot):
-    diagram = BlockDiagram()
+    diagram = BlockDiagram(BlockSwitches(residual_blocks()))
     qtbot.addWidget(diagram)
     overlay = BlockOverlay({"stem": 1e-20, "layer1.0": 1e-3, "layer4.2": 10.0, "head": 0.0}, "gradient norm", log_scale=True)
     diagram.set_overlay(overlay)

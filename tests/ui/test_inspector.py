@@ -12,8 +12,10 @@ from PySide6.QtCore import QPointF, Qt
 from explorer.cli import main as cli_main
 from explorer.core.model import ResNet50
 from explorer.core.summary import summarize
-from explorer.ui.diagram import BlockDiagram
-from explorer.ui.inspector import Inspector
+from explorer.core.blocks import residual_blocks
+from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.diagram.view import BlockDiagram
+from explorer.ui.inspector.panel import Inspector
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ def inspector(qtbot, summary):
 
 
 def test_clicking_a_block_fills_the_inspector_with_the_summary_numbers(qtbot, summary, cli_summary):
-    diagram, inspector = BlockDiagram(), Inspector()
+    diagram, inspector = BlockDiagram(BlockSwitches(residual_blocks())), Inspector()
     qtbot.addWidget(diagram)
     qtbot.addWidget(inspector)
     diagram.resize(1200, 700)

@@ -9,7 +9,6 @@ import warnings
 
 import pytest
 import torch
-from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QWidget
@@ -19,7 +18,9 @@ from explorer.core.gradients import run_comparison
 from explorer.core.inference import Classifier
 from explorer.core.model import ResNet50
 from explorer.ui.main_window import MainWindow
-from explorer.ui.workers import default_torch_threads
+from explorer.ui.jobs import default_torch_threads
+from support import checkpoint as make_checkpoint
+from support import pattern_image
 
 TIMEOUT_MS = 60_000
 
@@ -29,23 +30,16 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ckpt") / "resnet50-random.pth"
-    torch.save(ResNet50(seed=5).state_dict(), path)
-    return path
+    return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "resnet50-random.pth", seed=5)
 
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     folder = tmp_path_factory.mktemp("img")
-    paths = []
-    for i, name in enumerate(("red.png", "stripes.jpg")):
-        image = Image.new("RGB", (72, 56))
-        image.putdata([((x * 5 + 90 * i) % 256, (y * 7) % 256, (x * y) % 256) for y in range(56) for x in range(72)])
-        image.save(folder / name)
-        paths.append(folder / name)
+    good = [pattern_image(folder / name, (72, 56), seed) for seed, name in enumerate(("red.png", "stripes.jpg"))]
     broken = folder / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not really a JPEG")
-    return {"good": paths, "broken": broken}
+    return {"good": good, "broken": broken}
 
 
 @pytest.fixture
@@ -127,9 +121,9 @@ def test_clicking_a_block_fills_the_inspector(qtbot, window):
 
 def test_a_shortcut_toggle_changes_the_next_run_only_for_that_block(qtbot, window):
     lab = window.gradient
-    lab.size_spin.setValue(64)
-    lab.batch_spin.setValue(2)
-    window.diagram.set_shortcut("layer2.1", False)
+    lab.form.size_spin.setValue(64)
+    lab.form.batch_spin.setValue(2)
+    window.switches.set_shortcut("layer2.1", False)
     assert lab.config().plain_blocks == ("layer2.1",)
     with qtbot.waitSignal(lab.run_finished, timeout=TIMEOUT_MS) as blocker:
         window.gradient.run_action.trigger()  # Ctrl+R
@@ -152,17 +146,17 @@ def test_a_shortcut_toggle_changes_the_next_run_only_for_that_block(qtbot, windo
         torch.set_num_threads(threads)
     assert [layer.grad_norm for layer in reference[1].layers] == pytest.approx([layer.grad_norm for layer in plain.layers])
     # A later toggle affects the next run, never the shown one.
-    window.diagram.set_shortcut("layer3.0", False)
+    window.switches.set_shortcut("layer3.0", False)
     assert lab.config().plain_blocks == ("layer2.1", "layer3.0")
     assert lab.results()[1].label == "plain in layer2.1"
 
 
 def test_closing_during_a_running_job_exits_cleanly(qtbot, window, settings):
-    window.gradient.size_spin.setValue(224)
+    window.gradient.form.size_spin.setValue(224)
     finished = []
     window.gradient.run_finished.connect(finished.append)
     window.gradient.run()
-    assert window.runner.is_busy("gradients")
+    assert window.gradient.is_running()
     qtbot.wait(300)  # let the run get going
     window.close()
     assert not window.isVisible()
@@ -177,13 +171,13 @@ def test_window_layout_and_lab_settings_come_back(qtbot, settings):
     first = MainWindow(settings)
     qtbot.addWidget(first)
     first.build_parts()
-    first.gradient.seed_spin.setValue(7)
+    first.gradient.form.seed_spin.setValue(7)
     first.gradient_dock.hide()
     first.close()
     second = MainWindow(settings)
     qtbot.addWidget(second)
     second.build_parts()
-    assert second.gradient.seed_spin.value() == 7
+    assert second.gradient.form.seed_spin.value() == 7
     assert second.gradient_dock.isHidden()
 
 
@@ -201,7 +195,7 @@ def test_gui_command_rejects_unknown_options(capsys):
     assert exc.value.code == 2
 
 
-def test_ui_bench_reports_launch_times_and_every_phase(qapp):
+def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_clis(qapp):
     """Smoke test of `bench --suite ui` at a tiny size: the numbers are there and consistent (no
     timing is asserted)."""
     import argparse
@@ -209,8 +203,9 @@ def test_ui_bench_reports_launch_times_and_every_phase(qapp):
     from explorer.bench import ui as bench
 
     result = bench.run(argparse.Namespace(ui_startup_runs=1, ui_grad_size=32, ui_heartbeat_ms=5))
-    shown, parts, summary = result["startup_shown_s"][0], result["startup_parts_s"][0], result["startup_summary_s"][0]
-    assert 0 < shown <= parts <= summary
+    shown, diagram, parts = (result[f"startup_{k}_s"][0] for k in ("shown", "diagram", "parts"))
+    assert None not in (shown, diagram, parts) and 0 < shown <= diagram <= parts  # the diagram needs no torch
+    assert result["startup_summary_s"][0] > parts and result["startup_prediction_s"][0] > parts
     assert 0 < result["startup_gap_ms"][0] <= (parts - shown) * 1000
     phases = result["phases"]
     assert list(phases) == [
@@ -220,7 +215,9 @@ def test_ui_bench_reports_launch_times_and_every_phase(qapp):
     for name, phase in phases.items():
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
         assert phase["completed"] or name == "idle"
-    assert "max gap" in bench.describe(result)
+    assert len(result["forward_ms"]["app_panel"]) == 3 and all(ms > 0 for ms in result["forward_ms"]["cli"])
+    text = bench.describe(result)
+    assert "max gap" in text and "first prediction" in text and "classify command" in text
 
 
 def test_start_builds_the_parts_then_loads_weights_and_classifies(qtbot, settings, images):

@@ -2,9 +2,9 @@
 residual network and its plain twin trained side by side on the same batches, reported as plain
 values. Core layer, pure PyTorch, no Qt.
 
-- ``config``: :class:`RaceConfig`, ``validate``, the network factory (``NETWORKS``, ``build_network``);
+- ``config``: :class:`RaceConfig`, ``validate``, the networks (``NETWORKS``: the ResNet family);
 - ``data``: the bundled digits, ImageFolder-style folders, the validation split, the batch stream;
-- ``train``: ``run_race(config, on_step, cancel, on_data) -> RaceResult``;
+- ``train``: ``build_network``, ``run_race(config, on_step, cancel, on_data) -> RaceResult``;
 - ``report``: the plain-value types (``RaceStep``, ``RaceResult``, ...) and the JSON/CSV schema;
 - ``verdict``: the verdict and the conditions line, from the numbers.
 

@@ -1,6 +1,6 @@
 """What a training race varies (network, data, steps, batch, optimiser, image size, seed, device,
-normalisation) as one frozen, validated value, and the factory that turns a network name into a
-model. Core layer, pure Python (explorer.core.model, hence torch, is imported only to build one).
+normalisation) as one frozen, validated value. Core layer, pure Python with no torch, so parsers and
+the window's knobs read it cheaply (the networks are built by explorer.core.race.train).
 
 The optimiser follows He et al. 2015 (Sec. 3.4 and 4.2): SGD with momentum 0.9 and weight decay
 1e-4. Their CIFAR ResNet-110 started at a learning rate of 0.01 until training error fell below 80%
@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+
+from explorer.core.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
 
 DIGITS = "digits"  # the bundled data set; any other ``data`` value is a folder in ImageFolder layout
 # "batch": BatchNorm with batch statistics while training, running statistics for validation (PyTorch's
@@ -22,24 +23,10 @@ DIGITS = "digits"  # the bundled data set; any other ``data`` value is a folder 
 NORMS: tuple[str, ...] = ("batch", "none")
 
 
-@dataclass(frozen=True)
-class Network:
-    """One raceable architecture: its display name and a builder ``(num_classes, init, seed) -> model``.
-    The model must have torchvision's key names (a stem ``conv1``) and ``set_shortcuts``/``set_normalization``."""
-
-    title: str
-    build: Callable[[int, str, int], Any]
-
-
-def _resnet50(num_classes: int, init: str, seed: int) -> Any:
-    # Imported here, not at the top: the CLI reads this module for its --help, which must not load torch.
-    from explorer.core.model import ResNet50
-
-    return ResNet50(num_classes=num_classes, init=init, seed=seed)
-
-
-# The ResNet family (18/34/101/152) joins here when the model module has it; nothing else changes.
-NETWORKS: dict[str, Network] = {"resnet50": Network("ResNet-50", _resnet50)}
+# Any member of the ResNet family races (explorer.core.stages.RESNETS): ResNet-18 and -34 with basic
+# blocks, ResNet-50 and deeper with bottlenecks, ResNeXt and Wide ResNet; plain-18 against plain-34
+# is two races. The network's name is its torchvision builder name.
+NETWORKS: tuple[str, ...] = tuple(RESNETS)
 
 
 @dataclass(frozen=True)
@@ -52,7 +39,7 @@ class RaceConfig:
     ``data``: ``"digits"`` (bundled) or a folder with one subfolder of images per class.
     """
 
-    network: str = "resnet50"
+    network: str = DEFAULT_ARCH
     steps: int = 40
     batch: int = 32
     lr: float = 0.01
@@ -72,9 +59,9 @@ class RaceConfig:
         return "he" if self.norm == "batch" else "pytorch"
 
 
-# Below 32 px the last stage of ResNet-50 sees 1x1 maps and BN over a 1x1 map of a tiny batch is
-# degenerate; the stem and four stride-2 stages divide the side by 32.
-MIN_SIZE = 32
+# Below 32 px the last stage sees less than a 1x1 map and BN over it is degenerate (every member
+# divides the side by 32: see explorer.core.stages).
+MIN_SIZE = MIN_INPUT_SIZE
 
 
 def validate(config: RaceConfig) -> None:
@@ -102,10 +89,3 @@ def check_data(config: RaceConfig) -> None:
     """Raise ValueError naming ``config.data`` unless it is the bundled set or an existing folder."""
     if config.data != DIGITS and not Path(config.data).is_dir():
         raise ValueError(f"{config.data}: no such folder (the data is 'digits' or a folder with one subfolder per class)")
-
-
-def build_network(name: str, num_classes: int, init: str, seed: int) -> Any:
-    """A fresh network (an ``nn.Module``) by name, see :data:`NETWORKS`, initialised from ``seed`` on the CPU."""
-    if name not in NETWORKS:
-        raise ValueError(f"unknown network {name!r}; choose from {', '.join(NETWORKS)}")
-    return NETWORKS[name].build(num_classes, init, seed)

@@ -5,13 +5,18 @@ JSON (:func:`to_json_dict`): ``config`` (the settings, the device actually used 
 ``runs`` (per network: ``label``, and ``loss``, ``accuracy``, ``stem_grad`` with one value per step),
 ``validation`` (accuracy of each network on the held-out split, by label), ``verdict``, ``seconds``.
 Non-finite numbers (a diverged loss) become null, so the JSON is strict. CSV (:func:`csv_rows`): one
-row per step and network with the same names, ``step`` first.
+row per step and network with the same names, ``step`` first, written atomically by :func:`write_csv`
+(the ``race`` command's ``--csv`` and the window's export).
 """
 
 from __future__ import annotations
 
+import csv
 import math
+import os
+import tempfile
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from explorer.core.race.config import RaceConfig
@@ -126,3 +131,19 @@ def csv_rows(result: RaceResult) -> list[list[Any]]:
             values = [_finite(getattr(run, s)[step]) for s in SERIES]
             rows.append([step + 1, run.label, *("" if v is None else repr(v) for v in values)])
     return rows
+
+
+def write_csv(path: str | Path, result: RaceResult) -> None:
+    """Write the rows to ``path`` atomically, as ``grads`` does: a temporary file beside it, renamed
+    over it when complete. Raises OSError (the target is then untouched)."""
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(CSV_FIELDS)
+            writer.writerows(csv_rows(result))
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.core.inference import select_device
-from explorer.core.race.config import RaceConfig, build_network, check_data, validate
+from explorer.core.model import ResNet
+from explorer.core.race.config import NETWORKS, RaceConfig, check_data, validate
 from explorer.core.race.data import DataCancelled, batches, load_data
 from explorer.core.race.report import LABELS, PLAIN, RESIDUAL, SERIES, DataInfo, NetStep, RaceResult, RaceStep, RunCurve
 from explorer.core.race.verdict import conditions, race_verdict
@@ -31,6 +32,14 @@ OnStep = Callable[[RaceStep], None]
 Cancel = Callable[[], bool]
 VALIDATION_BATCH = 256  # images per forward pass when measuring validation accuracy
 PRECISE_BN_BATCHES = 10  # training batches that re-estimate BN's statistics before validation
+
+
+def build_network(name: str, num_classes: int, init: str, seed: int) -> ResNet:
+    """A fresh network by name, one of :data:`~explorer.core.race.config.NETWORKS`, initialised from
+    ``seed`` on the CPU."""
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}; choose from {', '.join(NETWORKS)}")
+    return ResNet(name, num_classes=num_classes, init=init, seed=seed)
 
 
 def learning_rate(config: RaceConfig, step: int) -> float:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import statistics
 
-from explorer.core.race.config import NETWORKS, RaceConfig
+from explorer.core.race.config import RaceConfig
 from explorer.core.race.report import PLAIN, RESIDUAL, DataInfo, RunCurve
+from explorer.core.stages import arch_title
 
 # Per-batch numbers are noisy, and a residual ResNet-50 at this scale has single batches with a loss
 # of 4 to 11 among ones below 1 (confidently wrong logits): the verdict takes the median loss over the
@@ -118,7 +119,7 @@ def conditions(config: RaceConfig, device: str, data: DataInfo) -> str:
     norm = "BatchNorm (batch statistics in training), He init" if config.norm == "batch" else "no normalisation, PyTorch default init"
     warmup = f" (linear warm-up over {config.warmup} steps)" if config.warmup else ""
     return (
-        f"{NETWORKS[config.network].title} residual vs plain, {data.name}: {len(data.classes)} classes, "
+        f"{arch_title(config.network)} residual vs plain, {data.name}: {len(data.classes)} classes, "
         f"{data.train} training / {data.validation} validation images at {config.size}x{config.size}; "
         f"{config.steps} steps of batch {config.batch}, SGD lr {config.lr:g}{warmup}, momentum {config.momentum:g}, "
         f"weight decay {config.weight_decay:g}; {norm}; seed {config.seed}; {device}"

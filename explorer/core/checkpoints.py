@@ -1,0 +1,131 @@
+"""Reading a checkpoint file into a flat tensor dict without running anything: torch.save's zip and
+legacy pickle formats through ``torch.load(weights_only=True)`` only, safetensors through its own
+reader (the format is detected from the content, not the suffix); TorchScript archives, pickles with
+code and damaged files refused in one line; ``state_dict``/``model`` nesting and DataParallel, DDP,
+``torch.compile`` and Lightning prefixes unwrapped.
+
+Core layer, pure PyTorch (+ safetensors); ``explorer.core.weights`` checks and loads what it reads.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from explorer.core import download
+from explorer.core.files import file_problem
+from explorer.core.sources import CHECKPOINT_SUFFIXES, SOURCES_TEXT
+from explorer.core.text import first_line, one_line, os_reason, shown
+
+
+class WeightsError(ValueError):
+    """Weights could not be loaded; the model is unchanged. ``str(e)`` is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
+
+# Containers that training scripts wrap a state_dict in (Lightning/timm: state_dict; torchvision's
+# reference scripts: model), tried in this order.
+_WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "module")
+# Prefixes added by DataParallel/DDP (module.), torch.compile (_orig_mod.) and Lightning (model.).
+_PREFIXES = ("module.", "_orig_mod.", "model.")
+def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
+    """The flat, prefix-free tensor dict in a checkpoint file and the file's SHA-256 hex digest.
+
+    Raises:
+        WeightsError: missing, unreadable, empty, not a checkpoint, truncated, a TorchScript archive,
+            or a pickle with code in it.
+    """
+    path = Path(path)
+    name = shown(path)
+    problem = file_problem(path)
+    if problem:
+        raise WeightsError(f"{name}: {problem}; give a checkpoint file, an http(s):// URL or one of {SOURCES_TEXT}")
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+        if not head:
+            raise WeightsError(f"{name}: empty file")
+        if _looks_like_safetensors(head):
+            loaded: Any = _load_safetensors(path)
+        elif head.startswith(b"PK\x03\x04") or head[0] == 0x80:  # torch.save's zip format, or a legacy pickle
+            loaded = _load_torch(path)
+        else:
+            raise WeightsError(f"{name}: not a PyTorch ({', '.join(CHECKPOINT_SUFFIXES[:3])}) or safetensors checkpoint")
+        return normalize_state_dict(loaded, path), download.sha256_of(path)
+    except OSError as exc:  # unreadable after all, or it vanished
+        raise WeightsError(f"{name}: cannot read ({os_reason(exc)})") from None
+
+
+def _looks_like_safetensors(head: bytes) -> bool:
+    # Format: 8-byte little-endian header length, then a JSON header starting with "{".
+    return len(head) >= 9 and head[8:9] == b"{" and 2 <= int.from_bytes(head[:8], "little") < 100_000_000
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:  # SafetensorError, OSError, ...: all mean a bad file
+        raise WeightsError(f"{shown(path)}: unreadable safetensors file ({first_line(exc)})") from None
+
+
+def _load_torch(path: Path) -> Any:
+    if _is_torchscript(path):
+        raise WeightsError(
+            f"{shown(path)}: a TorchScript archive (torch.jit.save), not a checkpoint; save the model's "
+            "state_dict() with torch.save instead"
+        )
+    try:
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol": nothing the user can act on
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower():
+            raise WeightsError(
+                f"{shown(path)}: refused: the file holds Python objects besides tensors, and unpickling them could "
+                "run code (only weights_only checkpoints are accepted)"
+            ) from None
+        raise WeightsError(f"{shown(path)}: truncated or corrupt checkpoint ({first_line(exc)})") from None
+    except Exception as exc:  # RuntimeError (bad zip), EOFError, ValueError, ... on damaged files
+        raise WeightsError(f"{shown(path)}: truncated or corrupt checkpoint ({first_line(exc)})") from None
+
+
+def _is_torchscript(path: Path) -> bool:
+    """torch.jit.save writes a zip with ``constants.pkl`` and compiled ``code/``; torch.save never does."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.rsplit("/", 1)[-1] == "constants.pkl" or "/code/" in n for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):  # not a (readable) zip: torch.load will say so
+        return False
+
+
+def normalize_state_dict(loaded: Any, path: str | Path = "<checkpoint>") -> dict[str, torch.Tensor]:
+    """Unwrap ``state_dict``/``model`` nesting, keep the tensors, strip prefixes shared by all keys."""
+    for _ in range(len(_WRAPPER_KEYS) + 1):
+        if not isinstance(loaded, Mapping):
+            break
+        inner = next((loaded[k] for k in _WRAPPER_KEYS if isinstance(loaded.get(k), Mapping)), None)
+        if inner is None:
+            break
+        loaded = inner
+    if not isinstance(loaded, Mapping):
+        raise WeightsError(f"{shown(path)}: holds a {type(loaded).__name__}, not a state_dict")
+    state = {str(k): v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
+    if not state:
+        raise WeightsError(f"{shown(path)}: contains no tensors")
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _PREFIXES:
+            if all(k.startswith(prefix) for k in state):
+                state = {k[len(prefix):]: v for k, v in state.items()}
+                stripped = True
+    return state

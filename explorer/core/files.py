@@ -1,0 +1,59 @@
+"""Checks on paths before they are opened or written, answered in words and never raised: a path
+that is missing, a folder, unreadable, too long for the file system, or a folder that cannot be
+written. Python 3.11's ``Path.exists``/``is_dir`` raise ``OSError`` on a 300-byte name; these do not.
+
+Core layer, standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from explorer.core.text import os_reason
+
+
+def file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as a file ("no such file or folder", "is a folder, not a file",
+    "not a regular file", "permission denied", "file name too long", ...), or None when it can be
+    opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return os_reason(exc)
+    except ValueError:  # an embedded NUL byte
+        return "the name contains a NUL character"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):  # opening a pipe would wait for a writer forever
+        return "not a regular file (a pipe, socket or device)"
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
+
+
+def folder_problem(folder: str | Path) -> str | None:
+    """Why files cannot be created in ``folder`` ("no such folder", "not a folder", "not writable
+    (permission denied)", ...), or None when they can."""
+    try:
+        mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        return "no such folder"
+    except OSError as exc:
+        return os_reason(exc)
+    except ValueError:
+        return "the name contains a NUL character"
+    if not stat.S_ISDIR(mode):
+        return "not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable (permission denied)"
+    return None
+
+
+def is_folder(path: str | Path) -> bool:
+    """``Path.is_dir`` that answers False instead of raising (long names, NUL bytes, permissions)."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False

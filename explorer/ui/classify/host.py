@@ -1,0 +1,124 @@
+"""Worker-side half of the classification panel: the one Classifier and the jobs that use it.
+
+UI layer, but no Qt here. The panel submits these methods as jobs on its "classifier" lane, so the
+model is touched by one job at a time and never by the GUI thread; what comes back is frozen
+dataclasses of plain values (predictions, RGB bytes for thumbnails) that the panel turns into pixmaps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from explorer.core.inference import Classifier, Prediction
+from explorer.core.progress import Cancel, Progress
+from explorer.core.weights import WEIGHT_SOURCES, WeightsInfo
+
+THUMBNAIL_PX = 96
+PREVIEW_PX = 384
+# A download reports every chunk; a few updates a second are enough for a progress bar and keep the
+# GUI's event queue short.
+PROGRESS_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An RGB image as bytes (row-major, 3 bytes per pixel): safe to pass between threads."""
+
+    width: int
+    height: int
+    data: bytes
+
+    @classmethod
+    def of(cls, image: Image.Image, side: int) -> Picture:
+        small = image.copy()
+        small.thumbnail((side, side))
+        small = small.convert("RGB")
+        return cls(small.width, small.height, small.tobytes())
+
+
+@dataclass(frozen=True)
+class Classified:
+    prediction: Prediction
+    thumbnail: Picture
+    preview: Picture
+    image_size: tuple[int, int]  # of the decoded image the classifier saw
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    token: int  # what ClassifierHost.commit needs to put these weights in service
+    info: WeightsInfo
+    stats: dict[str, tuple[float, float]]
+    device: str
+    notices: tuple[str, ...]
+
+    def as_signal_payload(self) -> dict:
+        """The ``weights_loaded`` payload: ``{"info": {...WeightsInfo fields...}, "stats": {...}}``."""
+        return {"info": asdict(self.info), "stats": dict(self.stats)}
+
+
+class ClassifierHost:
+    """Owns the Classifier. Call its methods only from jobs of one JobRunner lane.
+
+    Loading is two-phase so that the GUI, not the worker, decides which weights are in use: ``load``
+    prepares a fresh Classifier beside the current one, and only ``commit`` (a job the panel submits
+    once it has accepted the result) puts it in service. A load that was cancelled or superseded
+    after it finished is therefore never used, and a failed one changes nothing.
+    """
+
+    def __init__(self) -> None:
+        self._classifier: Classifier | None = None
+        self._candidate: tuple[int, Classifier] | None = None
+
+    def load(self, token: int, source: str, device: str, progress: Progress, cancelled: Cancel) -> LoadedWeights:
+        """Load ``source`` on ``device`` into a new Classifier kept under ``token`` until committed."""
+        self._candidate = None  # an earlier load that was never committed is dropped
+        candidate = Classifier(device)
+        info = candidate.load(source, progress=_download_progress(source, progress), cancel=cancelled)
+        with torch.no_grad():  # the statistics are read-outs, not part of any graph
+            stats = candidate.weight_stats()
+        self._candidate = (token, candidate)
+        return LoadedWeights(token, info, stats, str(candidate.device), tuple(candidate.notices))
+
+    def commit(self, token: int) -> None:
+        """Put the Classifier prepared by ``load(token, ...)`` in service."""
+        if self._candidate is None or self._candidate[0] != token:
+            raise RuntimeError("the loaded weights were replaced before they could be used; load them again")
+        self._classifier = self._candidate[1]
+        self._candidate = None
+
+    def classify(self, source: str | Path | Image.Image, name: str, topk: int = 5, scale: float = 1.0) -> Classified:
+        """Classify a file (raises ImageError, one line naming it) or an already decoded image.
+
+        ``scale``: the screen's device pixel ratio, so thumbnails stay sharp at 200%.
+        """
+        if self._classifier is None or self._classifier.weights is None:
+            raise RuntimeError("no weights loaded yet")
+        if isinstance(source, Image.Image):
+            image = source.convert("RGB")
+        else:
+            image = self._classifier.decode(source)  # as classify_path decodes it
+        prediction = self._classifier.classify(image, name, topk)
+        thumbnail, preview = Picture.of(image, round(THUMBNAIL_PX * scale)), Picture.of(image, round(PREVIEW_PX * scale))
+        return Classified(prediction, thumbnail, preview, image.size)
+
+
+def _download_progress(source: str, progress: Progress) -> Callable[[int, int], None]:
+    last = 0.0
+
+    def report(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_INTERVAL_S and done != total:
+            return
+        last = now
+        mib = f"{done / 2**20:.1f} of {total / 2**20:.1f} MiB" if total else f"{done / 2**20:.1f} MiB"
+        progress(f"Downloading {source}: {mib}", done / total if total else 0.0)
+
+    return report

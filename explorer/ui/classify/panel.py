@@ -1,0 +1,439 @@
+"""The classification panel: a list of dropped images with thumbnails, the selected image's top-5 as
+probability bars with device and latency, an "untrained weights" banner, the device selector and
+weights loading with a cancellable download dialog.
+
+UI layer. The Classifier lives in ``classify.host.ClassifierHost`` and is used only by jobs on the
+"classifier" lane; this widget keeps plain results and pixmaps. Each load and each image's
+classification is its own job, whose result only this panel hears; a newer request cancels the older.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QSettings, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressDialog,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.images import ImageError, expand_inputs
+from explorer.core.inference import Prediction, available_devices
+from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
+from explorer.core.sources import needs_download
+from explorer.core.text import shown
+from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture
+from explorer.ui.classify.results import ResultView
+from explorer.ui.classify.weights_menu import WeightsMenu
+from explorer.ui.common import dialogs
+from explorer.ui.common.pixmaps import rgb_bytes_pixmap
+from explorer.ui.common.widgets import scrolling, wrapping_label
+from explorer.ui.jobs import Job, JobRunner, LatestJob
+
+LANE = "classifier"
+TOPK = 5
+SETTINGS_GROUP = "classify"
+
+
+@dataclass
+class _Entry:
+    """One row of the list: where the image comes from and what is known about it (plain data)."""
+
+    entry_id: int
+    name: str
+    origin: str  # the path as given, or the clipboard's name; errors start with "<origin>: "
+    source: Path | Image.Image | None  # None: nothing to classify (the input itself was refused)
+    job: Job | None = field(default=None, repr=False)
+    result: Classified | None = None
+    error: str | None = None
+    thumbnail: QPixmap | None = field(default=None, repr=False)
+    preview: QPixmap | None = field(default=None, repr=False)
+
+
+class ClassifyPanel(QWidget):
+    """Drop images, see their top-5."""
+
+    status_changed = Signal(str)  # for the status bar: current weights and device
+    weights_loaded = Signal(object)  # {"info": {...WeightsInfo fields...}, "stats": {layer: (mean, std)}}
+    weights_failed = Signal(str)  # one line; the previous weights stay in use
+    image_selected = Signal(object)  # selected_image() after the selection changes
+
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._host = ClassifierHost()  # used only inside jobs on the classifier lane
+        self._loading = LatestJob(runner, LANE)
+        self._ids = itertools.count(1)
+        self._tokens = itertools.count(1)
+        self._entries: dict[int, _Entry] = {}
+        self._items: dict[int, QListWidgetItem] = {}  # entry id -> its row in the list
+        self._weights: LoadedWeights | None = None  # what the classifier has now
+        self._source = DEFAULT_SOURCE  # what was asked for last
+        self._device = available_devices()[0]
+        self._dialog: QProgressDialog | None = None
+        self._build()
+        self._show_status()
+
+    # -- construction -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.weights_menu = WeightsMenu(self)
+        self.weights_menu.source_chosen.connect(self.load_weights)
+        self.weights_label = wrapping_label()  # wraps: a long checkpoint name must not widen the dock
+        self.weights_button = QToolButton()
+        self.weights_button.setText("Weights")
+        self.weights_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.weights_button.setMenu(self.weights_menu)
+        self.device_box = QComboBox()
+        for device in available_devices():
+            self.device_box.addItem(device, device)
+        self.device_box.setCurrentIndex(self.device_box.findData(self._device))
+        self.device_box.setToolTip("Where the classifier runs")
+        self.add_button = QPushButton("Add images…")
+        top = QHBoxLayout()
+        top.addWidget(self.weights_button)
+        top.addStretch(1)
+        top.addWidget(QLabel("Device"))
+        top.addWidget(self.device_box)
+        top.addWidget(self.add_button)
+
+        self.message_label = wrapping_label()
+        self.message_label.hide()
+        self.image_list = QListWidget()
+        self.image_list.setIconSize(QSize(48, 48))
+        self.image_list.setUniformItemSizes(True)
+        self.image_list.setWordWrap(True)
+        self.image_list.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
+        self.image_list.setMinimumWidth(150)
+        self.results = ResultView()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.image_list)
+        splitter.addWidget(scrolling(self.results))  # a short dock scrolls instead of squeezing the bars
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([2, 3])  # proportions: the predictions get the larger share at first
+        splitter.setChildrenCollapsible(False)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addLayout(top)
+        outer.addWidget(self.weights_label)  # its own line: a long file name wraps without crowding the buttons
+        outer.addWidget(self.message_label)
+        outer.addWidget(splitter, 1)
+
+        self.device_box.currentIndexChanged.connect(self._on_device_box_changed)
+        self.add_button.clicked.connect(self._on_add_button_clicked)
+        self.image_list.currentItemChanged.connect(self._on_image_list_current_changed)
+
+    # -- public API ----------------------------------------------------------------------------------
+
+    def add_paths(self, paths: list[str]) -> None:
+        """Add image files (folders expand to the images in them) and classify them; a path that
+        cannot be used gets an entry with its error, and the others carry on."""
+        first_new = self.image_list.count()
+        for item in expand_inputs(paths):
+            if isinstance(item, ImageError):
+                self._add_entry(shown(Path(item.path).name or item.path), item.path, None, error=str(item))
+            else:
+                self._add_entry(shown(item.name), str(item), item)
+        self._select_row(first_new)
+
+    def add_qimage(self, image: QImage, name: str = "clipboard") -> None:
+        """Add a pasted image; it is converted to plain pixels here so the worker needs no Qt."""
+        if image.isNull():
+            self._add_entry(name, name, None, error=f"{name}: the clipboard holds no image")
+        else:
+            rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+            pixels = Image.frombuffer(
+                "RGB", (rgb.width(), rgb.height()), bytes(rgb.constBits()), "raw", "RGB", rgb.bytesPerLine(), 1
+            ).copy()
+            self._add_entry(name, name, pixels)
+        self._select_row(self.image_list.count() - 1)
+
+    def load_weights(self, source: str) -> None:
+        """Load a named source or a checkpoint file. Downloads show a cancellable progress dialog;
+        on failure the current weights stay and the panel says why."""
+        self._source = source
+        self._submit_weights_job()
+
+    def set_device(self, device: str) -> None:
+        """Run the classifier on ``device`` (one of available_devices()); weights are reloaded there."""
+        if device not in available_devices():
+            self._say(f"Device {device} is not available here (available: {', '.join(available_devices())}).")
+            self._sync_device_box()
+            return
+        self._device = device
+        self._sync_device_box()
+        if self._weights is not None or self._loading.is_running():
+            self._submit_weights_job()
+        else:
+            self._show_status()
+
+    def device(self) -> str:
+        """The device the classifier runs on (or will, once weights are loaded)."""
+        return self._device
+
+    def loading(self) -> bool:
+        """True while weights are being loaded."""
+        return self._loading.is_running()
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup(SETTINGS_GROUP)
+        settings.setValue("weights_source", self._source)
+        settings.setValue("device", self._device)
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """Restore the device and load the last weights source (default ImageNet V2)."""
+        settings.beginGroup(SETTINGS_GROUP)
+        source = settings.value("weights_source", DEFAULT_SOURCE, type=str) or DEFAULT_SOURCE
+        device = settings.value("device", "", type=str)
+        settings.endGroup()
+        if device in available_devices():
+            self._device = device
+            self._sync_device_box()
+        self.load_weights(source)
+
+    def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
+        """(key, name, source) of the selected image, for views that explain it; the key is unique per
+        entry. None when nothing usable is selected."""
+        entry = self._current_entry()
+        if entry is None or entry.source is None:
+            return None
+        return f"entry-{entry.entry_id}", entry.name, entry.source
+
+    def entry_texts(self) -> list[str]:
+        return [self.image_list.item(row).text() for row in range(self.image_list.count())]
+
+    def pending(self) -> int:
+        """Entries still waiting for a result."""
+        return sum(1 for e in self._entries.values() if e.source is not None and e.result is None and e.error is None)
+
+    def predictions(self) -> list[Prediction]:
+        """The predictions shown now, in list order (the ui bench reads their forward times)."""
+        return [e.result.prediction for e in self._entries.values() if e.result is not None]
+
+    def last_prediction_ms(self) -> float | None:
+        """The forward time of the most recent result, as the panel shows it."""
+        done = self.predictions()
+        return done[-1].latency_ms if done else None
+
+    # -- jobs --------------------------------------------------------------------------------------------
+
+    def _submit_weights_job(self) -> None:
+        source, device, host, token = self._source, self._device, self._host, next(self._tokens)
+        self._close_dialog()
+        job = self._loading.submit(lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled))
+        job.returned.connect(self._on_weights_job_returned)
+        job.errored.connect(self._on_weights_job_errored)
+        job.progressed.connect(self._on_weights_job_progressed)
+        title = WEIGHT_SOURCES[source].label if source in WEIGHT_SOURCES else Path(source).name
+        self._say(f"Loading {title} on {device}…")
+        if needs_download(source):
+            self._open_dialog(title)
+
+    def _submit_classify(self, entry: _Entry) -> None:
+        if entry.source is None or self._weights is None:
+            return
+        if entry.job is not None:
+            entry.job.cancel()
+        host, source, name, scale = self._host, entry.source, entry.name, self.devicePixelRatioF()
+        job = self._runner.submit(lambda ctx: host.classify(source, name, TOPK, scale), LANE)
+        # The callbacks name the job by id: a reference to the job itself would keep it alive forever.
+        entry.job, ids = job, (entry.entry_id, job.job_id)
+        job.returned.connect(lambda result: self._on_classify_job_returned(*ids, result))
+        job.errored.connect(lambda message: self._on_classify_job_errored(*ids, message))
+
+    def _add_entry(self, name: str, origin: str, source: Path | Image.Image | None, error: str | None = None) -> _Entry:
+        entry = _Entry(next(self._ids), name, origin, source, error=error)
+        self._entries[entry.entry_id] = entry
+        item = QListWidgetItem()
+        item.setData(Qt.ItemDataRole.UserRole, entry.entry_id)
+        self.image_list.addItem(item)
+        self._items[entry.entry_id] = item
+        self._show_item(entry)
+        if source is not None:
+            if self._weights is not None:
+                self._submit_classify(entry)
+            elif not self._loading.is_running():
+                self._submit_weights_job()  # first image and nothing loaded yet: load the chosen source
+        return entry
+
+    # -- job signals ----------------------------------------------------------------------------------------
+
+    def _on_weights_job_progressed(self, text: str, fraction: float) -> None:
+        if self._dialog is not None:
+            self._dialog.setLabelText(text)
+            self._dialog.setValue(round(1000 * fraction))
+
+    def _on_weights_job_returned(self, loaded: LoadedWeights) -> None:
+        self._close_dialog()
+        # Accepted: put these weights in service. The lane runs the commit before the jobs below.
+        host, token = self._host, loaded.token
+        commit = self._runner.submit(lambda ctx: host.commit(token), LANE)
+        commit.errored.connect(lambda message: self._say(f"Could not switch weights: {message}"))
+        self._weights = loaded
+        self._source = loaded.info.source
+        self._device = loaded.device
+        self._sync_device_box()
+        self._say(" ".join(loaded.notices))
+        self._show_status()
+        self.weights_loaded.emit(loaded.as_signal_payload())
+        # Every image is classified again with the new weights; results of older jobs are dropped.
+        # Old predictions are cleared rather than shown under the new weights' name.
+        for entry in self._entries.values():
+            if entry.source is not None:
+                entry.result, entry.error = None, None
+                self._submit_classify(entry)
+                self._show_item(entry)
+
+    def _on_weights_job_errored(self, message: str) -> None:
+        self._close_dialog()
+        keep = f"Still using {self._weights.info.label}." if self._weights else "No weights are loaded."
+        self._say(f"Could not load weights: {message} {keep}")
+        self._back_to_loaded()
+        self.weights_failed.emit(message)
+
+    def _entry_of_job(self, entry_id: int, job_id: int) -> _Entry | None:
+        """The entry whose latest job this is (a superseded job's result is dropped)."""
+        entry = self._entries.get(entry_id)
+        return entry if entry is not None and entry.job is not None and entry.job.job_id == job_id else None
+
+    def _on_classify_job_returned(self, entry_id: int, job_id: int, result: Classified) -> None:
+        entry = self._entry_of_job(entry_id, job_id)
+        if entry is None:
+            return
+        entry.result, entry.error = result, None
+        entry.thumbnail = _pixmap(result.thumbnail, self.devicePixelRatioF())
+        entry.preview = _pixmap(result.preview, self.devicePixelRatioF())
+        self._show_item(entry)
+
+    def _on_classify_job_errored(self, entry_id: int, job_id: int, message: str) -> None:
+        entry = self._entry_of_job(entry_id, job_id)
+        if entry is None:
+            return
+        entry.result, entry.error = None, message
+        self._show_item(entry)
+
+    # -- widget signals ------------------------------------------------------------------------------------------
+
+    def _on_device_box_changed(self, index: int) -> None:
+        self.set_device(self.device_box.itemData(index))
+
+    def _on_add_button_clicked(self) -> None:
+        paths = dialogs.open_images(self, "Images to classify")
+        if paths:
+            self.add_paths(paths)
+
+    def _on_image_list_current_changed(self, current: QListWidgetItem | None, previous: QListWidgetItem | None) -> None:
+        self._show_entry(self._current_entry())
+        self.image_selected.emit(self.selected_image())
+
+    def _on_dialog_canceled(self) -> None:
+        self._loading.cancel()
+        self._dialog = None
+        keep = f"still using {self._weights.info.label}" if self._weights else "no weights are loaded"
+        self._say(f"Download cancelled; {keep}. Load a local checkpoint file or use Random (untrained).")
+        self._back_to_loaded()
+
+    # -- rendering ---------------------------------------------------------------------------------------------
+
+    def _current_entry(self) -> _Entry | None:
+        item = self.image_list.currentItem()
+        return self._entries.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def _show_item(self, entry: _Entry) -> None:
+        item = self._items[entry.entry_id]
+        icon = QIcon(entry.thumbnail) if entry.thumbnail else QIcon()
+        if entry.error is not None:
+            # The list already names the file: the entry shows the reason, the tooltip the whole line.
+            reason = entry.error.removeprefix(f"{shown(entry.origin)}: ")
+            text, tip = f"{entry.name}\n⚠ {reason}", entry.error
+            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        elif entry.result is not None:
+            best = entry.result.prediction.top[0]
+            untrained = "" if entry.result.prediction.trained else " (untrained)"
+            text, tip = f"{entry.name}\n{best.label} {best.prob:.0%}{untrained}", entry.origin
+        else:
+            text, tip = f"{entry.name}\n{'classifying…' if self._weights is not None else 'waiting for weights'}", entry.origin
+        item.setText(text)
+        item.setToolTip(tip)
+        item.setIcon(icon)
+        if self.image_list.currentItem() is item:
+            self._show_entry(entry)
+
+    def _show_entry(self, entry: _Entry | None) -> None:
+        if entry is None:
+            self.results.show_nothing()
+        elif entry.error is not None:
+            self.results.show_error(entry.name, entry.error)
+        elif entry.result is None:
+            self.results.show_waiting(entry.name, entry.preview, "Classifying…" if self._weights else "Waiting for weights.")
+        else:
+            self.results.show_prediction(entry.name, entry.result.prediction, entry.preview, entry.result.image_size)
+
+    def _show_status(self) -> None:
+        if self._weights is None:
+            text = f"No weights loaded · device {self._device}"
+        else:
+            text = f"Weights: {self._weights.info.label} · device {self._weights.device}"
+        self.weights_label.setText(text)
+        self.weights_menu.mark(self._weights.info.source if self._weights else None)
+        self.status_changed.emit(text)
+
+    def _back_to_loaded(self) -> None:
+        """After a failed or cancelled load: the source and device of the weights still in use."""
+        if self._weights is not None:
+            self._source, self._device = self._weights.info.source, self._weights.device
+        self._sync_device_box()
+        self._show_status()
+
+    def _say(self, text: str) -> None:
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+
+    def _select_row(self, row: int) -> None:
+        if 0 <= row < self.image_list.count():
+            self.image_list.setCurrentRow(row)
+
+    def _sync_device_box(self) -> None:
+        with QSignalBlocker(self.device_box):
+            self.device_box.setCurrentIndex(self.device_box.findData(self._device))
+
+    def _open_dialog(self, title: str) -> None:
+        dialog = QProgressDialog(f"Loading {title}…", "Cancel", 0, 1000, self)
+        dialog.setWindowTitle("Downloading weights")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        # Only a real download lasts long enough to show it: a cached file loads in about a second.
+        dialog.setMinimumDuration(800)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(self._on_dialog_canceled)
+        self._dialog = dialog
+
+    def dialog(self) -> QProgressDialog | None:
+        """The download dialog while a download runs (read by tests)."""
+        return self._dialog
+
+    def _close_dialog(self) -> None:
+        if self._dialog is not None:
+            self._dialog.canceled.disconnect(self._on_dialog_canceled)
+            self._dialog.close()
+            self._dialog.deleteLater()
+            self._dialog = None
+
+
+def _pixmap(picture: Picture, device_pixel_ratio: float) -> QPixmap:
+    return rgb_bytes_pixmap(picture.width, picture.height, picture.data, device_pixel_ratio)

@@ -1,0 +1,118 @@
+"""Small widgets the feature panels share: a note banner that follows light and dark palettes,
+wrapping labels, labelled buddies, choice boxes, spin boxes and rows, and a scroll area that keeps a
+panel's content from setting the dock's (and so the window's) minimum size.
+
+UI layer (Qt widgets only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSpinBox, QWidget
+
+# The note colours: amber on light themes, a deep amber on dark ones (text contrast above 7:1 on both).
+LIGHT_BANNER = ("#fff1c2", "#3b2f00")
+DARK_BANNER = ("#5c4700", "#fff3cf")
+
+
+class Banner(QLabel):
+    """A highlighted one-paragraph note ("untrained weights", "drop an image first"), hidden while
+    its text is empty. Picks its colours from the palette's lightness, so a dark theme gets a dark
+    banner instead of a light-yellow patch."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setAutoFillBackground(True)
+        self.setMargin(6)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self._restyle()
+
+    def set_note(self, text: str) -> None:
+        self.setText(text)
+        self.setVisible(bool(text))
+
+    def colours(self) -> tuple[QColor, QColor]:
+        """(background, text) for the current palette."""
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        back, text = DARK_BANNER if dark else LIGHT_BANNER
+        return QColor(back), QColor(text)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and not getattr(self, "_styling", False):
+            self._restyle()
+        super().changeEvent(event)
+
+    def _restyle(self) -> None:
+        self._styling = True  # setPalette itself sends a PaletteChange
+        try:
+            back, text = self.colours()
+            pal = self.palette()
+            pal.setColor(QPalette.ColorRole.Window, back)
+            pal.setColor(QPalette.ColorRole.WindowText, text)
+            self.setPalette(pal)
+        finally:
+            self._styling = False
+
+
+def wrapping_label(text: str = "", selectable: bool = True) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def bold(label: QLabel, scale: float = 1.0) -> QLabel:
+    font = label.font()
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * scale)
+    label.setFont(font)
+    return label
+
+
+def buddy(text: str, widget: QWidget) -> QLabel:
+    """A label whose Alt+letter mnemonic focuses ``widget``."""
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label
+
+
+def choice_box(values: Sequence[str], labels: Mapping[str, str] | None = None) -> QComboBox:
+    """A combo box whose items show ``labels[value]`` (or the value) and carry the value as data."""
+    box = QComboBox()
+    for value in values:
+        box.addItem((labels or {}).get(value, value), value)
+    return box
+
+
+def spin(low: int, high: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    return box
+
+
+def row(*widgets: QWidget, stretch_last: bool = False) -> QWidget:
+    """Widgets side by side without margins."""
+    holder = QWidget()
+    layout = QHBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for i, widget in enumerate(widgets):
+        layout.addWidget(widget, 1 if stretch_last and i == len(widgets) - 1 else 0)
+    return holder
+
+
+def scrolling(content: QWidget, horizontal: bool = False) -> QScrollArea:
+    """``content`` in a frameless scroll area: when its dock is small it scrolls instead of
+    demanding room, so no panel's minimum size can grow the window or push its neighbours over."""
+    area = QScrollArea()
+    area.setWidget(content)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    if not horizontal:
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area

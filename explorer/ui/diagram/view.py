@@ -1,0 +1,445 @@
+"""The architecture diagram: the stem, the stages of residual blocks and the head, left to right and
+wrapped into the rows that fill the view best, with shortcut arcs, projections and output shapes on
+the edges; click to select, expand a block to its layers, switch a block's shortcut or residual
+branch off for the gradient lab, colour the blocks by a metric with a colour bar.
+
+UI layer, torch-free: the window draws it right after its first paint, while torch is still being
+imported. Structure comes from the stage table (explorer.core.stages and blocks) at once, shapes and
+layers from ``explorer.core.summary`` when the window hands the summary over (``set_summary``);
+nothing here lists layers by hand. The switches live in a Qt-free ``BlockSwitches`` model that this view shows
+and writes; the view emits ``block_selected(str)``. Placement is ``explorer.ui.diagram.layout``'s.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QWheelEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, QMenu, QWidget
+
+from explorer.core.blocks import HEAD, STEM, STEM_STAGE, stage_title
+from explorer.core.stages import RESNET50_STAGES, StageSpec
+from explorer.ui.common.overlay import BlockOverlay
+from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.common.text import BLOCK_KIND_TEXT, shape_text
+from explorer.ui.diagram import layout
+from explorer.ui.diagram.block_item import BlockItem, SelectableItem
+from explorer.ui.diagram.layers import block_layers
+from explorer.ui.diagram.painting import PORT_Y, STAGE_HUES, font, overlay_colour
+from explorer.ui.diagram.scene_items import ColourBarItem, EdgeItem, StageItem
+
+if TYPE_CHECKING:  # the diagram is drawn before torch is imported; the summary comes later
+    from explorer.core.summary import BlockSummary, HeadSummary, ModelSummary
+
+ZOOM_STEP = 1.2
+MAX_FIT_SCALE = 1.6  # fitting never blows a small diagram up beyond this
+MIN_ZOOM, MAX_ZOOM = 0.05, 8.0  # the wheel cannot zoom the diagram away or into one pixel
+NOTE_WIDTH = 760.0
+SCENE_MARGIN = 12.0
+NOTE = (
+    "ResNet V1.5 (as torchvision): each stage's stride sits on the 3×3 conv of its convolutional "
+    "block, and on its 1×1 projection shortcut, not on the first 1×1 conv as in the paper (V1). "
+    "Double-click or Enter expands a block; right-click switches its shortcut or residual branch "
+    "off for the gradient lab (never the classifier)."
+)
+
+
+def stage_groups(stages: tuple[StageSpec, ...] = RESNET50_STAGES) -> list[tuple[str, str, list[tuple[str, str, tuple[str, ...]]]]]:
+    """(stage name, title, [(block name, kind, box lines)]) for the stem, each stage and the head."""
+    groups = [(STEM_STAGE, f"{STEM_STAGE} · stem", [(STEM, "stem", (STEM, "conv, pool"))])]
+    for spec in stages:
+        blocks = []
+        for index in range(spec.blocks):
+            kind = "conv" if index == 0 else "identity"
+            lines = (f"{spec.module}.{index}", "conv block" if kind == "conv" else "identity block")
+            if kind == "conv" and spec.stride > 1:
+                lines += (f"3×3 conv /{spec.stride}",)
+            blocks.append((f"{spec.module}.{index}", kind, lines))
+        groups.append((spec.name, stage_title(spec), blocks))
+    groups.append((HEAD, HEAD, [(HEAD, "head", (HEAD, "avg-pool, fc"))]))
+    return groups
+
+
+class BlockDiagram(QGraphicsView):
+    """ResNet-50 as clickable blocks. One ``BlockItem`` per block keyed by its state-dict prefix."""
+
+    block_selected = Signal(str)  # "stem", "layer2.0", a layer path "layer2.0.conv2", or "head"
+    notice = Signal(str)  # one line for the status bar (a switch the model refused)
+
+    def __init__(self, switches: BlockSwitches, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("ResNet-50 block diagram")
+        self.setMinimumSize(160, 120)  # the window decides the diagram's share, not its content
+        self.switches = switches
+        self._summary: ModelSummary | None = None
+        self._selected: str | None = None
+        self._auto_fit = True  # until the user zooms, the diagram follows the view's size
+        self._placement: layout.Placement | None = None
+        self._blocks: dict[str, BlockItem] = {}
+        self._stages: list[tuple[str, StageItem, list[BlockItem]]] = []
+        for index, (stage, title, blocks) in enumerate(stage_groups()):
+            hue = QColor(STAGE_HUES[min(index, len(STAGE_HUES) - 1)])
+            stage_item = StageItem(title, hue)
+            self.scene().addItem(stage_item)
+            items = []
+            for name, kind, lines in blocks:
+                item = BlockItem(name, kind, lines, hue)
+                self._connect(item)
+                item.setToolTip(f"{name}\n{BLOCK_KIND_TEXT[kind]}")
+                self.scene().addItem(item)
+                self._blocks[name] = item
+                items.append(item)
+            self._stages.append((stage, stage_item, items))
+        self._edges = [EdgeItem() for _ in range(len(self._blocks) + 1)]  # image -> stem ... head -> classes
+        for edge in self._edges:
+            self.scene().addItem(edge)
+        self._note = QGraphicsTextItem()
+        self._note.setTextWidth(NOTE_WIDTH)
+        self._note.setFont(font(1.0))
+        self._note.setPlainText(NOTE)
+        self.scene().addItem(self._note)
+        self.colour_bar = ColourBarItem()
+        self.scene().addItem(self.colour_bar)
+        self._overlay: BlockOverlay | None = None
+        self._build_actions()
+        switches.changed.connect(self._on_switches_changed)
+        self._layout(force=True)
+
+    # -- public API -----------------------------------------------------------------------------
+
+    def block_names(self) -> list[str]:
+        """Every block in network order: "stem", "layer1.0" ... "layer4.2", "head"."""
+        return list(self._blocks)
+
+    def item(self, name: str) -> SelectableItem:
+        """The graphics item of a block or of a layer of a block (which may be hidden)."""
+        if name in self._blocks:
+            return self._blocks[name]
+        for block in self._blocks.values():
+            if name in block.layer_items:
+                return block.layer_items[name]
+        raise KeyError(f"no block or layer named {name!r} in the diagram")
+
+    def selected(self) -> str | None:
+        return self._selected
+
+    def select(self, name: str) -> None:
+        """Select a block or layer (expanding its block if needed) and emit ``block_selected``."""
+        item = self.item(name)
+        owner = self._owner(name)
+        if owner is not None and not owner.expanded:
+            self.set_expanded(owner.name, True)
+        if self._selected is not None:
+            self.item(self._selected).set_selected(False)
+        item.set_selected(True)
+        changed = name != self._selected
+        self._selected = name
+        self.ensureVisible(item.sceneBoundingRect(), 24, 24)
+        if changed:
+            self.block_selected.emit(name)
+
+    def set_summary(self, summary: ModelSummary) -> None:
+        """Take the architecture summary: shapes on edges, tooltips and the layers of each block."""
+        self._summary = summary
+        blocks: dict[str, BlockSummary | HeadSummary] = {**summary.blocks(), HEAD: summary.head}
+        for name, item in self._blocks.items():
+            block = blocks[name]
+            item.setToolTip(f"{name}\n{BLOCK_KIND_TEXT[item.kind]}\noutput {shape_text(block.output_shape)}")
+            main, shortcut, after, add, projection = block_layers(name, block, item.residual)
+            item.set_layers(main, shortcut, after, add)
+            item.projection_text = projection
+            for layer_item in item.layer_items.values():
+                self._connect(layer_item)
+        self._layout(force=True)
+
+    def has_summary(self) -> bool:
+        return self._summary is not None
+
+    def set_overlay(self, overlay: BlockOverlay | None) -> None:
+        """Colour each block by a metric (with a colour bar), or restore the stage colours (None)."""
+        self._overlay = overlay
+        fractions = overlay.fractions() if overlay is not None else {}
+        for name, item in self._blocks.items():
+            item.set_overlay(overlay_colour(fractions[name]) if name in fractions else None)
+        self.colour_bar.set_overlay(overlay)
+
+    def overlay(self) -> BlockOverlay | None:
+        return self._overlay
+
+    def set_expanded(self, name: str, expanded: bool) -> None:
+        """Show (or hide) a block's layers. Before the summary arrives a block has none to show."""
+        if name not in self._blocks:
+            raise KeyError(f"no block named {name!r}")
+        block = self._blocks[name]
+        if not expanded and self._selected is not None and self._owner(self._selected) is block:
+            self.select(name)  # the selected layer disappears: select its block instead
+        block.set_expanded(expanded)
+        self._layout(force=True)
+
+    def is_expanded(self, name: str) -> bool:
+        return self._blocks[name].expanded
+
+    def zoom_in(self) -> None:
+        self._zoom(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self._zoom(1 / ZOOM_STEP)
+
+    def fit(self) -> None:
+        """Scale the whole diagram into the view; it then follows the view's size again."""
+        self._auto_fit = True
+        self._layout(force=False)
+        self._fit_now()
+
+    def scale_factor(self) -> float:
+        """Scene units per screen pixel: a font of ``n`` px in the scene appears ``n * this`` tall."""
+        return self.transform().m11()
+
+    def zoom_actions(self) -> list[QAction]:
+        """Zoom in, zoom out and fit, with their shortcuts, for the window's View menu."""
+        return [self._zoom_in_action, self._zoom_out_action, self._fit_action]
+
+    # -- the switches model ---------------------------------------------------------------------
+
+    def _on_switches_changed(self, block: str, what: str, on: bool) -> None:
+        item = self._blocks[block]
+        item.set_switches(self.switches.shortcut_on(block), self.switches.residual_on(block))
+
+    # -- items' signals -------------------------------------------------------------------------
+
+    def _connect(self, item: SelectableItem) -> None:
+        item.clicked.connect(self._on_item_clicked)
+        item.double_clicked.connect(self._on_item_double_clicked)
+        item.context_menu_requested.connect(self._on_item_context_menu_requested)
+
+    def _on_item_clicked(self, name: str) -> None:
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        self.select(name)
+
+    def _on_item_double_clicked(self, name: str) -> None:
+        if name in self._blocks:
+            self.set_expanded(name, not self._blocks[name].expanded)
+        self.select(name)
+
+    def _on_item_context_menu_requested(self, name: str, screen_pos: QPoint) -> None:
+        self.select(name)
+        self.context_menu(self._owner(name) or self._blocks[name]).popup(screen_pos)
+
+    def context_menu(self, block: BlockItem) -> QMenu:
+        """The right-click menu of a block: its switches (for the gradient lab), expand, and the
+        switches of every block. Its actions write to the switches model."""
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if block.residual:
+            name, switches = block.name, self.switches
+            shortcut = menu.addAction("Shortcut connection (gradient lab)")
+            residual = menu.addAction("Residual branch (gradient lab)")
+            for action in (shortcut, residual):
+                action.setCheckable(True)
+
+            def show_switches(*_: object) -> None:  # while the menu is open, it follows the model
+                for action, on, other in ((shortcut, switches.shortcut_on(name), switches.residual_on(name)),
+                                          (residual, switches.residual_on(name), switches.shortcut_on(name))):
+                    with QSignalBlocker(action):
+                        action.setChecked(on)
+                    action.setEnabled(other)  # a block keeps at least one path
+
+            show_switches()
+            switches.changed.connect(show_switches)
+            menu.destroyed.connect(lambda: switches.changed.disconnect(show_switches))
+            shortcut.toggled.connect(lambda on: self._switch(switches.set_shortcut, name, on))
+            residual.toggled.connect(lambda on: self._switch(switches.set_residual, name, on))
+            menu.addSeparator()
+        expand = menu.addAction("Collapse" if block.expanded else "Expand to layers")
+        expand.setEnabled(self._summary is not None)
+        expand.triggered.connect(lambda _=False, n=block.name: self._on_item_double_clicked(n))
+        menu.addSeparator()
+        menu.addAction("All shortcuts on", lambda: self.switches.set_all_shortcuts(True))
+        menu.addAction("All shortcuts off", lambda: self.switches.set_all_shortcuts(False))
+        menu.addAction("All residual branches on", self.switches.restore_residuals)
+        return menu
+
+    def _switch(self, setter, name: str, on: bool) -> None:  # noqa: ANN001 - a BlockSwitches setter
+        try:
+            setter(name, on)
+        except ValueError as exc:  # the model's rule, said where the user acted
+            self.notice.emit(str(exc))
+
+    # -- keyboard, wheel, resize ----------------------------------------------------------------
+
+    def _order(self) -> list[str]:
+        """Selectable names in network order (an expanded block's layers follow the block)."""
+        names = []
+        for block in self._blocks.values():
+            names.append(block.name)
+            if block.expanded:
+                names += block.layer_names()
+        return names
+
+    def _step(self, delta: int) -> None:
+        order = self._order()
+        if self._selected is None:
+            self.select(order[0] if delta > 0 else order[-1])
+            return
+        index = order.index(self._selected) + delta
+        self.select(order[max(0, min(len(order) - 1, index))])
+
+    def _step_vertical(self, down: bool) -> None:
+        """Move to the nearest visible item above or below (rows of stages, layers in a block)."""
+        if self._selected is None:
+            self._step(1)
+            return
+        here = self.item(self._selected).sceneBoundingRect().center()
+        best, best_cost = None, float("inf")
+        for name in self._order():
+            there = self.item(name).sceneBoundingRect().center()
+            dy = there.y() - here.y()
+            if (dy > 8) if down else (dy < -8):
+                cost = abs(dy) + 3 * abs(there.x() - here.x())
+                if cost < best_cost:
+                    best, best_cost = name, cost
+        if best is not None:
+            self.select(best)
+
+    def event(self, event: QEvent) -> bool:
+        # Tab moves the selection instead of the keyboard focus (QWidget handles Tab before
+        # keyPressEvent would see it).
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() == Qt.Key.Key_Tab and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self._step(1)
+                return True
+            if event.key() == Qt.Key.Key_Backtab:
+                self._step(-1)
+                return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key in (Qt.Key.Key_Right, Qt.Key.Key_Left):
+            self._step(1 if key == Qt.Key.Key_Right else -1)
+        elif key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+            self._step_vertical(key == Qt.Key.Key_Down)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._selected is not None:
+            block = self._owner(self._selected) or self._blocks[self._selected]
+            self.set_expanded(block.name, not block.expanded)
+            self.select(block.name if not block.expanded else self._selected)
+        else:
+            super().keyPressEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self._zoom(ZOOM_STEP**steps)
+        event.accept()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._layout(force=False)
+        if self._auto_fit:
+            self._fit_now()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        def action(text: str, keys: list[QKeySequence], slot) -> QAction:  # noqa: ANN001
+            act = QAction(text, self)
+            act.setShortcuts(keys)
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        self._zoom_in_action = action(
+            "Zoom in", [QKeySequence(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")], self.zoom_in
+        )
+        self._zoom_out_action = action("Zoom out", [QKeySequence(QKeySequence.StandardKey.ZoomOut)], self.zoom_out)
+        self._fit_action = action("Fit diagram", [QKeySequence("Ctrl+0")], self.fit)
+
+    def _zoom(self, factor: float) -> None:
+        self._auto_fit = False
+        target = min(MAX_ZOOM, max(MIN_ZOOM, self.scale_factor() * factor))
+        factor = target / self.scale_factor()
+        if abs(factor - 1.0) > 1e-9:
+            self.scale(factor, factor)
+
+    def _fit_now(self) -> None:
+        rect = self.scene().itemsBoundingRect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
+        self.setSceneRect(rect)
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.scale_factor() > MAX_FIT_SCALE:
+            self.resetTransform()
+            self.scale(MAX_FIT_SCALE, MAX_FIT_SCALE)
+
+    def _owner(self, name: str) -> BlockItem | None:
+        """The block that contains a layer name, or None for a block name."""
+        if name in self._blocks:
+            return None
+        for block in self._blocks.values():
+            if name in block.layer_items:
+                return block
+        raise KeyError(f"no block or layer named {name!r} in the diagram")
+
+    def _groups(self) -> list[layout.Group]:
+        return [
+            layout.Group(stage, tuple(layout.Box(i.name, *i.size(), i.top_margin()) for i in items))
+            for stage, _, items in self._stages
+        ]
+
+    def _note_height(self) -> float:
+        return self._note.boundingRect().height() + 12
+
+    def _layout(self, force: bool) -> None:
+        groups = self._groups()
+        view = self.viewport().size()
+        aspect = view.width() / view.height() if view.height() > 50 and view.width() > 50 else 16 / 9
+        rows = layout.choose_rows(groups, aspect, below=self._note_height())
+        if self._placement is not None and rows == self._placement.rows and not force:
+            return
+        placement = layout.place(groups, rows)
+        self._placement = placement
+        for (stage, stage_item, items), group in zip(self._stages, groups):
+            stage_item.set_rect(QRectF(*placement.stages[stage]))
+            for item in items:
+                item.setPos(*placement.positions[item.name])
+        self._route_edges(groups, placement)
+        self._note.setPos(0, placement.height + 12)
+        self.colour_bar.setPos(NOTE_WIDTH + 40, placement.height + 16)
+        m = SCENE_MARGIN
+        self.scene().setSceneRect(self.scene().itemsBoundingRect().adjusted(-m, -m, m, m))
+        if self._auto_fit:
+            self._fit_now()
+
+    def _route_edges(self, groups: list[layout.Group], placement: layout.Placement) -> None:
+        s = self._summary
+        shapes = {name: b.output_shape for name, b in (s.blocks().items() if s else [])}
+        if s is not None:
+            shapes[HEAD] = s.head.output_shape
+
+        def label(shape: list[int] | None) -> str:
+            if not shape:
+                return ""
+            return str(shape[0]) if len(shape) == 1 else f"{shape[0]}\n{shape_text(shape[1:])}"
+
+        boxes = [box for group in groups for box in group.boxes]
+        gap = layout.EDGE_GAP
+        x0, y0 = placement.positions[boxes[0].name]
+        image = label([3, *s.input_size]) if s else ""
+        start = QPointF(x0 - gap, y0 + PORT_Y)
+        self._edges[0].set_route([start, QPointF(x0, start.y())], image, QPointF(x0 - gap / 2, start.y() + 4))
+        for edge, a, b in zip(self._edges[1:], boxes, boxes[1:]):
+            points = [QPointF(*p) for p in layout.route(placement, a, b, PORT_Y)]
+            anchor = QPointF((points[0].x() + points[1].x()) / 2, points[0].y() + 4) if len(points) == 2 else QPointF(
+                points[0].x() + layout.WRAP_OUT + 22, points[0].y() + 4
+            )
+            edge.set_route(points, label(shapes.get(a.name)), anchor)
+        last = boxes[-1]
+        lx, ly = placement.positions[last.name]
+        out = QPointF(lx + last.width, ly + PORT_Y)
+        classes = f"{s.num_classes}\nclasses" if s else ""
+        self._edges[-1].set_route([out, QPointF(out.x() + gap, out.y())], classes, QPointF(out.x() + gap / 2, out.y() + 4))

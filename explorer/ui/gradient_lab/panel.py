@@ -1,0 +1,289 @@
+"""The gradient lab panel: the per-layer plot of gradient norm or activation std with and without
+shortcuts (He et al. 2015, Fig. 7), the hover readout, verdict and exact conditions of the shown run,
+Run/Cancel with progress, export to PNG, SVG and CSV, and the knobs beside it.
+
+UI layer. The run itself is ``explorer.core.gradients.run_comparison`` in a job on the "gradients"
+lane, on its own model; this panel keeps only the plain results. Knobs live in a ``LabSettings``
+model, the diagram's switches in the shared ``BlockSwitches``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget
+
+from explorer.core.blocks import stage_of
+from explorer.core.gradients import GradResult, run_comparison
+from explorer.core.summary import ModelSummary
+from explorer.ui.common import dialogs
+from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.common.widgets import bold, row, scrolling, wrapping_label
+from explorer.ui.gradient_lab.export import ExportError, export
+from explorer.ui.gradient_lab.form import LabForm
+from explorer.ui.gradient_lab.plot import Curve, GradientPlot, curve_name, quantity_label
+from explorer.ui.gradient_lab.settings import QUANTITIES, LabSettings
+from explorer.ui.gradient_lab.text import describe_conditions, describe_skipped
+from explorer.ui.jobs import JobRunner, LatestJob
+
+LANE = "gradients"
+SETTINGS_GROUP = "gradient_lab"
+HOVER_HINT = "Hover over the plot to read a layer's name and values."
+EXPORTS = {".png": "PNG image…", ".svg": "SVG drawing…", ".csv": "CSV table…"}
+
+
+def main_path_layout(summary: ModelSummary) -> list[tuple[str, str]]:
+    """(layer, stage) of the 50 main-path layers (the weighted layers off the shortcut) for the empty
+    plot before the first run, from the architecture summary; a run's own layer list replaces it
+    (explorer.core.gradients is the authority, and tests check the two agree)."""
+    return [
+        (layer.name, stage_of(layer.name))
+        for layer in summary.layers().values()
+        if layer.type in ("Conv2d", "Linear") and not layer.shortcut
+    ]
+
+
+class GradientPanel(QWidget):
+    """The plot, verdict and conditions, and the knobs. Emits ``run_finished(list[GradResult])``
+    and ``run_failed(str)``."""
+
+    run_finished = Signal(object)  # list[GradResult]
+    run_failed = Signal(str)
+
+    def __init__(self, runner: JobRunner, switches: BlockSwitches, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._run = LatestJob(runner, LANE)
+        self._started = 0.0
+        self._results: list[GradResult] = []
+        self.settings = LabSettings()
+        self.switches = switches
+        self._build()
+        self.plot.show_curves([], self.settings.values.quantity)
+        self.settings.changed.connect(self._on_settings_changed)
+
+    # -- construction ---------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.plot = GradientPlot(self)
+        self.quantity_box = QComboBox()
+        for key in QUANTITIES:
+            self.quantity_box.addItem(quantity_label(key), key)
+        self.quantity_box.setToolTip("Activation std reproduces He et al. 2015, Fig. 7")
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_menu = QMenu(self.export_button)
+        for suffix, label in EXPORTS.items():
+            self.export_menu.addAction(label, lambda s=suffix: self._on_export_menu_triggered(s))
+        self.export_button.setMenu(self.export_menu)
+        self.export_button.setEnabled(False)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Plot:"))
+        bar.addWidget(self.quantity_box)
+        bar.addStretch(1)
+        bar.addWidget(self.export_button)
+
+        self.hover_label = wrapping_label(HOVER_HINT, selectable=False)
+        self.verdict_label = bold(wrapping_label())
+        self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.conditions_label = wrapping_label()
+        self.skipped_label = wrapping_label()
+        self.skipped_label.hide()
+        self.message_label = wrapping_label()
+        notes = QWidget()
+        notes_column = QVBoxLayout(notes)
+        notes_column.setContentsMargins(0, 0, 0, 0)
+        for label in (self.hover_label, self.verdict_label, self.conditions_label, self.skipped_label):
+            notes_column.addWidget(label)
+        notes_column.addStretch(1)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(bar)
+        # The plot and its notes share the height; the notes scroll rather than push the plot away.
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.plot)
+        split.addWidget(scrolling(notes))
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        column.addWidget(split, 1)
+
+        self.form = LabForm(self.settings, self.switches)
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Run both variants with these settings (Ctrl+R)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        side = QWidget()
+        box = QVBoxLayout(side)
+        box.addWidget(self.form)
+        box.addWidget(row(self.run_button, self.cancel_button))
+        box.addWidget(self.progress_bar)
+        box.addWidget(self.message_label)
+        box.addStretch(1)
+        side_scroll = scrolling(side)
+        # Wide enough for the knobs, not more: the plot gets the rest (scales with the font).
+        chars = self.fontMetrics().averageCharWidth()
+        needed = side.minimumSizeHint().width() + side_scroll.verticalScrollBar().sizeHint().width() + 4
+        side_scroll.setMinimumWidth(needed)
+        side_scroll.setMaximumWidth(max(needed, 56 * chars))
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(side_scroll)
+        splitter.setStretchFactor(0, 1)
+        splitter.setChildrenCollapsible(False)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(splitter)
+
+        # Ctrl+R while the focus is in this panel. A window that also wants a global Ctrl+R should
+        # reuse this action (with WindowShortcut context) rather than add a second one, which Qt
+        # would report as an ambiguous shortcut.
+        self.run_action = QAction("&Run gradient lab", self)
+        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.run_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.run_action.triggered.connect(self.run)
+        self.addAction(self.run_action)
+        self.cancel_action = QAction("&Cancel run", self)
+        self.cancel_action.triggered.connect(self.cancel)
+
+        self.quantity_box.currentIndexChanged.connect(lambda _: self.settings.set(quantity=self.quantity_box.currentData()))
+        self.plot.layer_hovered.connect(self._on_plot_layer_hovered)
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.cancel)
+
+    # -- public API --------------------------------------------------------------------------------
+
+    def set_summary(self, summary: ModelSummary) -> None:
+        """The architecture summary: the layer axis of the empty plot before the first run."""
+        if not self._results:
+            self.plot.set_layout(main_path_layout(summary))
+
+    def config(self):  # noqa: ANN201 - a GradConfig
+        """The settings of the next run, as the knobs and the diagram's switches say."""
+        return self.settings.config(self.switches.plain_blocks(), self.switches.residual_off_blocks())
+
+    def run(self) -> None:
+        """Start a run with the current settings; a run already in flight is cancelled (latest wins)."""
+        config = self.config()
+        problem = self.settings.problem(config)
+        if problem is not None:
+            self._say(f"Cannot run: {problem}")
+            return
+        shortcuts, device = self.settings.values.shortcuts, self.settings.values.device
+        job = self._run.submit(lambda ctx: run_comparison(config, shortcuts, device, progress=ctx.progress, cancel=ctx.cancelled))
+        job.progressed.connect(self._on_run_progressed)
+        job.returned.connect(self._on_run_returned)
+        job.errored.connect(self._on_run_errored)
+        self._started = time.monotonic()
+        self.progress_bar.setValue(0)
+        self.cancel_button.setEnabled(True)
+        self._say("Running…")
+
+    def cancel(self) -> None:
+        if self._run.cancel():
+            self._say("Cancelled; the plot still shows the previous run.")
+        self.cancel_button.setEnabled(False)
+        self.progress_bar.setValue(0)
+
+    def is_running(self) -> bool:
+        return self._run.is_running()
+
+    def results(self) -> list[GradResult]:
+        return list(self._results)
+
+    def export(self, path: str) -> bool:
+        """Write the shown run to ``path`` (.png, .svg or .csv). Returns False and says why on failure."""
+        try:
+            written = export(path, self.plot, self._results)
+        except ExportError as exc:
+            self._say(f"Export to {path.rsplit('/', 1)[-1]} failed: {exc}")
+            return False
+        self._say(f"Exported {written.name}")
+        return True
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup(SETTINGS_GROUP)
+        for key, value in self.settings.as_dict().items():
+            settings.setValue(key, list(value) if isinstance(value, tuple) else value)
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        settings.beginGroup(SETTINGS_GROUP)
+        try:
+            saved = {key: settings.value(key) for key in settings.childKeys()}
+        finally:
+            settings.endGroup()
+        if "images" in saved and not isinstance(saved["images"], list):  # QSettings' one-item lists
+            saved["images"] = [] if saved["images"] in (None, "") else [saved["images"]]
+        for key in ("batch", "size", "seed"):
+            if key in saved:
+                try:
+                    saved[key] = int(saved[key])
+                except (TypeError, ValueError):
+                    del saved[key]
+        self.settings.load(saved)
+
+    # -- signals ----------------------------------------------------------------------------------------
+
+    def _on_settings_changed(self, names: set[str]) -> None:
+        if "quantity" in names:
+            self.quantity_box.setCurrentIndex(self.quantity_box.findData(self.settings.values.quantity))
+            self._render()
+
+    def _on_run_progressed(self, text: str, fraction: float) -> None:
+        self.progress_bar.setValue(round(1000 * fraction))
+        self._say(text)
+
+    def _on_run_returned(self, results: list[GradResult]) -> None:
+        self._results = list(results)
+        self.cancel_button.setEnabled(False)
+        self.progress_bar.setValue(1000)
+        self.export_button.setEnabled(True)
+        self._say(f"Finished in {time.monotonic() - self._started:.1f} s.")
+        self.hover_label.setText(HOVER_HINT)  # the readout of the previous run is stale now
+        self._render()
+        self.run_finished.emit(list(self._results))
+
+    def _on_run_errored(self, message: str) -> None:
+        self.cancel_button.setEnabled(False)
+        self.progress_bar.setValue(0)
+        self._say(f"Run failed: {message}")
+        self.run_failed.emit(message)
+
+    def _on_plot_layer_hovered(self, text: str) -> None:
+        if text:
+            self.hover_label.setText(text)
+
+    def _on_export_menu_triggered(self, suffix: str) -> None:
+        path = dialogs.save_export(self, "Export the gradient lab", f"gradients{suffix}", suffix)
+        if path:
+            self.export(path)
+
+    # -- rendering ------------------------------------------------------------------------------------------
+
+    def _render(self) -> None:
+        """Draw the stored results: curves, verdict, conditions, and what could not be drawn."""
+        if not self._results:
+            return
+        main = [layer for layer in self._results[0].layers if not layer.shortcut]
+        self.plot.set_layout([(layer.name, layer.stage) for layer in main])
+        quantity = self.settings.values.quantity
+        curves = [
+            Curve(r.shortcuts, tuple(getattr(layer, quantity) for layer in r.layers if not layer.shortcut), curve_name(r.label))
+            for r in self._results
+        ]
+        skipped = self.plot.show_curves(curves, quantity, self._results[0].config["norm"])
+        self.verdict_label.setText("\n".join(r.verdict for r in self._results))
+        self.conditions_label.setText(describe_conditions(self._results))
+        self.skipped_label.setText(describe_skipped(skipped, quantity, {c.shortcuts: c.title for c in curves}))
+        self.skipped_label.setVisible(bool(skipped))
+
+    def _say(self, text: str) -> None:
+        self.message_label.setText(text)

@@ -1,0 +1,45 @@
+"""What the gradient lab says in words about a shown run: its exact conditions, taken from the
+results themselves (not from the knobs, which may have changed since), and the points a log axis
+could not draw. UI layer, pure Python."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from explorer.core.gradients import GradResult
+from explorer.ui.gradient_lab.plot import Skipped, curve_name
+
+QUANTITY_WORDS = {"grad_norm": "gradient norm", "activation_std": "activation std"}
+
+
+def describe_conditions(results: Sequence[GradResult]) -> str:
+    """The exact settings of a shown run, from the results themselves."""
+    c = results[0].config
+    inputs = f"{len(c['inputs'])} image(s): " + ", ".join(Path(p).name for p in c["inputs"]) if c["inputs"] else "seeded noise"
+    init = f"weights {c['weights']}" if c["init"] == "weights" else c["init"]
+    plain = "all 16 blocks" if c["plain_blocks"] is None else ", ".join(c["plain_blocks"])
+    lesion = ", ".join(c["lesion"]) or "none"
+    losses = ", ".join(f"{r.label} {r.loss:.4g}" for r in results)
+    return (
+        f"Conditions: normalisation {c['norm']}, init {init}, inputs {inputs}, targets {c['targets']}, "
+        f"batch {c['batch']}, size {c['size']}x{c['size']}, seed {c['seed']}, {c['num_classes']} classes, "
+        f"device {results[0].device}.\nShortcuts off in: {plain} (run without shortcuts); residual branch off in: "
+        f"{lesion}. Loss: {losses}."
+    )
+
+
+def describe_skipped(skipped: Sequence[Skipped], quantity: str, names: dict[bool, str]) -> str:
+    """Say which points a log axis could not show (zero, missing or non-finite), per curve; ``names``
+    gives each curve's legend text by its ``shortcuts`` flag."""
+    if not skipped:
+        return ""
+    parts = []
+    for shortcuts in (True, False):
+        mine = [s for s in skipped if s.shortcuts == shortcuts]
+        if mine:
+            kinds = sorted({"missing (layer not used)" if s.value is None else f"{s.value:g}" for s in mine})
+            shown = ", ".join(s.layer for s in mine[:6]) + (f" and {len(mine) - 6} more" if len(mine) > 6 else "")
+            parts.append(f"{names.get(shortcuts, curve_name('residual' if shortcuts else 'plain'))}: {shown} ({'; '.join(kinds)})")
+    what = QUANTITY_WORDS.get(quantity, quantity)
+    return f"Not drawn ({len(skipped)} point(s) whose {what} a log axis cannot show): " + ". ".join(parts) + "."

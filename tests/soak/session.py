@@ -1,0 +1,309 @@
+"""The soak session: the real app, in its own process on a real X display (Xvfb), worked like a person
+for minutes. Run by ``tests/soak/run.py``, which watches this process's exit status and stderr.
+
+It starts the window exactly as ``resnet-explorer gui`` does (``MainWindow.start`` after the first
+paint), then walks a scenario on the live event loop: hundreds of real wheel notches over the diagram
+from xdotool, a click on every block, expand and collapse, the diagram's switches, each gradient-lab
+preset run, every Insight tab and a sweep, every export through the real file dialog, a weights
+switch, a resize to 1280x720 and back, screenshots of the whole screen along the way. Every Python
+exception (in a slot or anywhere) and every Qt warning is written to stderr and counted; the session
+exits 1 if there was any, or if the window ever left the screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+
+from explorer.core.gradients import PRESETS
+from explorer.core.samples import sample_images
+from explorer.core.model import ResNet50
+from explorer.ui import window_layout
+from explorer.ui.app import create_application
+from explorer.ui.main_window import MainWindow
+
+problems: list[str] = []
+
+
+def report(text: str) -> None:
+    problems.append(text)
+    print(text, file=sys.stderr, flush=True)
+
+
+def on_qt_message(mode: QtMsgType, context, text: str) -> None:  # noqa: ANN001
+    if mode != QtMsgType.QtDebugMsg and mode != QtMsgType.QtInfoMsg:
+        report(f"Qt {mode.name}: {text}")
+
+
+def on_exception(kind, value, tb) -> None:  # noqa: ANN001
+    report("Python exception:\n" + "".join(traceback.format_exception(kind, value, tb)))
+
+
+class Session:
+    """A list of steps, each run from the event loop once the previous one says it is done."""
+
+    def __init__(self, app: QApplication, window: MainWindow, out: Path, minutes: float, checkpoint: Path) -> None:
+        self.app, self.w, self.out, self.checkpoint = app, window, out, checkpoint
+        self.deadline = time.monotonic() + 60 * minutes
+        self.started = time.monotonic()
+        self.steps: list[tuple[str, Callable[[], None], Callable[[], bool]]] = []
+        self.counts = {"wheel": 0, "clicks": 0, "exports": 0, "shots": 0}
+        self.outside: tuple[int, int, int, int] | None = None
+        self.runs = self.runs_before = 0
+        window.parts_ready.connect(self.on_parts)
+
+    def on_parts(self) -> None:
+        def counted(*_: object) -> None:
+            self.runs += 1
+
+        self.w.gradient.run_finished.connect(counted)
+        self.w.gradient.run_failed.connect(counted)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def step(self, name: str, action: Callable[[], None], done: Callable[[], bool] = lambda: True) -> None:
+        self.steps.append((name, action, done))
+
+    def run_next(self) -> None:
+        if not self.steps:
+            self.finish()
+            return
+        name, action, done = self.steps.pop(0)
+        print(f"{time.monotonic() - self.started:7.1f} s  {name}", flush=True)
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - reported, and the session goes on
+            on_exception(*sys.exc_info())
+        self.wait(done, name, time.monotonic() + 240)
+
+    def wait(self, done: Callable[[], bool], name: str, until: float) -> None:
+        self.check_screen()
+        if done():
+            QTimer.singleShot(30, self.run_next)
+        elif time.monotonic() > until:
+            report(f"step {name!r} did not finish within 240 s")
+            QTimer.singleShot(30, self.run_next)
+        else:
+            QTimer.singleShot(50, lambda: self.wait(done, name, until))
+
+    def idle(self) -> bool:
+        return not self.w.runner.running()
+
+    def check_screen(self) -> None:
+        screen = window_layout.available(self.w)
+        frame = self.w.frameGeometry().getRect()
+        if not screen.contains(self.w.frameGeometry()) and frame != self.outside:
+            self.outside = frame  # said once per geometry
+            report(f"the window {frame} is larger than the screen {screen.getRect()}")
+
+    def shot(self, name: str) -> None:
+        self.app.processEvents()
+        subprocess.run(["import", "-window", "root", str(self.out / f"{name}.png")], check=False, timeout=30)
+        self.counts["shots"] += 1
+
+    def xdotool(self, *args: str) -> None:
+        """Real X input; not waited for, so the event loop goes on while it arrives."""
+        subprocess.Popen(["xdotool", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def keys(self, combo: str) -> None:
+        """A key combination typed on the real keyboard, into this window (focused first: there is
+        no window manager on Xvfb to do it)."""
+        self.xdotool("windowfocus", "--sync", str(int(self.w.winId())), "key", "--clearmodifiers", combo)
+
+    # -- what a person does -----------------------------------------------------------------------
+
+    def diagram_point(self, name: str) -> QPoint:
+        item = self.w.diagram.item(name)
+        return self.w.diagram.mapFromScene(item.mapToScene(QPointF(20, 16)))
+
+    def wheel_burst(self, notches: int) -> None:
+        view = self.w.diagram.viewport()
+        centre = view.mapToGlobal(view.rect().center())
+        self.xdotool("mousemove", str(centre.x()), str(centre.y()))
+        button = "4" if self.counts["wheel"] % 2 == 0 else "5"  # in, then out
+        self.xdotool("click", "--repeat", str(notches), "--delay", "15", button)
+        self.counts["wheel"] += notches
+
+    def click_every_block(self) -> None:
+        self.w.diagram.fit()
+        for name in self.w.diagram.block_names():
+            QTest.mouseClick(self.w.diagram.viewport(), Qt.MouseButton.LeftButton, pos=self.diagram_point(name))
+            self.counts["clicks"] += 1
+            if self.w.diagram.selected() != name:
+                report(f"a click on {name} selected {self.w.diagram.selected()}")
+            if self.w.inspector.shown().get("Name") != name:
+                report(f"the inspector shows {self.w.inspector.shown().get('Name')} after a click on {name}")
+
+    def expand_and_collapse(self, name: str) -> None:
+        point, view = self.diagram_point(name), self.w.diagram.viewport()
+        # What a mouse sends: press, release, double-click, release.
+        QTest.mouseClick(view, Qt.MouseButton.LeftButton, pos=point)
+        QTest.mouseDClick(view, Qt.MouseButton.LeftButton, pos=point)
+        QTest.mouseRelease(view, Qt.MouseButton.LeftButton, pos=point)
+        expanded = self.w.diagram.is_expanded(name)
+        self.w.diagram.setFocus()
+        QTest.keyClick(self.w.diagram, Qt.Key.Key_Return)  # Enter collapses it again
+        if not expanded or self.w.diagram.is_expanded(name):
+            report(f"{name}: double-click expanded={expanded}, Enter left it expanded={self.w.diagram.is_expanded(name)}")
+
+    def switches(self) -> None:
+        menu = self.w.diagram.context_menu(self.w.diagram.item("layer3.1"))
+        menu.popup(self.w.mapToGlobal(QPoint(200, 200)))
+        for action in menu.actions():
+            if action.text().startswith(("Shortcut", "Residual", "All")) and action.isEnabled():
+                action.trigger()
+        menu.close()
+        self.w.switches.set_all_shortcuts(True)
+        self.w.switches.restore_residuals()
+        self.w.switches.set_shortcut("layer2.1", False)
+        self.w.switches.set_residual("layer4.1", False)
+
+    def run_preset(self, name: str) -> None:
+        form = self.w.gradient.form
+        form.preset_box.setCurrentIndex(form.preset_box.findData(name))
+        if self.w.gradient.settings.values.init == "weights":
+            self.w.gradient.settings.set(weights=str(self.checkpoint))  # offline: a local file, not a download
+        self.w.gradient_dock.raise_()
+        self.runs_before = self.runs
+        self.keys("ctrl+r")
+
+    def answer_dialog(self, path: Path) -> None:
+        """Answer the real (Qt) file dialog that the action opens, as a person does: type the name
+        into its file name field and press Enter."""
+        def answer() -> None:
+            dialog = QApplication.activeModalWidget()
+            edit = dialog.findChild(QLineEdit, "fileNameEdit") if isinstance(dialog, QFileDialog) else None
+            if edit is None:
+                QTimer.singleShot(100, answer)
+                return
+            edit.setFocus()
+            edit.selectAll()
+            QTest.keyClicks(edit, str(path))
+            QTest.keyClick(edit, Qt.Key.Key_Return)
+
+        QTimer.singleShot(300, answer)
+
+    def export(self, suffix: str) -> None:
+        path = self.out / f"gradients{suffix}"
+        self.answer_dialog(path)
+        action = next(a for a in self.w.gradient.export_menu.actions() if suffix[1:].upper() in a.text())
+        action.trigger()
+        self.counts["exports"] += 1
+        if not path.is_file() or path.stat().st_size == 0:
+            report(f"export to {path.name} wrote nothing: {self.w.gradient.message_label.text()}")
+
+    def switch_weights(self) -> None:
+        self.answer_dialog(self.checkpoint)
+        self.w.classify.weights_menu.file_action.trigger()
+
+    def resize(self, width: int, height: int) -> None:
+        self.w.showNormal()
+        self.w.resize(width, height)
+        self.w.move(0, 0)
+
+    def finish(self) -> None:
+        self.check_screen()
+        elapsed = time.monotonic() - self.started
+        print(f"soak: {elapsed:.0f} s, {self.counts}, {len(problems)} problem(s)", flush=True)
+        self.keys("ctrl+q")  # File > Quit
+        QTimer.singleShot(8000, self.app.quit)  # if Ctrl+Q did not close it, that is a problem too
+
+    # -- the scenario -------------------------------------------------------------------------------
+
+    def scenario(self) -> None:
+        w = self.w
+        self.step("parts, summary, weights and the samples classified", lambda: None,
+                  lambda: w.diagram is not None and w.diagram.has_summary() and w.classify.pending() == 0 and self.idle())
+        self.step("screenshot at 1600x1000", lambda: self.shot("soak-1600x1000-start"))
+        for round_ in range(3):
+            self.step(f"wheel burst {round_}", lambda: self.wheel_burst(60))
+            self.step("let the wheel events arrive", lambda: None, lambda: _after(2.5))
+            self.step("fit (Ctrl+0)", lambda: (w.diagram.setFocus(), self.keys("ctrl+0")), lambda: _after(0.5))
+        self.step("click every block", self.click_every_block)
+        for name in ("stem", "layer1.0", "layer2.3", "layer3.0", "layer4.2", "head"):
+            self.step(f"expand and collapse {name}", lambda n=name: self.expand_and_collapse(n))
+        self.step("Tab through the diagram", lambda: [QTest.keyClick(w.diagram, Qt.Key.Key_Tab) for _ in range(30)])
+        self.step("the diagram's switches", self.switches)
+        for preset in PRESETS:
+            self.step(f"gradient lab: preset {preset} (Ctrl+R)", lambda p=preset: self.run_preset(p),
+                      lambda: self.runs > self.runs_before and self.idle())
+        self.step("screenshot after the runs", lambda: self.shot("soak-1600x1000-gradients"))
+        for suffix in (".png", ".svg", ".csv"):
+            self.step(f"export {suffix}", lambda s=suffix: self.export(s))
+        self.step("Insight (Ctrl+I)", lambda: self.keys("ctrl+i"), lambda: w.insight.isVisible() and self.idle())
+        for tab in range(3):
+            self.step(f"Insight tab {tab}", lambda t=tab: w.insight.tabs.setCurrentIndex(t), self.idle)
+        self.step("a lesion sweep", lambda: w.insight.lesions.sweep_button.click(), lambda: self.idle() and w.insight.sweep_result() is not None)
+        for metric in ("activation", "gradient", "cam-share", "none"):
+            self.step(f"colour the diagram by {metric}", lambda m=metric: w.insight.overlay_box.setCurrentIndex(w.insight.overlay_box.findData(m)), self.idle)
+        self.step("screenshot with Insight", lambda: self.shot("soak-1600x1000-insight"))
+        self.step("switch weights to a checkpoint file", self.switch_weights, lambda: self.idle() and not w.classify.loading())
+        self.step("resize to 1280x720", lambda: self.resize(1280, 720), lambda: _after(1.0))
+        self.step("screenshot at 1280x720", lambda: self.shot("soak-1280x720"))
+        self.step("click every block at 1280x720", self.click_every_block)
+        self.step("View > Reset layout", w.reset_layout_action.trigger)
+        self.step("resize back", lambda: self.resize(1480, 920), lambda: _after(1.0))
+        self.step("keep working until the time is up", self.keep_busy, lambda: time.monotonic() > self.deadline and self.idle())
+
+    def keep_busy(self) -> None:
+        """Wheel, clicks and lab runs, over and over, until the session's minutes are used."""
+        if time.monotonic() > self.deadline:
+            return
+        self.wheel_burst(30)
+        QTimer.singleShot(1500, lambda: time.monotonic() < self.deadline and self.click_every_block())
+        if self.idle():
+            self.w.gradient.settings.set(size=64)
+            self.w.gradient.run()
+        QTimer.singleShot(4000, self.keep_busy)
+
+
+_marks: dict[str, float] = {}
+
+
+def _after(seconds: float) -> bool:
+    """True once ``seconds`` have passed since the first call for the current step."""
+    key = str(seconds)
+    now = time.monotonic()
+    start = _marks.setdefault(key, now)
+    if now - start >= seconds:
+        del _marks[key]
+        return True
+    return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--minutes", type=float, default=2.0)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    sys.excepthook = on_exception
+    qInstallMessageHandler(on_qt_message)
+    checkpoint = args.out / "soak-weights.pth"
+    torch.save(ResNet50(seed=7).state_dict(), checkpoint)
+    app = create_application()
+    window = MainWindow(QSettings(str(Path(tempfile.mkdtemp()) / "soak.ini"), QSettings.Format.IniFormat))
+    window.show()
+    session = Session(app, window, args.out, args.minutes, checkpoint)
+    session.scenario()
+    QTimer.singleShot(200, lambda: window.start([str(p) for p in sample_images()], weights="random", device="cpu"))
+    QTimer.singleShot(400, session.run_next)
+    status = app.exec()
+    if window.isVisible():
+        report("Ctrl+Q did not close the window")
+    return 1 if problems or status else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

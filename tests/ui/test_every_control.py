@@ -1,0 +1,164 @@
+"""Every control a person can reach works: each action of every menu, each button and menu entry of
+every dock, every choice of every combo box and the diagram's context menu are triggered in a
+valid state (file dialogs answered here), and none raises in its slot. pytest-qt's exception
+capture stays on, so an exception in any slot fails the test; the log level WARNING fails it too.
+
+The Export button's three entries called a slot that did not exist; nothing in the suite pressed them."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QToolButton
+
+from explorer.ui.common import dialogs
+from explorer.ui import window_layout
+from explorer.ui.main_window import MainWindow
+from support import pattern_image, checkpoint
+
+TIMEOUT_MS = 120_000
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
+
+
+@pytest.fixture
+def files(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photos = [pattern_image(folder / f"p{i}.png", (72, 60), i) for i in range(2)]
+    return {"photos": photos, "folder": folder, "checkpoint": checkpoint(tmp_path / "resnet50-seed3.pth", seed=3), "out": tmp_path}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, files, monkeypatch):
+    answered: list[str] = []
+    monkeypatch.setattr(dialogs, "open_images", lambda parent, title: answered.append(title) or [str(p) for p in files["photos"]])
+    monkeypatch.setattr(dialogs, "open_folder", lambda parent, title: answered.append(title) or str(files["folder"]))
+    monkeypatch.setattr(dialogs, "open_checkpoint", lambda parent, title: answered.append(title) or str(files["checkpoint"]))
+    monkeypatch.setattr(
+        dialogs, "save_export", lambda parent, title, suggested, suffix: answered.append(title) or str(files["out"] / f"export{suffix}")
+    )
+    monkeypatch.setattr(dialogs, "ask_url", lambda parent, title, label: answered.append(title) or "")  # cancelled
+    monkeypatch.setattr(QMessageBox, "about", lambda *args: answered.append("about"))
+    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    w.build_parts()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(w.diagram.has_summary, timeout=TIMEOUT_MS)
+    w.gradient.settings.set(size=32, batch=2)  # every run below stays fast
+    with qtbot.waitSignal(w.classify.weights_loaded, timeout=TIMEOUT_MS):
+        w.classify.load_weights("random")
+    w.add_paths([str(files["photos"][0])])
+    w.answered = answered
+    settle(qtbot, w)
+    return w
+
+
+def settle(qtbot, window: MainWindow) -> None:
+    """Wait until no job runs any more (the classifier, the lab, Insight)."""
+    qtbot.waitUntil(lambda: not window.runner.running(), timeout=TIMEOUT_MS)
+
+
+def menu_actions(menu: QMenu) -> list[QAction]:
+    out = []
+    for action in menu.actions():
+        if action.menu() is not None:
+            out += menu_actions(action.menu())
+        elif not action.isSeparator():
+            out.append(action)
+    return out
+
+
+def dock_buttons(window: MainWindow) -> list[QAbstractButton]:
+    docks = [*window.side_docks, *window.bottom_docks]
+    return [b for dock in docks for b in dock.widget().findChildren(QAbstractButton) if b.isEnabled() and b.isVisibleTo(dock)]
+
+
+def button_key(button: QAbstractButton) -> tuple:
+    """What tells a button from its neighbours: its dock, kind, text and tooltip."""
+    holder = button.parent()
+    while holder is not None and not holder.objectName().endswith("_dock"):
+        holder = holder.parent()
+    return (holder.objectName() if holder else "", type(button).__name__, button.text(), button.toolTip())
+
+
+def trigger(qtbot, window: MainWindow, action: QAction, done: list[str]) -> None:
+    if not action.isEnabled():
+        return
+    action.trigger()
+    if action.isCheckable() and action in (d.toggleViewAction() for d in (*window.side_docks, *window.bottom_docks)):
+        action.trigger()  # a dock hidden by its View entry comes back for the rest of the walk
+    done.append(action.text())
+    settle(qtbot, window)
+
+
+def test_every_menu_action_button_and_choice_works(qtbot, window):
+    done: list[str] = []
+    bar = window.menuBar()
+    quit_action = window.quit_action
+    for top in bar.actions():
+        for action in menu_actions(top.menu()):
+            if action is not quit_action:
+                trigger(qtbot, window, action, done)
+    # The run and the sweep need a result shown before Export can write anything: run the lab first.
+    with qtbot.waitSignal(window.gradient.run_finished, timeout=TIMEOUT_MS):
+        window.gradient.run_button.click()
+    window.insight_dock.raise_()
+    clicked: set[tuple] = set()
+    for _ in range(300):  # buttons can be recreated by what a click shows (the activation tiles): look again each time
+        fresh = [b for b in dock_buttons(window) if button_key(b) not in clicked]
+        if not fresh:
+            break
+        button = fresh[0]
+        clicked.add(button_key(button))
+        if isinstance(button, QToolButton) and button.menu() is not None:
+            for action in menu_actions(button.menu()):
+                trigger(qtbot, window, action, done)
+        else:
+            done.append(button.text() or button.toolTip())
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+            settle(qtbot, window)
+    else:
+        raise AssertionError("the walk over the buttons did not end")
+    for tab in range(window.insight.tabs.count()):  # the Insight tabs' own buttons and boxes
+        window.insight.tabs.setCurrentIndex(tab)
+        settle(qtbot, window)
+    for dock in (*window.side_docks, *window.bottom_docks):
+        dock.raise_()
+        for box in dock.widget().findChildren(QComboBox):
+            if not box.isEnabled():
+                continue
+            start = box.currentIndex()
+            for index in range(box.count()):
+                box.setCurrentIndex(index)
+                box.activated.emit(index)
+                settle(qtbot, window)
+            box.setCurrentIndex(start)
+            settle(qtbot, window)
+    window.diagram.select("layer2.1")
+    menu = window.diagram.context_menu(window.diagram.item("layer2.1"))
+    for action in menu_actions(menu):
+        trigger(qtbot, window, action, done)
+    menu.close()
+
+    for expected in ("PNG image…", "SVG drawing…", "CSV table…", "Run", "Open images…", "Load a &file…", "&Reset layout",
+                     "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)"):
+        assert any(expected in text for text in done), f"{expected!r} was never triggered"
+    assert "about" in window.answered and "Export the gradient lab" in window.answered
+    assert window.gradient.message_label.text().startswith("Exported")
+    assert window.frameGeometry().height() <= window_layout.available(window).height()
+    window.quit_action.trigger()
+    assert not window.isVisible()
+
+
+def test_exports_from_the_menus_write_the_files(qtbot, window, files):
+    with qtbot.waitSignal(window.gradient.run_finished, timeout=TIMEOUT_MS):
+        window.gradient.run_action.trigger()
+    for action in window.gradient.export_menu.actions():
+        action.trigger()
+    for suffix in (".png", ".svg", ".csv"):
+        path = files["out"] / f"export{suffix}"
+        assert path.is_file() and path.stat().st_size > 0, suffix
+    window.export_action.trigger()  # File > Export: the same writer
+    assert window.gradient.message_label.text() == "Exported export.png"

@@ -1,0 +1,240 @@
+"""JobRunner: jobs run off the GUI thread and their results reach only their own handle, on the GUI
+thread; the latest request wins (a cancelled job says only "aborted"); jobs of one lane never
+overlap; failures are one line; shutdown cancels and waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import torch
+
+from explorer.ui.jobs import Job, JobRunner, LatestJob
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = JobRunner(torch_threads=0)  # 0: leave torch's thread count alone in these pure-Python jobs
+    yield r
+    assert r.shutdown(5000)
+
+
+def record(job: Job) -> dict[str, list]:
+    seen: dict[str, list] = {"returned": [], "errored": [], "aborted": [], "progressed": [], "published": []}
+    job.returned.connect(lambda result: seen["returned"].append(result))
+    job.errored.connect(lambda message: seen["errored"].append(message))
+    job.aborted.connect(lambda: seen["aborted"].append(True))
+    job.progressed.connect(lambda text, f: seen["progressed"].append((text, f)))
+    job.published.connect(lambda value: seen["published"].append(value))
+    return seen
+
+
+def test_job_runs_on_a_worker_thread_and_result_arrives_on_the_gui_thread(qtbot, runner):
+    gui = threading.get_ident()
+    arrived_on: list[int] = []
+
+    def fn(ctx):
+        ctx.progress("half way", 0.5)
+        ctx.publish({"step": 1})
+        return threading.get_ident()
+
+    job = runner.submit(fn, "lane")
+    job.returned.connect(lambda _: arrived_on.append(threading.get_ident()))
+    seen = record(job)
+    with qtbot.waitSignal(job.finished, timeout=5000):
+        pass
+    assert seen["returned"][0] != gui
+    assert arrived_on == [gui]
+    assert seen["progressed"] == [("half way", 0.5)] and seen["published"] == [{"step": 1}]
+    assert not job.is_running() and runner.running() == []
+
+
+def test_results_reach_only_their_own_handle(qtbot, runner):
+    """Two panels' jobs on different lanes: each handle hears its own result and nothing else (the
+    old shared, string-keyed channel let a new panel's "weights" cancel the classifier's load)."""
+    a, b = runner.submit(lambda ctx: "a", "classifier"), runner.submit(lambda ctx: "b", "insight")
+    seen_a, seen_b = record(a), record(b)
+    with qtbot.waitSignals([a.finished, b.finished], timeout=5000):
+        pass
+    assert seen_a["returned"] == ["a"] and seen_b["returned"] == ["b"]
+
+
+def test_latest_request_wins_and_the_superseded_result_is_dropped(qtbot, runner):
+    started, release, saw_cancel = threading.Event(), threading.Event(), threading.Event()
+
+    def stubborn(ctx):
+        started.set()
+        release.wait(5)
+        if ctx.cancelled():
+            saw_cancel.set()
+        ctx.progress("late progress", 1.0)
+        return "old"  # returned although cancelled: the handle must drop it
+
+    latest = LatestJob(runner, "lab")
+    first = latest.submit(stubborn)
+    seen_first = record(first)
+    assert latest.is_running()
+    assert started.wait(5)
+    second = latest.submit(lambda ctx: "new")
+    seen_second = record(second)
+    with qtbot.waitSignals([first.finished, second.finished], timeout=5000):
+        release.set()
+    assert saw_cancel.is_set()
+    assert seen_second["returned"] == ["new"]
+    assert seen_first["returned"] == [] and seen_first["progressed"] == [] and seen_first["aborted"] == [True]
+    assert second.job_id > first.job_id
+
+
+def test_jobs_of_one_lane_never_overlap_and_keep_their_order(qtbot, runner):
+    active = overlaps = 0
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def job(name):
+        def fn(ctx):
+            nonlocal active, overlaps
+            with lock:
+                active += 1
+                overlaps += active > 1
+            time.sleep(0.02)
+            order.append(name)
+            with lock:
+                active -= 1
+            return name
+
+        return fn
+
+    names = [f"image {i}" for i in range(4)]
+    jobs = [runner.submit(job(name), "classifier") for name in names]
+    with qtbot.waitSignals([j.finished for j in jobs], timeout=5000):
+        pass
+    assert overlaps == 0
+    assert order == names
+
+
+def test_different_lanes_run_at_the_same_time(qtbot, runner):
+    both_started = threading.Barrier(2, timeout=5)
+
+    def job(ctx):
+        both_started.wait()  # raises BrokenBarrierError (-> errored) if the other never starts
+        return "ok"
+
+    jobs = [runner.submit(job, "gradients"), runner.submit(job, "classifier")]
+    seen = [record(j) for j in jobs]
+    with qtbot.waitSignals([j.finished for j in jobs], timeout=6000):
+        pass
+    assert [s["returned"] for s in seen] == [["ok"], ["ok"]]
+    assert [s["errored"] for s in seen] == [[], []]
+
+
+def test_failure_is_reported_as_one_line(qtbot, runner):
+    def broken(ctx):
+        raise ValueError("photo.png: not an image\n(more detail that must not reach the view)")
+
+    job = runner.submit(broken, "classifier")
+    with qtbot.waitSignal(job.errored, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["photo.png: not an image"]
+
+
+def test_failure_without_message_names_the_exception(qtbot, runner):
+    def broken(ctx):
+        raise MemoryError()
+
+    job = runner.submit(broken, "k")
+    with qtbot.waitSignal(job.errored, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["MemoryError"]
+
+
+def test_cancel_drops_the_result_and_clears_busy(qtbot, runner):
+    started = threading.Event()
+
+    def loop(ctx):
+        started.set()
+        while not ctx.cancelled():
+            time.sleep(0.005)
+        return "should be dropped"
+
+    job = runner.submit(loop, "gradients")
+    seen = record(job)
+    assert started.wait(5)
+    job.cancel()
+    assert not job.is_running() and runner.running("gradients") == []
+    with qtbot.waitSignal(job.aborted, timeout=5000):
+        pass
+    qtbot.wait(50)
+    assert seen["returned"] == [] and seen["errored"] == []
+
+
+def test_queued_job_superseded_before_it_starts_never_runs(qtbot, runner):
+    gate = threading.Event()
+    ran: list[str] = []
+
+    def record_job(name):
+        def fn(ctx):
+            ran.append(name)
+            return name
+
+        return fn
+
+    runner.submit(lambda ctx: gate.wait(5), "classifier")
+    latest = LatestJob(runner, "classifier")
+    first = latest.submit(record_job("first"))
+    second = latest.submit(record_job("second"))
+    with qtbot.waitSignals([first.aborted, second.returned], timeout=5000):
+        gate.set()
+    assert ran == ["second"]
+
+
+def test_shutdown_cancels_running_and_queued_jobs_and_waits(qtbot):
+    runner = JobRunner(torch_threads=0)
+    started, stopped, ran_queued = threading.Event(), threading.Event(), threading.Event()
+
+    def loop(ctx):
+        started.set()
+        while not ctx.cancelled():
+            time.sleep(0.005)
+        time.sleep(0.05)  # cleanup after the cancel: shutdown must wait for it
+        stopped.set()
+        return "dropped"
+
+    running = runner.submit(loop, "shared")
+    seen = record(running)
+    runner.submit(lambda ctx: ran_queued.set(), "shared")
+    assert started.wait(5)
+    assert runner.shutdown(5000)
+    assert stopped.is_set()
+    qtbot.wait(50)
+    assert not ran_queued.is_set()
+    assert seen["returned"] == []
+    with pytest.raises(RuntimeError, match="shut down"):
+        runner.submit(lambda ctx: None, "k")
+
+
+def test_torch_threads_are_limited_in_jobs_and_in_the_gui_thread(qtbot):
+    before = torch.get_num_threads()
+    runner = JobRunner(torch_threads=1)
+    try:
+        torch.set_num_threads(2)
+        job = runner.submit(lambda ctx: torch.get_num_threads(), "k")
+        with qtbot.waitSignal(job.returned, timeout=5000) as blocker:
+            pass
+        # OpenMP keeps the count per thread: both sides must agree for identical sums.
+        assert blocker.args == [1]
+        assert torch.get_num_threads() == 1
+    finally:
+        runner.shutdown()
+        torch.set_num_threads(before)
+
+
+def test_creating_a_runner_does_not_import_torch():
+    """The window creates its runner before its first paint; importing torch there cost ~0.8 s."""
+    import subprocess
+    import sys
+
+    code = "import sys; from explorer.ui.jobs import JobRunner; JobRunner(); print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
