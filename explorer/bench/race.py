@@ -10,18 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from typing import Callable
-
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING, Callable
 
 from explorer.bench._timing import median_min, timed_ms
 from explorer.core.argtypes import bounded, positive_int
-from explorer.core.inference import select_device
 from explorer.core.race.config import MIN_SIZE, RaceConfig
-from explorer.core.race.data import batches, load_digits
-from explorer.core.race.train import build_lanes, learning_rate
 from explorer.core.stages import DEFAULT_ARCH, arch_title
+
+if TYPE_CHECKING:  # torch is imported by run(): the parser and --help must not load it
+    import torch
 
 TARGET_RATIO = 1.1  # the budget: a race step of one network at most 1.1x torchvision's
 WARMUP_STEPS = 2  # untimed: the first steps pay for kernel selection and allocator growth
@@ -35,11 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--race-size", type=bounded(int, MIN_SIZE), default=defaults.size, metavar="N",
                        help=f"image side (default {defaults.size}, the race's)")
     group.add_argument("--race-rounds", type=positive_int, default=10, metavar="N", help="timed rounds (default 10)")
-    group.add_argument("--race-device", default="cpu", help="cpu, cuda, auto (default cpu, as the issue's target)")
+    group.add_argument("--race-device", default="cpu", help="cpu, cuda, auto (default cpu)")
     group.add_argument("--race-threads", type=positive_int, metavar="N", help="torch CPU threads (default torch's own)")
 
 
 def _torchvision_step(config: RaceConfig, x: torch.Tensor, y: torch.Tensor, classes: int) -> Callable[[], object] | None:
+    import torch
+    import torch.nn.functional as F
+
     try:
         import torchvision
     except ImportError:
@@ -59,6 +59,12 @@ def _torchvision_step(config: RaceConfig, x: torch.Tensor, y: torch.Tensor, clas
 
 
 def run(args: argparse.Namespace) -> dict:
+    import torch
+
+    from explorer.core.inference import select_device
+    from explorer.core.race.data import batches, load_digits
+    from explorer.core.race.train import build_lanes, learning_rate
+
     if args.race_threads is not None:
         torch.set_num_threads(args.race_threads)
     device = select_device(args.race_device)

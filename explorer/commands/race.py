@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from explorer.commands.common import bounded, device_name, error, non_negative_int, positive_int
+from explorer.commands.common import EXIT_FAILED, EXIT_OK, bounded, device_name, error, non_negative_int, positive_int
 from explorer.core.race.config import DIGITS, MIN_SIZE, NETWORKS, NORMS, RaceConfig, validate
 from explorer.core.race.report import LABELS, to_json_dict, write_csv
 
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.csv and not Path(args.csv).resolve().parent.is_dir():  # say so before a minute of training
         error("race", f"cannot write {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
-        return 1
+        return EXIT_FAILED
     from explorer.core.race.train import run_race  # torch: only now
 
     try:
@@ -94,18 +94,18 @@ def run(args: argparse.Namespace) -> int:
         # ValueError: a missing folder, an absent device, too few classes or images (one line naming the
         # folder); RuntimeError: torch's own, e.g. out of memory.
         error("race", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return 1
+        return EXIT_FAILED
     if args.csv:
         try:
             write_csv(Path(args.csv), result)
         except OSError as exc:
             error("race", f"cannot write {args.csv}: {exc.strerror or exc}")
-            return 1
+            return EXIT_FAILED
     if args.json:
         print(json.dumps(to_json_dict(result), indent=2, allow_nan=False))
     else:
         print(format_result(result))
-    return 0
+    return EXIT_OK
 
 
 def _shown_steps(done: int) -> list[int]:
