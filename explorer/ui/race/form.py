@@ -34,21 +34,26 @@ class RaceForm(QWidget):
         self.device_box.addItems([AUTO_DEVICE, *devices])
         self.data_edit = QLineEdit()
         self.data_edit.setToolTip(f"'{DIGITS}' (bundled handwritten digits) or a folder with one subfolder of images per class")
-        self.no_norm_box = QCheckBox("No normalisation (PyTorch's default init)")
-        self.no_norm_box.setToolTip("Without BatchNorm the plain network's stem gradient vanishes")
+        for box in (self.network_box, self.device_box):  # the longest name must not widen the dock
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(6)
+        for edit in (self.lr_edit, self.data_edit):
+            edit.setMinimumWidth(6 * edit.fontMetrics().averageCharWidth())
+        self.no_norm_box = QCheckBox("No normalisation")
+        self.no_norm_box.setToolTip("No BatchNorm and PyTorch's default init: the plain network's stem gradient vanishes")
 
-        # Two label-field pairs a row: the dock is short and wide.
+        # Two short label-field pairs a row (the dock is short and wide), the wide fields on their own.
         grid = QGridLayout()
-        grid.addWidget(QLabel("Network"), 0, 0)
-        grid.addWidget(self.network_box, 0, 1, 1, 3)
-        pairs = (("Steps", self.steps_spin), ("Batch", self.batch_spin), ("Learning rate", self.lr_edit),
-                 ("Size (px)", self.size_spin), ("Seed", self.seed_spin), ("Device", self.device_box))
-        for i, (text, widget) in enumerate(pairs):
-            grid.addWidget(QLabel(text), 1 + i // 2, 2 * (i % 2))
-            grid.addWidget(widget, 1 + i // 2, 2 * (i % 2) + 1)
-        grid.addWidget(QLabel("Data"), 4, 0)
-        grid.addWidget(self.data_edit, 4, 1, 1, 3)
-        grid.addWidget(self.no_norm_box, 5, 0, 1, 4)
+        rows = (
+            (("Network", self.network_box),), (("Steps", self.steps_spin), ("Batch", self.batch_spin)),
+            (("Learning rate", self.lr_edit), ("Size (px)", self.size_spin)), (("Seed", self.seed_spin),),
+            (("Device", self.device_box),), (("Data", self.data_edit),),
+        )
+        for r, pairs in enumerate(rows):
+            for i, (text, widget) in enumerate(pairs):
+                grid.addWidget(QLabel(text), r, 2 * i)
+                grid.addWidget(widget, r, 2 * i + 1, 1, 1 if len(pairs) > 1 else 3)
+        grid.addWidget(self.no_norm_box, len(rows), 0, 1, 4)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         knobs = QGroupBox("Race settings")

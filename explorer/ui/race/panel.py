@@ -96,7 +96,7 @@ class RacePanel(QWidget):
         chars = self.fontMetrics().averageCharWidth()
         needed = side.minimumSizeHint().width() + side_scroll.verticalScrollBar().sizeHint().width() + 4
         side_scroll.setMinimumWidth(needed)
-        side_scroll.setMaximumWidth(max(needed, 48 * chars))
+        side_scroll.setMaximumWidth(max(needed, 42 * chars))
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.plot)
@@ -131,7 +131,7 @@ class RacePanel(QWidget):
         self._result = None
         self._steps_seen = 0
         self.export_button.setEnabled(False)
-        self.plot.clear_curves()
+        self.plot.clear_curves(config.steps)
         self.verdict_label.setText("Racing…")
         self.conditions_label.clear()
         self.progress_bar.setValue(0)

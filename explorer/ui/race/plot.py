@@ -13,18 +13,20 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
+from explorer.core.race.config import RaceConfig
 from explorer.core.race.report import LABELS, RESIDUAL, SERIES, RaceResult, RaceStep
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
 
 # Short: three plots share a dock's width, and a title sets its plot's least width.
-TITLES = {"loss": "training loss", "accuracy": "batch accuracy (%)", "stem_grad": "stem gradient norm (log)"}
+TITLES = {"loss": "training loss", "accuracy": "batch accuracy %", "stem_grad": "stem gradient (log)"}
 NAMES = {RESIDUAL: "with shortcuts (residual)", "plain": "without shortcuts (plain)"}
 LOG_SERIES = frozenset({"stem_grad"})
 SCALE = {"accuracy": 100.0}  # shown in percent
+DEFAULT_STEPS = RaceConfig().steps
 
 
 def drawable(series: str, value: float) -> bool:
@@ -58,14 +60,20 @@ class RacePlot(pg.GraphicsLayoutWidget):
                     symbolBrush=colour, symbolPen=pg.mkPen(colour), name=NAMES[label],
                 )
                 self._curves[(series, label)] = item
-        self.setMinimumSize(420, 180)
         self._apply_palette()
+        # The layout does not shrink below its titles' and axes' widths; a narrower view would clip
+        # the last plot, so the widget asks for that much (the dock scrolls instead).
+        least = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+        self.setMinimumSize(math.ceil(least) + 8, 180)
         self.clear_curves()
 
-    def clear_curves(self) -> None:
-        """Empty curves, before a race starts."""
+    def clear_curves(self, steps: int = DEFAULT_STEPS) -> None:
+        """Empty curves before a race of ``steps`` steps: the step axis spans the whole race, so the
+        curves grow across it."""
         for key in self._curves:
             self._values[key] = []
+        for plot in self.plots.values():
+            plot.setXRange(0, steps + 1, padding=0)
         self._redraw()
 
     def add_step(self, step: RaceStep) -> None:
