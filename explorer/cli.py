@@ -1,4 +1,4 @@
-"""Command-line front end: ``resnet-explorer gui|summary|classify|grads|cam|lesion|activations|bench``.
+"""Command-line front end: ``resnet-explorer gui|summary|classify|grads|cam|lesion|activations|race|bench``.
 
 Bare ``resnet-explorer`` and ``resnet-explorer [GUI OPTIONS] IMAGE...`` open the window (GUI options
 before or after the paths); an argument that is neither a command nor an existing path is a usage

@@ -366,3 +366,26 @@ class Server:
         self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# -- training race: image folders in ImageFolder layout ------------------------------------------
+
+RACE_COLOURS = ((220, 40, 40), (30, 90, 230), (240, 220, 30), (40, 180, 70))
+
+
+def image_folder(root, counts: dict[str, int], bad: dict[str, str] | None = None, side: int = 20):
+    """``root/<class>/<n>.png`` with ``counts[class]`` images each: class k is a seeded noisy version of
+    colour k of :data:`RACE_COLOURS` (so the classes are easy to tell apart), plus ``bad`` files
+    (``"class/name": contents``, written as raw text). Returns ``root``."""
+    gen = np.random.default_rng(0)
+    for k, (name, count) in enumerate(counts.items()):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            noise = gen.integers(-40, 41, size=(side, side, 3))
+            pixels = np.clip(np.array(RACE_COLOURS[k % len(RACE_COLOURS)]) + noise, 0, 255).astype(np.uint8)
+            Image.fromarray(pixels, "RGB").save(folder / f"{i}.png")
+    for relative, contents in (bad or {}).items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(contents)
+    return root

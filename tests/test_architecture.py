@@ -16,8 +16,8 @@ class Block:
             raise ImportError('blocked for this test: ' + name)
 sys.meta_path.insert(0, Block())
 import explorer.core
-for m in pkgutil.iter_modules(explorer.core.__path__):
-    importlib.import_module('explorer.core.' + m.name)
+for m in pkgutil.walk_packages(explorer.core.__path__, 'explorer.core.'):  # subpackages too (core/race)
+    importlib.import_module(m.name)
 print('ok')
 """
 

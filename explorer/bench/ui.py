@@ -5,7 +5,7 @@ sample, nothing downloaded): launch to the window painted (target 1.5 s), to the
 (target 2 s) and to the first prediction (target 3 s). In this process: the longest gap between
 beats of a 5 ms QTimer heartbeat on the GUI thread while jobs are in flight (target 50 ms) — the
 summary and weights at start, a classification of the bundled samples, a gradient-lab run, both at
-once, and the Insight dock's Grad-CAM with a lesion sweep — and the forward time the Classification
+once, the Insight dock's Grad-CAM with a lesion sweep, and a short race (5 steps at 32 px) — and the forward time the Classification
 panel shows beside the forward of the ``classify`` command's Classifier on the same image, measured
 in the same run (target: at most 1.5x). Without a display Qt runs offscreen.
 """
@@ -29,6 +29,7 @@ STARTUP_TARGET_S = 1.5
 DIAGRAM_TARGET_S = 2.0
 PREDICTION_TARGET_S = 3.0
 FORWARD_RATIO_TARGET = 1.5
+RACE_STEPS, RACE_SIZE = 5, 32
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -154,7 +155,7 @@ def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]],
 
     samples = [str(p) for p in sample_images()]
     phases: dict[str, dict[str, float]] = {}
-    state = {"weights": False, "runs": 0, "swept": False}
+    state = {"weights": False, "runs": 0, "swept": False, "raced": False}
 
     def build() -> None:
         window.prepare_parts()  # as the app does (torch is already loaded in this process)
@@ -198,6 +199,14 @@ def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]],
             window.insight.sweep()
         return window.insight.cam_result() is not None and window.insight.sweep_result() is not None
     phases["insight: Grad-CAM + lesion sweep"] = beat.measure(insight, insight_done)
+
+    def race() -> None:  # the live plots redraw after every step while the two networks train
+        window.race_dock.raise_()
+        window.race.settings.set(steps=RACE_STEPS, size=RACE_SIZE, batch=8)
+        window.race.race_finished.connect(lambda _: state.update(raced=True))
+        window.race.run()
+
+    phases[f"race ({RACE_STEPS} steps, {RACE_SIZE} px)"] = beat.measure(race, lambda: state["raced"])
     window.close()
     app.processEvents()
     return phases, in_app

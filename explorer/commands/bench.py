@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--arch", choices=list(RESNETS), default=DEFAULT_ARCH, metavar="NAME",
-                   help=f"the network the inference, grads and lesion suites measure, against torchvision's (default {DEFAULT_ARCH})")
+                   help=f"the network the inference, grads, lesion and race suites measure, against torchvision's (default {DEFAULT_ARCH})")
     for name in names:
         module = importlib.import_module(f"explorer.bench.{name}")
         if hasattr(module, "add_arguments"):

@@ -1,5 +1,5 @@
 """The main window: the block diagram in the centre, the inspector and classification docks on the
-right, the gradient lab and Insight docks below, menus, drag-and-drop of images anywhere, the status
+right, the gradient lab, Race and Insight docks below, menus, drag-and-drop of images anywhere, the status
 bar and the saved layout.
 
 UI layer. It builds the parts and wires their signals; it computes nothing itself. The window is
@@ -10,9 +10,6 @@ call ``build_parts`` directly). The architecture summary is computed in a job to
 
 from __future__ import annotations
 
-import functools
-import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
@@ -22,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QM
 from explorer import __version__
 from explorer.ui import window_layout
 from explorer.ui.jobs import JobRunner
+from explorer.ui.window_parts import PARTS_LANE, cached_summary, icon_path, import_part_modules
 
 if TYPE_CHECKING:  # imported for real in build_parts, after the window is on screen
     from explorer.core.summary import ModelSummary
@@ -31,40 +29,7 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
     from explorer.ui.gradient_lab.panel import GradientPanel
     from explorer.ui.insight.panel import InsightPanel
     from explorer.ui.inspector.panel import Inspector
-
-PARTS_LANE = "parts"
-# The torch-backed modules that build_parts imports (the modules only: no widget is created off the
-# GUI thread). The diagram is not among them: it is torch-free and drawn at once (build_diagram).
-PART_MODULES = (
-    "explorer.ui.classify.panel",
-    "explorer.ui.gradient_lab.panel",
-    "explorer.ui.insight.panel",
-    "explorer.ui.inspector.panel",
-)
-
-
-@functools.lru_cache(maxsize=1)
-def cached_summary() -> "ModelSummary":
-    """The 224x224, 1000-class summary behind ``resnet-explorer summary``; computed once per process
-    (about two seconds), always on a worker thread."""
-    from explorer.core.summary import summarize
-
-    return summarize()
-
-
-def _import_part_modules(ctx: object) -> None:
-    for name in PART_MODULES:
-        importlib.import_module(name)
-
-
-def _icon_path() -> Path | None:
-    from importlib import resources
-
-    try:
-        path = Path(str(resources.files("explorer.resources") / "icon.svg"))
-    except ModuleNotFoundError:
-        return None
-    return path if path.is_file() else None
+    from explorer.ui.race.panel import RacePanel
 
 
 class MainWindow(QMainWindow):
@@ -77,7 +42,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("ResNet Explorer")
-        path = _icon_path()
+        path = icon_path()
         if path is not None:
             self.setWindowIcon(QIcon(str(path)))
         self.settings = settings if settings is not None else QSettings()
@@ -89,6 +54,7 @@ class MainWindow(QMainWindow):
         self.classify: ClassifyPanel | None = None
         self.gradient: GradientPanel | None = None
         self.insight: InsightPanel | None = None
+        self.race: RacePanel | None = None
         self._closing = False
 
         placeholder = QLabel("Loading ResNet-50…")
@@ -101,9 +67,10 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock("Inspector", "inspector_dock")
         self.classify_dock = self._dock("Classification", "classify_dock")
         self.gradient_dock = self._dock("Gradient lab", "gradient_dock")
+        self.race_dock = self._dock("Race", "race_dock")
         self.insight_dock = self._dock("Insight", "insight_dock")
         self.side_docks = [self.classify_dock, self.inspector_dock]
-        self.bottom_docks = [self.gradient_dock, self.insight_dock]
+        self.bottom_docks = [self.gradient_dock, self.race_dock, self.insight_dock]
         window_layout.place_default(self, self.side_docks, self.bottom_docks)
         self.classify_dock.raise_()
         self.gradient_dock.raise_()
@@ -190,6 +157,7 @@ class MainWindow(QMainWindow):
         from explorer.ui.gradient_lab.panel import GradientPanel
         from explorer.ui.insight.panel import InsightPanel
         from explorer.ui.inspector.panel import Inspector
+        from explorer.ui.race.panel import RacePanel
 
         self.classify = ClassifyPanel(self.runner)
         # The launch's weights start loading on their worker now, while the other parts are built
@@ -198,8 +166,9 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self.gradient = GradientPanel(self.runner, self.switches)
         self.insight = InsightPanel(self.runner)
+        self.race = RacePanel(self.runner)
         for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
-                           (self.gradient_dock, self.gradient), (self.insight_dock, self.insight)):
+                           (self.gradient_dock, self.gradient), (self.race_dock, self.race), (self.insight_dock, self.insight)):
             dock.setWidget(scrolling(part, horizontal=True))
 
         self.classify.status_changed.connect(self._status.setText)
@@ -215,6 +184,7 @@ class MainWindow(QMainWindow):
         self.gradient.run_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.lab_menu.addAction(self.gradient.run_action)
         self.lab_menu.addAction(self.gradient.cancel_action)
+        self.lab_menu.addActions([self.race.run_action, self.race.cancel_action])
         self.addAction(self.gradient.run_action)
         for action in self._parts_actions:
             action.setEnabled(True)
@@ -239,7 +209,7 @@ class MainWindow(QMainWindow):
 
     def prepare_parts(self) -> None:
         """Import the part modules on a worker, then :meth:`build_parts` on the GUI thread."""
-        job = self.runner.submit(_import_part_modules, PARTS_LANE)
+        job = self.runner.submit(import_part_modules, PARTS_LANE)
         job.returned.connect(self._on_parts_imported)
         job.errored.connect(lambda message: self.statusBar().showMessage(f"Cannot load the app's parts: {message}"))
 
@@ -366,7 +336,7 @@ class MainWindow(QMainWindow):
             self,
             "About ResNet Explorer",
             f"ResNet Explorer {__version__}\n\nResNet-50 (He et al. 2015) as a clickable diagram, live "
-            "classification and a gradient lab that shows why skip connections matter.",
+            "classification, a gradient lab that shows why skip connections matter and a training race.",
         )
 
     # -- drag and drop, closing -----------------------------------------------------------------

@@ -47,6 +47,7 @@ def window(qtbot, tmp_path, files, monkeypatch):
     qtbot.waitExposed(w)
     qtbot.waitUntil(w.diagram.has_summary, timeout=TIMEOUT_MS)
     w.gradient.settings.set(size=32, batch=2)  # every run below stays fast
+    w.race.settings.set(network="resnet18", steps=2, batch=2, size=32, device="cpu")
     with qtbot.waitSignal(w.classify.weights_loaded, timeout=TIMEOUT_MS):
         w.classify.load_weights("random")
     w.add_paths([str(files["photos"][0])])
@@ -143,9 +144,11 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
     menu.close()
 
     for expected in ("PNG image…", "SVG drawing…", "CSV table…", "Run", "Open images…", "Load a &file…", "&Reset layout",
-                     "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)"):
+                     "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)", "Run &race",
+                     "Cancel r&ace"):
         assert any(expected in text for text in done), f"{expected!r} was never triggered"
-    assert "about" in window.answered and "Export the gradient lab" in window.answered
+    assert "about" in window.answered and "Export the gradient lab" in window.answered and "Export the race" in window.answered
+    assert window.race.result() is not None and window.race.message_label.text().startswith("Exported")
     assert window.gradient.message_label.text().startswith("Exported")
     assert window.frameGeometry().height() <= window_layout.available(window).height()
     window.quit_action.trigger()

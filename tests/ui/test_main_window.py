@@ -210,7 +210,7 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
     phases = result["phases"]
     assert list(phases) == [
         "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run",
-        "insight: Grad-CAM + lesion sweep",
+        "insight: Grad-CAM + lesion sweep", "race (5 steps, 32 px)",
     ]
     for name, phase in phases.items():
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0

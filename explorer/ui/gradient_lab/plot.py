@@ -19,10 +19,8 @@ from PySide6.QtCore import QEvent, QPointF, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
-# Colour-blind-safe pair (Okabe & Ito 2008) that reads on light and dark backgrounds alike.
-CURVE_COLOURS = {True: "#0072B2", False: "#E69F00"}
-CURVE_MARKS = {True: "●", False: "▼"}
-CURVE_SYMBOLS = {True: "o", False: "t"}
+from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
+
 # One-layer stages get short tick labels so they fit beside their neighbours.
 TICK_NAMES = {"stage1": "stem", "head": "fc"}
 

@@ -1,0 +1,13 @@
+"""The training race (He et al. 2015, Fig. 1 and 4: the degradation of a deep plain network): a
+residual network and its plain twin trained side by side on the same batches, reported as plain
+values. Core layer, pure PyTorch, no Qt.
+
+- ``config``: :class:`RaceConfig`, ``validate``, the networks (``NETWORKS``: the ResNet family);
+- ``data``: the bundled digits, ImageFolder-style folders, the validation split, the batch stream;
+- ``train``: ``build_network``, ``run_race(config, on_step, cancel, on_data) -> RaceResult``;
+- ``report``: the plain-value types (``RaceStep``, ``RaceResult``, ...) and the JSON/CSV schema;
+- ``verdict``: the verdict and the conditions line, from the numbers.
+
+Nothing is re-exported here on purpose: ``config``, ``report`` and ``verdict`` import no torch, so the
+CLI can describe its options without loading it (importing this package runs this file first).
+"""

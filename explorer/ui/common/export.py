@@ -1,0 +1,93 @@
+"""Writing a shown plot to a file, shared by the views that export one (the gradient lab, the race):
+PNG through pyqtgraph's exporter, SVG through pyqtgraph's or Qt's own generator, every file written
+to a temporary name beside the target and renamed over it only when complete, so a failure leaves
+nothing half-made. The views add their own CSV from the core's one schema.
+
+UI layer (pyqtgraph exporters, Qt's SVG generator).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pyqtgraph as pg
+import pyqtgraph.exporters
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QGraphicsItem
+
+SUFFIXES = (".png", ".svg", ".csv")
+
+
+class ExportError(ValueError):
+    """The export could not be written; ``str(e)`` is one line. Any earlier file is untouched."""
+
+
+def checked_target(path: str | Path, what: str | None) -> tuple[Path, str]:
+    """``path`` and its lower-case suffix, or ExportError: ``what`` says why there is nothing to
+    export yet (None when there is something), then a suffix other than .png/.svg/.csv, a missing folder."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if what is not None:
+        raise ExportError(f"nothing to export yet: {what}")
+    if suffix not in SUFFIXES:
+        raise ExportError(f"cannot export {suffix or 'a file without suffix'}: use .png, .svg or .csv")
+    if not path.parent.is_dir():
+        raise ExportError(f"no such folder {path.parent}")
+    return path, suffix
+
+
+def write_file(path: Path, write: Callable[[str], None]) -> None:
+    """``write(name)`` into a temporary file beside ``path``, renamed over it when complete and not
+    empty. Raises ExportError naming the file (``path`` is then untouched)."""
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        try:
+            write(temp)
+            if os.path.getsize(temp) == 0:
+                raise OSError("the file came out empty")
+            os.replace(temp, path)
+        finally:
+            Path(temp).unlink(missing_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path.name}: {exc.strerror or exc}") from None
+
+
+def write_plot(path: Path, view: pg.GraphicsView, item: QGraphicsItem, title: str, description: Iterable[str] | str) -> None:
+    """The ``item`` (a plot, or a layout of several) of ``view`` as PNG or SVG, by ``path``'s suffix."""
+    if path.suffix.lower() == ".png":
+        write_file(path, lambda temp: pyqtgraph.exporters.ImageExporter(item).export(temp))
+    else:
+        text = description if isinstance(description, str) else "\n".join(description)
+        write_file(path, lambda temp: _write_svg(temp, view, item, title, text))
+
+
+def _write_svg(path: str, view: pg.GraphicsView, item: QGraphicsItem, title: str, description: str) -> None:
+    try:
+        pyqtgraph.exporters.SVGExporter(item).export(path)
+        return
+    except ValueError:
+        # pyqtgraph 0.14.0 cannot parse the path syntax newer Qt writes (pyqtgraph issues #3485,
+        # #3495; fix pending in PR #3458). Qt's own generator paints the same scene as vectors.
+        pass
+    source = item.sceneBoundingRect()
+    target = QRectF(0, 0, source.width(), source.height())
+    generator = QSvgGenerator()
+    generator.setFileName(path)
+    # At the screen's DPI: at the generator's default 72 dpi the axes shrink relative to the curves.
+    generator.setResolution(view.logicalDpiX())
+    generator.setSize(source.size().toSize())
+    generator.setViewBox(target)
+    generator.setTitle(title)
+    generator.setDescription(description)
+    painter = QPainter(generator)
+    try:
+        painter.fillRect(target, view.backgroundBrush())
+        view.scene().render(painter, target, source)
+    finally:
+        painter.end()

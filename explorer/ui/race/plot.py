@@ -1,0 +1,124 @@
+"""The race's live plots: per step, the training loss, the batch accuracy and the stem conv's gradient
+norm (on a log axis) of the residual network and its plain twin, side by side in one layout, with a
+legend line above them that is exported with the plots.
+
+UI layer (pyqtgraph): it draws the plain values handed to it (``RaceStep``, ``RaceResult``) and
+computes nothing. Points a plot cannot show (a diverged loss, a zero gradient on the log axis) are
+left out of their curve, which breaks there, instead of being clipped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QWidget
+
+from explorer.core.race.config import RaceConfig
+from explorer.core.race.report import LABELS, RESIDUAL, SERIES, RaceResult, RaceStep
+from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
+
+# Short: three plots share a dock's width, and a title sets its plot's least width.
+TITLES = {"loss": "training loss", "accuracy": "batch accuracy %", "stem_grad": "stem gradient (log)"}
+NAMES = {RESIDUAL: "with shortcuts (residual)", "plain": "without shortcuts (plain)"}
+LOG_SERIES = frozenset({"stem_grad"})
+SCALE = {"accuracy": 100.0}  # shown in percent
+DEFAULT_STEPS = RaceConfig().steps
+
+
+def drawable(series: str, value: float) -> bool:
+    return math.isfinite(value) and (value > 0 or series not in LOG_SERIES)
+
+
+class RacePlot(pg.GraphicsLayoutWidget):
+    """Three plots over the step axis; one curve per network in each."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.legend = self.addLabel("", col=0, colspan=len(SERIES))
+        self.nextRow()
+        self.plots: dict[str, pg.PlotItem] = {}
+        self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self._values: dict[tuple[str, str], list[float]] = {}
+        for series in SERIES:
+            plot = self.addPlot()
+            plot.setMenuEnabled(False)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setLabel("bottom", "step")
+            plot.setTitle(TITLES[series])
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            if series in LOG_SERIES:
+                plot.setLogMode(x=False, y=True)
+            self.plots[series] = plot
+            for label in LABELS:
+                colour = CURVE_COLOURS[label == RESIDUAL]
+                item = plot.plot(
+                    pen=pg.mkPen(colour, width=2), symbol=CURVE_SYMBOLS[label == RESIDUAL], symbolSize=5,
+                    symbolBrush=colour, symbolPen=pg.mkPen(colour), name=NAMES[label],
+                )
+                self._curves[(series, label)] = item
+        self._apply_palette()
+        # The layout does not shrink below its titles' and axes' widths; a narrower view would clip
+        # the last plot, so the widget asks for that much (the dock scrolls instead).
+        least = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+        self.setMinimumSize(math.ceil(least) + 8, 180)
+        self.clear_curves()
+
+    def clear_curves(self, steps: int = DEFAULT_STEPS) -> None:
+        """Empty curves before a race of ``steps`` steps: the step axis spans the whole race, so the
+        curves grow across it."""
+        for key in self._curves:
+            self._values[key] = []
+        for plot in self.plots.values():
+            plot.setXRange(0, steps + 1, padding=0)
+        self._redraw()
+
+    def add_step(self, step: RaceStep) -> None:
+        """One step's numbers, appended to every curve."""
+        for net in step.nets:
+            for series in SERIES:
+                self._values[(series, net.label)].append(getattr(net, series))
+        self._redraw()
+
+    def show_result(self, result: RaceResult) -> None:
+        """Every curve from a finished race (the same numbers the steps brought)."""
+        for run in result.runs:
+            for series in SERIES:
+                self._values[(series, run.label)] = list(getattr(run, series))
+        self._redraw()
+
+    def points(self, series: str, label: str) -> int:
+        """How many points the curve of ``label`` in plot ``series`` draws: what the user sees."""
+        _, y = self._curves[(series, label)].getOriginalDataset()
+        return 0 if y is None else int(np.isfinite(y).sum())
+
+    def _redraw(self) -> None:
+        for key, item in self._curves.items():
+            series = key[0]
+            y = np.array([v * SCALE.get(series, 1.0) if drawable(series, v) else np.nan for v in self._values[key]], dtype=float)
+            item.setData(np.arange(1, len(y) + 1, dtype=float), y, connect="finite")
+
+    # -- palette ----------------------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if getattr(self, "plots", None) and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._apply_palette()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        """Follow the system light/dark palette rather than pyqtgraph's fixed black background."""
+        pal = self.palette()
+        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
+        self.setBackground(base)
+        size = f"{self.font().pointSizeF():g}pt"
+        for series, plot in self.plots.items():
+            plot.setTitle(TITLES[series], color=text.name(), size=size)
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setPen(pg.mkPen(text))
+                plot.getAxis(name).setTextPen(pg.mkPen(text))
+        parts = [f'<span style="color:{CURVE_COLOURS[label == RESIDUAL]}">{CURVE_MARKS[label == RESIDUAL]}</span> {NAMES[label]}'
+                 for label in LABELS]
+        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts), color=text.name(), size=size)
