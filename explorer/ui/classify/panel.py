@@ -35,6 +35,7 @@ from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference import Prediction, available_devices
 from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
 from explorer.core.sources import needs_download
+from explorer.core.stages import RESNETS
 from explorer.core.text import shown
 from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture
 from explorer.ui.classify.results import ResultView
@@ -83,6 +84,7 @@ class ClassifyPanel(QWidget):
         self._items: dict[int, QListWidgetItem] = {}  # entry id -> its row in the list
         self._weights: LoadedWeights | None = None  # what the classifier has now
         self._source = DEFAULT_SOURCE  # what was asked for last
+        self._arch: str | None = None  # the member asked for with random weights (None: ResNet-50)
         self._device = available_devices()[0]
         self._dialog: QProgressDialog | None = None
         self._build()
@@ -162,10 +164,12 @@ class ClassifyPanel(QWidget):
             self._add_entry(name, name, pixels)
         self._select_row(self.image_list.count() - 1)
 
-    def load_weights(self, source: str) -> None:
-        """Load a named source or a checkpoint file. Downloads show a cancellable progress dialog;
-        on failure the current weights stay and the panel says why."""
+    def load_weights(self, source: str, arch: str | None = None) -> None:
+        """Load a named source or a checkpoint file (which decides its network); ``arch`` is the
+        member for ``random`` (default: the network in use). Downloads show a cancellable progress
+        dialog; on failure the current weights and network stay and the panel says why."""
         self._source = source
+        self._arch = arch or (self._weights.info.arch if self._weights else self._arch)
         self._submit_weights_job()
 
     def set_device(self, device: str) -> None:
@@ -192,6 +196,7 @@ class ClassifyPanel(QWidget):
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup(SETTINGS_GROUP)
         settings.setValue("weights_source", self._source)
+        settings.setValue("arch", self._arch or "")
         settings.setValue("device", self._device)
         settings.endGroup()
 
@@ -200,11 +205,12 @@ class ClassifyPanel(QWidget):
         settings.beginGroup(SETTINGS_GROUP)
         source = settings.value("weights_source", DEFAULT_SOURCE, type=str) or DEFAULT_SOURCE
         device = settings.value("device", "", type=str)
+        arch = settings.value("arch", "", type=str)
         settings.endGroup()
         if device in available_devices():
             self._device = device
             self._sync_device_box()
-        self.load_weights(source)
+        self.load_weights(source, arch if arch in RESNETS else None)
 
     def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
         """(key, name, source) of the selected image, for views that explain it; the key is unique per
@@ -233,9 +239,9 @@ class ClassifyPanel(QWidget):
     # -- jobs --------------------------------------------------------------------------------------------
 
     def _submit_weights_job(self) -> None:
-        source, device, host, token = self._source, self._device, self._host, next(self._tokens)
+        source, device, host, token, arch = self._source, self._device, self._host, next(self._tokens), self._arch
         self._close_dialog()
-        job = self._loading.submit(lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled))
+        job = self._loading.submit(lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled, arch))
         job.returned.connect(self._on_weights_job_returned)
         job.errored.connect(self._on_weights_job_errored)
         job.progressed.connect(self._on_weights_job_progressed)
@@ -396,7 +402,7 @@ class ClassifyPanel(QWidget):
     def _back_to_loaded(self) -> None:
         """After a failed or cancelled load: the source and device of the weights still in use."""
         if self._weights is not None:
-            self._source, self._device = self._weights.info.source, self._weights.device
+            self._source, self._device, self._arch = self._weights.info.source, self._weights.device, self._weights.info.arch
         self._sync_device_box()
         self._show_status()
 
