@@ -1,0 +1,54 @@
+"""What the window needs before its parts exist: the torch-backed part modules it imports on a worker
+once it is on screen, the architecture summary of the network shown (cached per member and head),
+and the app's icon.
+
+UI layer, no Qt and no torch at import: the window imports this before anything loads torch.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from explorer.core.stages import DEFAULT_ARCH
+
+if TYPE_CHECKING:
+    from explorer.core.summary import ModelSummary
+
+PARTS_LANE = "parts"
+# The torch-backed modules that build_parts imports (the modules only: no widget is created off the
+# GUI thread). The diagram is not among them: it is torch-free and drawn at once (build_diagram).
+PART_MODULES = (
+    "explorer.ui.classify.panel",
+    "explorer.ui.gradient_lab.panel",
+    "explorer.ui.insight.panel",
+    "explorer.ui.inspector.panel",
+)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_summary(arch: str = DEFAULT_ARCH, num_classes: int = 1000) -> "ModelSummary":
+    """The 224x224 summary of a member behind ``resnet-explorer summary``, computed once per network
+    and head per process (milliseconds: a torch-free layer table), always on a worker thread."""
+    from explorer.core.summary import summarize
+
+    return summarize(num_classes=num_classes, arch=arch)
+
+
+def import_part_modules(ctx: object) -> None:
+    """Import the part modules (a job: torch loads off the GUI thread)."""
+    for name in PART_MODULES:
+        importlib.import_module(name)
+
+
+def icon_path() -> Path | None:
+    """The app's icon as installed, or None."""
+    from importlib import resources
+
+    try:
+        path = Path(str(resources.files("explorer.resources") / "icon.svg"))
+    except ModuleNotFoundError:
+        return None
+    return path if path.is_file() else None
