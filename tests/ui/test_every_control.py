@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QToolButton
 
+from explorer.core import download
 from explorer.ui.common import dialogs
 from explorer.ui import window_layout
 from explorer.ui.main_window import MainWindow
@@ -40,6 +41,12 @@ def window(qtbot, tmp_path, files, monkeypatch):
     )
     monkeypatch.setattr(dialogs, "ask_url", lambda parent, title, label: answered.append(title) or "")  # cancelled
     monkeypatch.setattr(QMessageBox, "about", lambda *args: answered.append("about"))
+
+    def offline(url, *args, **kwargs):  # the named checkpoints of every member: never downloaded here
+        answered.append(url)
+        raise download.DownloadError(f"cannot download {url} in a test")
+
+    monkeypatch.setattr(download, "fetch", offline)
     w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)
     w.show()
@@ -51,6 +58,7 @@ def window(qtbot, tmp_path, files, monkeypatch):
         w.classify.load_weights("random")
     w.add_paths([str(files["photos"][0])])
     w.answered = answered
+    w.checkpoint = files["checkpoint"]
     settle(qtbot, w)
     return w
 
@@ -101,6 +109,12 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
         for action in menu_actions(top.menu()):
             if action is not quit_action:
                 trigger(qtbot, window, action, done)
+    # The Network menu's walk ended on its last member: back to the ResNet-50 file the walk began with,
+    # so the buttons below (a lesion sweep over every block) cost what they did before the family.
+    with qtbot.waitSignal(window.classify.weights_loaded, timeout=TIMEOUT_MS):
+        window.classify.load_weights(str(window.checkpoint))
+    settle(qtbot, window)
+    assert window.network() == ("resnet50", 1000)
     # The run and the sweep need a result shown before Export can write anything: run the lab first.
     with qtbot.waitSignal(window.gradient.run_finished, timeout=TIMEOUT_MS):
         window.gradient.run_button.click()
@@ -143,7 +157,9 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
     menu.close()
 
     for expected in ("PNG image…", "SVG drawing…", "CSV table…", "Run", "Open images…", "Load a &file…", "&Reset layout",
-                     "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)"):
+                     "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)", "Open &model…",
+                     "Random weights (untrained)", "ResNet-152 ImageNet IMAGENET1K_V2 (torchvision, 82.284% top-1)",
+                     "Fold long stages"):
         assert any(expected in text for text in done), f"{expected!r} was never triggered"
     assert "about" in window.answered and "Export the gradient lab" in window.answered
     assert window.gradient.message_label.text().startswith("Exported")
