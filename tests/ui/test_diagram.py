@@ -208,9 +208,13 @@ def test_resnet152_folds_its_long_stages_and_a_click_unfolds_one(qtbot, deep):
     edges = [e for e in deep.scene().items() if isinstance(e, EdgeItem) and e.isVisible()]
     assert len(edges) == 13  # image, 11 between the 12 drawn boxes, classes
     assert "1024\n14×14" in {e.label for e in edges}  # the fold's edge carries its last block's shape
+    scale = deep.scale_factor()
     with qtbot.waitSignal(deep.block_selected) as selected:
         qtbot.mouseClick(deep.viewport(), Qt.MouseButton.LeftButton, pos=_centre(deep, "layer3.fold"))
     assert selected.args == ["layer3.1"] and deep.folded() == {"stage3"}
+    # Unfolded, the 36 blocks keep the zoom they were read at, the first of them in view.
+    assert deep.scale_factor() == pytest.approx(scale)
+    assert deep.mapToScene(deep.viewport().rect()).boundingRect().contains(deep.item("layer3.1").sceneBoundingRect())
     assert not fold.isVisible() and all(deep.item(f"layer3.{i}").isVisible() for i in range(36))
     menu = deep.context_menu(deep.item("layer3.20"))
     [fold_again] = [a for a in menu.actions() if a.text().startswith("Fold the identity blocks")]

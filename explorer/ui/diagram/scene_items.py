@@ -43,6 +43,10 @@ class StageItem(QGraphicsItem):
         self.prepareGeometryChange()
         self.rect = rect
 
+    def title_width(self) -> float:
+        """The width the title needs, margins included (scene units)."""
+        return QFontMetricsF(font(1.0, bold=True)).horizontalAdvance(self.title) + 24
+
     def boundingRect(self) -> QRectF:  # noqa: N802
         return self.rect.adjusted(-2, -2, 2, 2)
 

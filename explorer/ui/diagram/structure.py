@@ -34,6 +34,7 @@ class Fold:
     stage: str
     blocks: tuple[str, ...]
     lines: tuple[str, ...]
+    entry: str  # the stage's first block, which stays drawn
 
 
 # What a residual block holds on its residual branch, by block type, in the seed's words.
@@ -72,5 +73,5 @@ def folds(stages: Sequence[StageSpec] = RESNET50_STAGES) -> dict[str, Fold]:
         names = tuple(f"{spec.module}.{i}" for i in range(1, spec.blocks) if kinds[f"{spec.module}.{i}"] == "identity")
         first, last = names[0].rsplit(".", 1)[1], names[-1].rsplit(".", 1)[1]
         lines = (f"×{len(names)}", f"{spec.module}.{first}–{last}", "identity blocks")
-        out[spec.name] = Fold(f"{spec.module}.fold", spec.name, names, lines)
+        out[spec.name] = Fold(f"{spec.module}.fold", spec.name, names, lines, f"{spec.module}.0")
     return out

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QWheelEvent
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, QMenu, QWidget
 
 from explorer.core.blocks import HEAD
@@ -116,8 +116,7 @@ class BlockDiagram(QGraphicsView):
         self.set_overlay(None)
         self._layout(force=True)
 
-    def folded(self) -> set[str]:
-        """The stages whose identity blocks are folded now."""
+    def folded(self) -> set[str]:  # the stages whose identity blocks are folded now
         return set(self._folded)
 
     def set_folded(self, stage: str, folded: bool) -> None:
@@ -134,7 +133,7 @@ class BlockDiagram(QGraphicsView):
                 self._blocks[name].set_expanded(False)
             self._folded.add(stage)
             if hidden:
-                self.select(self._stage_items(stage)[0].name)
+                self.select(fold.fold.entry)
         else:
             self._folded.discard(stage)
         self._layout(force=True)
@@ -172,11 +171,14 @@ class BlockDiagram(QGraphicsView):
         return self._selected
 
     def select(self, name: str) -> None:
-        """Select a block or layer (unfolding its stage and expanding its block if needed) and emit
-        ``block_selected``. Selecting a fold unfolds it and selects its first block."""
+        """Select a block or layer (unfolding its stage, expanding its block) and emit ``block_selected``.
+        Selecting a fold unfolds it and selects its first block."""
         fold = next((f for f in self._folds.values() if f.name == name), None)
-        if fold is not None:
+        if fold is not None:  # the unfolded stage keeps the zoom it was read at (Ctrl+0 fits it all)
+            scale = self.scale_factor()
             self.set_folded(fold.fold.stage, False)
+            self._auto_fit = False
+            self.setTransform(QTransform.fromScale(scale, scale))
             name = fold.fold.blocks[0]
         item = self.item(name)
         owner = self._owner(name)
@@ -402,9 +404,6 @@ class BlockDiagram(QGraphicsView):
                 return block
         raise KeyError(f"no block or layer named {name!r} in the diagram")
 
-    def _stage_items(self, stage: str) -> list[BlockItem]:
-        return next(items for name, _, items in self._stages if name == stage)
-
     def _shown(self, stage: str, items: list[BlockItem]) -> list[BlockItem]:
         """A stage's items as drawn: its blocks, or its first block and its fold."""
         if stage not in self._folded:
@@ -414,8 +413,9 @@ class BlockDiagram(QGraphicsView):
 
     def _groups(self) -> list[layout.Group]:
         return [
-            layout.Group(stage, tuple(layout.Box(i.name, *i.size(), i.top_margin()) for i in self._shown(stage, items)))
-            for stage, _, items in self._stages
+            layout.Group(stage, tuple(layout.Box(i.name, *i.size(), i.top_margin()) for i in self._shown(stage, items)),
+                         stage_item.title_width())
+            for stage, stage_item, items in self._stages
         ]
 
     def _note_height(self) -> float:
