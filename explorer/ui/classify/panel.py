@@ -35,7 +35,7 @@ from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference import Prediction, available_devices
 from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
 from explorer.core.sources import needs_download
-from explorer.core.stages import RESNETS
+from explorer.core.stages import RESNETS, arch_title
 from explorer.core.text import shown
 from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture
 from explorer.ui.classify.results import ResultView
@@ -394,7 +394,9 @@ class ClassifyPanel(QWidget):
         if self._weights is None:
             text = f"No weights loaded · device {self._device}"
         else:
-            text = f"Weights: {self._weights.info.label} · device {self._weights.device}"
+            info = self._weights.info
+            head = "" if info.num_classes == 1000 else f", {info.num_classes} classes"
+            text = f"Weights: {info.label} · {arch_title(info.arch)}{head} · device {self._weights.device}"
         self.weights_label.setText(text)
         self.weights_menu.mark(self._weights.info.source if self._weights else None)
         self.status_changed.emit(text)

@@ -137,6 +137,7 @@ class LabForm(QWidget):
                 with QSignalBlocker(box):
                     box.setValue(getattr(v, name))
         if "arch" in names:
+            self._on_switches_changed()  # the window's network (and its block count) may have changed too
             with QSignalBlocker(self.weights_box):
                 self.weights_box.clear()
                 self.weights_box.addItems(weights_choices(v.arch))
