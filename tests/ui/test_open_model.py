@@ -68,6 +68,7 @@ def test_open_model_rebuilds_every_part_for_a_fine_tuned_resnet18(qtbot, window,
         window.model_menus.open_action.trigger()
     assert window.network() == ("resnet18", 10)
     assert window.windowTitle().startswith("ResNet-18")
+    assert window.classify.weights_label.text() == f"Weights: resnet18-flowers.pth · ResNet-18, 10 classes · device {window.classify.device()}"
     qtbot.waitUntil(window.diagram.has_summary, timeout=TIMEOUT_MS)
     names = window.diagram.block_names()
     assert names == ["stem", *(f"layer{s}.{i}" for s in range(1, 5) for i in range(2)), "head"]
@@ -186,6 +187,18 @@ def test_the_network_menu_opens_resnet152_folded_and_back_to_resnet50(qtbot, win
     assert window.network() == ("resnet50", 1000) and len(window.diagram.block_names()) == 18
     assert window.diagram.folded() == set() and window.gradient.settings.values.arch == "resnet50"
     settle(qtbot, window)
+
+
+def test_a_model_file_on_the_command_line_opens_its_network(qtbot, settings, models, tmp_path):
+    """What the .desktop file's ``Exec=resnet-explorer %F`` does with a checkpoint and a photo."""
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    photo = pattern_image(tmp_path / "cli.png", (64, 48), 3)
+    with qtbot.waitSignal(w.parts_ready, timeout=TIMEOUT_MS):
+        w.start([str(models["tuned"]), str(photo)], weights="random", device="cpu")
+    qtbot.waitUntil(lambda: w.network() == ("resnet18", 10) and w.classify.pending() == 0, timeout=TIMEOUT_MS)
+    assert len(w.classify.entry_texts()) == 1 and w.classify.predictions()[0].top[0].label in LABELS
 
 
 def test_the_network_comes_back_at_the_next_start(qtbot, settings):
