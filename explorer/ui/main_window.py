@@ -1,6 +1,7 @@
 """The main window: the block diagram in the centre, the inspector and classification docks on the
-right, the gradient lab, Race and Insight docks below, menus, drag-and-drop of images anywhere, the status
-bar and the saved layout.
+right, the gradient lab, Race and Insight docks below, menus, drag-and-drop of images and model files
+anywhere, the status bar and the saved layout. The parts follow the network the classifier's
+weights belong to: loading ResNet-18 weights rebuilds the diagram, the lab's network and Insight's.
 
 UI layer. It builds the parts and wires their signals; it computes nothing itself. The window is
 shown before anything imports torch: ``start`` (the app, right after the first paint) imports the
@@ -12,14 +13,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from explorer import __version__
+from explorer.core.blocks import residual_blocks
+from explorer.core.stages import DEFAULT_ARCH, RESNETS
 from explorer.ui import window_layout
+from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
+from explorer.ui.common.drops import DropFilter
 from explorer.ui.jobs import JobRunner
-from explorer.ui.window_parts import PARTS_LANE, cached_summary, icon_path, import_part_modules
+from explorer.ui.startup import PARTS_LANE, cached_summary, icon_path, import_part_modules
 
 if TYPE_CHECKING:  # imported for real in build_parts, after the window is on screen
     from explorer.core.summary import ModelSummary
@@ -41,7 +46,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("ResNet Explorer")
+        self._network = (DEFAULT_ARCH, 1000)  # the member and head count the parts show
+        self.setWindowTitle(f"{RESNETS[DEFAULT_ARCH].title} · ResNet Explorer")
         path = icon_path()
         if path is not None:
             self.setWindowIcon(QIcon(str(path)))
@@ -57,7 +63,7 @@ class MainWindow(QMainWindow):
         self.race: RacePanel | None = None
         self._closing = False
 
-        placeholder = QLabel("Loading ResNet-50…")
+        placeholder = QLabel(f"Loading {RESNETS[DEFAULT_ARCH].title}…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(placeholder)
         # The right column runs the full height; the bottom docks sit under the diagram only.
@@ -76,6 +82,9 @@ class MainWindow(QMainWindow):
         self.gradient_dock.raise_()
         self._status = QLabel("Weights: none yet")
         self.statusBar().addPermanentWidget(self._status)
+        self.model_menus = ModelMenus(self.settings, self)
+        self.model_menus.model_chosen.connect(self._on_model_menus_model_chosen)
+        self.model_menus.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self._build_menus()
         # An explicit minimum: without it, the window's minimum follows its children's size hints
         # and Qt grows the window past the screen whenever a label gets longer text.
@@ -85,9 +94,9 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self._restored = state is not None and self.restoreState(state)
-        # Files dropped anywhere on the window, whichever child is under the cursor.
-        QApplication.instance().installEventFilter(self)
-        self.setAcceptDrops(True)
+        self.drops = DropFilter(self, lambda: self.classify is not None)
+        self.drops.paths_dropped.connect(self.open_paths)
+        self.drops.image_dropped.connect(lambda image: self.classify.add_qimage(image, "dropped image"))
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -108,11 +117,15 @@ class MainWindow(QMainWindow):
         # A text field that has focus keeps Ctrl+V for itself; everywhere else it pastes an image.
         self.paste_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         file_menu.addSeparator()
+        file_menu.addAction(self.model_menus.open_action)
+        file_menu.addMenu(self.model_menus.recent_menu)
+        file_menu.addSeparator()
         self.export_action = file_menu.addAction("&Export gradient plot…", self._on_export_triggered)
         file_menu.addSeparator()
         self.quit_action = file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         self.weights_placeholder = bar.addMenu("&Weights")  # replaced by the classifier's menu
         self.weights_placeholder.setEnabled(False)
+        bar.addMenu(self.model_menus.network_menu)
         self.view_menu = bar.addMenu("&View")
         for dock in (*self.side_docks, *self.bottom_docks):
             self.view_menu.addAction(dock.toggleViewAction())
@@ -123,7 +136,10 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self.about_action = help_menu.addAction("&About ResNet Explorer", self._on_about_triggered)
         # Until build_parts there is nothing for these to act on.
-        self._parts_actions: list[QAction] = [self.open_action, self.open_folder_action, self.paste_action, self.export_action]
+        self._parts_actions: list[QAction] = [
+            self.open_action, self.open_folder_action, self.paste_action, self.export_action,
+            self.model_menus.open_action, self.model_menus.network_menu.menuAction(),
+        ]
         for action in self._parts_actions:
             action.setEnabled(False)
 
@@ -132,7 +148,6 @@ class MainWindow(QMainWindow):
         at once while torch loads on a worker. Idempotent."""
         if self.diagram is not None:
             return
-        from explorer.core.blocks import residual_blocks
         from explorer.ui.common.switches import BlockSwitches
         from explorer.ui.diagram.view import BlockDiagram
 
@@ -192,11 +207,34 @@ class MainWindow(QMainWindow):
         self.gradient.restore_settings(self.settings)
         # Once the new parts are laid out: a check (or a resize of the docks) before that is skewed.
         QTimer.singleShot(0, self._check_layout)
-        job = self.runner.submit(lambda ctx: cached_summary(), PARTS_LANE)
+        self._submit_summary()
+        self.parts_ready.emit()
+
+    def _submit_summary(self) -> None:
+        arch, classes = self._network
+        job = self.runner.submit(lambda ctx: cached_summary(arch, classes), PARTS_LANE)
         job.returned.connect(self._on_summary_returned)
         job.errored.connect(lambda message: self.statusBar().showMessage(f"Architecture summary failed: {message}"))
         self.statusBar().showMessage("Computing the architecture summary…")
-        self.parts_ready.emit()
+
+    def network(self) -> tuple[str, int]:
+        """The member (``"resnet18"``) and the number of classes the diagram and panels show."""
+        return self._network
+
+    def show_network(self, arch: str, num_classes: int) -> None:
+        """Rebuild the parts for another member or head (the classifier loaded its weights): the
+        diagram and its switches, the lab's network, the title, and a new summary (a job)."""
+        if (arch, num_classes) == self._network:
+            return
+        if arch not in RESNETS:  # a shape outside the family's table: classified, not drawn
+            self.statusBar().showMessage(f"{arch}: the diagram and the lab show only the family's members", 8000)
+            return
+        self._network, spec = (arch, num_classes), RESNETS[arch]
+        self.switches.reset(residual_blocks(spec.stages))
+        self.diagram.set_network(spec.stages)
+        self.gradient.set_network(arch)
+        self.setWindowTitle(f"{spec.title} · ResNet Explorer")
+        self._submit_summary()
 
     def start(self, paths: list[str], weights: str | None = None, device: str | None = None) -> None:
         """What the app does at launch: the parts, then the last weights and device (or the given
@@ -218,7 +256,7 @@ class MainWindow(QMainWindow):
         if self._pending_start is not None:
             paths, self._pending_start = self._pending_start[0], None
             if paths:
-                self.add_paths(paths)
+                self.open_paths(paths)
 
     def _load_start_weights(self) -> None:
         if self._pending_start is None:
@@ -254,13 +292,16 @@ class MainWindow(QMainWindow):
     # -- signals of the parts -------------------------------------------------------------------
 
     def _on_summary_returned(self, summary: ModelSummary) -> None:
+        if (summary.arch, summary.num_classes) != self._network:
+            return  # the summary of a network shown before this one
         if self.statusBar().currentMessage().startswith("Computing the architecture"):
             self.statusBar().clearMessage()
         self.diagram.set_summary(summary)
         self.inspector.set_summary(summary)
         self.gradient.set_summary(summary)
         if not self.statusBar().currentMessage():  # a layout notice stays
-            self.statusBar().showMessage("Architecture summary ready: click a block, double-click to expand", 5000)
+            spec = RESNETS[summary.arch]
+            self.statusBar().showMessage(f"{spec.title}: {spec.kind_text}. Click a block, double-click to expand", 8000)
         self.summary_ready.emit()
 
     def _on_diagram_block_selected(self, name: str) -> None:
@@ -277,9 +318,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{block}: {words} {'on' if on else 'off'} for the next gradient run", 5000)
 
     def _on_classify_weights_loaded(self, payload: dict) -> None:
+        info = payload["info"]
+        self.show_network(info["arch"], info["num_classes"])
+        self.model_menus.opened(info["source"])
         self.inspector.set_weight_stats(payload.get("stats", {}))
-        # The same source on the classifier's device, into the Insight panel's own model.
-        self.insight.set_weights(payload["info"]["source"], self.classify.device())
+        # The same source and network on the classifier's device, into the Insight panel's own model.
+        self.insight.set_weights(info["source"], self.classify.device(), info["arch"])
+
+    def _on_model_menus_model_chosen(self, source: str, arch: str) -> None:
+        if self.classify is not None:
+            self.classify.load_weights(source, arch or None)
+            self.classify_dock.raise_()
 
     def _on_classify_image_selected(self, selected: object) -> None:
         if selected:
@@ -335,8 +384,9 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "About ResNet Explorer",
-            f"ResNet Explorer {__version__}\n\nResNet-50 (He et al. 2015) as a clickable diagram, live "
-            "classification, a gradient lab that shows why skip connections matter and a training race.",
+            f"ResNet Explorer {__version__}\n\nThe ResNet family (He et al. 2015), ResNet-18 to -152, ResNeXt "
+            "and Wide ResNet, as a clickable diagram, live classification, a gradient lab that shows why "
+            "skip connections matter and a training race.",
         )
 
     # -- drag and drop, closing -----------------------------------------------------------------
@@ -348,28 +398,18 @@ class MainWindow(QMainWindow):
             self.classify_dock.show()
             self.classify_dock.raise_()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        kind = event.type()
-        if kind not in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
-            return False
-        if not isinstance(watched, QWidget) or watched.window() is not self or self.classify is None:
-            return False
-        mime = event.mimeData()
-        if not (mime.hasUrls() and any(u.isLocalFile() for u in mime.urls())) and not mime.hasImage():
-            return False
-        event.acceptProposedAction()
-        if kind == QEvent.Type.Drop:
-            paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-            if paths:
-                self.add_paths(paths)
-            elif mime.hasImage():
-                self.classify.add_qimage(mime.imageData(), "dropped image")
-        return True
+    def open_paths(self, paths: list[str]) -> None:
+        """Dropped files or the command line's: a model file opens its network (the last one, if
+        several); the images beside it are classified with it (they wait for the weights)."""
+        models = [p for p in paths if is_checkpoint(p)]
+        if models:
+            self.classify.load_weights(models[-1])
+        self.add_paths([p for p in paths if not is_checkpoint(p)])
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self._closing:
             self._closing = True
-            QApplication.instance().removeEventFilter(self)
+            self.drops.remove()
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())
             if self.classify is not None:

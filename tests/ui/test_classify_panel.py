@@ -172,7 +172,7 @@ def test_a_failed_load_keeps_the_current_weights(qtbot, panel, checkpoints, imag
     message = panel.message_label.text()
     assert message.startswith("Could not load weights:") and "junk.pth" in message
     assert message.endswith(f"Still using {checkpoints[0].name}.")
-    assert status[-1] == f"Weights: {checkpoints[0].name} · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
+    assert status[-1] == f"Weights: {checkpoints[0].name} · ResNet-50 · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
     assert shown_top(panel) == before  # nothing was re-classified or lost
     # and the classifier still answers with the old weights
     panel.add_paths([str(images["files"][1])])
@@ -224,7 +224,7 @@ def test_download_dialog_shows_progress_and_cancel_keeps_the_weights(qtbot, pane
     assert panel.dialog() is None
     assert panel.message_label.text().startswith(f"Download cancelled; still using {checkpoints[0].name}")
     qtbot.wait(100)
-    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
+    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · ResNet-50 · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
     assert not panel.loading()
 
 
@@ -336,7 +336,7 @@ def test_a_download_cancelled_after_it_finished_is_never_used(qtbot, panel, monk
     assert done.wait(60)  # finished on the worker; its result waits in the GUI's event queue
     dialog.canceled.emit()  # the user presses Cancel now
     qtbot.wait(200)
-    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
+    assert panel.weights_label.text() == f"Weights: {checkpoints[0].name} · ResNet-50 · device cpu · {AUTO_ENGINE} {AUTO_PRECISION}"
     panel.add_paths([str(images["files"][2])])
     wait_classified(qtbot, panel)
     top = reference[checkpoints[0]]["c.png"]

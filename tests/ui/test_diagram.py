@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from explorer.core.blocks import residual_blocks
 from explorer.core.model import ResNet50
+from explorer.core.stages import RESNETS
 from explorer.core.summary import summarize
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.diagram.scene_items import EdgeItem
@@ -177,3 +178,67 @@ def test_without_a_summary_the_blocks_are_there_but_not_expandable(qtbot):
     assert not view.is_expanded("layer1.0")
     view.select("layer1.0")
     assert view.selected() == "layer1.0"
+
+
+@pytest.fixture
+def deep(qtbot):
+    """ResNet-152's diagram: 3, 8, 36 and 3 blocks."""
+    stages = RESNETS["resnet152"].stages
+    view = BlockDiagram(BlockSwitches(residual_blocks(stages)))
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.set_network(stages)
+    view.set_summary(summarize(arch="resnet152"))
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def visible_boxes(view: BlockDiagram) -> list[str]:
+    """The blocks drawn now (a fold's blocks are not), in network order."""
+    return [name for name in view.block_names() if view.item(name).isVisible()]
+
+
+def test_resnet152_folds_its_long_stages_and_a_click_unfolds_one(qtbot, deep):
+    assert deep.folded() == {"stage3", "stage4"}
+    assert len(deep.block_names()) == 52
+    assert visible_boxes(deep) == ["stem", "layer1.0", "layer1.1", "layer1.2", "layer2.0", "layer3.0", "layer4.0", "layer4.1", "layer4.2", "head"]
+    fold = deep.item("layer3.fold")
+    assert fold.lines == ("×35", "layer3.1–35", "identity blocks") and "35 identity blocks" in fold.toolTip()
+    edges = [e for e in deep.scene().items() if isinstance(e, EdgeItem) and e.isVisible()]
+    assert len(edges) == 13  # image, 11 between the 12 drawn boxes, classes
+    assert "1024\n14×14" in {e.label for e in edges}  # the fold's edge carries its last block's shape
+    scale = deep.scale_factor()
+    with qtbot.waitSignal(deep.block_selected) as selected:
+        qtbot.mouseClick(deep.viewport(), Qt.MouseButton.LeftButton, pos=_centre(deep, "layer3.fold"))
+    assert selected.args == ["layer3.1"] and deep.folded() == {"stage3"}
+    # Unfolded, the 36 blocks keep the zoom they were read at, the first of them in view.
+    assert deep.scale_factor() == pytest.approx(scale)
+    assert deep.mapToScene(deep.viewport().rect()).boundingRect().contains(deep.item("layer3.1").sceneBoundingRect())
+    assert not fold.isVisible() and all(deep.item(f"layer3.{i}").isVisible() for i in range(36))
+    menu = deep.context_menu(deep.item("layer3.20"))
+    [fold_again] = [a for a in menu.actions() if a.text().startswith("Fold the identity blocks")]
+    fold_again.trigger()
+    menu.close()
+    assert deep.folded() == {"stage3", "stage4"} and deep.selected() == "layer3.0"  # the selection did not vanish
+    deep.select("layer2.5.conv2")  # a layer of a folded block: its stage unfolds and the block expands
+    assert deep.folded() == {"stage4"} and deep.is_expanded("layer2.5")
+    [fold_action] = [a for a in deep.zoom_actions() if a.text() == "Fold long stages"]
+    fold_action.trigger()
+    assert deep.folded() == {"stage3", "stage4"} and not deep.is_expanded("layer2.5")
+    with pytest.raises(KeyError):
+        deep.set_folded("stage2", True)  # three blocks: nothing to fold
+
+
+def test_set_network_draws_resnet18_with_identity_first_blocks(qtbot, diagram):
+    stages = RESNETS["resnet18"].stages
+    diagram.switches.reset(residual_blocks(stages))
+    diagram.set_network(stages)
+    assert not diagram.has_summary() and diagram.folded() == set()
+    assert diagram.block_names() == ["stem", *residual_blocks(stages), "head"]
+    assert [diagram.item(f"layer{s}.0").kind for s in range(1, 5)] == ["identity", "conv", "conv", "conv"]
+    assert diagram.item("layer1.1").lines[-1] == "3×3, 3×3"
+    diagram.set_summary(summarize(arch="resnet18"))
+    assert "identity block of two 3×3 convolutions" in diagram.item("layer1.0").toolTip()
+    double_click(qtbot, diagram, _centre(diagram, "layer2.0"))
+    assert diagram.is_expanded("layer2.0") and "layer2.0.conv2" in diagram.item("layer2.0").layer_names()

@@ -8,10 +8,11 @@ The Export button's three entries called a slot that did not exist; nothing in t
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QToolButton
 
+from explorer.core import download
 from explorer.ui.common import dialogs
 from explorer.ui import window_layout
 from explorer.ui.main_window import MainWindow
@@ -40,6 +41,12 @@ def window(qtbot, tmp_path, files, monkeypatch):
     )
     monkeypatch.setattr(dialogs, "ask_url", lambda parent, title, label: answered.append(title) or "")  # cancelled
     monkeypatch.setattr(QMessageBox, "about", lambda *args: answered.append("about"))
+
+    def offline(url, *args, **kwargs):  # the named checkpoints of every member: never downloaded here
+        answered.append(url)
+        raise download.DownloadError(f"cannot download {url} in a test")
+
+    monkeypatch.setattr(download, "fetch", offline)
     w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)
     w.show()
@@ -48,10 +55,17 @@ def window(qtbot, tmp_path, files, monkeypatch):
     qtbot.waitUntil(w.diagram.has_summary, timeout=TIMEOUT_MS)
     w.gradient.settings.set(size=32, batch=2)  # every run below stays fast
     w.race.settings.set(network="resnet18", steps=2, batch=2, size=32, device="cpu")
+    # The Network menu's walk loads every member: on torch, so no member is exported to an engine
+    # (the engine box's own walk below still loads each engine once; tests/core/test_engines.py
+    # covers the engines).
+    engines = w.classify.engine_choice.engine_box
+    with QSignalBlocker(engines):
+        engines.setCurrentIndex(engines.findData("torch"))
     with qtbot.waitSignal(w.classify.weights_loaded, timeout=TIMEOUT_MS):
         w.classify.load_weights("random")
     w.add_paths([str(files["photos"][0])])
     w.answered = answered
+    w.checkpoint = files["checkpoint"]
     settle(qtbot, w)
     return w
 
@@ -102,6 +116,12 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
         for action in menu_actions(top.menu()):
             if action is not quit_action:
                 trigger(qtbot, window, action, done)
+    # The Network menu's walk ended on its last member: back to the ResNet-50 file the walk began with,
+    # so the buttons below (a lesion sweep over every block) cost what they did before the family.
+    with qtbot.waitSignal(window.classify.weights_loaded, timeout=TIMEOUT_MS):
+        window.classify.load_weights(str(window.checkpoint))
+    settle(qtbot, window)
+    assert window.network() == ("resnet50", 1000)
     # The run and the sweep need a result shown before Export can write anything: run the lab first.
     with qtbot.waitSignal(window.gradient.run_finished, timeout=TIMEOUT_MS):
         window.gradient.run_button.click()
@@ -145,7 +165,8 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
 
     for expected in ("PNG image…", "SVG drawing…", "CSV table…", "Run", "Open images…", "Load a &file…", "&Reset layout",
                      "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)", "Run &race",
-                     "Cancel r&ace"):
+                     "Cancel r&ace", "Open &model…", "Random weights (untrained)",
+                     "ResNet-152 ImageNet IMAGENET1K_V2 (torchvision, 82.284% top-1)", "Fold long stages"):
         assert any(expected in text for text in done), f"{expected!r} was never triggered"
     assert "about" in window.answered and "Export the gradient lab" in window.answered and "Export the race" in window.answered
     assert window.race.result() is not None and window.race.message_label.text().startswith("Exported")

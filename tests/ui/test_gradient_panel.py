@@ -18,7 +18,9 @@ from PySide6.QtSvg import QSvgRenderer
 
 from explorer.core.blocks import residual_blocks
 from explorer.core.gradients import CSV_FIELDS, GradConfig, main_path_layers, run_gradients
+from explorer.core.gradients.depth import depth_verdict
 from explorer.core.model import ResNet50
+from explorer.core.stages import RESNETS
 from explorer.core.summary import summarize
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.gradient_lab.panel import GradientPanel, main_path_layout
@@ -300,3 +302,45 @@ def test_hovering_the_plot_names_the_layer_and_its_values(qtbot, panel):
     qtbot.waitUntil(lambda: panel.hover_label.text().startswith("layer2.0.conv1 (stage3)"), timeout=5000)
     residual = next(l for l in results[0].layers if l.name == "layer2.0.conv1").grad_norm
     assert f"with shortcuts (residual): {residual:.3e}" in panel.hover_label.text()
+
+
+def test_the_network_box_runs_another_member(qtbot, panel):
+    panel.form.size_spin.setValue(32)
+    panel.form.arch_box.setCurrentIndex(panel.form.arch_box.findData("resnet34"))
+    assert panel.settings.values.arch == "resnet34"
+    panel.switches.reset(residual_blocks(RESNETS["resnet34"].stages))
+    results = run_and_wait(qtbot, panel)
+    assert {r.config["arch"] for r in results} == {"resnet34"}
+    assert [n for _, n in panel.plot.curve_points()] == [34, 34]
+    assert "ResNet-34" in panel.conditions_label.text() and "all 16 blocks" in panel.conditions_label.text()
+    # The trained preset's weights follow the network (ResNet-50's imagenet-v2 would be refused).
+    panel.form.preset_box.setCurrentIndex(panel.form.preset_box.findData("trained"))
+    assert panel.settings.values.weights == "resnet34-imagenet-v1" and panel.settings.preset() == "trained"
+    assert panel.form.weights_box.itemText(0) == "resnet34-imagenet-v1"
+    panel.set_network("resnet50")
+    assert panel.settings.values.weights == "imagenet-v2"
+
+
+def test_a_depth_comparison_plots_plain_and_residual_18_and_34_with_the_verdict_from_the_numbers(qtbot, panel, runner):
+    panel.form.size_spin.setValue(32)
+    panel.form.depths_box.setCurrentIndex(panel.form.depths_box.findData("resnet18,resnet34"))
+    assert not panel.form.arch_box.isEnabled()
+    got: list = []
+    panel.run_finished.connect(got.append)  # a comparison's blocks are not the window's: no overlay
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.message_label.text().startswith(("Finished", "Run failed")), timeout=RUN_TIMEOUT_MS)
+    assert panel.message_label.text().startswith("Finished") and not got
+    comparison = panel.comparison()
+    assert comparison.archs == ("resnet18", "resnet34")
+    assert [c.label for c in comparison.curves] == ["residual-18", "plain-18", "residual-34", "plain-34"]
+    assert panel.plot.curve_points() == [("residual-18", 18), ("plain-18", 18), ("residual-34", 34), ("plain-34", 34)]
+    assert panel.verdict_label.text() == comparison.verdict
+    assert comparison.verdict == depth_verdict(comparison.curves)
+    _, x, y = plotted(panel)[1]  # plain-18 along the 34 layers' axis: stem at 0, fc at 33
+    assert x[0] == 0 and x[-1] == pytest.approx(33)
+    assert panel.plot.layout_names()[0] == "conv1" and len(panel.plot.layout_names()) == 34
+    assert "ResNet-18 vs ResNet-34" in panel.conditions_label.text()
+    assert "layer4.1.conv2" in panel.plot.hover_text(32) or "layer4.2" in panel.plot.hover_text(32)
+    panel.switches.set_shortcut("layer1.0", False)
+    panel.run()
+    assert "switches whole networks" in panel.message_label.text()  # the diagram's switches name one network's blocks

@@ -210,14 +210,16 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
     phases = result["phases"]
     assert list(phases) == [
         "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run",
-        "insight: Grad-CAM + lesion sweep", "race (5 steps, 32 px)",
+        "insight: Grad-CAM + lesion sweep", "race (5 steps, 32 px)", "switch to resnet152 (random)",
     ]
+    switch = result["switch_s"]  # the request until the classifier has ResNet-152, then its diagram's summary
+    assert 0 < switch["classifier"] <= switch["diagram"] and result["switch_target_s"] == 3.0
     for name, phase in phases.items():
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
         assert phase["completed"] or name == "idle"
     assert len(result["forward_ms"]["app_panel"]) == 3 and all(ms > 0 for ms in result["forward_ms"]["cli"])
     text = bench.describe(result)
-    assert "max gap" in text and "first prediction" in text and "classify command" in text
+    assert "max gap" in text and "first prediction" in text and "classify command" in text and "switch to resnet152" in text
 
 
 def test_start_builds_the_parts_then_loads_weights_and_classifies(qtbot, settings, images):

@@ -201,3 +201,22 @@ def test_at_small_screens_everything_fits_without_overlap(tmp_path, size):
         assert found["inside"], f"{size} {stage}: the window left the screen"
         assert found["squeezed"] == [], f"{size} {stage}: squeezed below their minimum: {found['squeezed']}"
         assert found["share"] >= 0.4, f"{size} {stage}: the diagram has {found['share']:.0%}"
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet152"])
+def test_other_members_keep_the_names_legible_and_the_layout_whole(qtbot, settings, arch):
+    """ResNet-152's 36-block stage folds into one item: names stay 9 px or more at 1600x1000."""
+    w = first_start(qtbot, settings)
+    size = w.size()
+    w.show_network(arch, 1000)
+    qtbot.waitUntil(lambda: w.diagram.has_summary() and w.network() == (arch, 1000), timeout=TIMEOUT_MS)
+    qtbot.wait(50)
+    assert_diagram_holds_half(w, f"{arch} shown")
+    small = {name: px for name, px in name_pixels(w).items() if px < MIN_NAME_PX}
+    assert not small, f"{arch}: block names below {MIN_NAME_PX} px: {small}"
+    fm = QFontMetricsF(name_font())
+    shown = [n for n in w.diagram.block_names() if w.diagram.item(n).isVisible()]
+    assert all(fm.horizontalAdvance(name) <= BODY_W - 4 for name in shown)
+    folds = [w.diagram.item(f"layer{i}.fold") for i in (2, 3)] if arch == "resnet152" else []
+    assert all(fm.horizontalAdvance(f.lines[0]) <= BODY_W - 4 for f in folds)
+    assert w.size() == size and squeezed(w) == [] and overlapping(w) == []

@@ -17,7 +17,7 @@ from PIL import Image
 
 from explorer.core.inference import Classifier, Prediction
 from explorer.core.progress import Cancel, Progress
-from explorer.core.weights import WEIGHT_SOURCES, WeightsInfo
+from explorer.core.weights import WeightsInfo, weight_source
 
 THUMBNAIL_PX = 96
 PREVIEW_PX = 384
@@ -80,14 +80,17 @@ class ClassifierHost:
 
     def load(
         self, token: int, source: str, device: str, progress: Progress, cancelled: Cancel,
-        engine: str = "auto", precision: str = "auto",
+        arch: str | None = None, engine: str = "auto", precision: str = "auto",
     ) -> LoadedWeights:
         """Load ``source`` on ``device`` into a new Classifier (predicting with ``engine`` at
         ``precision``, see :mod:`explorer.core.engines`; an export or compile happens here, on the
-        worker) kept under ``token`` until committed."""
+        worker) kept under ``token`` until committed. ``arch`` is the member for ``random`` (a named
+        checkpoint or a file decides its own)."""
         self._candidate = None  # an earlier load that was never committed is dropped
         candidate = Classifier(device, precision, engine=engine)
-        info = candidate.load(source, progress=_download_progress(source, progress), cancel=cancelled)
+        named = weight_source(source)
+        arch = arch if named is not None and named.url is None else None
+        info = candidate.load(source, progress=_download_progress(source, progress), cancel=cancelled, arch=arch)
         with torch.no_grad():  # the statistics are read-outs, not part of any graph
             stats = candidate.weight_stats()
         self._candidate = (token, candidate)

@@ -10,12 +10,11 @@ classification is its own job, whose result only this panel hears; a newer reque
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QSettings, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QImage
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,34 +34,20 @@ from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference import Prediction, available_devices
 from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
 from explorer.core.sources import needs_download
+from explorer.core.stages import RESNETS, arch_title
 from explorer.core.text import shown
 from explorer.ui.classify.engine_choice import EngineChoice
-from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights, Picture
+from explorer.ui.classify.entries import Entry, picture_pixmap
+from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights
 from explorer.ui.classify.results import ResultView
 from explorer.ui.classify.weights_menu import WeightsMenu
 from explorer.ui.common import dialogs
-from explorer.ui.common.pixmaps import rgb_bytes_pixmap
 from explorer.ui.common.widgets import scrolling, wrapping_label
-from explorer.ui.jobs import Job, JobRunner, LatestJob
+from explorer.ui.jobs import JobRunner, LatestJob
 
 LANE = "classifier"
 TOPK = 5
 SETTINGS_GROUP = "classify"
-
-
-@dataclass
-class _Entry:
-    """One row of the list: where the image comes from and what is known about it (plain data)."""
-
-    entry_id: int
-    name: str
-    origin: str  # the path as given, or the clipboard's name; errors start with "<origin>: "
-    source: Path | Image.Image | None  # None: nothing to classify (the input itself was refused)
-    job: Job | None = field(default=None, repr=False)
-    result: Classified | None = None
-    error: str | None = None
-    thumbnail: QPixmap | None = field(default=None, repr=False)
-    preview: QPixmap | None = field(default=None, repr=False)
 
 
 class ClassifyPanel(QWidget):
@@ -80,10 +65,11 @@ class ClassifyPanel(QWidget):
         self._loading = LatestJob(runner, LANE)
         self._ids = itertools.count(1)
         self._tokens = itertools.count(1)
-        self._entries: dict[int, _Entry] = {}
+        self._entries: dict[int, Entry] = {}
         self._items: dict[int, QListWidgetItem] = {}  # entry id -> its row in the list
         self._weights: LoadedWeights | None = None  # what the classifier has now
         self._source = DEFAULT_SOURCE  # what was asked for last
+        self._arch: str | None = None  # the member asked for with random weights (None: ResNet-50)
         self._device = available_devices()[0]
         self._dialog: QProgressDialog | None = None
         self._build()
@@ -166,10 +152,12 @@ class ClassifyPanel(QWidget):
             self._add_entry(name, name, pixels)
         self._select_row(self.image_list.count() - 1)
 
-    def load_weights(self, source: str) -> None:
-        """Load a named source or a checkpoint file. Downloads show a cancellable progress dialog;
-        on failure the current weights stay and the panel says why."""
+    def load_weights(self, source: str, arch: str | None = None) -> None:
+        """Load a named source or a checkpoint file (which decides its network); ``arch`` is the
+        member for ``random`` (default: the network in use). Downloads show a cancellable progress
+        dialog; on failure the current weights and network stay and the panel says why."""
         self._source = source
+        self._arch = arch or (self._weights.info.arch if self._weights else self._arch)
         self._submit_weights_job()
 
     def set_device(self, device: str) -> None:
@@ -196,6 +184,7 @@ class ClassifyPanel(QWidget):
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup(SETTINGS_GROUP)
         settings.setValue("weights_source", self._source)
+        settings.setValue("arch", self._arch or "")
         settings.setValue("device", self._device)
         self.engine_choice.save_settings(settings)
         settings.endGroup()
@@ -205,12 +194,13 @@ class ClassifyPanel(QWidget):
         settings.beginGroup(SETTINGS_GROUP)
         source = settings.value("weights_source", DEFAULT_SOURCE, type=str) or DEFAULT_SOURCE
         device = settings.value("device", "", type=str)
+        arch = settings.value("arch", "", type=str)
+        self.engine_choice.restore_settings(settings)
+        settings.endGroup()
         if device in available_devices():
             self._device = device
             self._sync_device_box()
-        self.engine_choice.restore_settings(settings)
-        settings.endGroup()
-        self.load_weights(source)
+        self.load_weights(source, arch if arch in RESNETS else None)
 
     def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
         """(key, name, source) of the selected image, for views that explain it; the key is unique per
@@ -239,10 +229,12 @@ class ClassifyPanel(QWidget):
     # -- jobs --------------------------------------------------------------------------------------------
 
     def _submit_weights_job(self) -> None:
-        source, device, host, token = self._source, self._device, self._host, next(self._tokens)
+        source, device, host, token, arch = self._source, self._device, self._host, next(self._tokens), self._arch
         engine, precision = self.engine_choice.engine(), self.engine_choice.precision()
         self._close_dialog()
-        job = self._loading.submit(lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled, engine, precision))
+        job = self._loading.submit(
+            lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled, arch, engine, precision)
+        )
         job.returned.connect(self._on_weights_job_returned)
         job.errored.connect(self._on_weights_job_errored)
         job.progressed.connect(self._on_weights_job_progressed)
@@ -251,7 +243,7 @@ class ClassifyPanel(QWidget):
         if needs_download(source):
             self._open_dialog(title)
 
-    def _submit_classify(self, entry: _Entry) -> None:
+    def _submit_classify(self, entry: Entry) -> None:
         if entry.source is None or self._weights is None:
             return
         if entry.job is not None:
@@ -263,8 +255,8 @@ class ClassifyPanel(QWidget):
         job.returned.connect(lambda result: self._on_classify_job_returned(*ids, result))
         job.errored.connect(lambda message: self._on_classify_job_errored(*ids, message))
 
-    def _add_entry(self, name: str, origin: str, source: Path | Image.Image | None, error: str | None = None) -> _Entry:
-        entry = _Entry(next(self._ids), name, origin, source, error=error)
+    def _add_entry(self, name: str, origin: str, source: Path | Image.Image | None, error: str | None = None) -> Entry:
+        entry = Entry(next(self._ids), name, origin, source, error=error)
         self._entries[entry.entry_id] = entry
         item = QListWidgetItem()
         item.setData(Qt.ItemDataRole.UserRole, entry.entry_id)
@@ -313,7 +305,7 @@ class ClassifyPanel(QWidget):
         self._back_to_loaded()
         self.weights_failed.emit(message)
 
-    def _entry_of_job(self, entry_id: int, job_id: int) -> _Entry | None:
+    def _entry_of_job(self, entry_id: int, job_id: int) -> Entry | None:
         """The entry whose latest job this is (a superseded job's result is dropped)."""
         entry = self._entries.get(entry_id)
         return entry if entry is not None and entry.job is not None and entry.job.job_id == job_id else None
@@ -323,8 +315,8 @@ class ClassifyPanel(QWidget):
         if entry is None:
             return
         entry.result, entry.error = result, None
-        entry.thumbnail = _pixmap(result.thumbnail, self.devicePixelRatioF())
-        entry.preview = _pixmap(result.preview, self.devicePixelRatioF())
+        entry.thumbnail = picture_pixmap(result.thumbnail, self.devicePixelRatioF())
+        entry.preview = picture_pixmap(result.preview, self.devicePixelRatioF())
         self._show_item(entry)
 
     def _on_classify_job_errored(self, entry_id: int, job_id: int, message: str) -> None:
@@ -360,11 +352,11 @@ class ClassifyPanel(QWidget):
 
     # -- rendering ---------------------------------------------------------------------------------------------
 
-    def _current_entry(self) -> _Entry | None:
+    def _current_entry(self) -> Entry | None:
         item = self.image_list.currentItem()
         return self._entries.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
 
-    def _show_item(self, entry: _Entry) -> None:
+    def _show_item(self, entry: Entry) -> None:
         item = self._items[entry.entry_id]
         icon = QIcon(entry.thumbnail) if entry.thumbnail else QIcon()
         if entry.error is not None:
@@ -384,7 +376,7 @@ class ClassifyPanel(QWidget):
         if self.image_list.currentItem() is item:
             self._show_entry(entry)
 
-    def _show_entry(self, entry: _Entry | None) -> None:
+    def _show_entry(self, entry: Entry | None) -> None:
         if entry is None:
             self.results.show_nothing()
         elif entry.error is not None:
@@ -398,7 +390,10 @@ class ClassifyPanel(QWidget):
         if self._weights is None:
             text = f"No weights loaded · device {self._device}"
         else:
-            text = f"Weights: {self._weights.info.label} · device {self._weights.device} · {self._weights.engine} {self._weights.precision}"
+            info, weights = self._weights.info, self._weights
+            head = "" if info.num_classes == 1000 else f", {info.num_classes} classes"
+            text = (f"Weights: {info.label} · {arch_title(info.arch)}{head} · device {weights.device}"
+                    f" · {weights.engine} {weights.precision}")
         self.weights_label.setText(text)
         self.weights_menu.mark(self._weights.info.source if self._weights else None)
         self.status_changed.emit(text)
@@ -406,7 +401,7 @@ class ClassifyPanel(QWidget):
     def _back_to_loaded(self) -> None:
         """After a failed or cancelled load: the source and device of the weights still in use."""
         if self._weights is not None:
-            self._source, self._device = self._weights.info.source, self._weights.device
+            self._source, self._device, self._arch = self._weights.info.source, self._weights.device, self._weights.info.arch
         self._sync_device_box()
         self._show_status()
 
@@ -445,6 +440,3 @@ class ClassifyPanel(QWidget):
             self._dialog.deleteLater()
             self._dialog = None
 
-
-def _pixmap(picture: Picture, device_pixel_ratio: float) -> QPixmap:
-    return rgb_bytes_pixmap(picture.width, picture.height, picture.data, device_pixel_ratio)

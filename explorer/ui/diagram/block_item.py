@@ -157,7 +157,8 @@ class BlockItem(SelectableItem):
 
     def __init__(self, name: str, kind: str, lines: tuple[str, ...], hue: QColor) -> None:
         super().__init__(name)
-        self.kind = kind  # "stem" | "conv" | "identity" | "head"
+        self.kind = kind  # "stem" | "conv" | "identity" | "head" | "fold"
+        self.description = kind  # the tooltip's words, e.g. "identity block of two 3×3 convolutions"
         self.lines = lines  # text in the collapsed box, the first (the name) bold and largest
         self.hue = hue
         self.shortcut_on = True

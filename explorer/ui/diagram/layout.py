@@ -42,9 +42,10 @@ class Group:
 
     name: str
     boxes: tuple[Box, ...]
+    title_width: float = 0.0  # a stage of few blocks grows to show its whole title (ResNet-18's)
 
     def width(self) -> float:
-        return sum(b.width for b in self.boxes) + EDGE_GAP * (len(self.boxes) - 1) + 2 * STAGE_PAD
+        return max(self.title_width, sum(b.width for b in self.boxes) + EDGE_GAP * (len(self.boxes) - 1) + 2 * STAGE_PAD)
 
     def inner_height(self, top: float) -> float:
         """Height of the stage's background when its row leaves ``top`` above the bodies."""

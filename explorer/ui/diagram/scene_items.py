@@ -1,5 +1,6 @@
-"""The diagram's non-selectable items: a stage's tinted background with its title, the edges between
-blocks labelled with the shape of the tensor they carry, and the colour bar of a metric overlay.
+"""The diagram's non-selectable items (a stage's tinted background with its title, the edges between
+blocks labelled with the shape of the tensor they carry, the colour bar of a metric overlay) and the
+fold of a long stage's identity blocks, a stack that unfolds when clicked.
 
 UI layer (Qt graphics items). Secondary text (edge shapes) is left out when it would be too small to
 read at the current zoom.
@@ -7,14 +8,24 @@ read at the current zoom.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QLinearGradient, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QStyleOptionGraphicsItem, QWidget
 
 from explorer.ui.common.overlay import BlockOverlay
-from explorer.ui.diagram.painting import font, label_font, mix, overlay_colour, palette, polyline, shows_detail
+from explorer.ui.common.text import shape_text
+from explorer.ui.diagram import layout
+from explorer.ui.diagram.block_item import BlockItem
+from explorer.ui.diagram.painting import BODY_H, BODY_W, PORT_Y, font, label_font, mix, overlay_colour, palette, polyline, shows_detail
+from explorer.ui.diagram.structure import Fold
+
+if TYPE_CHECKING:
+    from explorer.core.summary import ModelSummary
 
 COLOUR_BAR_W = 240.0
+STACK_STEP = 4.0  # the offset of each block drawn behind a fold's front box
 COLOUR_BAR_H = 14.0
 
 
@@ -31,6 +42,10 @@ class StageItem(QGraphicsItem):
     def set_rect(self, rect: QRectF) -> None:
         self.prepareGeometryChange()
         self.rect = rect
+
+    def title_width(self) -> float:
+        """The width the title needs, margins included (scene units)."""
+        return QFontMetricsF(font(1.0, bold=True)).horizontalAdvance(self.title) + 24
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         return self.rect.adjusted(-2, -2, 2, 2)
@@ -131,3 +146,68 @@ class ColourBarItem(QGraphicsItem):
         if self.log_scale:
             painter.drawText(below, Qt.AlignmentFlag.AlignHCenter, "log scale")
         painter.drawText(below, Qt.AlignmentFlag.AlignRight, f"{self.high:.3g}")
+
+
+class FoldItem(BlockItem):
+    """Identity blocks of a long stage as one box (``×35``) drawn as a stack; a click unfolds them."""
+
+    def __init__(self, fold: Fold, hue: QColor) -> None:
+        super().__init__(fold.name, "fold", fold.lines, hue)
+        self.fold = fold
+        self.setToolTip(f"{len(fold.blocks)} identity blocks, {fold.blocks[0]} … {fold.blocks[-1]}: click to unfold")
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return super().boundingRect().adjusted(0, -2 * STACK_STEP, 2 * STACK_STEP, 0)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        # Unfolding hides this item: on the press, the release would reach no one (a Qt warning).
+        if event.button() == Qt.MouseButton.LeftButton:
+            event.accept()
+        else:
+            event.ignore()
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self.contains(event.pos()):
+            self.clicked.emit(self.name)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fill, _ = self._body_colours()
+        painter.setPen(self.outline_pen(self.hue))
+        painter.setBrush(QBrush(fill))
+        for step in (2, 1):  # the blocks behind the front one
+            painter.drawRoundedRect(QRectF(step * STACK_STEP, -step * STACK_STEP, BODY_W, BODY_H), 6, 6)
+        super().paint(painter, option, widget)
+
+
+def route_edges(
+    edges: list[EdgeItem], boxes: list[layout.Box], placement: layout.Placement, shapes: dict[str, list[int]],
+    summary: ModelSummary | None,
+) -> None:
+    """Route the image edge, one edge between each pair of drawn boxes (labelled with the shape the
+    first one outputs) and the classes edge; edges left over (a fold hides blocks) are hidden."""
+
+    def label(shape: list[int] | None) -> str:
+        if not shape:
+            return ""
+        return str(shape[0]) if len(shape) == 1 else f"{shape[0]}\n{shape_text(shape[1:])}"
+
+    used = edges[: len(boxes) + 1]
+    for index, edge in enumerate(edges):
+        edge.setVisible(index < len(used))
+    gap = layout.EDGE_GAP
+    x0, y0 = placement.positions[boxes[0].name]
+    image = label([3, *summary.input_size]) if summary else ""
+    start = QPointF(x0 - gap, y0 + PORT_Y)
+    used[0].set_route([start, QPointF(x0, start.y())], image, QPointF(x0 - gap / 2, start.y() + 4))
+    for edge, a, b in zip(used[1:-1], boxes, boxes[1:]):
+        points = [QPointF(*p) for p in layout.route(placement, a, b, PORT_Y)]
+        anchor = QPointF((points[0].x() + points[1].x()) / 2, points[0].y() + 4) if len(points) == 2 else QPointF(
+            points[0].x() + layout.WRAP_OUT + 22, points[0].y() + 4
+        )
+        edge.set_route(points, label(shapes.get(a.name)), anchor)
+    last = boxes[-1]
+    lx, ly = placement.positions[last.name]
+    out = QPointF(lx + last.width, ly + PORT_Y)
+    classes = f"{summary.num_classes}\nclasses" if summary else ""
+    used[-1].set_route([out, QPointF(out.x() + gap, out.y())], classes, QPointF(out.x() + gap / 2, out.y() + 4))

@@ -12,22 +12,25 @@ and writes; the view emits ``block_selected(str)``. Placement is ``explorer.ui.d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QWheelEvent
+from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, QMenu, QWidget
 
-from explorer.core.blocks import HEAD, STEM, STEM_STAGE, stage_title
+from explorer.core.blocks import HEAD
 from explorer.core.stages import RESNET50_STAGES, StageSpec
 from explorer.ui.common.overlay import BlockOverlay
 from explorer.ui.common.switches import BlockSwitches
-from explorer.ui.common.text import BLOCK_KIND_TEXT, shape_text
+from explorer.ui.common.text import shape_text
 from explorer.ui.diagram import layout
 from explorer.ui.diagram.block_item import BlockItem, SelectableItem
 from explorer.ui.diagram.layers import block_layers
-from explorer.ui.diagram.painting import PORT_Y, STAGE_HUES, font, overlay_colour
-from explorer.ui.diagram.scene_items import ColourBarItem, EdgeItem, StageItem
+from explorer.ui.diagram.menus import block_menu
+from explorer.ui.diagram.painting import STAGE_HUES, font, overlay_colour
+from explorer.ui.diagram.scene_items import ColourBarItem, EdgeItem, FoldItem, StageItem, route_edges
+from explorer.ui.diagram.structure import NOTE, folds, stage_groups
 
 if TYPE_CHECKING:  # the diagram is drawn before torch is imported; the summary comes later
     from explorer.core.summary import BlockSummary, HeadSummary, ModelSummary
@@ -37,32 +40,12 @@ MAX_FIT_SCALE = 1.6  # fitting never blows a small diagram up beyond this
 MIN_ZOOM, MAX_ZOOM = 0.05, 8.0  # the wheel cannot zoom the diagram away or into one pixel
 NOTE_WIDTH = 760.0
 SCENE_MARGIN = 12.0
-NOTE = (
-    "ResNet V1.5 (as torchvision): each stage's stride sits on the 3×3 conv of its convolutional "
-    "block, and on its 1×1 projection shortcut, not on the first 1×1 conv as in the paper (V1). "
-    "Double-click or Enter expands a block; right-click switches its shortcut or residual branch "
-    "off for the gradient lab (never the classifier)."
-)
-
-
-def stage_groups(stages: tuple[StageSpec, ...] = RESNET50_STAGES) -> list[tuple[str, str, list[tuple[str, str, tuple[str, ...]]]]]:
-    """(stage name, title, [(block name, kind, box lines)]) for the stem, each stage and the head."""
-    groups = [(STEM_STAGE, f"{STEM_STAGE} · stem", [(STEM, "stem", (STEM, "conv, pool"))])]
-    for spec in stages:
-        blocks = []
-        for index in range(spec.blocks):
-            kind = "conv" if index == 0 else "identity"
-            lines = (f"{spec.module}.{index}", "conv block" if kind == "conv" else "identity block")
-            if kind == "conv" and spec.stride > 1:
-                lines += (f"3×3 conv /{spec.stride}",)
-            blocks.append((f"{spec.module}.{index}", kind, lines))
-        groups.append((spec.name, stage_title(spec), blocks))
-    groups.append((HEAD, HEAD, [(HEAD, "head", (HEAD, "avg-pool, fc"))]))
-    return groups
 
 
 class BlockDiagram(QGraphicsView):
-    """ResNet-50 as clickable blocks. One ``BlockItem`` per block keyed by its state-dict prefix."""
+    """A member of the family (ResNet-50 until ``set_network``) as clickable blocks. One
+    ``BlockItem`` per block keyed by its state-dict prefix; a long stage's identity blocks fold
+    into one ``FoldItem`` until clicked."""
 
     block_selected = Signal(str)  # "stem", "layer2.0", a layer path "layer2.0.conv2", or "head"
     notice = Signal(str)  # one line for the status bar (a switch the model refused)
@@ -74,7 +57,7 @@ class BlockDiagram(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setAccessibleName("ResNet-50 block diagram")
+        self.setAccessibleName("ResNet block diagram")
         self.setMinimumSize(160, 120)  # the window decides the diagram's share, not its content
         self.switches = switches
         self._summary: ModelSummary | None = None
@@ -83,22 +66,9 @@ class BlockDiagram(QGraphicsView):
         self._placement: layout.Placement | None = None
         self._blocks: dict[str, BlockItem] = {}
         self._stages: list[tuple[str, StageItem, list[BlockItem]]] = []
-        for index, (stage, title, blocks) in enumerate(stage_groups()):
-            hue = QColor(STAGE_HUES[min(index, len(STAGE_HUES) - 1)])
-            stage_item = StageItem(title, hue)
-            self.scene().addItem(stage_item)
-            items = []
-            for name, kind, lines in blocks:
-                item = BlockItem(name, kind, lines, hue)
-                self._connect(item)
-                item.setToolTip(f"{name}\n{BLOCK_KIND_TEXT[kind]}")
-                self.scene().addItem(item)
-                self._blocks[name] = item
-                items.append(item)
-            self._stages.append((stage, stage_item, items))
-        self._edges = [EdgeItem() for _ in range(len(self._blocks) + 1)]  # image -> stem ... head -> classes
-        for edge in self._edges:
-            self.scene().addItem(edge)
+        self._folds: dict[str, FoldItem] = {}  # by stage
+        self._folded: set[str] = set()  # stages whose fold is shown instead of their identity blocks
+        self._edges: list[EdgeItem] = []
         self._note = QGraphicsTextItem()
         self._note.setTextWidth(NOTE_WIDTH)
         self._note.setFont(font(1.0))
@@ -109,18 +79,89 @@ class BlockDiagram(QGraphicsView):
         self._overlay: BlockOverlay | None = None
         self._build_actions()
         switches.changed.connect(self._on_switches_changed)
-        self._layout(force=True)
+        self.set_network(RESNET50_STAGES)
 
     # -- public API -----------------------------------------------------------------------------
+
+    def set_network(self, stages: Sequence[StageSpec]) -> None:
+        """Draw another member from its stage table: every block anew, long stages folded, nothing
+        selected or expanded, no overlay, until the window hands over the new summary."""
+        old = [*(item for _, item, _ in self._stages), *self._blocks.values(), *self._folds.values(), *self._edges]
+        for item in old:
+            self.scene().removeItem(item)
+        self._summary, self._selected, self._placement, self._auto_fit = None, None, None, True
+        self._blocks, self._stages, self._folds = {}, [], {}
+        fold_of = folds(stages)
+        self._folded = set(fold_of)
+        for index, (stage, title, blocks) in enumerate(stage_groups(stages)):
+            hue = QColor(STAGE_HUES[min(index, len(STAGE_HUES) - 1)])
+            stage_item = StageItem(title, hue)
+            self.scene().addItem(stage_item)
+            items = []
+            for name, kind, lines, description in blocks:
+                item = BlockItem(name, kind, lines, hue)
+                item.description = description
+                item.setToolTip(f"{name}\n{description}")
+                self._blocks[name] = item
+                items.append(item)
+            if stage in fold_of:
+                self._folds[stage] = FoldItem(fold_of[stage], hue)
+            for item in [*items, *([self._folds[stage]] if stage in self._folds else [])]:
+                self._connect(item)
+                self.scene().addItem(item)
+            self._stages.append((stage, stage_item, items))
+        self._edges = [EdgeItem() for _ in range(len(self._blocks) + 1)]  # image -> stem ... head -> classes
+        for edge in self._edges:
+            self.scene().addItem(edge)
+        self.set_overlay(None)
+        self._layout(force=True)
+
+    def folded(self) -> set[str]:  # the stages whose identity blocks are folded now
+        return set(self._folded)
+
+    def set_folded(self, stage: str, folded: bool) -> None:
+        """Fold a long stage's identity blocks into one item, or show them all; the selection
+        moves to the stage's first block if it would disappear."""
+        if stage not in self._folds:
+            raise KeyError(f"{stage} has no blocks to fold")
+        if folded == (stage in self._folded):
+            return
+        fold = self._folds[stage]
+        if folded:
+            hidden = self._selected is not None and (self._owner(self._selected) or self.item(self._selected)).name in fold.fold.blocks
+            for name in fold.fold.blocks:
+                self._blocks[name].set_expanded(False)
+            self._folded.add(stage)
+            if hidden:
+                self.select(fold.fold.entry)
+        else:
+            self._folded.discard(stage)
+        self._layout(force=True)
+
+    def fold_all(self) -> None:
+        """View > Fold long stages: every long stage folded again."""
+        for stage in self._folds:
+            self.set_folded(stage, True)
+
+    def foldable_stage(self, name: str) -> str | None:
+        """The unfolded stage a block's fold would hide it in, or None."""
+        for stage, fold in self._folds.items():
+            if name in fold.fold.blocks and stage not in self._folded:
+                return stage
+        return None
 
     def block_names(self) -> list[str]:
         """Every block in network order: "stem", "layer1.0" ... "layer4.2", "head"."""
         return list(self._blocks)
 
     def item(self, name: str) -> SelectableItem:
-        """The graphics item of a block or of a layer of a block (which may be hidden)."""
+        """The graphics item of a block, of a fold (``layer3.fold``) or of a layer of a block (which
+        may be hidden)."""
         if name in self._blocks:
             return self._blocks[name]
+        for fold in self._folds.values():
+            if fold.name == name:
+                return fold
         for block in self._blocks.values():
             if name in block.layer_items:
                 return block.layer_items[name]
@@ -130,9 +171,20 @@ class BlockDiagram(QGraphicsView):
         return self._selected
 
     def select(self, name: str) -> None:
-        """Select a block or layer (expanding its block if needed) and emit ``block_selected``."""
+        """Select a block or layer (unfolding its stage, expanding its block) and emit ``block_selected``.
+        Selecting a fold unfolds it and selects its first block."""
+        fold = next((f for f in self._folds.values() if f.name == name), None)
+        if fold is not None:  # the unfolded stage keeps the zoom it was read at (Ctrl+0 fits it all)
+            scale = self.scale_factor()
+            self.set_folded(fold.fold.stage, False)
+            self._auto_fit = False
+            self.setTransform(QTransform.fromScale(scale, scale))
+            name = fold.fold.blocks[0]
         item = self.item(name)
         owner = self._owner(name)
+        for stage, candidate in self._folds.items():
+            if (owner or item).name in candidate.fold.blocks:
+                self.set_folded(stage, False)
         if owner is not None and not owner.expanded:
             self.set_expanded(owner.name, True)
         if self._selected is not None:
@@ -150,7 +202,7 @@ class BlockDiagram(QGraphicsView):
         blocks: dict[str, BlockSummary | HeadSummary] = {**summary.blocks(), HEAD: summary.head}
         for name, item in self._blocks.items():
             block = blocks[name]
-            item.setToolTip(f"{name}\n{BLOCK_KIND_TEXT[item.kind]}\noutput {shape_text(block.output_shape)}")
+            item.setToolTip(f"{name}\n{item.description}\noutput {shape_text(block.output_shape)}")
             main, shortcut, after, add, projection = block_layers(name, block, item.residual)
             item.set_layers(main, shortcut, after, add)
             item.projection_text = projection
@@ -202,8 +254,8 @@ class BlockDiagram(QGraphicsView):
         return self.transform().m11()
 
     def zoom_actions(self) -> list[QAction]:
-        """Zoom in, zoom out and fit, with their shortcuts, for the window's View menu."""
-        return [self._zoom_in_action, self._zoom_out_action, self._fit_action]
+        """Zoom in, zoom out, fit and fold, with their shortcuts, for the window's View menu."""
+        return [self._zoom_in_action, self._zoom_out_action, self._fit_action, self._fold_action]
 
     # -- the switches model ---------------------------------------------------------------------
 
@@ -228,55 +280,21 @@ class BlockDiagram(QGraphicsView):
         self.select(name)
 
     def _on_item_context_menu_requested(self, name: str, screen_pos: QPoint) -> None:
-        self.select(name)
-        self.context_menu(self._owner(name) or self._blocks[name]).popup(screen_pos)
+        self.select(name)  # a fold unfolds: its menu is its first block's
+        self.context_menu(self._owner(self._selected) or self._blocks[self._selected]).popup(screen_pos)
 
     def context_menu(self, block: BlockItem) -> QMenu:
-        """The right-click menu of a block: its switches (for the gradient lab), expand, and the
-        switches of every block. Its actions write to the switches model."""
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        if block.residual:
-            name, switches = block.name, self.switches
-            shortcut = menu.addAction("Shortcut connection (gradient lab)")
-            residual = menu.addAction("Residual branch (gradient lab)")
-            for action in (shortcut, residual):
-                action.setCheckable(True)
-
-            def show_switches(*_: object) -> None:  # while the menu is open, it follows the model
-                for action, on, other in ((shortcut, switches.shortcut_on(name), switches.residual_on(name)),
-                                          (residual, switches.residual_on(name), switches.shortcut_on(name))):
-                    with QSignalBlocker(action):
-                        action.setChecked(on)
-                    action.setEnabled(other)  # a block keeps at least one path
-
-            show_switches()
-            switches.changed.connect(show_switches)
-            menu.destroyed.connect(lambda: switches.changed.disconnect(show_switches))
-            shortcut.toggled.connect(lambda on: self._switch(switches.set_shortcut, name, on))
-            residual.toggled.connect(lambda on: self._switch(switches.set_residual, name, on))
-            menu.addSeparator()
-        expand = menu.addAction("Collapse" if block.expanded else "Expand to layers")
-        expand.setEnabled(self._summary is not None)
-        expand.triggered.connect(lambda _=False, n=block.name: self._on_item_double_clicked(n))
-        menu.addSeparator()
-        menu.addAction("All shortcuts on", lambda: self.switches.set_all_shortcuts(True))
-        menu.addAction("All shortcuts off", lambda: self.switches.set_all_shortcuts(False))
-        menu.addAction("All residual branches on", self.switches.restore_residuals)
-        return menu
-
-    def _switch(self, setter, name: str, on: bool) -> None:  # noqa: ANN001 - a BlockSwitches setter
-        try:
-            setter(name, on)
-        except ValueError as exc:  # the model's rule, said where the user acted
-            self.notice.emit(str(exc))
+        """The right-click menu of a block (explorer.ui.diagram.menus)."""
+        return block_menu(self, block)
 
     # -- keyboard, wheel, resize ----------------------------------------------------------------
 
     def _order(self) -> list[str]:
         """Selectable names in network order (an expanded block's layers follow the block)."""
         names = []
-        for block in self._blocks.values():
+        for block in (item for stage, _, items in self._stages for item in self._shown(stage, items)):
+            if isinstance(block, FoldItem):
+                continue
             names.append(block.name)
             if block.expanded:
                 names += block.layer_names()
@@ -360,6 +378,7 @@ class BlockDiagram(QGraphicsView):
         )
         self._zoom_out_action = action("Zoom out", [QKeySequence(QKeySequence.StandardKey.ZoomOut)], self.zoom_out)
         self._fit_action = action("Fit diagram", [QKeySequence("Ctrl+0")], self.fit)
+        self._fold_action = action("Fold long stages", [QKeySequence("Ctrl+Shift+F")], self.fold_all)
 
     def _zoom(self, factor: float) -> None:
         self._auto_fit = False
@@ -385,10 +404,18 @@ class BlockDiagram(QGraphicsView):
                 return block
         raise KeyError(f"no block or layer named {name!r} in the diagram")
 
+    def _shown(self, stage: str, items: list[BlockItem]) -> list[BlockItem]:
+        """A stage's items as drawn: its blocks, or its first block and its fold."""
+        if stage not in self._folded:
+            return items
+        hidden = set(self._folds[stage].fold.blocks)
+        return [*(i for i in items if i.name not in hidden), self._folds[stage]]
+
     def _groups(self) -> list[layout.Group]:
         return [
-            layout.Group(stage, tuple(layout.Box(i.name, *i.size(), i.top_margin()) for i in items))
-            for stage, _, items in self._stages
+            layout.Group(stage, tuple(layout.Box(i.name, *i.size(), i.top_margin()) for i in self._shown(stage, items)),
+                         stage_item.title_width())
+            for stage, stage_item, items in self._stages
         ]
 
     def _note_height(self) -> float:
@@ -403,43 +430,21 @@ class BlockDiagram(QGraphicsView):
             return
         placement = layout.place(groups, rows)
         self._placement = placement
-        for (stage, stage_item, items), group in zip(self._stages, groups):
+        for stage, stage_item, items in self._stages:
             stage_item.set_rect(QRectF(*placement.stages[stage]))
-            for item in items:
-                item.setPos(*placement.positions[item.name])
-        self._route_edges(groups, placement)
+            for item in [*items, *([self._folds[stage]] if stage in self._folds else [])]:
+                item.setVisible(item.name in placement.positions)
+                if item.isVisible():
+                    item.setPos(*placement.positions[item.name])
+        shapes: dict[str, list[int]] = {}
+        if self._summary is not None:
+            shapes = {name: b.output_shape for name, b in self._summary.blocks().items()}
+            shapes[HEAD] = self._summary.head.output_shape
+            shapes.update({f.name: shapes[f.fold.blocks[-1]] for f in self._folds.values()})
+        route_edges(self._edges, [box for group in groups for box in group.boxes], placement, shapes, self._summary)
         self._note.setPos(0, placement.height + 12)
         self.colour_bar.setPos(NOTE_WIDTH + 40, placement.height + 16)
         m = SCENE_MARGIN
         self.scene().setSceneRect(self.scene().itemsBoundingRect().adjusted(-m, -m, m, m))
         if self._auto_fit:
             self._fit_now()
-
-    def _route_edges(self, groups: list[layout.Group], placement: layout.Placement) -> None:
-        s = self._summary
-        shapes = {name: b.output_shape for name, b in (s.blocks().items() if s else [])}
-        if s is not None:
-            shapes[HEAD] = s.head.output_shape
-
-        def label(shape: list[int] | None) -> str:
-            if not shape:
-                return ""
-            return str(shape[0]) if len(shape) == 1 else f"{shape[0]}\n{shape_text(shape[1:])}"
-
-        boxes = [box for group in groups for box in group.boxes]
-        gap = layout.EDGE_GAP
-        x0, y0 = placement.positions[boxes[0].name]
-        image = label([3, *s.input_size]) if s else ""
-        start = QPointF(x0 - gap, y0 + PORT_Y)
-        self._edges[0].set_route([start, QPointF(x0, start.y())], image, QPointF(x0 - gap / 2, start.y() + 4))
-        for edge, a, b in zip(self._edges[1:], boxes, boxes[1:]):
-            points = [QPointF(*p) for p in layout.route(placement, a, b, PORT_Y)]
-            anchor = QPointF((points[0].x() + points[1].x()) / 2, points[0].y() + 4) if len(points) == 2 else QPointF(
-                points[0].x() + layout.WRAP_OUT + 22, points[0].y() + 4
-            )
-            edge.set_route(points, label(shapes.get(a.name)), anchor)
-        last = boxes[-1]
-        lx, ly = placement.positions[last.name]
-        out = QPointF(lx + last.width, ly + PORT_Y)
-        classes = f"{s.num_classes}\nclasses" if s else ""
-        self._edges[-1].set_route([out, QPointF(out.x() + gap, out.y())], classes, QPointF(out.x() + gap / 2, out.y() + 4))

@@ -1,5 +1,6 @@
-"""The gradient lab's knobs: preset, shortcuts, normalisation, initialisation, weights, inputs,
-targets, batch, size, seed and device, and what the diagram's switches add to the next run.
+"""The gradient lab's knobs: network, depth comparison, preset, shortcuts, normalisation,
+initialisation, weights, inputs, targets, batch, size, seed and device, and what the diagram's
+switches add to the next run.
 
 UI layer (Qt widgets). The form is a view of a ``LabSettings`` model: editing a widget sets the
 model, the model's ``changed`` updates the widgets (with QSignalBlocker, so nothing echoes).
@@ -14,17 +15,28 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QPushButton, QS
 
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS
 from explorer.core.inference import available_devices
-from explorer.core.weights import WEIGHT_SOURCES
+from explorer.core.sources import RANDOM, weights_for
+from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title
 from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
-from explorer.ui.gradient_lab.settings import CUSTOM, INPUTS, LIMITS, LabSettings
+from explorer.ui.gradient_lab.settings import CUSTOM, DEPTHS, INPUTS, LIMITS, LabSettings
 
 SHORTCUT_WORDS = {"both": "both (overlay)", "on": "on only", "off": "off only"}
 NORM_WORDS = {"batch": "batch statistics", "frozen": "frozen running statistics", "none": "none (no BN)"}
 INIT_WORDS = {"he": "He (Kaiming normal)", "pytorch": "PyTorch default", "weights": "loaded weights"}
 INPUT_WORDS = {"noise": "seeded noise", "images": "images"}
 TARGET_WORDS = {"random": "seeded random labels", "top1": "model's own top-1"}
+ARCH_WORDS = {name: spec.title for name, spec in RESNETS.items()}
+DEPTH_WORDS = {d: " vs ".join(arch_title(a) for a in d.split(",")) + ", plain and residual" for d in DEPTHS if d}
+DEPTH_WORDS[""] = "off: the network above, plain vs residual"
+
+
+def weights_choices(arch: str) -> list[str]:
+    """The weights box's entries for a member: its torchvision checkpoints (ResNet-50's by their
+    short names) and random."""
+    named = ["imagenet-v2", "imagenet-v1"] if arch == DEFAULT_ARCH else list(reversed(weights_for(arch)))
+    return [*named, RANDOM]
 
 
 class LabForm(QWidget):
@@ -39,12 +51,16 @@ class LabForm(QWidget):
             self.preset_box.addItem(preset.title, preset.name)
         self.preset_box.addItem("Custom settings", CUSTOM)
         self.preset_description = wrapping_label(selectable=False)
+        self.arch_box = choice_box(tuple(RESNETS), ARCH_WORDS)
+        self.arch_box.setToolTip("The network the lab runs (the window's network, unless you choose another)")
+        self.depths_box = choice_box(DEPTHS, DEPTH_WORDS)
+        self.depths_box.setToolTip("Run several depths, plain and residual, into one plot (He et al. 2015, Fig. 4)")
         self.shortcuts_box = choice_box(SHORTCUT_CHOICES, SHORTCUT_WORDS)
         self.norm_box = choice_box(NORMS, NORM_WORDS)
         self.init_box = choice_box(INITS, INIT_WORDS)
         self.weights_box = QComboBox()
         self.weights_box.setEditable(True)
-        self.weights_box.addItems(list(WEIGHT_SOURCES))
+        self.weights_box.addItems(weights_choices(settings.values.arch))
         self.weights_browse = QPushButton("File…")
         self.inputs_box = choice_box(INPUTS, INPUT_WORDS)
         self.images_button = QPushButton("Choose images…")
@@ -56,6 +72,8 @@ class LabForm(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Network", self.arch_box)
+        form.addRow("Compare depths", self.depths_box)
         form.addRow("Preset", self.preset_box)
         form.addRow(self.preset_description)
         form.addRow("Shortcuts", self.shortcuts_box)
@@ -99,6 +117,8 @@ class LabForm(QWidget):
             "inputs": self.inputs_box,
             "targets": self.targets_box,
             "device": self.device_box,
+            "arch": self.arch_box,
+            "depths": self.depths_box,
         }
 
     def _spins(self) -> dict[str, QSpinBox]:
@@ -116,6 +136,12 @@ class LabForm(QWidget):
             if name in names:
                 with QSignalBlocker(box):
                     box.setValue(getattr(v, name))
+        if "arch" in names:
+            self._on_switches_changed()  # the window's network (and its block count) may have changed too
+            with QSignalBlocker(self.weights_box):
+                self.weights_box.clear()
+                self.weights_box.addItems(weights_choices(v.arch))
+                self.weights_box.setCurrentText(v.weights)
         if "weights" in names and self.weights_box.currentText() != v.weights:
             with QSignalBlocker(self.weights_box):
                 self.weights_box.setCurrentText(v.weights)
@@ -123,6 +149,7 @@ class LabForm(QWidget):
         with QSignalBlocker(self.preset_box):
             self.preset_box.setCurrentIndex(self.preset_box.findData(preset))
         self.preset_description.setText(PRESETS[preset].description if preset in PRESETS else "Your own settings.")
+        self.arch_box.setEnabled(not v.depths)  # a comparison names its own networks
         uses_weights = v.init == "weights"
         self.weights_box.setEnabled(uses_weights)
         self.weights_browse.setEnabled(uses_weights)

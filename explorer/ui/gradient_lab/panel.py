@@ -1,9 +1,10 @@
 """The gradient lab panel: the per-layer plot of gradient norm or activation std with and without
-shortcuts (He et al. 2015, Fig. 7), the hover readout, verdict and exact conditions of the shown run,
-Run/Cancel with progress, export to PNG, SVG and CSV, and the knobs beside it.
+shortcuts (He et al. 2015, Fig. 7), or of several depths at once (Fig. 4's plain-18 vs plain-34 and
+residual-18 vs residual-34, along the relative depth), the hover readout, verdict and exact
+conditions of the shown run, Run/Cancel with progress, export to PNG, SVG and CSV, and the knobs.
 
-UI layer. The run itself is ``explorer.core.gradients.run_comparison`` in a job on the "gradients"
-lane, on its own model; this panel keeps only the plain results. Knobs live in a ``LabSettings``
+UI layer. The run itself is ``explorer.core.gradients.run_comparison`` (or ``run_depth_comparison``)
+in a job on the "gradients" lane, on its own models; this panel keeps only the plain results. Knobs live in a ``LabSettings``
 model, the diagram's switches in the shared ``BlockSwitches``.
 """
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBa
 
 from explorer.core.blocks import stage_of
 from explorer.core.gradients import GradResult, run_comparison
+from explorer.core.gradients.depth import DepthComparison, run_depth_comparison
 from explorer.core.summary import ModelSummary
 from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
@@ -45,6 +47,21 @@ def main_path_layout(summary: ModelSummary) -> list[tuple[str, str]]:
     ]
 
 
+def depth_curves(comparison: DepthComparison, quantity: str) -> tuple[list, list[Curve]]:
+    """The deepest network's main-path layers (the x axis) and one curve per run of a depth
+    comparison, each along its relative depth (0 stem conv, 1 fc)."""
+    deepest = max(comparison.results, key=lambda r: len(r.layers))
+    curves = []
+    for curve, result in zip(comparison.curves, comparison.results):
+        main = [layer for layer in result.layers if not layer.shortcut]
+        curves.append(Curve(
+            curve.shortcuts, tuple(getattr(layer, quantity) for layer in main), curve.label,
+            tuple(f"{layer.name} ({layer.stage}, {curve.label})" for layer in main), curve.positions,
+            comparison.archs.index(curve.arch),
+        ))
+    return [layer for layer in deepest.layers if not layer.shortcut], curves
+
+
 class GradientPanel(QWidget):
     """The plot, verdict and conditions, and the knobs. Emits ``run_finished(list[GradResult])``
     and ``run_failed(str)``."""
@@ -57,6 +74,7 @@ class GradientPanel(QWidget):
         self._run = LatestJob(runner, LANE)
         self._started = 0.0
         self._results: list[GradResult] = []
+        self._comparison: DepthComparison | None = None  # when the shown run compares depths
         self.settings = LabSettings()
         self.switches = switches
         self._build()
@@ -165,6 +183,14 @@ class GradientPanel(QWidget):
         if not self._results:
             self.plot.set_layout(main_path_layout(summary))
 
+    def set_network(self, arch: str) -> None:
+        """The window's network changed: the lab runs that member next (its own choice may differ)."""
+        self.settings.set(arch=arch)
+
+    def comparison(self) -> DepthComparison | None:
+        """The depth comparison shown, or None for a run of one network."""
+        return self._comparison
+
     def config(self):  # noqa: ANN201 - a GradConfig
         """The settings of the next run, as the knobs and the diagram's switches say."""
         return self.settings.config(self.switches.plain_blocks(), self.switches.residual_off_blocks())
@@ -176,8 +202,11 @@ class GradientPanel(QWidget):
         if problem is not None:
             self._say(f"Cannot run: {problem}")
             return
-        shortcuts, device = self.settings.values.shortcuts, self.settings.values.device
-        job = self._run.submit(lambda ctx: run_comparison(config, shortcuts, device, progress=ctx.progress, cancel=ctx.cancelled))
+        shortcuts, device, archs = self.settings.values.shortcuts, self.settings.values.device, self.settings.depth_archs()
+        if archs:
+            job = self._run.submit(lambda ctx: run_depth_comparison(config, archs, device, ctx.progress, ctx.cancelled))
+        else:
+            job = self._run.submit(lambda ctx: run_comparison(config, shortcuts, device, progress=ctx.progress, cancel=ctx.cancelled))
         job.progressed.connect(self._on_run_progressed)
         job.returned.connect(self._on_run_returned)
         job.errored.connect(self._on_run_errored)
@@ -241,15 +270,17 @@ class GradientPanel(QWidget):
         self.progress_bar.setValue(round(1000 * fraction))
         self._say(text)
 
-    def _on_run_returned(self, results: list[GradResult]) -> None:
-        self._results = list(results)
+    def _on_run_returned(self, results: list[GradResult] | DepthComparison) -> None:
+        self._comparison = results if isinstance(results, DepthComparison) else None
+        self._results = list(results.results if isinstance(results, DepthComparison) else results)
         self.cancel_button.setEnabled(False)
         self.progress_bar.setValue(1000)
         self.export_button.setEnabled(True)
         self._say(f"Finished in {time.monotonic() - self._started:.1f} s.")
         self.hover_label.setText(HOVER_HINT)  # the readout of the previous run is stale now
         self._render()
-        self.run_finished.emit(list(self._results))
+        if self._comparison is None:  # the blocks of another network's run mean nothing on the diagram
+            self.run_finished.emit(list(self._results))
 
     def _on_run_errored(self, message: str) -> None:
         self.cancel_button.setEnabled(False)
@@ -272,15 +303,20 @@ class GradientPanel(QWidget):
         """Draw the stored results: curves, verdict, conditions, and what could not be drawn."""
         if not self._results:
             return
-        main = [layer for layer in self._results[0].layers if not layer.shortcut]
-        self.plot.set_layout([(layer.name, layer.stage) for layer in main])
         quantity = self.settings.values.quantity
-        curves = [
-            Curve(r.shortcuts, tuple(getattr(layer, quantity) for layer in r.layers if not layer.shortcut), curve_name(r.label))
-            for r in self._results
-        ]
+        if self._comparison is None:
+            main = [layer for layer in self._results[0].layers if not layer.shortcut]
+            curves = [
+                Curve(r.shortcuts, tuple(getattr(layer, quantity) for layer in r.layers if not layer.shortcut), curve_name(r.label))
+                for r in self._results
+            ]
+            verdict = "\n".join(r.verdict for r in self._results)
+        else:
+            main, curves = depth_curves(self._comparison, quantity)
+            verdict = self._comparison.verdict
+        self.plot.set_layout([(layer.name, layer.stage) for layer in main])
         skipped = self.plot.show_curves(curves, quantity, self._results[0].config["norm"])
-        self.verdict_label.setText("\n".join(r.verdict for r in self._results))
+        self.verdict_label.setText(verdict)
         self.conditions_label.setText(describe_conditions(self._results))
         self.skipped_label.setText(describe_skipped(skipped, quantity, {c.shortcuts: c.title for c in curves}))
         self.skipped_label.setVisible(bool(skipped))

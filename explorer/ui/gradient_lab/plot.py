@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
 
+# A depth comparison's curves of one kind differ by their line: the shallowest solid.
+DEPTH_PENS = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 # One-layer stages get short tick labels so they fit beside their neighbours.
 TICK_NAMES = {"stage1": "stem", "head": "fc"}
 
@@ -47,11 +49,27 @@ def quantity_label(quantity: str, norm: str | None = None) -> str:
 @dataclass(frozen=True)
 class Curve:
     """One run's values along the main path; ``values[i]`` belongs to ``layout[i]``. ``shortcuts``
-    picks the colour and marker, ``name`` is the legend's text."""
+    picks the colour and marker, ``name`` is the legend's text. A curve of another depth than the
+    layout's (a depth comparison) gives its own ``layers`` and their relative ``positions`` (0 at
+    the stem conv, 1 at the fc), and ``dash`` picks its line style."""
 
     shortcuts: bool
     values: tuple[float | None, ...]
     name: str = ""
+    layers: tuple[str, ...] = ()
+    positions: tuple[float, ...] = ()
+    dash: int = 0
+
+    def x(self, i: int, count: int) -> float:
+        """Where value ``i`` sits on an axis of ``count`` layers."""
+        return self.positions[i] * (count - 1) if self.positions else float(i)
+
+    def value_near(self, index: int, count: int) -> float | None:
+        """The value drawn nearest to layer ``index`` of the axis."""
+        if not self.positions:
+            return self.values[index] if index < len(self.values) else None
+        nearest = min(range(len(self.values)), key=lambda i: abs(self.x(i, count) - index), default=None)
+        return None if nearest is None else self.values[nearest]
 
     @property
     def title(self) -> str:
@@ -98,7 +116,6 @@ class GradientPlot(pg.PlotWidget):
         item.setLogMode(x=False, y=True)
         item.showGrid(x=False, y=True, alpha=0.25)
         item.setMenuEnabled(False)
-        item.setLabel("bottom", "main-path layer (stem conv → 48 bottleneck convs → fc)")
         # Real values on the log axis: the SI prefix would put "(x0.001)" in the label and 1..100 on
         # the ticks for values of 0.001..0.1.
         item.getAxis("left").enableAutoSIPrefix(False)
@@ -134,6 +151,7 @@ class GradientPlot(pg.PlotWidget):
             self.addItem(band)
             ticks.append(((first + last) / 2, TICK_NAMES.get(stage, stage)))
         self._axis.set_stages(ticks)
+        self.getPlotItem().setLabel("bottom", f"main-path layer (stem conv → {max(0, len(layout) - 2)} convs → fc)")
         self.setXRange(-2, len(layout), padding=0)  # room for the "stem" tick label
         self._apply_palette()
 
@@ -148,27 +166,28 @@ class GradientPlot(pg.PlotWidget):
         self._show_legend()
         self.getPlotItem().setLabel("left", quantity_label(quantity, norm))
         skipped: list[Skipped] = []
+        count = len(self._layout)
         for curve in curves:
-            xs: list[int] = []
+            indices: list[int] = []
             ys: list[float] = []
             tips: list[str] = []
-            for i, ((name, stage), value) in enumerate(zip(self._layout, curve.values)):
+            names = curve.layers or tuple(f"{name} ({stage})" for name, stage in self._layout)
+            for i, (name, value) in enumerate(zip(names, curve.values)):
                 if drawable(value):
-                    xs.append(i)
+                    indices.append(i)
                     ys.append(value)
-                    tips.append(f"{name} ({stage})\n{curve.title}\n{value:.3e}")
+                    tips.append(f"{name}\n{curve.title}\n{value:.3e}")
                 else:
-                    skipped.append(Skipped(curve.shortcuts, name, value))
+                    skipped.append(Skipped(curve.shortcuts, name.split(" (")[0], value))
             # The line joins neighbours only: a left-out point leaves a visible gap.
-            x = np.asarray(xs, dtype=float)
-            connect = np.append(np.diff(x) == 1, False) if len(x) else "all"
+            connect = np.append(np.diff(np.asarray(indices)) == 1, False) if indices else "all"
             colour = CURVE_COLOURS[curve.shortcuts]
             item = pg.PlotDataItem(
-                x,
+                np.asarray([curve.x(i, count) for i in indices], dtype=float),
                 np.asarray(ys, dtype=float),
                 connect=connect,
                 name=curve.title,
-                pen=pg.mkPen(colour, width=2),
+                pen=pg.mkPen(colour, width=2, style=DEPTH_PENS[curve.dash % len(DEPTH_PENS)]),
                 symbol=CURVE_SYMBOLS[curve.shortcuts],
                 symbolSize=7,
                 symbolBrush=colour,
@@ -196,7 +215,7 @@ class GradientPlot(pg.PlotWidget):
         name, stage = self._layout[index]
         parts = [f"{name} ({stage})"]
         for curve in self._shown:
-            value = curve.values[index] if index < len(curve.values) else None
+            value = curve.value_near(index, len(self._layout))
             shown = f"{value:.3e}" if drawable(value) else f"{value} (not drawable on a log axis)"
             parts.append(f"{curve.title}: {shown}")
         return ";  ".join(parts)

@@ -11,16 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from explorer.core.blocks import residual_blocks
+from explorer.core.blocks import residual_blocks, stages_of
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice
 from explorer.core.inference import available_devices
-from explorer.core.stages import MIN_INPUT_SIZE
+from explorer.core.sources import default_weights, source_arch
+from explorer.core.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
 from explorer.ui.common.events import Event
 
 CUSTOM = "custom"
 INPUTS = ("noise", "images")
 QUANTITIES = ("grad_norm", "activation_std")
 LIMITS = {"batch": (1, 256), "size": (MIN_INPUT_SIZE, 1024), "seed": (0, 2**31 - 1)}  # the form's spin boxes
+# The depth comparisons offered (explorer.core.gradients.depth): "" runs the one network; He et al.
+# 2015's Fig. 4 pair (plain and residual 18 against 34), and the bottleneck members.
+DEPTHS = ("", "resnet18,resnet34", "resnet50,resnet101,resnet152")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class LabValues:
     seed: int = 0
     device: str = "cpu"
     quantity: str = "grad_norm"
+    arch: str = DEFAULT_ARCH
+    depths: str = ""  # one of DEPTHS: networks to compare instead of ``arch`` alone
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -48,6 +54,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "inputs": INPUTS,
     "targets": TARGETS,
     "quantity": QUANTITIES,
+    "arch": tuple(RESNETS),
+    "depths": DEPTHS,
 }
 
 
@@ -60,9 +68,12 @@ class LabSettings:
         self.apply_preset(next(iter(PRESETS)))
 
     def set(self, **changes: Any) -> None:
-        """Change knobs (unknown names, values outside the choices or limits: ValueError)."""
+        """Change knobs (unknown names, values outside the choices or limits: ValueError). Another
+        network turns the old one's named weights into the new one's best."""
         for name, value in changes.items():
             _check(name, value)
+        if "arch" in changes and "weights" not in changes:
+            changes["weights"] = weights_of(self.values.weights, changes["arch"])
         new = replace(self.values, **changes)
         changed = {f.name for f in fields(LabValues) if getattr(new, f.name) != getattr(self.values, f.name)}
         if changed:
@@ -74,7 +85,7 @@ class LabSettings:
         c = PRESETS[name].config
         changes: dict[str, Any] = {"norm": c.norm, "init": c.init, "targets": c.targets, "batch": c.batch, "size": c.size, "seed": c.seed}
         if c.weights:
-            changes["weights"] = c.weights
+            changes["weights"] = weights_of(c.weights, self.values.arch)
         # The "trained weights" preset is about real images; noise stays until the user picks some.
         changes["inputs"] = "images" if c.inputs else "noise"
         if c.inputs:
@@ -87,14 +98,15 @@ class LabSettings:
         v = self.values
         for name, preset in PRESETS.items():
             c = preset.config
-            if (c.norm, c.init, c.targets) == (v.norm, v.init, v.targets) and (c.init != "weights" or c.weights == v.weights):
+            weights = weights_of(c.weights, v.arch) if c.weights else c.weights
+            if (c.norm, c.init, c.targets) == (v.norm, v.init, v.targets) and (c.init != "weights" or weights == v.weights):
                 return name
         return CUSTOM
 
     def config(self, plain_blocks: tuple[str, ...] = (), residual_off: tuple[str, ...] = ()) -> GradConfig:
         """The next run's config: these knobs and the diagram's switches (blocks in network order)."""
         v = self.values
-        order = {name: i for i, name in enumerate(residual_blocks())}
+        order = {name: i for i, name in enumerate(residual_blocks(stages_of(v.arch)))}
         in_order = lambda blocks: tuple(sorted(blocks, key=lambda b: order.get(b, len(order))))  # noqa: E731
         return GradConfig(
             plain_blocks=in_order(plain_blocks) or None,
@@ -107,12 +119,19 @@ class LabSettings:
             batch=v.batch,
             size=v.size,
             seed=v.seed,
+            arch=v.arch,
         )
+
+    def depth_archs(self) -> tuple[str, ...]:
+        """The networks of the depth comparison, or () for a run of the one network."""
+        return tuple(self.values.depths.split(",")) if self.values.depths else ()
 
     def problem(self, config: GradConfig) -> str | None:
         """Why ``config`` cannot run with these knobs (one line), or None."""
         if self.values.inputs == "images" and not self.values.images:
             return "choose at least one image, or use seeded noise"
+        if self.depth_archs() and (config.plain_blocks or config.lesion):
+            return "a depth comparison switches whole networks: turn the diagram's switches back on"
         try:
             validate_choice(config, self.values.shortcuts)
         except ValueError as exc:
@@ -150,3 +169,8 @@ def _check(name: str, value: Any) -> None:
             raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
     if name == "device" and value not in available_devices():
         raise ValueError(f"device {value!r} is not available here")
+
+
+def weights_of(source: str, arch: str) -> str:
+    """A preset's named weights for ``arch``: its own if they are that member's, else the member's best."""
+    return source if source_arch(source) in (None, arch) else default_weights(arch)

@@ -7,22 +7,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from explorer.core.blocks import residual_blocks, stages_of
 from explorer.core.gradients import GradResult
+from explorer.core.stages import DEFAULT_ARCH, arch_title
 from explorer.ui.gradient_lab.plot import Skipped, curve_name
 
 QUANTITY_WORDS = {"grad_norm": "gradient norm", "activation_std": "activation std"}
 
 
 def describe_conditions(results: Sequence[GradResult]) -> str:
-    """The exact settings of a shown run, from the results themselves."""
+    """The exact settings of a shown run (or depth comparison), from the results themselves."""
     c = results[0].config
+    archs = list(dict.fromkeys(r.config.get("arch", DEFAULT_ARCH) for r in results))
+    several = len(archs) > 1
     inputs = f"{len(c['inputs'])} image(s): " + ", ".join(Path(p).name for p in c["inputs"]) if c["inputs"] else "seeded noise"
     init = f"weights {c['weights']}" if c["init"] == "weights" else c["init"]
-    plain = "all 16 blocks" if c["plain_blocks"] is None else ", ".join(c["plain_blocks"])
+    count = "every" if several else f"all {len(residual_blocks(stages_of(archs[0])))}"
+    plain = f"{count} blocks" if c["plain_blocks"] is None else ", ".join(c["plain_blocks"])
     lesion = ", ".join(c["lesion"]) or "none"
-    losses = ", ".join(f"{r.label} {r.loss:.4g}" for r in results)
+    network = lambda r: f"{arch_title(r.config.get('arch', DEFAULT_ARCH))} " if several else ""  # noqa: E731
+    losses = ", ".join(f"{network(r)}{r.label} {r.loss:.4g}" for r in results)
     return (
-        f"Conditions: normalisation {c['norm']}, init {init}, inputs {inputs}, targets {c['targets']}, "
+        f"Conditions: {' vs '.join(arch_title(a) for a in archs)}, normalisation {c['norm']}, init {init}, inputs {inputs}, targets {c['targets']}, "
         f"batch {c['batch']}, size {c['size']}x{c['size']}, seed {c['seed']}, {c['num_classes']} classes, "
         f"device {results[0].device}.\nShortcuts off in: {plain} (run without shortcuts); residual branch off in: "
         f"{lesion}. Loss: {losses}."

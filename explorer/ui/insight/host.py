@@ -1,5 +1,5 @@
-"""Worker-side half of the Insight views: one ResNet-50 with the classifier's weights, its activation
-cache and lesioner, and the jobs that use them (activation maps, Grad-CAM and its share per block,
+"""Worker-side half of the Insight views: one ResNet (the classifier's member of the family and
+weights), its activation cache and lesioner, and the jobs that use them (activation maps, Grad-CAM and its share per block,
 lesions, sweeps).
 
 UI layer, but no Qt here. The Insight panel submits these methods as jobs on its own "insight" lane,
@@ -21,14 +21,14 @@ import torch
 from PIL import Image
 
 from explorer.core.activations import ActivationCache, ChannelMap
+from explorer.core.blocks import STEM, residual_blocks, stages_of
 from explorer.core.gradcam import DEFAULT_STAGE, CamShares, GradCam, cam_mass_shares, grad_cam, network_view
 from explorer.core.gradients import GradResult
 from explorer.core.images import load_image, preprocess
-from explorer.core.labels import IMAGENET_CLASS_COUNT, imagenet_classes
 from explorer.core.lesion import Lesion, Lesioner, Sweep
-from explorer.core.model import ResNet50
+from explorer.core.model import ResNet
 from explorer.core.progress import Cancel, Progress
-from explorer.core.weights import load_weights
+from explorer.core.weights import load_model, weight_source
 
 ImageSource = Path | Image.Image
 
@@ -43,7 +43,9 @@ class InsightWeights:
     device: str
     resize: int
     crop: int
-    class_names: tuple[str, ...]  # one per output; "class i" when the head is not ImageNet's
+    class_names: tuple[str, ...]  # one per output: the checkpoint's labels, ImageNet's, or "class i"
+    arch: str = "resnet50"  # the member of the family
+    blocks: tuple[str, ...] = ()  # "stem" and every residual block of it, in network order
 
 
 @dataclass(frozen=True)
@@ -73,27 +75,28 @@ class InsightHost:
         self._weights: InsightWeights | None = None
         self._cache: ActivationCache | None = None
         self._lesioner: Lesioner | None = None
-        self._model: ResNet50 | None = None
+        self._model: ResNet | None = None
         self._prepared: tuple[str, torch.Tensor] | None = None  # the latest image's tensor, by key
 
-    def load(self, source: str, device: str, crop: int | None = None) -> InsightWeights:
-        """Load ``source`` (as the classifier did: same seed for ``random``) on ``device``.
+    def load(self, source: str, device: str, crop: int | None = None, arch: str | None = None) -> InsightWeights:
+        """Load ``source`` (as the classifier did: the network the file holds, ``arch`` for
+        ``random``, same seed) on ``device``.
 
         ``crop`` overrides the eval transform's crop (the resize keeps its ratio); tests use it to
         stay small. Drops every cached activation and clean pass: they belonged to the old weights.
         """
-        model = ResNet50()  # a plain build: see explorer.core.model on the meta device
-        info = load_weights(model, source)
+        named = weight_source(source)
+        model, info = load_model(source, arch if named is not None and named.url is None else None)
         model = model.to(device).eval().requires_grad_(False)
         resize, size = info.resize, info.crop
         if crop is not None:
             resize, size = round(crop * info.resize / info.crop), crop
-        names = imagenet_classes() if model.num_classes == IMAGENET_CLASS_COUNT else [f"class {i}" for i in range(model.num_classes)]
         self._model = model
         self._cache = ActivationCache(model)
         self._lesioner = Lesioner(model)
         self._prepared = None
-        self._weights = InsightWeights(info.source, info.label, info.trained, device, resize, size, tuple(names))
+        blocks = (STEM, *residual_blocks(stages_of(model)))
+        self._weights = InsightWeights(info.source, info.label, info.trained, device, resize, size, info.labels, info.arch, blocks)
         return self._weights
 
     def activations(self, key: str, source: ImageSource, block: str, k: int) -> ChannelGrid:

@@ -25,7 +25,8 @@ class LesionsTab(QWidget):
             self.kind_box.addItem(KIND_TITLES[kind], kind)
         self.lesion_label = wrapping_label()
         self.top_table = TopTable()
-        self.sweep_button = QPushButton(f"S&weep all {len(residual_blocks())} blocks")
+        self._blocks = residual_blocks()
+        self.sweep_button = QPushButton(f"S&weep all {len(self._blocks)} blocks")
         self.sweep_button.setToolTip("Lesion each block in turn and chart how much the top-1 probability drops")
         self.sweep_progress = QProgressBar()
         self.sweep_progress.setRange(0, 1000)
@@ -49,6 +50,11 @@ class LesionsTab(QWidget):
         row.addLayout(left, 2)
         row.addLayout(right, 3)
 
+    def set_blocks(self, blocks: tuple[str, ...]) -> None:
+        """The residual blocks of the network the lesions run on."""
+        self._blocks = blocks
+        self.sweep_button.setText(f"S&weep all {len(blocks)} blocks")
+
     def want(self) -> tuple:
         return (self.kind_box.currentData(),)
 
@@ -65,7 +71,7 @@ class LesionsTab(QWidget):
 
     def show_stem(self) -> None:
         self.top_table.set_columns([], [])
-        self.lesion_label.setText(f"The stem has no shortcut to keep: choose a block, {residual_blocks()[0]} … {residual_blocks()[-1]}.")
+        self.lesion_label.setText(f"The stem has no shortcut to keep: choose a block, {self._blocks[0]} … {self._blocks[-1]}.")
 
     def show_sweep(self, sweep: Sweep, names: tuple[str, ...]) -> None:
         self.chart.set_sweep(sweep)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
 
@@ -74,8 +74,8 @@ class InsightPanel(QWidget):
         self._host = InsightHost()  # used only inside jobs on the insight lane
         self._generation = itertools.count(1)
         self._loading = LatestJob(runner, LANE)
-        self._wanted_weights: tuple[str, str] | None = None  # (source, device) the classifier has
-        self._asked_weights: tuple[str, str] | None = None  # what the last load was for
+        self._wanted_weights: tuple[str, str, str | None] | None = None  # (source, device, arch) the classifier has
+        self._asked_weights: tuple[str, str, str | None] | None = None  # what the last load was for
         self._weights: InsightWeights | None = None
         self._weights_id = 0  # generation of the loaded weights; 0 while none are
         self._image: tuple[str, str, ImageSource] | None = None  # (key, name, source)
@@ -135,11 +135,11 @@ class InsightPanel(QWidget):
 
     # -- public API ---------------------------------------------------------------------------------
 
-    def set_weights(self, source: str, device: str) -> None:
-        """The classifier's weights source, for the panel's own model: loaded (a job) once the panel
+    def set_weights(self, source: str, device: str, arch: str | None = None) -> None:
+        """The classifier's weights source (and member, for ``random``), for the panel's own model: loaded (a job) once the panel
         is shown or colours the diagram, so a hidden dock costs no memory or CPU at start-up; every
         view is then recomputed for the new weights and the activation cache starts empty."""
-        self._wanted_weights, self._asked_weights = (source, device), None
+        self._wanted_weights, self._asked_weights = (source, device, arch), None
         self._weights_id = 0
         self._loading.cancel()
         self._forget_results()
@@ -147,9 +147,9 @@ class InsightPanel(QWidget):
         self._refresh()
 
     def _load_weights(self) -> None:
-        (source, device), host, crop = self._wanted_weights, self._host, self._crop
+        (source, device, arch), host, crop = self._wanted_weights, self._host, self._crop
         self._asked_weights = self._wanted_weights
-        job = self._loading.submit(lambda ctx: host.load(source, device, crop))
+        job = self._loading.submit(lambda ctx: host.load(source, device, crop, arch))
         job.returned.connect(self._on_weights_returned)
         job.errored.connect(self._on_weights_errored)
         self._say(f"Preparing the insight views for {Path(source).name}…")
@@ -165,7 +165,7 @@ class InsightPanel(QWidget):
         """The block shown (the diagram's selection): a layer name selects its block; the head,
         which has no activation map, is ignored."""
         block = block_of(name)
-        if block is None or block not in feature_blocks() or block == self.block():
+        if block is None or self.block_box.findData(block) < 0 or block == self.block():
             return
         self.block_box.setCurrentIndex(self.block_box.findData(block))
 
@@ -295,6 +295,7 @@ class InsightPanel(QWidget):
 
     def _on_weights_returned(self, weights: InsightWeights) -> None:
         self._weights = weights
+        self._set_blocks(weights.blocks)
         self._weights_id = next(self._generation)
         self._say("")
         self._refresh()
@@ -375,6 +376,18 @@ class InsightPanel(QWidget):
         self.message_label.setText(text)
 
     # -- widget signals -------------------------------------------------------------------------------------
+
+    def _set_blocks(self, blocks: tuple[str, ...]) -> None:
+        """The block box and the lesions follow the network the weights belong to."""
+        if blocks == tuple(self.block_box.itemData(i) for i in range(self.block_box.count())):
+            return
+        chosen = self.block()
+        with QSignalBlocker(self.block_box):
+            self.block_box.clear()
+            for name in blocks:
+                self.block_box.addItem(name, name)
+            self.block_box.setCurrentIndex(max(0, self.block_box.findData(chosen)))
+        self.lesions.set_blocks(blocks[1:])
 
     def _on_block_box_changed(self, index: int) -> None:
         self.block_chosen.emit(self.block())

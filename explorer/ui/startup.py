@@ -1,6 +1,8 @@
-"""What the main window loads besides its own widgets: the torch-backed part modules (imported on a
-worker at launch, so the window keeps painting), the architecture summary (computed once per process
-on a worker) and the window's icon. UI layer; imports neither Qt widgets nor torch at import time.
+"""What the window needs before its parts exist: the torch-backed part modules it imports on a worker
+once it is on screen, the architecture summary of the network shown (cached per member and head),
+and the app's icon.
+
+UI layer, no Qt and no torch at import: the window imports this before anything loads torch.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import functools
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from explorer.core.stages import DEFAULT_ARCH
 
 if TYPE_CHECKING:
     from explorer.core.summary import ModelSummary
@@ -25,23 +29,23 @@ PART_MODULES = (
 )
 
 
-@functools.lru_cache(maxsize=1)
-def cached_summary() -> "ModelSummary":
-    """The 224x224, 1000-class summary behind ``resnet-explorer summary``; computed once per process
-    (about two seconds), always on a worker thread."""
+@functools.lru_cache(maxsize=4)
+def cached_summary(arch: str = DEFAULT_ARCH, num_classes: int = 1000) -> "ModelSummary":
+    """The 224x224 summary of a member behind ``resnet-explorer summary``, computed once per network
+    and head per process (milliseconds: a torch-free layer table), always on a worker thread."""
     from explorer.core.summary import summarize
 
-    return summarize()
+    return summarize(num_classes=num_classes, arch=arch)
 
 
 def import_part_modules(ctx: object) -> None:
-    """A job (on :data:`PARTS_LANE`): import every module of :data:`PART_MODULES`."""
+    """Import the part modules (a job: torch loads off the GUI thread)."""
     for name in PART_MODULES:
         importlib.import_module(name)
 
 
 def icon_path() -> Path | None:
-    """The app's icon as installed (``explorer.resources/icon.svg``), or None."""
+    """The app's icon as installed, or None."""
     from importlib import resources
 
     try:

@@ -1,0 +1,36 @@
+"""One row of the Classification panel's image list as plain data (where the image comes from and
+what is known about it), and the pixmaps made from a worker's picture.
+
+UI layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtGui import QPixmap
+
+from explorer.ui.classify.host import Classified, Picture
+from explorer.ui.common.pixmaps import rgb_bytes_pixmap
+from explorer.ui.jobs import Job
+
+
+@dataclass
+class Entry:
+    """One row of the list: where the image comes from and what is known about it (plain data)."""
+
+    entry_id: int
+    name: str
+    origin: str  # the path as given, or the clipboard's name; errors start with "<origin>: "
+    source: Path | Image.Image | None  # None: nothing to classify (the input itself was refused)
+    job: Job | None = field(default=None, repr=False)
+    result: Classified | None = None
+    error: str | None = None
+    thumbnail: QPixmap | None = field(default=None, repr=False)
+    preview: QPixmap | None = field(default=None, repr=False)
+
+
+def picture_pixmap(picture: Picture, device_pixel_ratio: float) -> QPixmap:
+    return rgb_bytes_pixmap(picture.width, picture.height, picture.data, device_pixel_ratio)
