@@ -202,7 +202,8 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
 
     from explorer.bench import ui as bench
 
-    result = bench.run(argparse.Namespace(ui_startup_runs=1, ui_grad_size=32, ui_heartbeat_ms=5))
+    # --engine belongs to the inference suite; the bench parser gives every suite all options.
+    result = bench.run(argparse.Namespace(ui_startup_runs=1, ui_grad_size=32, ui_heartbeat_ms=5, engine="torch"))
     shown, diagram, parts = (result[f"startup_{k}_s"][0] for k in ("shown", "diagram", "parts"))
     assert None not in (shown, diagram, parts) and 0 < shown <= diagram <= parts  # the diagram needs no torch
     assert result["startup_summary_s"][0] > parts and result["startup_prediction_s"][0] > parts
@@ -218,8 +219,11 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
         assert phase["completed"] or name == "idle"
     assert len(result["forward_ms"]["app_panel"]) == 3 and all(ms > 0 for ms in result["forward_ms"]["cli"])
+    engine, precision = result["forward_engine"].split()  # the panel ran the engine asked for, and the CLI side the same
+    assert engine == "torch" and precision in ("fp32", "bf16")  # bf16 by default only where the CPU runs it natively
     text = bench.describe(result)
-    assert "max gap" in text and "first prediction" in text and "classify command" in text and "switch to resnet152" in text
+    assert "max gap" in text and "first prediction" in text and "classify command" in text
+    assert f"({engine} {precision})" in text and "switch to resnet152" in text
 
 
 def test_start_builds_the_parts_then_loads_weights_and_classifies(qtbot, settings, images):
