@@ -30,12 +30,16 @@ class EngineChoice(QWidget):
                                    "precision; one that cannot run here falls back to torch with a note")
         self.precision_box = QComboBox()
         self.precision_box.setToolTip("auto: bf16 on a CPU that runs it natively, else fp32")
+        for box in (self.engine_box, self.precision_box):  # narrow: the right column is ~280 px at 1280x720
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(4)
         self.set_device(device)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Engine"))
         layout.addWidget(self.engine_box)
         layout.addWidget(self.precision_box)
+        layout.addStretch(1)
         self.engine_box.currentIndexChanged.connect(self._on_box_changed)
         self.precision_box.currentIndexChanged.connect(self._on_box_changed)
 

@@ -95,10 +95,12 @@ class ClassifyPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.weights_button)
         top.addStretch(1)
-        top.addWidget(QLabel("Device"))
-        top.addWidget(self.device_box)
-        top.addWidget(self.engine_choice)
         top.addWidget(self.add_button)
+        # Rows of their own: beside the buttons they widened the dock past its column (~270 px at 1280x720).
+        runs_on = QHBoxLayout()
+        runs_on.addWidget(QLabel("Device"))
+        runs_on.addWidget(self.device_box)
+        runs_on.addStretch(1)
 
         self.message_label = wrapping_label()
         self.message_label.hide()
@@ -118,6 +120,8 @@ class ClassifyPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addLayout(top)
+        outer.addLayout(runs_on)
+        outer.addWidget(self.engine_choice)
         outer.addWidget(self.weights_label)  # its own line: a long file name wraps without crowding the buttons
         outer.addWidget(self.message_label)
         outer.addWidget(splitter, 1)
