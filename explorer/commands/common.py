@@ -21,10 +21,9 @@ import json
 import math
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from explorer.core.argtypes import (  # noqa: F401 (re-exported: the commands' argument types)
     bounded,
@@ -33,7 +32,7 @@ from explorer.core.argtypes import (  # noqa: F401 (re-exported: the commands' a
     positive_int,
 )
 from explorer.core.blocks import feature_blocks, stages_of
-from explorer.core.files import file_problem, folder_problem
+from explorer.core.files import file_problem, folder_problem, write_atomically  # noqa: F401 (re-exported)
 from explorer.core.labels import IMAGENET_CLASS_COUNT
 from explorer.core.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
 from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title
@@ -237,19 +236,6 @@ def output_problem(path: str | Path) -> str | None:
     if os.path.isdir(path):
         return f"{shown(path)}: cannot write (it is a folder)"
     return None
-
-
-def write_atomically(path: Path, write: Callable[[IO], None], text: bool = False) -> None:
-    """Call ``write`` on a temporary file beside ``path`` and move it into place, so a reader never
-    sees a half-written file and a failure leaves any earlier file intact."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w" if text else "wb", **({"newline": ""} if text else {})) as f:
-            write(f)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def runtime_failure(command: str, name: object, exc: BaseException) -> int:

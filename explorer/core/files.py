@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from explorer.core.text import os_reason
 
@@ -57,3 +60,16 @@ def is_folder(path: str | Path) -> bool:
         return stat.S_ISDIR(os.stat(path).st_mode)
     except (OSError, ValueError):
         return False
+
+
+def write_atomically(path: Path, write: Callable[[IO], None], text: bool = False) -> None:
+    """Call ``write`` on a temporary file beside ``path`` and move it into place, so a reader never
+    sees a half-written file and a failure leaves any earlier file intact."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w" if text else "wb", **({"newline": "", "encoding": "utf-8"} if text else {})) as f:
+            write(f)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

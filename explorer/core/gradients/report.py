@@ -7,11 +7,11 @@ a file). Pure Python; part of explorer.core.gradients.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
+from explorer.core.files import write_atomically
 from explorer.core.gradients.result import GradResult
 
 LAYER_FIELDS = ("run", "shortcuts", "layer", "stage", "shortcut", "grad_norm", "activation_std")
@@ -52,14 +52,9 @@ def csv_rows(results: Sequence[GradResult]) -> list[list[object]]:
 
 def write_csv(path: str | Path, results: Sequence[GradResult]) -> None:
     """Write the table to ``path`` atomically. Raises OSError (the target is then untouched)."""
-    path = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(CSV_FIELDS)
-            writer.writerows(csv_rows(results))
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    def write(f: IO) -> None:
+        writer = csv.writer(f)
+        writer.writerow(CSV_FIELDS)
+        writer.writerows(csv_rows(results))
+
+    write_atomically(Path(path), write, text=True)

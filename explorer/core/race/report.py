@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from explorer.core.files import write_atomically
 from explorer.core.race.config import RaceConfig
 
 RESIDUAL, PLAIN = "residual", "plain"
@@ -136,14 +135,9 @@ def csv_rows(result: RaceResult) -> list[list[Any]]:
 def write_csv(path: str | Path, result: RaceResult) -> None:
     """Write the rows to ``path`` atomically, as ``grads`` does: a temporary file beside it, renamed
     over it when complete. Raises OSError (the target is then untouched)."""
-    path = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(CSV_FIELDS)
-            writer.writerows(csv_rows(result))
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    def write(f: IO) -> None:
+        writer = csv.writer(f)
+        writer.writerow(CSV_FIELDS)
+        writer.writerows(csv_rows(result))
+
+    write_atomically(Path(path), write, text=True)
