@@ -91,3 +91,15 @@ def _write_svg(path: str, view: pg.GraphicsView, item: QGraphicsItem, title: str
         view.scene().render(painter, target, source)
     finally:
         painter.end()
+
+
+def export_saying(path: str, export: Callable[[], Path], say: Callable[[str], None]) -> bool:
+    """Run a panel's ``export()`` (which returns the file written) and say the outcome in one line:
+    "Exported <name>" or "Export to <name> failed: <why>". Returns whether it was written."""
+    try:
+        written = export()
+    except ExportError as exc:
+        say(f"Export to {path.rsplit('/', 1)[-1]} failed: {exc}")
+        return False
+    say(f"Exported {written.name}")
+    return True

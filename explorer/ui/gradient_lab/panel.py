@@ -20,10 +20,11 @@ from explorer.core.blocks import stage_of
 from explorer.core.gradients import GradResult, run_comparison
 from explorer.core.gradients.depth import DepthComparison, run_depth_comparison
 from explorer.core.summary import ModelSummary
+from explorer.ui.common.export import export_saying
 from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.widgets import bold, row, scrolling, wrapping_label
-from explorer.ui.gradient_lab.export import ExportError, export
+from explorer.ui.gradient_lab.export import export
 from explorer.ui.gradient_lab.form import LabForm
 from explorer.ui.gradient_lab.plot import Curve, GradientPlot, curve_name, quantity_label
 from explorer.ui.gradient_lab.settings import QUANTITIES, LabSettings
@@ -229,13 +230,7 @@ class GradientPanel(QWidget):
 
     def export(self, path: str) -> bool:
         """Write the shown run to ``path`` (.png, .svg or .csv). Returns False and says why on failure."""
-        try:
-            written = export(path, self.plot, self._results)
-        except ExportError as exc:
-            self._say(f"Export to {path.rsplit('/', 1)[-1]} failed: {exc}")
-            return False
-        self._say(f"Exported {written.name}")
-        return True
+        return export_saying(path, lambda: export(path, self.plot, self._results), self._say)
 
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup(SETTINGS_GROUP)

@@ -18,10 +18,11 @@ from explorer.core.inference import available_devices
 from explorer.core.race.config import RaceConfig
 from explorer.core.race.report import RaceResult, RaceStep
 from explorer.core.race.train import run_race
+from explorer.ui.common.export import export_saying
 from explorer.ui.common import dialogs
 from explorer.ui.common.widgets import bold, row, scrolling, wrapping_label
 from explorer.ui.jobs import JobContext, JobRunner, LatestJob
-from explorer.ui.race.export import ExportError, export
+from explorer.ui.race.export import export
 from explorer.ui.race.form import RaceForm
 from explorer.ui.race.plot import RacePlot
 from explorer.ui.race.settings import RaceSettings
@@ -155,13 +156,7 @@ class RacePanel(QWidget):
 
     def export(self, path: str) -> bool:
         """Write the shown race to ``path`` (.png, .svg or .csv). Returns False and says why on failure."""
-        try:
-            written = export(path, self.plot, self._result)
-        except ExportError as exc:
-            self._say(f"Export to {path.rsplit('/', 1)[-1]} failed: {exc}")
-            return False
-        self._say(f"Exported {written.name}")
-        return True
+        return export_saying(path, lambda: export(path, self.plot, self._result), self._say)
 
     # -- signals ----------------------------------------------------------------------------------------
 
