@@ -53,7 +53,7 @@ def main() -> int:
     window = MainWindow(settings)
     window.resize(1600, 1000)
     window.show()
-    samples = sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*.jpg"))
+    samples = sorted(str(p) for p in (ROOT / "explorer" / "resources" / "samples").glob("*.jpg"))
     window.start(samples, weights=args.weights)
     args.out.mkdir(parents=True, exist_ok=True)
     def step() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.core.model import ResNet, ResNet50, SwitchableBatchNorm2d
+from explorer.core.network.model import ResNet, ResNet50, SwitchableBatchNorm2d
 
 # -- Models --------------------------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from explorer.cli import main
-from explorer.core.activations import capture_activations, top_channels
-from explorer.core.gradcam import cam_mass_shares
 from explorer.core.images import load_image, preprocess
+from explorer.core.insight.activations import capture_activations, top_channels
+from explorer.core.insight.gradcam import cam_mass_shares
 from support import checkpoint, lively_model, pattern_photo
 
 

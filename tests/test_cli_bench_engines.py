@@ -11,9 +11,9 @@ import torch
 
 from explorer.bench import engines as engines_bench
 from explorer.cli import main
-from explorer.core import engines
 from explorer.core.choices import ENGINES
-from explorer.core.engines import cache
+from explorer.core.inference import engines
+from explorer.core.inference.engines import cache
 
 
 def test_bench_engines_reports_every_contender_or_why_not(capsys):

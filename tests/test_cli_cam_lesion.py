@@ -13,9 +13,9 @@ from torchvision import transforms
 
 from explorer.bench import lesion as lesion_bench
 from explorer.cli import main
-from explorer.core.gradcam import grad_cam, network_view, overlay
 from explorer.core.images import load_image, preprocess
-from explorer.core.lesion import lesion_sweep
+from explorer.core.insight.gradcam import grad_cam, network_view, overlay
+from explorer.core.insight.lesion import lesion_sweep
 from support import checkpoint, lively_model, one_error_line, pattern_photo, run_cli
 
 

@@ -13,8 +13,8 @@ import pytest
 
 import support
 from explorer.cli import main
-from explorer.core import weights
-from explorer.core.inference import Classifier
+from explorer.core.inference.classifier import Classifier
+from explorer.core.loading import weights
 from support import photo
 
 

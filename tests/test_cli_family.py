@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer.core.lesion import Lesioner
-from explorer.core.model import ResNet
+from explorer.core.insight.lesion import Lesioner
+from explorer.core.network.model import ResNet
 from support import lively_model, one_error_line, pattern_photo, run_cli, strict_json
 
 

@@ -15,9 +15,9 @@ from PIL import Image
 
 from explorer.bench import grads as grads_bench
 from explorer.cli import main
-from explorer.core.blocks import residual_blocks
 from explorer.core.gradients import PRESETS, run_comparison
-from explorer.core.model import ResNet50
+from explorer.core.network.blocks import residual_blocks
+from explorer.core.network.model import ResNet50
 
 SMALL = ["--size", "32", "--batch", "2"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import support
-from explorer.core.model import ResNet50
+from explorer.core.network.model import ResNet50
 from support import Hostile, escaped, hostile_checkpoints, hostile_images, odd_but_good_images, one_error_line, photo, run_cli, strict_json
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from explorer.cli import build_parser, command_names, command_parsers, main
 from explorer.commands import common, gui
-from explorer.core import memory
-from explorer.core.model import ResNet50
+from explorer.core.network import memory
+from explorer.core.network.model import ResNet50
 from support import checkpoint, one_error_line, photo, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]

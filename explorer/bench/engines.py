@@ -26,8 +26,8 @@ from typing import Any
 from explorer.bench._timing import interleaved, median_min
 from explorer.core.argtypes import bounded, positive_int
 from explorer.core.choices import ENGINES
-from explorer.core.memory import check_fits, inference_bytes
-from explorer.core.stages import MIN_INPUT_SIZE
+from explorer.core.network.memory import check_fits, inference_bytes
+from explorer.core.network.stages import MIN_INPUT_SIZE
 
 BATCHES = (1, 8)
 FIRST_PREDICTION_TARGET_S = 3.0
@@ -49,7 +49,7 @@ def check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from explorer.core.engines import cache
+    from explorer.core.inference.engines import cache
 
     with _cache_folder(cache.ENV_VAR):  # random weights: nothing worth keeping in the user's cache
         return _run(args)
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from explorer.core.inference import supported_precisions
+    from explorer.core.devices import supported_precisions
 
     cpu = torch.device("cpu")
     native_bf16 = "bf16" in supported_precisions(cpu)
@@ -98,9 +98,9 @@ def _contenders(side: int, native_bf16: bool) -> tuple[dict[str, Callable], dict
     """The calls to time, labelled, what ``auto`` picks, and what could not be measured and why."""
     import torch
 
-    from explorer.core.engines import installed, resolve
-    from explorer.core.inference import Classifier
-    from explorer.core.model import ResNet50
+    from explorer.core.inference.classifier import Classifier
+    from explorer.core.inference.engines import installed, resolve
+    from explorer.core.network.model import ResNet50
 
     cpu = torch.device("cpu")
     auto = {"fp32": resolve("auto", cpu, "fp32"), "bf16": resolve("auto", cpu, "bf16") if native_bf16 else None}
@@ -212,8 +212,8 @@ def _matmul(dtype: Any) -> Callable[[], Any]:
 def _model_gflop(side: int) -> float:
     """Floating-point operations of one forward pass (2 per mult-add, torchinfo's conventions, from
     the layer table), in GFLOP."""
-    from explorer.core.counts import mult_adds_total
-    from explorer.core.stages import resnet_spec
+    from explorer.core.network.counts import mult_adds_total
+    from explorer.core.network.stages import resnet_spec
 
     return 2 * mult_adds_total(resnet_spec("resnet50"), side, side) / 1e9
 
@@ -221,8 +221,8 @@ def _model_gflop(side: int) -> float:
 def _first_predictions(side: int) -> dict[str, dict[str, float]]:
     """Seconds from ``Classifier.load`` to the end of the first prediction, per engine: with the
     model exported during the load (an empty cache), then read back from the cache."""
-    from explorer.core.engines import cache, installed
-    from explorer.core.inference import Classifier
+    from explorer.core.inference.classifier import Classifier
+    from explorer.core.inference.engines import cache, installed
     from explorer.core.samples import sample_images
 
     image_path = sample_images()[0]

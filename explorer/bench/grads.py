@@ -14,8 +14,8 @@ from typing import Callable
 
 from explorer.bench._timing import Measurement, measure, memory_source
 from explorer.core.argtypes import positive_int
-from explorer.core.memory import check_fits, training_bytes
-from explorer.core.stages import DEFAULT_ARCH, input_size_problem
+from explorer.core.network.memory import check_fits, training_bytes
+from explorer.core.network.stages import DEFAULT_ARCH, input_size_problem
 
 TARGET_RATIO = 1.15  # the budget: at most 1.15x two torchvision fwd+bwd passes
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from explorer.bench._timing import interleaved, median_min
 from explorer.core.argtypes import device_name, positive_int
 from explorer.core.choices import ENGINE_CHOICES
-from explorer.core.memory import FLOAT32_BYTES, check_fits, inference_bytes
+from explorer.core.network.memory import FLOAT32_BYTES, check_fits, inference_bytes
 
 if TYPE_CHECKING:
     import torch
@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check(args: argparse.Namespace) -> None:
     """Refuse, before anything is built, an unavailable device or a batch this machine's memory cannot
     hold (our classifier in fp32 and bf16 and torchvision's, two copies of the batch). Raises ValueError."""
-    from explorer.core.inference import select_device
+    from explorer.core.devices import select_device
 
     select_device(args.device)
     side = 224
@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from PIL import Image
 
+    from explorer.core.devices import select_device, supported_precisions
     from explorer.core.images import load_image, preprocess
-    from explorer.core.inference import Classifier, select_device, supported_precisions
+    from explorer.core.inference.classifier import Classifier
     from explorer.core.samples import sample_images
 
     device = select_device(args.device)

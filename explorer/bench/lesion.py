@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from explorer.bench._timing import median_min, timed_ms
 from explorer.core.argtypes import positive_int
 from explorer.core.choices import LESION_KINDS as KINDS
-from explorer.core.memory import FLOAT32_BYTES, check_fits, inference_bytes, layer_output_elements
-from explorer.core.stages import DEFAULT_ARCH, RESNETS, input_size_problem
+from explorer.core.network.memory import FLOAT32_BYTES, check_fits, inference_bytes, layer_output_elements
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, input_size_problem
 
 if TYPE_CHECKING:
     import torch
 
-    from explorer.core.model import ResNet
+    from explorer.core.network.model import ResNet
 
 TARGET_RATIO = 10.0
 
@@ -51,8 +51,8 @@ def check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> dict:
     import torch
 
-    from explorer.core.lesion import Lesioner
-    from explorer.core.model import ResNet
+    from explorer.core.insight.lesion import Lesioner
+    from explorer.core.network.model import ResNet
 
     device = torch.device(args.lesion_device)
     size, repeats = args.lesion_size, args.lesion_repeats

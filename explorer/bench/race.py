@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Callable
 
 from explorer.bench._timing import median_min, timed_ms
 from explorer.core.argtypes import bounded, positive_int
+from explorer.core.network.stages import DEFAULT_ARCH, arch_title
 from explorer.core.race.config import MIN_SIZE, RaceConfig
-from explorer.core.stages import DEFAULT_ARCH, arch_title
 
 if TYPE_CHECKING:  # torch is imported by run(): the parser and --help must not load it
     import torch
@@ -61,7 +61,7 @@ def _torchvision_step(config: RaceConfig, x: torch.Tensor, y: torch.Tensor, clas
 def run(args: argparse.Namespace) -> dict:
     import torch
 
-    from explorer.core.inference import select_device
+    from explorer.core.devices import select_device
     from explorer.core.race.data import batches, load_digits
     from explorer.core.race.train import build_lanes, learning_rate
 

@@ -243,7 +243,7 @@ def _cli_forward_ms(samples: list[str], engine: str, precision: str, repeats: in
     use every core but one)."""
     import torch
 
-    from explorer.core.inference import Classifier
+    from explorer.core.inference.classifier import Classifier
 
     threads = torch.get_num_threads()
     torch.set_num_threads(os.cpu_count() or 1)

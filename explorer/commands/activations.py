@@ -1,7 +1,7 @@
 """``resnet-explorer activations IMAGE``: what the Insight dock shows per block, as a command: each of
 the block outputs' (17 in ResNet-50) shape, activation norm and Grad-CAM share (the diagram overlays), and with
-``--block`` that block's most active channels (the activation grid). From explorer.core.activations
-and explorer.core.gradcam.
+``--block`` that block's most active channels (the activation grid). From explorer.core.insight.activations
+and explorer.core.insight.gradcam.
 
 Exit status 0 on success, 1 when the image, the weights or the device fail (one line on stderr
 naming it), 2 for usage errors.
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     import numpy as np
 
-    from explorer.core.activations import ActivationCache, top_channels
-    from explorer.core.gradcam import cam_mass_shares
+    from explorer.core.insight.activations import ActivationCache, top_channels
+    from explorer.core.insight.gradcam import cam_mass_shares
 
     try:
         maps = ActivationCache(loaded.model, max_images=1).activations(loaded.image)

@@ -12,7 +12,7 @@ import pkgutil
 
 import explorer.bench as suites_package
 from explorer.commands.common import EXIT_FAILED, EXIT_OK, error, json_text
-from explorer.core.stages import DEFAULT_ARCH, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 
 COMMAND = "bench"
 DEFAULT_SUITE = "inference"

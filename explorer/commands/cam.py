@@ -1,5 +1,5 @@
 """``resnet-explorer cam IMAGE``: Grad-CAM heat map of one image at any stage, for any class, from
-explorer.core.gradcam; optionally blended over the crop the network saw and written as an image.
+explorer.core.insight.gradcam; optionally blended over the crop the network saw and written as an image.
 
 Exit status 0 on success, 1 when the image, the weights, the device or the output file fail (one
 line on stderr naming it; the output's folder is checked before anything is computed), 2 for usage
@@ -26,8 +26,8 @@ from explorer.commands.common import (
     weights_json,
     write_atomically,
 )
-from explorer.core.blocks import stage_outputs
 from explorer.core.choices import COLORMAPS, DEFAULT_GRADCAM_STAGE, GRADCAM_STAGES
+from explorer.core.network.blocks import stage_outputs
 from explorer.core.text import os_reason, shown
 
 COMMAND = "cam"
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     import numpy as np
 
-    from explorer.core.gradcam import grad_cam, network_view, overlay
+    from explorer.core.insight.gradcam import grad_cam, network_view, overlay
 
     try:
         result = grad_cam(loaded.model, loaded.image, stage=args.stage, class_index=args.class_index)

@@ -29,16 +29,16 @@ from explorer.commands.common import (
     positive_int,
 )
 from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
-from explorer.core.memory import check_fits, classify_bytes
 from explorer.core.files import file_problem
-from explorer.core.sources import DEFAULT_CROP, DEFAULT_RESIZE, source_arch, source_problem
-from explorer.core.stages import DEFAULT_ARCH, arch_title, input_size_problem
+from explorer.core.loading.sources import DEFAULT_CROP, DEFAULT_RESIZE, source_arch, source_problem
+from explorer.core.network.memory import check_fits, classify_bytes
+from explorer.core.network.stages import DEFAULT_ARCH, arch_title, input_size_problem
 from explorer.core.text import shown
 
 if TYPE_CHECKING:
     from explorer.core.images import ImageError
-    from explorer.core.inference import Classifier, Prediction
-    from explorer.core.weights import WeightsInfo
+    from explorer.core.inference.classifier import Classifier, Prediction
+    from explorer.core.loading.weights import WeightsInfo
 
 COMMAND = "classify"
 
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
             weights = {"source": args.weights, "error": problem} if problem else {"source": args.weights, "loaded": False}
             print(json_text({"weights": weights, "results": results}))
         return EXIT_FAILED
-    from explorer.core.inference import Classifier
-    from explorer.core.weights import ArchitectureMismatch, WeightsError
+    from explorer.core.inference.classifier import Classifier
+    from explorer.core.loading.weights import ArchitectureMismatch, WeightsError
 
     try:
         classifier = Classifier(args.device, args.precision, args.resize, args.crop, fast_decode=args.fast_decode, engine=args.engine)

@@ -31,18 +31,18 @@ from explorer.core.argtypes import (  # noqa: F401 (re-exported: the commands' a
     non_negative_int,
     positive_int,
 )
-from explorer.core.blocks import feature_blocks, stages_of
 from explorer.core.files import file_problem, folder_problem, write_atomically  # noqa: F401 (re-exported)
-from explorer.core.labels import IMAGENET_CLASS_COUNT
-from explorer.core.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
-from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title
+from explorer.core.loading.labels import IMAGENET_CLASS_COUNT
+from explorer.core.loading.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
+from explorer.core.network.blocks import feature_blocks, stages_of
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
 from explorer.core.text import first_line, one_line, shown
 
 if TYPE_CHECKING:
     import torch
 
-    from explorer.core.model import ResNet
-    from explorer.core.weights import WeightsInfo
+    from explorer.core.loading.weights import WeightsInfo
+    from explorer.core.network.model import ResNet
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -129,7 +129,7 @@ def network_problem(args: argparse.Namespace) -> str | None:
     """What contradicts in ``--arch``/``--weights`` before anything is read (a usage error); fills
     in the default weights: the arch's best torchvision checkpoint, imagenet-v2 without ``--arch``."""
     if args.weights is None:
-        from explorer.core.sources import default_weights
+        from explorer.core.loading.sources import default_weights
 
         args.weights = default_weights(args.arch or DEFAULT_ARCH)
     return arch_problem(args.arch, args.weights)
@@ -192,9 +192,9 @@ def load_inputs(command: str, args: argparse.Namespace, blocks: str | None = Non
     if problem:
         error(command, problem)
         return None
+    from explorer.core.devices import select_device
     from explorer.core.images import load_image, preprocess
-    from explorer.core.inference import select_device
-    from explorer.core.weights import ArchitectureMismatch, load_model
+    from explorer.core.loading.weights import ArchitectureMismatch, load_model
 
     try:
         device = select_device(args.device)

@@ -25,13 +25,13 @@ from explorer.commands.common import (
     output_problem,
     positive_int,
 )
-from explorer.core.blocks import residual_blocks, stages_of
 from explorer.core.files import file_problem
 from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
 from explorer.core.gradients.presets import PRESETS
-from explorer.core.memory import check_fits, training_bytes
-from explorer.core.sources import default_weights, source_arch, source_problem
-from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title, input_size_problem
+from explorer.core.loading.sources import default_weights, source_arch, source_problem
+from explorer.core.network.blocks import residual_blocks, stages_of
+from explorer.core.network.memory import check_fits, training_bytes
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title, input_size_problem
 from explorer.core.text import shown
 
 if TYPE_CHECKING:
@@ -145,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
     if problem:  # said before minutes of compute
         error(COMMAND, problem)
         return EXIT_FAILED
+    from explorer.core.devices import select_device
     from explorer.core.gradients import run_comparison, run_depth_comparison, write_csv
-    from explorer.core.inference import select_device
 
     comparison = None
     try:

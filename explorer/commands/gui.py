@@ -9,7 +9,7 @@ import os
 import sys
 
 from explorer.commands.common import EXIT_FAILED, device_name, error
-from explorer.core.sources import WEIGHT_SOURCES
+from explorer.core.loading.sources import WEIGHT_SOURCES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

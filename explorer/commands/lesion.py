@@ -1,4 +1,4 @@
-"""``resnet-explorer lesion IMAGE``: the lesion study of Veit et al. 2016 from explorer.core.lesion.
+"""``resnet-explorer lesion IMAGE``: the lesion study of Veit et al. 2016 from explorer.core.insight.lesion.
 By default a sweep (each block lesioned in turn, 16 in ResNet-50, 8 in ResNet-18, 50 in
 ResNet-152: the top-1 probability drop per block); with ``--block`` one lesion and the top-5 before
 and after.
@@ -27,7 +27,7 @@ from explorer.commands.common import (
 from explorer.core.choices import LESION_KINDS
 
 if TYPE_CHECKING:
-    from explorer.core.lesion import Lesion, Sweep
+    from explorer.core.insight.lesion import Lesion, Sweep
 
 COMMAND = "lesion"
 KIND_TEXT = {"residual": "residual branch removed, shortcut kept", "shortcut": "shortcut removed, residual branch kept"}
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         args._parser.error("argument --block: the stem has no shortcut to lesion; name a residual block")
     if loaded is None:
         return EXIT_FAILED
-    from explorer.core.lesion import Lesion, Lesioner
+    from explorer.core.insight.lesion import Lesion, Lesioner
 
     head = {"file": args.image, "weights": weights_json(loaded.weights), "device": str(loaded.device), "kind": args.kind}
     try:

@@ -1,5 +1,5 @@
 """``resnet-explorer summary``: the exact architecture table (or JSON) of any member of the family
-from explorer.core.summary: ``--arch NAME``, or ``--weights FILE`` (the architecture and head read
+from explorer.core.network.summary: ``--arch NAME``, or ``--weights FILE`` (the architecture and head read
 from the file); ``--family`` prints the family as a Markdown table (the README's). Torch-free unless
 a file has to be read.
 
@@ -14,12 +14,12 @@ import argparse
 from typing import TYPE_CHECKING
 
 from explorer.commands.common import EXIT_FAILED, EXIT_OK, download_progress, error, json_text, positive_int
-from explorer.core.memory import check_fits, inference_bytes
-from explorer.core.sources import SOURCES_TEXT, arch_problem, source_arch, source_problem, weight_source
-from explorer.core.stages import DEFAULT_ARCH, RESNETS, input_size_problem
+from explorer.core.loading.sources import SOURCES_TEXT, arch_problem, source_arch, source_problem, weight_source
+from explorer.core.network.memory import check_fits, inference_bytes
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, input_size_problem
 
 if TYPE_CHECKING:
-    from explorer.core.summary import ModelSummary
+    from explorer.core.network.summary import ModelSummary
 
 COMMAND = "summary"
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         error(COMMAND, str(exc))
         return EXIT_FAILED
-    from explorer.core.summary import summarize
+    from explorer.core.network.summary import summarize
 
     summary = summarize((height, width), classes, arch)
     print(json_text(summary.to_dict()) if args.json else format_table(summary, show_layers=args.layers))
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 def _file_architecture(args: argparse.Namespace, parser: argparse.ArgumentParser):  # noqa: ANN202 - (spec, classes) or None
     """The network and head a checkpoint file (or URL, downloaded) holds; None after one error line;
     ``--arch`` or ``--num-classes`` contradicting the file are usage errors."""
-    from explorer.core.weights import WeightsError, checkpoint_architecture
+    from explorer.core.loading.weights import WeightsError, checkpoint_architecture
 
     try:
         found = checkpoint_architecture(args.weights, download_progress(COMMAND, args.weights))

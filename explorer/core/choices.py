@@ -7,14 +7,14 @@ Core layer, pure Python.
 
 from __future__ import annotations
 
-from explorer.core.blocks import stage_outputs
+from explorer.core.network.blocks import stage_outputs
 
 # Classifier precisions: fp32, and the reduced ones where the hardware runs them natively. "auto"
 # (the default) is bf16 on a CPU that runs it natively, fp32 everywhere else.
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 PRECISION_CHOICES: tuple[str, ...] = ("auto", *PRECISIONS)
 
-# Prediction engines (explorer.core.engines); "auto" (the default) takes the fastest one installed
+# Prediction engines (explorer.core.inference.engines); "auto" (the default) takes the fastest one installed
 # for the device and precision.
 ENGINES: tuple[str, ...] = ("torch", "onnxruntime", "openvino")
 ENGINE_CHOICES: tuple[str, ...] = ("auto", *ENGINES)

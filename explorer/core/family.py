@@ -3,16 +3,16 @@ parameters, mult-adds at an input size and torchvision's published top-1 of each
 the spec table, the layer table and the weights table (what ``summary --family`` prints and the
 README shows).
 
-Core layer, pure Python; the counts are ``explorer.core.counts``', equal to torchinfo's.
+Core layer, pure Python; the counts are ``explorer.core.network.counts``', equal to torchinfo's.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from explorer.core.counts import mult_adds_total, parameter_total
-from explorer.core.sources import NAMED_WEIGHTS, weights_for
-from explorer.core.stages import RESNETS
+from explorer.core.loading.sources import NAMED_WEIGHTS, weights_for
+from explorer.core.network.counts import mult_adds_total, parameter_total
+from explorer.core.network.stages import RESNETS
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from explorer.core.files import file_problem, is_folder
-from explorer.core.memory import MAX_RESIZED_PIXELS as _MAX_RESIZED_PIXELS
+from explorer.core.network.memory import MAX_RESIZED_PIXELS as _MAX_RESIZED_PIXELS
 from explorer.core.text import first_line, one_line, os_reason, shown
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP")
 # fixed here so that code changing the global cannot loosen it.
 MAX_PIXELS = 89_478_485
 EXIF_ORIENTATION = 0x0112
-# Above MAX_RESIZED_PIXELS after the resize (explorer.core.memory), preprocess resamples only the
+# Above MAX_RESIZED_PIXELS after the resize (explorer.core.network.memory), preprocess resamples only the
 # crop window (Image.resize's box), so a 100000x10 panorama does not allocate gigabytes. That path
 # can differ from torchvision by one grey level on a few pixels (float rounding of the box);
 # ordinary photos never take it.

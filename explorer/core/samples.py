@@ -1,4 +1,4 @@
-"""The bundled sample photos (``resources/samples/*.jpg``), found through the package's resources
+"""The bundled sample photos (``explorer/resources/samples/*.jpg``), found through the package's resources
 (importlib.resources), wherever the package is installed. Core layer, pure Python: benchmark suites
 and menus can list them without importing torch."""
 

@@ -18,8 +18,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from explorer import __version__
-from explorer.core.blocks import residual_blocks
-from explorer.core.stages import DEFAULT_ARCH, RESNETS
+from explorer.core.network.blocks import residual_blocks
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 from explorer.ui import window_layout
 from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
 from explorer.ui.common.drops import DropFilter
@@ -27,7 +27,7 @@ from explorer.ui.jobs import JobRunner
 from explorer.ui.startup import PARTS_LANE, cached_summary, icon_path, import_part_modules
 
 if TYPE_CHECKING:  # imported for real in build_parts, after the window is on screen
-    from explorer.core.summary import ModelSummary
+    from explorer.core.network.summary import ModelSummary
     from explorer.ui.classify.panel import ClassifyPanel
     from explorer.ui.common.switches import BlockSwitches
     from explorer.ui.diagram.view import BlockDiagram

@@ -12,10 +12,10 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from explorer.core.stages import DEFAULT_ARCH
+from explorer.core.network.stages import DEFAULT_ARCH
 
 if TYPE_CHECKING:
-    from explorer.core.summary import ModelSummary
+    from explorer.core.network.summary import ModelSummary
 
 PARTS_LANE = "parts"
 # The torch-backed modules that build_parts imports (the modules only: no widget is created off the
@@ -33,7 +33,7 @@ PART_MODULES = (
 def cached_summary(arch: str = DEFAULT_ARCH, num_classes: int = 1000) -> "ModelSummary":
     """The 224x224 summary of a member behind ``resnet-explorer summary``, computed once per network
     and head per process (milliseconds: a torch-free layer table), always on a worker thread."""
-    from explorer.core.summary import summarize
+    from explorer.core.network.summary import summarize
 
     return summarize(num_classes=num_classes, arch=arch)
 

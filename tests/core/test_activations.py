@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchvision
 
-from explorer.core.activations import (
+from explorer.core.insight.activations import (
     ActivationCache,
     block_modules,
     capture_activations,
@@ -17,11 +17,9 @@ from explorer.core.activations import (
     inference_semantics,
     top_channels,
 )
-from explorer.core.blocks import feature_blocks
-from explorer.core.model import ResNet50
+from explorer.core.network.blocks import feature_blocks
+from explorer.core.network.model import ResNet50
 from support import lively_model
-
-
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ import pytest
 import torch
 import torchvision
 
-from explorer.core.architecture import ArchitectureError, guess_architecture, infer_architecture
-from explorer.core.blocks import block_kinds, stage_title, stages_of
-from explorer.core.gradients import GradConfig, PRESETS, validate
+from explorer.core.gradients import PRESETS, GradConfig, validate
 from explorer.core.gradients.depth import DepthCurve, depth_verdict, run_depth_comparison
-from explorer.core.labels import LabelsError, class_labels, read_labels
-from explorer.core.stages import RESNETS
+from explorer.core.loading.architecture import ArchitectureError, guess_architecture, infer_architecture
+from explorer.core.loading.labels import LabelsError, class_labels, read_labels
+from explorer.core.network.blocks import block_kinds, stage_title, stages_of
+from explorer.core.network.stages import RESNETS
 
 
 def meta_state(build, **kwargs):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.core.blocks import (
+from explorer.core.gradients import shortcut_variants
+from explorer.core.network.blocks import (
     HEAD,
     STEM,
     block_of,
@@ -16,8 +17,7 @@ from explorer.core.blocks import (
     stage_outputs,
     stage_title,
 )
-from explorer.core.gradients import shortcut_variants
-from explorer.core.model import RESNET50_STAGES, ResNet50
+from explorer.core.network.model import RESNET50_STAGES, ResNet50
 
 
 def test_names_follow_the_model():

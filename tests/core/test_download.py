@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer.core import download
-from explorer.core.download import CacheError, DownloadCancelled, DownloadError, cache_dir, fetch
+from explorer.core.loading import download
+from explorer.core.loading.download import CacheError, DownloadCancelled, DownloadError, cache_dir, fetch
 from support import PERMISSIONS_IGNORED, Server
 
 

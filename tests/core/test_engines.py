@@ -15,12 +15,13 @@ import torch
 from torch import nn
 
 import support
-from explorer.core import engines
 from explorer.core.choices import ENGINES
-from explorer.core.engines import cache, onnx_graph
+from explorer.core.devices import default_precision
 from explorer.core.images import load_image, preprocess
-from explorer.core.inference import Classifier, default_precision, fold_batchnorm, sample_images
-from explorer.core.model import ResNet
+from explorer.core.inference import engines
+from explorer.core.inference.classifier import Classifier, fold_batchnorm, sample_images
+from explorer.core.inference.engines import cache, onnx_graph
+from explorer.core.network.model import ResNet
 
 CPU = torch.device("cpu")
 EXPORTED = [name for name in ENGINES if name != "torch"]
@@ -171,11 +172,11 @@ def test_auto_means_torch_off_the_cpu_and_onnx_engines_refuse_other_devices():
 
 
 def test_bf16_is_the_default_only_where_the_cpu_runs_it_natively(monkeypatch):
-    from explorer.core import inference
+    from explorer.core import devices
 
-    native = "bf16" in inference.supported_precisions(CPU)
+    native = "bf16" in supported_precisions(CPU)
     assert default_precision(CPU) == ("bf16" if native else "fp32") and Classifier("cpu").precision == default_precision(CPU)
-    monkeypatch.setattr(inference, "supported_precisions", lambda device: ["fp32", "bf16"])
+    monkeypatch.setattr(devices, "supported_precisions", lambda device: ["fp32", "bf16"])
     assert Classifier("cpu").precision == "bf16" and Classifier("cpu", "fp32").precision == "fp32"
     assert default_precision(torch.device("cuda")) == "fp32"
 

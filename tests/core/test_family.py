@@ -12,12 +12,12 @@ import torchinfo
 import torchvision
 from torch import nn
 
-from explorer.core.architecture import infer_architecture
-from explorer.core.blocks import block_kinds, residual_blocks
-from explorer.core.model import BasicBlock, Bottleneck, ResNet
-from explorer.core.stages import RESNET50_STAGES, RESNETS, StageSpec
-from explorer.core.summary import summarize
-from explorer.core.weights import WeightsError, checkpoint_architecture, load_model
+from explorer.core.loading.architecture import infer_architecture
+from explorer.core.loading.weights import WeightsError, checkpoint_architecture, load_model
+from explorer.core.network.blocks import block_kinds, residual_blocks
+from explorer.core.network.model import BasicBlock, Bottleneck, ResNet
+from explorer.core.network.stages import RESNET50_STAGES, RESNETS, StageSpec
+from explorer.core.network.summary import summarize
 from support import enliven
 
 SMALL = ("resnet18", "resnet34", "resnet50", "resnext50_32x4d")  # at 224 px; the others at 64 px
@@ -118,7 +118,7 @@ def test_grouped_and_wide_bottlenecks():
 def test_classifier_runs_the_member_a_file_holds(arch, tmp_path):
     """Basic blocks and grouped convolutions fold their BatchNorm like bottlenecks: the Classifier's
     fast copy gives the plain model's logits."""
-    from explorer.core.inference import Classifier
+    from explorer.core.inference.classifier import Classifier
 
     model = enliven(ResNet(arch, seed=4), seed=4)
     torch.save(model.state_dict(), tmp_path / "w.pth")

@@ -12,10 +12,10 @@ import torch.nn.functional as F
 import torchvision
 from PIL import Image
 
-from explorer.core.activations import block_modules, capture_activations
-from explorer.core.gradcam import COLORMAPS, CamShares, GradCam, cam_mass_shares, colorize, grad_cam, network_view, overlay
 from explorer.core.images import preprocess
-from explorer.core.model import ResNet50
+from explorer.core.insight.activations import block_modules, capture_activations
+from explorer.core.insight.gradcam import COLORMAPS, CamShares, GradCam, cam_mass_shares, colorize, grad_cam, network_view, overlay
+from explorer.core.network.model import ResNet50
 from support import lively_model
 
 SIZE = 64

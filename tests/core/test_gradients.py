@@ -29,7 +29,7 @@ from explorer.core.gradients import (
     run_gradients,
 )
 from explorer.core.gradients.verdict import trend_verdict, versus_clause
-from explorer.core.model import ResNet50
+from explorer.core.network.model import ResNet50
 
 SMALL = GradConfig(size=64, batch=2, seed=0)
 

@@ -9,12 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.core import inference
+from explorer.core.devices import available_devices, select_device, supported_precisions
 from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD, load_image, preprocess
-from explorer.core.inference import Classifier, available_devices, fold_batchnorm, sample_images, select_device, supported_precisions
-from explorer.core.labels import imagenet_classes
-from explorer.core.model import ResNet50
-from explorer.core.weights import WeightsError
+from explorer.core.inference import classifier as inference
+from explorer.core.inference.classifier import Classifier, fold_batchnorm, sample_images
+from explorer.core.loading.labels import imagenet_classes
+from explorer.core.loading.weights import WeightsError
+from explorer.core.network.model import ResNet50
 
 tv_models = pytest.importorskip("torchvision.models")
 transforms = pytest.importorskip("torchvision.transforms")

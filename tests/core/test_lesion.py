@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core.lesion import Cancelled, Lesioner, lesion, lesion_sweep
-from explorer.core.model import ResNet50, SwitchableBatchNorm2d
+from explorer.core.insight.lesion import Cancelled, Lesioner, lesion, lesion_sweep
+from explorer.core.network.model import ResNet50, SwitchableBatchNorm2d
 from support import lively_model
 
 SIZE = 32

@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from explorer.core import memory
 from explorer.core.files import file_problem, folder_problem
-from explorer.core.summary import summarize
+from explorer.core.network import memory
+from explorer.core.network.summary import summarize
 from explorer.core.text import first_line, one_line, os_reason, shown
 
 

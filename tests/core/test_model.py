@@ -8,7 +8,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from explorer.core.model import RESNET50_STAGES, Bottleneck, ResNet50, SwitchableBatchNorm2d
+from explorer.core.network.model import RESNET50_STAGES, Bottleneck, ResNet50, SwitchableBatchNorm2d
 
 
 def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:

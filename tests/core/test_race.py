@@ -13,9 +13,8 @@ from dataclasses import replace
 import pytest
 import torch
 import torch.nn.functional as F
-from support import image_folder
 
-from explorer.core.model import ResNet, ResNet50
+from explorer.core.network.model import ResNet, ResNet50
 from explorer.core.race import train
 from explorer.core.race.config import RaceConfig, check_data, validate
 from explorer.core.race.data import DataError, RaceData, batches, load_digits, load_folder, split_indices
@@ -32,6 +31,7 @@ from explorer.core.race.report import (
 )
 from explorer.core.race.train import build_lanes, learning_rate, run_race, stem_grad_norm
 from explorer.core.race.verdict import race_verdict
+from support import image_folder
 
 TINY = RaceConfig(steps=3, batch=4, device="cpu")
 

@@ -6,8 +6,8 @@ import torchinfo
 import torchvision
 from torch import nn
 
-from explorer.core.model import ResNet50
-from explorer.core.summary import count_parameters, summarize
+from explorer.core.network.model import ResNet50
+from explorer.core.network.summary import count_parameters, summarize
 
 
 @pytest.fixture(scope="module")

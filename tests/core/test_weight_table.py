@@ -1,4 +1,4 @@
-"""The weights table (explorer/core/sources.py, plain data) against torchvision's own weight enums,
+"""The weights table (explorer/core/loading/sources.py, plain data) against torchvision's own weight enums,
 entry by entry: URL, file name, SHA-256 prefix, eval transform and published top-1. Reads
 torchvision's metadata only; nothing is downloaded."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from torchvision.models import get_model_weights
 
-from explorer.core.sources import (
+from explorer.core.loading.sources import (
     DEFAULT_SOURCE,
     NAMED_WEIGHTS,
     WEIGHT_SOURCES,
@@ -19,7 +19,7 @@ from explorer.core.sources import (
     weight_source,
     weights_for,
 )
-from explorer.core.stages import RESNETS
+from explorer.core.network.stages import RESNETS
 
 
 def torchvision_entries() -> dict[str, object]:

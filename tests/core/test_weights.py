@@ -19,9 +19,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.core import download, weights
-from explorer.core.model import ResNet50
-from explorer.core.weights import WeightsError, guess_architecture, load_weights, normalize_state_dict
+from explorer.core.loading import download, weights
+from explorer.core.loading.weights import WeightsError, guess_architecture, load_weights, normalize_state_dict
+from explorer.core.network.model import ResNet50
 from support import PERMISSIONS_IGNORED
 
 tv_models = pytest.importorskip("torchvision.models")
@@ -321,14 +321,14 @@ def test_unsupported_urls_are_refused_in_one_line(model, url, words):
 
 
 def test_which_sources_download():
-    from explorer.core.sources import needs_download
+    from explorer.core.loading.sources import needs_download
 
     assert needs_download("imagenet-v2") and needs_download("https://example.org/w.pth")
     assert not needs_download("random") and not needs_download("/tmp/w.pth") and not needs_download("C:\\w.pth")
 
 
 def test_hub_hash_convention():
-    from explorer.core.sources import hub_sha256_prefix
+    from explorer.core.loading.sources import hub_sha256_prefix
 
     assert hub_sha256_prefix("resnet50-11ad3fa6.pth") == "11ad3fa6"
     assert hub_sha256_prefix("model-2024.pth") is None  # fewer than eight hex digits: not a hash

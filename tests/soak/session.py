@@ -27,8 +27,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
 
 from explorer.core.gradients import PRESETS
+from explorer.core.network.model import ResNet50
 from explorer.core.samples import sample_images
-from explorer.core.model import ResNet50
 from explorer.ui import window_layout
 from explorer.ui.app import create_application
 from explorer.ui.main_window import MainWindow

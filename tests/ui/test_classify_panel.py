@@ -3,7 +3,7 @@ bad inputs get their own error and the rest still classify; failed or cancelled 
 current weights and say how to proceed; the untrained banner; device selector; settings.
 
 Checkpoints are torch.save'd state_dicts in a temporary folder; downloads are simulated by replacing
-explorer.core.download.fetch (nothing here touches the network)."""
+explorer.core.loading.download.fetch (nothing here touches the network)."""
 
 from __future__ import annotations
 
@@ -17,14 +17,16 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QPushButton
 
-from explorer.core import download, engines
-from explorer.core.inference import Classifier, available_devices, default_precision
 from explorer.core.choices import ENGINES
-from explorer.core.model import ResNet50
+from explorer.core.devices import available_devices, default_precision
+from explorer.core.inference import engines
+from explorer.core.inference.classifier import Classifier
+from explorer.core.loading import download
+from explorer.core.network.model import ResNet50
 from explorer.ui.classify.host import ClassifierHost
 from explorer.ui.classify.panel import ClassifyPanel
 from explorer.ui.jobs import JobRunner
-from support import not_an_image, pattern_image, random_stats_model, checkpoint
+from support import checkpoint, not_an_image, pattern_image, random_stats_model
 
 TIMEOUT_MS = 60_000
 CPU = torch.device("cpu")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PySide6.QtCore import QSettings
 
-from explorer.core.model import ResNet50
+from explorer.core.network.model import ResNet50
 from explorer.ui.common import dialogs
 from explorer.ui.main_window import MainWindow
 from support import Server, checkpoint, pattern_image, random_stats_model

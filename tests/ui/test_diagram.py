@@ -9,10 +9,10 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from explorer.core.blocks import residual_blocks
-from explorer.core.model import ResNet50
-from explorer.core.stages import RESNETS
-from explorer.core.summary import summarize
+from explorer.core.network.blocks import residual_blocks
+from explorer.core.network.model import ResNet50
+from explorer.core.network.stages import RESNETS
+from explorer.core.network.summary import summarize
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.diagram.scene_items import EdgeItem
 from explorer.ui.diagram.view import BlockDiagram

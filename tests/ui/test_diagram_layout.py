@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.core.summary import summarize
+from explorer.core.network.summary import summarize
 from explorer.ui.diagram import layout
 from explorer.ui.diagram.layers import block_layers, layer_text
 

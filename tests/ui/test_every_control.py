@@ -12,11 +12,11 @@ from PySide6.QtCore import QSettings, QSignalBlocker, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QToolButton
 
-from explorer.core import download
-from explorer.ui.common import dialogs
+from explorer.core.loading import download
 from explorer.ui import window_layout
+from explorer.ui.common import dialogs
 from explorer.ui.main_window import MainWindow
-from support import pattern_image, checkpoint
+from support import checkpoint, pattern_image
 
 TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")

@@ -16,12 +16,12 @@ import torch
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtSvg import QSvgRenderer
 
-from explorer.core.blocks import residual_blocks
 from explorer.core.gradients import CSV_FIELDS, GradConfig, main_path_layers, run_gradients
 from explorer.core.gradients.depth import depth_verdict
-from explorer.core.model import ResNet50
-from explorer.core.stages import RESNETS
-from explorer.core.summary import summarize
+from explorer.core.network.blocks import residual_blocks
+from explorer.core.network.model import ResNet50
+from explorer.core.network.stages import RESNETS
+from explorer.core.network.summary import summarize
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.gradient_lab.panel import GradientPanel, main_path_layout
 from explorer.ui.gradient_lab.plot import Curve, GradientPlot

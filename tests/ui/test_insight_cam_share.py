@@ -12,15 +12,15 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.core.gradcam import cam_mass_shares
 from explorer.core.images import load_image, preprocess
-from explorer.core.labels import imagenet_classes
-from explorer.core.model import ResNet50
-from explorer.core.weights import load_weights
-from explorer.core.blocks import residual_blocks
+from explorer.core.insight.gradcam import cam_mass_shares
+from explorer.core.loading.labels import imagenet_classes
+from explorer.core.loading.weights import load_weights
+from explorer.core.network.blocks import residual_blocks
+from explorer.core.network.model import ResNet50
 from explorer.ui.common.switches import BlockSwitches
-from explorer.ui.diagram.view import BlockDiagram
 from explorer.ui.diagram.painting import overlay_colour
+from explorer.ui.diagram.view import BlockDiagram
 from explorer.ui.insight.panel import CAM_SHARE, InsightPanel
 from support import lively_model
 

@@ -18,14 +18,14 @@ import torch
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from explorer.core.activations import capture_activations, top_channels
-from explorer.core.gradcam import grad_cam, network_view, overlay
 from explorer.core.gradients import GradResult, LayerGrad
 from explorer.core.images import load_image, preprocess
-from explorer.core.labels import imagenet_classes
-from explorer.core.lesion import Lesioner
-from explorer.core.model import ResNet50
-from explorer.core.weights import load_weights
+from explorer.core.insight.activations import capture_activations, top_channels
+from explorer.core.insight.gradcam import grad_cam, network_view, overlay
+from explorer.core.insight.lesion import Lesioner
+from explorer.core.loading.labels import imagenet_classes
+from explorer.core.loading.weights import load_weights
+from explorer.core.network.model import ResNet50
 from explorer.ui.insight.host import gradient_block_norms
 from explorer.ui.insight.panel import ACTIVATIONS, CAM, InsightPanel
 

@@ -11,15 +11,15 @@ import torch
 from PIL import Image
 from PySide6.QtCore import QSettings
 
-from explorer.core.activations import ActivationCache
 from explorer.core.images import load_image, preprocess
-from explorer.core.model import ResNet50
-from explorer.core.weights import load_weights
-from explorer.core.blocks import residual_blocks
-from explorer.ui.common.switches import BlockSwitches
-from explorer.ui.diagram.view import BlockDiagram
+from explorer.core.insight.activations import ActivationCache
+from explorer.core.loading.weights import load_weights
+from explorer.core.network.blocks import residual_blocks
+from explorer.core.network.model import ResNet50
 from explorer.ui.common.overlay import BlockOverlay
+from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.diagram.painting import overlay_colour
+from explorer.ui.diagram.view import BlockDiagram
 from explorer.ui.main_window import MainWindow
 
 TIMEOUT_MS = 60_000

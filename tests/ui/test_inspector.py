@@ -10,9 +10,9 @@ import torch
 from PySide6.QtCore import QPointF, Qt
 
 from explorer.cli import main as cli_main
-from explorer.core.model import ResNet50
-from explorer.core.summary import summarize
-from explorer.core.blocks import residual_blocks
+from explorer.core.network.blocks import residual_blocks
+from explorer.core.network.model import ResNet50
+from explorer.core.network.summary import summarize
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.diagram.view import BlockDiagram
 from explorer.ui.inspector.panel import Inspector

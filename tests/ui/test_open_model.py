@@ -8,14 +8,14 @@ from __future__ import annotations
 import pytest
 import torch
 from PySide6.QtCore import QSettings
+from test_main_window import drop
 
-from explorer.core import download
-from explorer.core.inference import Classifier
+from explorer.core.inference.classifier import Classifier
+from explorer.core.loading import download
 from explorer.ui.classify.model_menus import RECENT_KEY, ModelMenus
 from explorer.ui.common import dialogs
 from explorer.ui.main_window import MainWindow
 from support import checkpoint, lively_model, pattern_image
-from test_main_window import drop
 
 TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")

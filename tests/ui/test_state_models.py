@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.core.blocks import residual_blocks
 from explorer.core.gradients import PRESETS, GradConfig
+from explorer.core.network.blocks import residual_blocks
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.gradient_lab.settings import CUSTOM, LabSettings
 

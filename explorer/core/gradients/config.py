@@ -1,6 +1,6 @@
 """What a gradient-lab run varies (shortcuts, lesions, normalisation, initialisation, inputs, targets)
 and the network (any member of the family, default ResNet-50) as one frozen, validated value, and
-which runs a ``shortcuts`` choice means. Pure Python over explorer.core.blocks; part of
+which runs a ``shortcuts`` choice means. Pure Python over explorer.core.network.blocks; part of
 explorer.core.gradients.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from explorer.core.blocks import residual_blocks, stages_of
-from explorer.core.sources import arch_problem
-from explorer.core.stages import DEFAULT_ARCH, RESNETS
+from explorer.core.loading.sources import arch_problem
+from explorer.core.network.blocks import residual_blocks, stages_of
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 
 NORMS: tuple[str, ...] = ("batch", "frozen", "none")  # ResNet50.set_normalization modes offered here
 INITS: tuple[str, ...] = ("he", "pytorch", "weights")
@@ -22,7 +22,7 @@ SHORTCUT_CHOICES: tuple[str, ...] = ("on", "off", "both")
 class GradConfig:
     """One run's settings. The same config gives the same numbers on the same device.
 
-    ``arch`` is the member (``explorer.core.stages.RESNETS``); ``plain_blocks`` names the blocks
+    ``arch`` is the member (``explorer.core.network.stages.RESNETS``); ``plain_blocks`` names the blocks
     whose shortcut is off when ``shortcuts`` is False (None: all of them). ``lesion`` removes the
     residual branch of the named blocks (Veit et al. 2016). ``inputs``
     are image paths (the batch is then the images, ``batch`` is ignored); empty means seeded

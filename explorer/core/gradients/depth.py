@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from explorer.core.gradients.config import GradConfig
 from explorer.core.gradients.result import GradResult
 from explorer.core.gradients.run import run_comparison
+from explorer.core.network.stages import RESNETS
 from explorer.core.progress import Cancel, Progress
-from explorer.core.stages import RESNETS
 
 DEFAULT_DEPTHS = ("resnet18", "resnet34")
 

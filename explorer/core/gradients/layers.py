@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from explorer.core.blocks import STEM_STAGE
-from explorer.core.model import ResNet
+from explorer.core.network.blocks import STEM_STAGE
+from explorer.core.network.model import ResNet
 
 
 def gradient_layers(model: ResNet) -> list[tuple[str, nn.Module, nn.Module, bool]]:

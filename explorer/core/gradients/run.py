@@ -17,15 +17,14 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from explorer.core.blocks import stage_of, stages_of
 from explorer.core.gradients.config import GradConfig, shortcut_variants, validate
 from explorer.core.gradients.layers import gradient_layers, stage_modules
 from explorer.core.gradients.result import GradResult, LayerGrad
 from explorer.core.gradients.verdict import trend_verdict, versus_clause
-from explorer.core.model import ResNet
+from explorer.core.network.blocks import stage_of, stages_of
+from explorer.core.network.model import ResNet
+from explorer.core.network.stages import input_size_problem
 from explorer.core.progress import Cancel, Cancelled, Progress
-from explorer.core.stages import input_size_problem
-
 
 # -- building a run ------------------------------------------------------------------------------
 
@@ -51,7 +50,7 @@ def _build(
     ratio = 256 / 224
     init = "he" if config.init == "weights" else config.init
     if config.init == "weights":
-        from explorer.core.weights import ArchitectureMismatch, WeightsCancelled, load_model
+        from explorer.core.loading.weights import ArchitectureMismatch, WeightsCancelled, load_model
 
         try:  # the member the weights hold (a file's own head included), which must be config.arch
             model, info = load_model(config.weights, config.arch, download_progress, cancel, config.seed)

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.core.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
 
 DIGITS = "digits"  # the bundled data set; any other ``data`` value is a folder in ImageFolder layout
 # "batch": BatchNorm with batch statistics while training, running statistics for validation (PyTorch's
@@ -23,7 +23,7 @@ DIGITS = "digits"  # the bundled data set; any other ``data`` value is a folder 
 NORMS: tuple[str, ...] = ("batch", "none")
 
 
-# Any member of the ResNet family races (explorer.core.stages.RESNETS): ResNet-18 and -34 with basic
+# Any member of the ResNet family races (explorer.core.network.stages.RESNETS): ResNet-18 and -34 with basic
 # blocks, ResNet-50 and deeper with bottlenecks, ResNeXt and Wide ResNet; plain-18 against plain-34
 # is two races. The network's name is its torchvision builder name.
 NETWORKS: tuple[str, ...] = tuple(RESNETS)
@@ -60,7 +60,7 @@ class RaceConfig:
 
 
 # Below 32 px the last stage sees less than a 1x1 map and BN over it is degenerate (every member
-# divides the side by 32: see explorer.core.stages).
+# divides the side by 32: see explorer.core.network.stages).
 MIN_SIZE = MIN_INPUT_SIZE
 
 

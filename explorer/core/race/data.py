@@ -3,7 +3,7 @@ split once into training and validation sets, and the seeded stream of training 
 networks see. Core layer: torch, numpy and explorer.core.images.
 
 The digits are the UCI "Optical Recognition of Handwritten Digits" test set (Alpaydin & Kaynak 1998),
-8x8 pixels with values 0..16, shipped in ``resources/digits`` (provenance and licence in the
+8x8 pixels with values 0..16, shipped in ``explorer/resources/digits`` (provenance and licence in the
 LICENSES.md beside it). They are upsampled bilinearly to the race's image size and repeated over three
 channels, since the networks have an RGB stem.
 """

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.core.inference import select_device
-from explorer.core.model import ResNet
+from explorer.core.devices import select_device
+from explorer.core.network.model import ResNet
 from explorer.core.race.config import NETWORKS, RaceConfig, check_data, validate
 from explorer.core.race.data import DataCancelled, batches, load_data
 from explorer.core.race.report import LABELS, PLAIN, RESIDUAL, SERIES, DataInfo, NetStep, RaceResult, RaceStep, RunCurve

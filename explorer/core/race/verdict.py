@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import statistics
 
+from explorer.core.network.stages import arch_title
 from explorer.core.race.config import RaceConfig
 from explorer.core.race.report import PLAIN, RESIDUAL, DataInfo, RunCurve
-from explorer.core.stages import arch_title
 
 # Per-batch numbers are noisy, and a residual ResNet-50 at this scale has single batches with a loss
 # of 4 to 11 among ones below 1 (confidently wrong logits): the verdict takes the median loss over the

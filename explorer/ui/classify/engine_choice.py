@@ -1,5 +1,5 @@
 """What runs the classification panel's predictions: the engine (auto, torch, onnxruntime, OpenVINO;
-see :mod:`explorer.core.engines`) and the precision (auto, or one the device runs natively).
+see :mod:`explorer.core.inference.engines`) and the precision (auto, or one the device runs natively).
 
 UI layer, a thin view: two combo boxes that hold plain strings and say when the user changed one;
 the panel decides what to do (load the weights again with the new choice, on its worker lane).
@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from explorer.core.choices import ENGINE_CHOICES
-from explorer.core.inference import select_device, supported_precisions
+from explorer.core.devices import select_device, supported_precisions
 
 AUTO = "auto"
 

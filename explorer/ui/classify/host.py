@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from explorer.core.inference import Classifier, Prediction
+from explorer.core.inference.classifier import Classifier, Prediction
+from explorer.core.loading.weights import WeightsInfo, weight_source
 from explorer.core.progress import Cancel, Progress
-from explorer.core.weights import WeightsInfo, weight_source
 
 THUMBNAIL_PX = 96
 PREVIEW_PX = 384
@@ -83,7 +83,7 @@ class ClassifierHost:
         arch: str | None = None, engine: str = "auto", precision: str = "auto",
     ) -> LoadedWeights:
         """Load ``source`` on ``device`` into a new Classifier (predicting with ``engine`` at
-        ``precision``, see :mod:`explorer.core.engines`; an export or compile happens here, on the
+        ``precision``, see :mod:`explorer.core.inference.engines`; an export or compile happens here, on the
         worker) kept under ``token`` until committed. ``arch`` is the member for ``random`` (a named
         checkpoint or a file decides its own)."""
         self._candidate = None  # an earlier load that was never committed is dropped

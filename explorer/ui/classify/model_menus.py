@@ -3,7 +3,7 @@ which member of the family it is), File > Open recent (the last model files, kep
 file that has gone is dropped with a one-line notice) and the Network menu (every member of the
 family with random weights or each of its torchvision checkpoints).
 
-UI layer (Qt widgets) over the torch-free tables of explorer.core.stages and sources. The menus emit
+UI layer (Qt widgets) over the torch-free tables of explorer.core.network.stages and sources. The menus emit
 ``model_chosen(source, arch)`` (``arch`` only for random weights, else ""); the classifier loads it,
 and the window follows the network the loaded weights belong to. The recent list is a Qt-free
 :class:`RecentModels`; the menu is its view.
@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
-from explorer.core.sources import CHECKPOINT_SUFFIXES, RANDOM, NAMED_WEIGHTS, weights_for
-from explorer.core.stages import RESNETS
+from explorer.core.loading.sources import CHECKPOINT_SUFFIXES, NAMED_WEIGHTS, RANDOM, weights_for
+from explorer.core.network.stages import RESNETS
 from explorer.core.text import shown
 
 RECENT_KEY = "models/recent"

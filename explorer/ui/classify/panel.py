@@ -30,11 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.devices import available_devices
 from explorer.core.images import ImageError, expand_inputs
-from explorer.core.inference import Prediction, available_devices
-from explorer.core.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
-from explorer.core.sources import needs_download
-from explorer.core.stages import RESNETS, arch_title
+from explorer.core.inference.classifier import Prediction
+from explorer.core.loading.sources import needs_download
+from explorer.core.loading.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
+from explorer.core.network.stages import RESNETS, arch_title
 from explorer.core.text import shown
 from explorer.ui.classify.engine_choice import EngineChoice
 from explorer.ui.classify.entries import Entry, picture_pixmap

@@ -2,7 +2,7 @@
 split into the main path, the shortcut path (a convolutional block's projection), the addition and
 what follows it, and the label of the projection on a collapsed block's arc.
 
-UI layer, pure Python over explorer.core.summary (no Qt), so it is tested without a scene.
+UI layer, pure Python over explorer.core.network.summary (no Qt), so it is tested without a scene.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from explorer.ui.common.text import shape_text
 from explorer.ui.diagram.block_item import LayerView
 
 if TYPE_CHECKING:
-    from explorer.core.summary import BlockSummary, HeadSummary, LayerSummary
+    from explorer.core.network.summary import BlockSummary, HeadSummary, LayerSummary
 
 LAYER_WORDS = {"BatchNorm2d": "BN", "ReLU": "ReLU", "AdaptiveAvgPool2d": "global avg-pool"}
 

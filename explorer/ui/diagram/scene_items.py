@@ -22,7 +22,7 @@ from explorer.ui.diagram.painting import BODY_H, BODY_W, PORT_Y, font, label_fon
 from explorer.ui.diagram.structure import Fold
 
 if TYPE_CHECKING:
-    from explorer.core.summary import ModelSummary
+    from explorer.core.network.summary import ModelSummary
 
 COLOUR_BAR_W = 240.0
 STACK_STEP = 4.0  # the offset of each block drawn behind a fold's front box

@@ -3,7 +3,7 @@ residual blocks (convolutional or identity, by torchvision's projection rule) an
 with the text of its box, and which identity blocks a long stage folds into one "×35" item
 (ResNet-152's stage 4 has 36 blocks: unfolded, no name would be legible at the window's size).
 
-UI layer, pure Python over explorer.core.blocks (no Qt, no torch), so it is tested without a scene.
+UI layer, pure Python over explorer.core.network.blocks (no Qt, no torch), so it is tested without a scene.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from explorer.core.blocks import HEAD, STEM, STEM_STAGE, block_kinds, stage_title
-from explorer.core.stages import RESNET50_STAGES, StageSpec
+from explorer.core.network.blocks import HEAD, STEM, STEM_STAGE, block_kinds, stage_title
+from explorer.core.network.stages import RESNET50_STAGES, StageSpec
 from explorer.ui.common.text import BLOCK_KIND_TEXT
 
 # A stage of more blocks than this folds its identity blocks into one item; ResNet-50's longest

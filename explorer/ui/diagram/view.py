@@ -4,8 +4,8 @@ the edges; click to select, expand a block to its layers, switch a block's short
 branch off for the gradient lab, colour the blocks by a metric with a colour bar.
 
 UI layer, torch-free: the window draws it right after its first paint, while torch is still being
-imported. Structure comes from the stage table (explorer.core.stages and blocks) at once, shapes and
-layers from ``explorer.core.summary`` when the window hands the summary over (``set_summary``);
+imported. Structure comes from the stage table (explorer.core.network.stages and blocks) at once, shapes and
+layers from ``explorer.core.network.summary`` when the window hands the summary over (``set_summary``);
 nothing here lists layers by hand. The switches live in a Qt-free ``BlockSwitches`` model that this view shows
 and writes; the view emits ``block_selected(str)``. Placement is ``explorer.ui.diagram.layout``'s.
 """
@@ -19,8 +19,8 @@ from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, QMenu, QWidget
 
-from explorer.core.blocks import HEAD
-from explorer.core.stages import RESNET50_STAGES, StageSpec
+from explorer.core.network.blocks import HEAD
+from explorer.core.network.stages import RESNET50_STAGES, StageSpec
 from explorer.ui.common.overlay import BlockOverlay
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.text import shape_text
@@ -33,7 +33,7 @@ from explorer.ui.diagram.scene_items import ColourBarItem, EdgeItem, FoldItem, S
 from explorer.ui.diagram.structure import NOTE, folds, stage_groups
 
 if TYPE_CHECKING:  # the diagram is drawn before torch is imported; the summary comes later
-    from explorer.core.summary import BlockSummary, HeadSummary, ModelSummary
+    from explorer.core.network.summary import BlockSummary, HeadSummary, ModelSummary
 
 ZOOM_STEP = 1.2
 MAX_FIT_SCALE = 1.6  # fitting never blows a small diagram up beyond this

@@ -13,10 +13,10 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from explorer.core.devices import available_devices
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS
-from explorer.core.inference import available_devices
-from explorer.core.sources import RANDOM, weights_for
-from explorer.core.stages import DEFAULT_ARCH, RESNETS, arch_title
+from explorer.core.loading.sources import RANDOM, weights_for
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
 from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label

@@ -16,12 +16,12 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget
 
-from explorer.core.blocks import stage_of
 from explorer.core.gradients import GradResult, run_comparison
 from explorer.core.gradients.depth import DepthComparison, run_depth_comparison
-from explorer.core.summary import ModelSummary
-from explorer.ui.common.export import export_saying
+from explorer.core.network.blocks import stage_of
+from explorer.core.network.summary import ModelSummary
 from explorer.ui.common import dialogs
+from explorer.ui.common.export import export_saying
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.widgets import bold, row, scrolling, wrapping_label
 from explorer.ui.gradient_lab.export import export

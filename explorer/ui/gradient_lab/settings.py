@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from explorer.core.blocks import residual_blocks, stages_of
+from explorer.core.devices import available_devices
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice
-from explorer.core.inference import available_devices
-from explorer.core.sources import default_weights, source_arch
-from explorer.core.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
+from explorer.core.loading.sources import default_weights, source_arch
+from explorer.core.network.blocks import residual_blocks, stages_of
+from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
 from explorer.ui.common.events import Event
 
 CUSTOM = "custom"

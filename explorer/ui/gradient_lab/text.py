@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from explorer.core.blocks import residual_blocks, stages_of
 from explorer.core.gradients import GradResult
-from explorer.core.stages import DEFAULT_ARCH, arch_title
+from explorer.core.network.blocks import residual_blocks, stages_of
+from explorer.core.network.stages import DEFAULT_ARCH, arch_title
 from explorer.ui.gradient_lab.plot import Skipped, curve_name
 
 QUANTITY_WORDS = {"grad_norm": "gradient norm", "activation_std": "activation std"}

@@ -12,8 +12,8 @@ from PIL import Image
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
 
-from explorer.core.blocks import stage_outputs
-from explorer.core.gradcam import COLORMAPS, DEFAULT_STAGE, STAGES, overlay
+from explorer.core.insight.gradcam import COLORMAPS, DEFAULT_STAGE, STAGES, overlay
+from explorer.core.network.blocks import stage_outputs
 from explorer.ui.common.pixmaps import rgb_pixmap
 from explorer.ui.common.widgets import buddy, wrapping_label
 from explorer.ui.insight.host import CamView

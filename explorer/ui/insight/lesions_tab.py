@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from explorer.core.blocks import residual_blocks
-from explorer.core.lesion import KINDS, Lesion, Sweep
+from explorer.core.insight.lesion import KINDS, Lesion, Sweep
+from explorer.core.network.blocks import residual_blocks
 from explorer.ui.common.widgets import buddy, wrapping_label
 from explorer.ui.insight.views import SweepChart, TopTable
 

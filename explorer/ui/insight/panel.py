@@ -20,10 +20,10 @@ from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
 
-from explorer.core.blocks import STEM, block_of, feature_blocks
-from explorer.core.gradcam import CamShares
 from explorer.core.gradients import GradResult
-from explorer.core.lesion import Lesion, Sweep
+from explorer.core.insight.gradcam import CamShares
+from explorer.core.insight.lesion import Lesion, Sweep
+from explorer.core.network.blocks import STEM, block_of, feature_blocks
 from explorer.ui.common.overlay import BlockOverlay
 from explorer.ui.common.widgets import Banner, buddy, wrapping_label
 from explorer.ui.insight.activations_tab import ActivationsTab

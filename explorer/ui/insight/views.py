@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.activations import ChannelMap
-from explorer.core.gradcam import colorize
-from explorer.core.lesion import Sweep
+from explorer.core.insight.activations import ChannelMap
+from explorer.core.insight.gradcam import colorize
+from explorer.core.insight.lesion import Sweep
 from explorer.ui.common.pixmaps import rgb_pixmap
 
 GRID_COLUMNS = 4

@@ -2,7 +2,7 @@
 of the total, mult-adds, activation memory, receptive field, cumulative stride; for a layer its
 kernel, stride, padding and, with weights loaded, the weight mean and std).
 
-UI layer. Every number is read from ``explorer.core.summary.ModelSummary``, the same object behind
+UI layer. Every number is read from ``explorer.core.network.summary.ModelSummary``, the same object behind
 ``resnet-explorer summary``, and formatted the way that table formats it; nothing is computed here.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from explorer.core.summary import BlockSummary, HeadSummary, LayerSummary, ModelSummary
+from explorer.core.network.summary import BlockSummary, HeadSummary, LayerSummary, ModelSummary
 from explorer.ui.common.text import BLOCK_KIND_TEXT, shape_text
 
 # Rows in display order: (key, label).

@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
+from explorer.core.network.stages import arch_title
 from explorer.core.race.config import DIGITS, NETWORKS
-from explorer.core.stages import arch_title
 from explorer.ui.common.widgets import spin
 from explorer.ui.race.settings import AUTO_DEVICE, LIMITS, RaceSettings
 

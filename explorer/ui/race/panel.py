@@ -14,12 +14,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget
 
-from explorer.core.inference import available_devices
+from explorer.core.devices import available_devices
 from explorer.core.race.config import RaceConfig
 from explorer.core.race.report import RaceResult, RaceStep
 from explorer.core.race.train import run_race
-from explorer.ui.common.export import export_saying
 from explorer.ui.common import dialogs
+from explorer.ui.common.export import export_saying
 from explorer.ui.common.widgets import bold, row, scrolling, wrapping_label
 from explorer.ui.jobs import JobContext, JobRunner, LatestJob
 from explorer.ui.race.export import export

@@ -4,7 +4,7 @@ ResNeXt; Zagoruyko & Komodakis 2016 for Wide ResNet), the stage table each spec 
 smallest input they take: the architecture's facts with no torch, so that parsers, menus and memory
 estimates need none.
 
-Core layer, pure Python. ``explorer.core.model`` builds the network from a spec.
+Core layer, pure Python. ``explorer.core.network.model`` builds the network from a spec.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ BLOCK_KINDS = ("basic", "bottleneck")
 @dataclass(frozen=True)
 class StageSpec:
     """One stage: ``blocks`` residual blocks; the first is a convolutional block when it needs a
-    projection (see :func:`explorer.core.blocks.block_kinds`). ``filters`` are the output channels of
+    projection (see :func:`explorer.core.network.blocks.block_kinds`). ``filters`` are the output channels of
     the block's convolutions: two 3x3 for a basic block, [1x1, 3x3, 1x1] for a bottleneck, as in the
     paper's table. ``groups`` splits the 3x3 convolution (ResNeXt's cardinality)."""
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from explorer.core.blocks import HEAD, STEM, projections
-from explorer.core.stages import STEM_CHANNELS, ResNetSpec
+from explorer.core.network.blocks import HEAD, STEM, projections
+from explorer.core.network.stages import STEM_CHANNELS, ResNetSpec
 
 FLOAT32_BYTES = 4
 

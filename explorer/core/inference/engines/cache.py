@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from explorer.core.engines.onnx_graph import EXPORTER_VERSION
+from explorer.core.inference.engines.onnx_graph import EXPORTER_VERSION
 from explorer.core.text import os_reason, shown
 
 ENV_VAR = "RESNET_EXPLORER_ENGINE_CACHE"

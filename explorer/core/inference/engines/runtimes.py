@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from explorer.core.engines.onnx_graph import INPUT
+from explorer.core.inference.engines.onnx_graph import INPUT
 
 
 class EngineUnavailable(Exception):

@@ -19,9 +19,9 @@ from typing import Literal
 
 import torch
 
-from explorer.core.activations import as_batch, image_key, model_device
 from explorer.core.choices import LESION_KINDS as KINDS  # the names live there, torch-free
-from explorer.core.model import ResidualBlock, ResNet
+from explorer.core.insight.activations import as_batch, image_key, model_device
+from explorer.core.network.model import ResidualBlock, ResNet
 from explorer.core.progress import Cancel, Cancelled, Progress
 
 LesionKind = Literal["residual", "shortcut"]

@@ -1,7 +1,7 @@
 """The ResNet family in the paper's vocabulary (He et al. 2015): a stem, then four stages of residual
 blocks, each opening with a convolutional block (projection shortcut) where the shape changes,
 followed by identity blocks. One model class, :class:`ResNet`, built from a spec
-(``explorer.core.stages``): basic blocks for ResNet-18/34, bottlenecks for ResNet-50/101/152, grouped
+(``explorer.core.network.stages``): basic blocks for ResNet-18/34, bottlenecks for ResNet-50/101/152, grouped
 bottlenecks for ResNeXt (Xie et al. 2017), wider ones for Wide ResNet (Zagoruyko & Komodakis 2016).
 
 Pure PyTorch. State-dict keys equal torchvision's (``conv1``, ``bn1``, ``layer1.0.conv1``,
@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.core.blocks import projections
-from explorer.core.stages import (  # noqa: F401 (the tables live there, torch-free; re-exported)
+from explorer.core.network.blocks import projections
+from explorer.core.network.stages import (  # noqa: F401 (the tables live there, torch-free; re-exported)
     RESNET50,
     RESNET50_STAGES,
     RESNETS,
@@ -191,7 +191,7 @@ def _pytorch_default_init(layer: nn.Conv2d | nn.Linear, generator: torch.Generat
 
 
 class ResNet(nn.Module):
-    """Any member of the ResNet family, built from its :class:`~explorer.core.stages.ResNetSpec`,
+    """Any member of the ResNet family, built from its :class:`~explorer.core.network.stages.ResNetSpec`,
     with torchvision's state-dict layout and per-block switches.
 
     Build it plainly, even when weights will overwrite it at once, never on the "meta" device: the

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from explorer.core.blocks import STEM
-from explorer.core.model import ResNet, SwitchableBatchNorm2d
+from explorer.core.network.blocks import STEM
+from explorer.core.network.model import ResNet, SwitchableBatchNorm2d
 
 
 @contextmanager

@@ -1,8 +1,8 @@
 """Classification with any ResNet of the family: device choice, a fast inference copy of the model, top-k predictions.
 
 Core layer, pure PyTorch. The :class:`Classifier` keeps the true weights in a plain
-:class:`~explorer.core.model.ResNet` (what the inspector shows) and predicts with an engine
-(:mod:`explorer.core.engines`) made from a separate inference copy with every BatchNorm folded into
+:class:`~explorer.core.network.model.ResNet` (what the inspector shows) and predicts with an engine
+(:mod:`explorer.core.inference.engines`) made from a separate inference copy with every BatchNorm folded into
 the convolution before it (Ioffe & Szegedy 2015 eval-mode BN is an affine map per channel, so
 ``conv -> BN`` is one conv with a bias) and in-place ReLUs: PyTorch itself, or that copy exported to
 onnxruntime or OpenVINO. It is only ever used under ``torch.inference_mode`` and never sees
@@ -21,62 +21,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from explorer.core import engines
+from explorer.core import devices
 from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
 from explorer.core.images import load_image, preprocess
-from explorer.core.model import ResNet, ResNet50, SwitchableBatchNorm2d
+from explorer.core.inference import engines
+from explorer.core.loading.weights import WeightsError, WeightsInfo, load_model
+from explorer.core.network.model import ResNet, ResNet50, SwitchableBatchNorm2d
 from explorer.core.samples import sample_images
-from explorer.core.weights import WeightsError, WeightsInfo, load_model
-
-
-def available_devices() -> list[str]:
-    """Devices this machine can run on, fastest kind first, e.g. ``["cuda:0", "cpu"]``."""
-    devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-    if torch.backends.mps.is_available():
-        devices.append("mps")
-    return [*devices, "cpu"]
-
-
-def select_device(requested: str | None = None) -> torch.device:
-    """``None``/``"auto"``: the first of cuda > mps > cpu; otherwise the named device, checked.
-
-    Raises:
-        ValueError: unknown or unavailable device (the message lists the available ones).
-    """
-    if requested in (None, "", "auto"):
-        return torch.device(available_devices()[0])
-    available = available_devices()
-    try:
-        device = torch.device(requested)
-    except RuntimeError:
-        raise ValueError(f"unknown device {requested!r} (available: {', '.join(available)})") from None
-    if device.type == "cuda" and device.index is None and torch.cuda.is_available():
-        device = torch.device("cuda", 0)
-    if str(device) not in available:
-        raise ValueError(f"device {requested!r} is not available here (available: {', '.join(available)})")
-    return device
-
-
-def supported_precisions(device: torch.device) -> list[str]:
-    """Precisions worth offering on ``device``: reduced ones only where the hardware runs them natively."""
-    if device.type == "cuda":
-        return ["fp32", "fp16", *(["bf16"] if torch.cuda.is_bf16_supported() else [])]
-    if device.type == "mps":
-        return ["fp32", "fp16"]
-    # oneDNN reports whether the CPU has native bf16 (AVX512-BF16/AMX, Arm BF16) or fp16 (AMX-FP16)
-    # instructions; without them reduced precision is emulated and slower than fp32.
-    offered = ["fp32"]
-    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        offered.append("bf16")
-    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_fp16_supported():
-        offered.append("fp16")
-    return offered
-
-
-def default_precision(device: torch.device) -> str:
-    """What ``precision="auto"`` means: bf16 on a CPU that runs it natively (AMX, AVX512-BF16, Arm
-    BF16), where the engines run it about twice as fast as fp32; fp32 everywhere else."""
-    return "bf16" if device.type == "cpu" and "bf16" in supported_precisions(device) else "fp32"
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -121,7 +72,7 @@ class TopClass:
 class Prediction:
     """One image's result as plain values. ``latency_ms``: the model call alone (transfer to the
     device, forward, back), not decoding or preprocessing. ``trained=False``: show "untrained".
-    ``engine`` and ``precision``: what produced it (see :mod:`explorer.core.engines`)."""
+    ``engine`` and ``precision``: what produced it (see :mod:`explorer.core.inference.engines`)."""
 
     file: str
     top: tuple[TopClass, ...]
@@ -157,15 +108,15 @@ class Classifier:
         fast_decode: bool = False,
         engine: str = "auto",
     ) -> None:
-        self.device = select_device(device)
+        self.device = devices.select_device(device)
         if precision not in PRECISION_CHOICES:
             raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISION_CHOICES)}")
         if engine not in ENGINE_CHOICES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINE_CHOICES)}")
         if precision == "auto":
-            precision = default_precision(self.device)
-        if precision not in supported_precisions(self.device):
-            offered = ", ".join(supported_precisions(self.device))
+            precision = devices.default_precision(self.device)
+        if precision not in devices.supported_precisions(self.device):
+            offered = ", ".join(devices.supported_precisions(self.device))
             raise ValueError(f"{precision} is not supported natively on {self.device} (offered: {offered})")
         if (resize is not None and resize < 1) or (crop is not None and crop < 1):
             raise ValueError("resize and crop must be positive")
@@ -199,7 +150,7 @@ class Classifier:
         arch: str | None = None,
         labels: str | None = None,
     ) -> WeightsInfo:
-        """Load weights and the network they belong to (see :func:`~explorer.core.weights.load_model`:
+        """Load weights and the network they belong to (see :func:`~explorer.core.loading.weights.load_model`:
         a file decides its own architecture; ``arch`` names the member for ``random``, default the
         current one); on any error nothing changes.
 
@@ -305,7 +256,7 @@ class Classifier:
         torch.cuda.empty_cache()
         previous = self.device
         self.device = torch.device("cpu")
-        if self.precision not in supported_precisions(self.device):
+        if self.precision not in devices.supported_precisions(self.device):
             self.precision = "fp32"
         self.notices.append(f"out of memory on {previous}; running on the CPU ({self.precision}) from now on")
         self._engine = self._build_engine(self._model, self.transform, self.precision, self.notices)

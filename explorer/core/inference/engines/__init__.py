@@ -20,10 +20,10 @@ import torch
 from torch import nn
 
 from explorer.core.choices import ENGINES
-from explorer.core.engines import cache
-from explorer.core.engines.onnx_graph import UnsupportedModel, onnx_model, trace
-from explorer.core.engines.runtimes import RUNTIMES, EngineUnavailable
-from explorer.core.engines.torch_engine import TorchEngine
+from explorer.core.inference.engines import cache
+from explorer.core.inference.engines.onnx_graph import UnsupportedModel, onnx_model, trace
+from explorer.core.inference.engines.runtimes import RUNTIMES, EngineUnavailable
+from explorer.core.inference.engines.torch_engine import TorchEngine
 from explorer.core.text import shown
 
 __all__ = ["AUTO", "Engine", "EngineUnavailable", "TorchEngine", "build", "installed", "resolve"]

@@ -1,7 +1,7 @@
 """Names, kinds and titles of the network's parts, derived from the stage table the model is built
 from: the stem, the residual blocks of each stage (state-dict prefixes ``layer1.0`` ...), the head.
 
-Core layer, pure Python over the stage table (explorer.core.stages, no torch). Every view and
+Core layer, pure Python over the stage table (explorer.core.network.stages, no torch). Every view and
 command takes its block names and stage titles from here, so one fact has one definition:
 
 - ``residual_blocks()``: the blocks that have a shortcut and a residual branch (16 in ResNet-50,
@@ -11,7 +11,7 @@ command takes its block names and stage titles from here, so one fact has one de
 - ``block_kinds()``: ``conv`` (projection shortcut) or ``identity`` per residual block.
 
 Every function takes the stage table (default ResNet-50's); ``stages_of(x)`` gives it for a member's
-name, a :class:`~explorer.core.stages.ResNetSpec`, or anything with a ``spec`` (a built model).
+name, a :class:`~explorer.core.network.stages.ResNetSpec`, or anything with a ``spec`` (a built model).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from explorer.core.stages import RESNET50_STAGES, STEM_CHANNELS, ResNetSpec, StageSpec, resnet_spec
+from explorer.core.network.stages import RESNET50_STAGES, STEM_CHANNELS, ResNetSpec, StageSpec, resnet_spec
 
 STEM = "stem"
 HEAD = "head"

@@ -1,7 +1,7 @@
 """Weights of the ResNet family: torchvision's published ImageNet checkpoints and ``http(s)://`` URLs
 (downloaded into torch.hub's cache), local ``.pth``/``.pt``/``.bin``/``.safetensors`` files, or a
 seeded random initialisation. :func:`load_model` builds the member a source holds (a file's
-architecture is read from its state dict, ``explorer.core.architecture``); :func:`load_weights`
+architecture is read from its state dict, ``explorer.core.loading.architecture``); :func:`load_weights`
 loads into a given model.
 
 Core layer, pure PyTorch (+ safetensors). Pickled checkpoints are read with
@@ -23,12 +23,11 @@ from typing import Any, Callable
 
 import torch
 
-from explorer.core import download
-from explorer.core.architecture import Architecture, ArchitectureError, guess_architecture, infer_architecture
-from explorer.core.checkpoints import WeightsError, normalize_state_dict, read_checkpoint  # noqa: F401 (re-exported)
-from explorer.core.labels import LabelsError, class_labels
-from explorer.core.model import ResNet
-from explorer.core.sources import (  # noqa: F401 (re-exported: the sources are defined torch-free there)
+from explorer.core.loading import download
+from explorer.core.loading.architecture import Architecture, ArchitectureError, guess_architecture, infer_architecture
+from explorer.core.loading.checkpoints import WeightsError, normalize_state_dict, read_checkpoint  # noqa: F401 (re-exported)
+from explorer.core.loading.labels import LabelsError, class_labels
+from explorer.core.loading.sources import (  # noqa: F401 (re-exported: the sources are defined torch-free there)
     CHECKPOINT_SUFFIXES,
     DEFAULT_CROP,
     DEFAULT_RESIZE,
@@ -44,7 +43,8 @@ from explorer.core.sources import (  # noqa: F401 (re-exported: the sources are 
     url_filename,
     weight_source,
 )
-from explorer.core.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS, ResNetSpec, resnet_spec
+from explorer.core.network.model import ResNet
+from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS, ResNetSpec, resnet_spec
 from explorer.core.text import shown
 
 
@@ -84,7 +84,7 @@ def load_weights(
     seed: int = 0,
     labels: str | Path | None = None,
 ) -> WeightsInfo:
-    """Load ``source`` (a named source, see :func:`~explorer.core.sources.weight_source`, a
+    """Load ``source`` (a named source, see :func:`~explorer.core.loading.sources.weight_source`, a
     checkpoint path or an ``http(s)://`` URL) into ``model``, which must be on the CPU and of the
     source's architecture (:func:`load_model` builds the right one instead).
 

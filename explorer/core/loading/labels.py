@@ -1,5 +1,5 @@
 """Class names: the 1000 ImageNet-1k names in torchvision's index order (read once from the bundled
-``resources/imagenet_classes.txt``), or a fine-tuned head's own, one per line, from ``--labels FILE``
+``explorer/resources/imagenet_classes.txt``), or a fine-tuned head's own, one per line, from ``--labels FILE``
 or a ``labels.txt``/``classes.txt`` beside the checkpoint, else ``class 0`` .. ``class N-1``.
 Pure Python (core layer).
 """

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from explorer.core.engines import onnx_proto
+from explorer.core.inference.engines import onnx_proto
 
 # ONNX operator set 17: every operator used here exists in it, onnxruntime and OpenVINO read it.
 OPSET = 17

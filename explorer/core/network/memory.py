@@ -1,4 +1,4 @@
-"""The memory a request needs, estimated for any member from its layer table (explorer.core.counts)
+"""The memory a request needs, estimated for any member from its layer table (explorer.core.network.counts)
 before anything is allocated, and the limit this machine sets, so that an absurd input size, class
 count or batch is refused in one line instead of being attempted (``summary --input-size 100000
 100000`` would need about 112 GB for ResNet-50).
@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from explorer.core.counts import FLOAT32_BYTES, layer_table, parameter_total
-from explorer.core.stages import DEFAULT_ARCH, ResNetSpec, resnet_spec
+from explorer.core.network.counts import FLOAT32_BYTES, layer_table, parameter_total
+from explorer.core.network.stages import DEFAULT_ARCH, ResNetSpec, resnet_spec
+
 # Share of the machine's memory (or of the container's limit) a request may plan to use: the
 # process itself, the OS and the other programs need the rest.
 MEMORY_FRACTION = 0.8

@@ -3,7 +3,7 @@
 ``http(s)://`` URL, and torch.hub's file-name convention for hashes.
 
 Core layer, pure Python (no torch), so that parsers and menus can list the sources without importing
-torch; ``explorer.core.weights`` loads them. The table was generated once from torchvision's weight
+torch; ``explorer.core.loading.weights`` loads them. The table was generated once from torchvision's weight
 enums (``torchvision.models.get_model_weights``); ``tests/core/test_weight_table.py`` compares it
 with them entry by entry, so the app itself never imports torchvision.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from explorer.core.files import file_problem
-from explorer.core.stages import DEFAULT_ARCH, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 from explorer.core.text import shown
 
 

@@ -4,7 +4,7 @@ reader (the format is detected from the content, not the suffix); TorchScript ar
 code and damaged files refused in one line; ``state_dict``/``model`` nesting and DataParallel, DDP,
 ``torch.compile`` and Lightning prefixes unwrapped.
 
-Core layer, pure PyTorch (+ safetensors); ``explorer.core.weights`` checks and loads what it reads.
+Core layer, pure PyTorch (+ safetensors); ``explorer.core.loading.weights`` checks and loads what it reads.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any, Mapping
 
 import torch
 
-from explorer.core import download
 from explorer.core.files import file_problem
-from explorer.core.sources import CHECKPOINT_SUFFIXES, SOURCES_TEXT
+from explorer.core.loading import download
+from explorer.core.loading.sources import CHECKPOINT_SUFFIXES, SOURCES_TEXT
 from explorer.core.text import first_line, one_line, os_reason, shown
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.core.stages import RESNETS, STAGE_PLANES, STEM_CHANNELS, ResNetSpec
+from explorer.core.network.stages import RESNETS, STAGE_PLANES, STEM_CHANNELS, ResNetSpec
 
 
 class ArchitectureError(ValueError):

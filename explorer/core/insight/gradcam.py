@@ -19,7 +19,6 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from explorer.core.activations import as_batch, block_modules, inference_semantics, model_device
 from explorer.core.choices import (  # noqa: F401 (the names are defined torch-free there, for parsers and menus)
     COLORMAP_ANCHORS as _COLORMAPS,
     COLORMAPS,
@@ -27,7 +26,8 @@ from explorer.core.choices import (  # noqa: F401 (the names are defined torch-f
     GRADCAM_STAGES as STAGES,
 )
 from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD
-from explorer.core.model import ResNet
+from explorer.core.insight.activations import as_batch, block_modules, inference_semantics, model_device
+from explorer.core.network.model import ResNet
 
 TOP_K = 5
 

@@ -1,7 +1,7 @@
 """Exact architecture summary of any ResNet of the family: per stage, per block and per layer shapes,
 parameters, mult-adds, activation memory, receptive field and cumulative stride.
 
-Core layer, pure Python: the numbers come from the layer table of ``explorer.core.counts``, computed
+Core layer, pure Python: the numbers come from the layer table of ``explorer.core.network.counts``, computed
 from the spec with torchinfo's conventions, so no model is built and nothing runs (ResNet-152 in
 milliseconds, where one forward of torchinfo's took seconds); tests check every layer of every
 member against torchinfo on torchvision's model, and receptive fields against gradients.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from explorer.core.blocks import HEAD, STEM, STEM_STAGE, block_kinds, residual_blocks
-from explorer.core.counts import FLOAT32_BYTES, Layer, layer_table
-from explorer.core.stages import DEFAULT_ARCH, ResNetSpec, input_size_problem, resnet_spec
+from explorer.core.network.blocks import HEAD, STEM, STEM_STAGE, block_kinds, residual_blocks
+from explorer.core.network.counts import FLOAT32_BYTES, Layer, layer_table
+from explorer.core.network.stages import DEFAULT_ARCH, ResNetSpec, input_size_problem, resnet_spec
 
 
 @dataclass(frozen=True)
