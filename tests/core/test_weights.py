@@ -19,8 +19,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.core.loading import download, weights
-from explorer.core.loading.weights import WeightsError, guess_architecture, load_weights, normalize_state_dict
+from explorer.core.loading import download, sources
+from explorer.core.loading.architecture import guess_architecture
+from explorer.core.loading.checkpoints import normalize_state_dict
+from explorer.core.loading.errors import WeightsError
+from explorer.core.loading.pipeline import load_weights
 from explorer.core.network.model import ResNet50
 from support import PERMISSIONS_IGNORED
 
@@ -104,7 +107,7 @@ def test_normalize_unwraps_every_container_and_prefix():
 def test_renamed_official_file_is_recognised_by_its_hash(tmp_path, model, reference, monkeypatch):
     torch.save(reference, tmp_path / "copy.pth")
     prefix = download.sha256_of(tmp_path / "copy.pth")[:8]
-    monkeypatch.setitem(weights.WEIGHT_SOURCES, "imagenet-v2", dataclasses.replace(weights.WEIGHT_SOURCES["imagenet-v2"], sha256_prefix=prefix))
+    monkeypatch.setitem(sources.WEIGHT_SOURCES, "imagenet-v2", dataclasses.replace(sources.WEIGHT_SOURCES["imagenet-v2"], sha256_prefix=prefix))
     info = load_weights(model, str(tmp_path / "copy.pth"))
     assert (info.resize, info.crop) == (232, 224) and "IMAGENET1K_V2" in info.label
 
@@ -256,8 +259,8 @@ def test_named_source_downloads_checks_hash_and_loads(model, reference, file_ser
     root, base = file_server
     torch.save(reference, root / "resnet50-test.pth")
     prefix = download.sha256_of(root / "resnet50-test.pth")[:8]
-    source = dataclasses.replace(weights.WEIGHT_SOURCES["imagenet-v2"], url=f"{base}/resnet50-test.pth", filename="resnet50-test.pth", sha256_prefix=prefix)
-    monkeypatch.setitem(weights.WEIGHT_SOURCES, "imagenet-v2", source)
+    source = dataclasses.replace(sources.WEIGHT_SOURCES["imagenet-v2"], url=f"{base}/resnet50-test.pth", filename="resnet50-test.pth", sha256_prefix=prefix)
+    monkeypatch.setitem(sources.WEIGHT_SOURCES, "imagenet-v2", source)
     seen = []
     info = load_weights(model, "imagenet-v2", progress=lambda done, total: seen.append((done, total)))
     assert_equal_state(model, reference)
@@ -270,8 +273,8 @@ def test_offline_names_the_alternatives_and_keeps_the_model(model, file_server, 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    source = dataclasses.replace(weights.WEIGHT_SOURCES["imagenet-v1"], url=f"http://127.0.0.1:{port}/x.pth")
-    monkeypatch.setitem(weights.WEIGHT_SOURCES, "imagenet-v1", source)
+    source = dataclasses.replace(sources.WEIGHT_SOURCES["imagenet-v1"], url=f"http://127.0.0.1:{port}/x.pth")
+    monkeypatch.setitem(sources.WEIGHT_SOURCES, "imagenet-v1", source)
     before = fingerprint(model)
     with pytest.raises(WeightsError) as info:
         load_weights(model, "imagenet-v1")

@@ -25,7 +25,8 @@ from explorer.core import devices
 from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
 from explorer.core.images import load_image, preprocess
 from explorer.core.inference import engines
-from explorer.core.loading.weights import WeightsError, WeightsInfo, load_model
+from explorer.core.loading.errors import WeightsError
+from explorer.core.loading.pipeline import WeightsInfo, load_model
 from explorer.core.network.model import ResNet, ResNet50, SwitchableBatchNorm2d
 from explorer.core.samples import sample_images
 
@@ -150,7 +151,7 @@ class Classifier:
         arch: str | None = None,
         labels: str | None = None,
     ) -> WeightsInfo:
-        """Load weights and the network they belong to (see :func:`~explorer.core.loading.weights.load_model`:
+        """Load weights and the network they belong to (see :func:`~explorer.core.loading.pipeline.load_model`:
         a file decides its own architecture; ``arch`` names the member for ``random``, default the
         current one); on any error nothing changes.
 
