@@ -81,11 +81,11 @@ def race_bytes(
     """A training race (explorer.core.race): ``images`` float32 pictures of ``size`` pixels, held
     twice while the set is split into training and validation; then two networks (residual and
     plain twin), each with its weights, gradients and SGD momentum, and one network's training step
-    at a time (its activations are freed before the other's) or the validation pass of
+    at a time (its activations are freed before the other's) or the validation pass of up to
     ``validation_batch`` images without autograd, whichever is larger."""
     weights = weights_bytes(num_classes, arch)
     step = training_bytes(batch, size, size, num_classes, arch) - 2 * weights
-    validation = inference_bytes(validation_batch, size, size, num_classes, arch=arch) - weights
+    validation = inference_bytes(min(images, validation_batch), size, size, num_classes, arch=arch) - weights
     data = images * 3 * size * size * FLOAT32_BYTES
     return max(2 * data, data + 2 * 3 * weights + max(step, validation))
 
