@@ -244,7 +244,7 @@ class Classifier:
         # Warm-up: the first call creates oneDNN/cuDNN kernels or the runtime's buffers (about a
         # second on a CPU), which should not show up as the first image's latency. Zeros, not a
         # photo: an untrained model turns a photo into denormal numbers, several times slower on a
-        # CPU. Its logits must be finite too (load_weights has already checked a noise input; this
+        # CPU. Its logits must be finite too (the loading pipeline has already checked a noise input; this
         # guards the folded copy).
         _, crop = transform
         with torch.inference_mode():
