@@ -19,7 +19,7 @@ from explorer.core.loading.checks import check_memory, checked_state
 from explorer.core.loading.errors import WeightsError
 from explorer.core.loading.fetch import checkpoint_file
 from explorer.core.loading.pipeline import checkpoint_architecture, load_model
-from explorer.core.loading.sources import locate
+from explorer.core.loading.sources import locate, url_cache_name
 from explorer.core.network import memory
 from explorer.core.network.model import ResNet
 from explorer.core.network.stages import RESNETS
@@ -61,6 +61,13 @@ def test_stage1_locate_says_what_a_source_names_without_reading_it(tmp_path):
     assert local.path == tmp_path / "missing.pth" and local.url is None
     with pytest.raises(WeightsError, match="only http:// and https://"):
         locate("ftp://example.org/w.pth")
+
+
+def test_cache_names_keep_the_hub_hash_and_key_the_rest_by_url():
+    assert url_cache_name("https://example.org/resnet50-11ad3fa6.pth") == "resnet50-11ad3fa6.pth"  # shared with torch.hub
+    a, b = url_cache_name("https://example.org/a/model.pth"), url_cache_name("https://example.org/b/model.pth")
+    assert a != b and a.startswith("model.url-") and a.endswith(".pth")
+    assert len(url_cache_name("https://example.org/" + "x" * 250 + ".pth")) < 200
 
 
 def test_stage2_a_local_file_is_taken_as_it_is(tmp_path, monkeypatch):
@@ -191,3 +198,11 @@ def test_no_stage_module_is_left_over():
     assert sorted(p.stem for p in folder.glob("*.py")) == [
         "__init__", "architecture", "build", "checkpoints", "checks", "download", "errors", "fetch", "labels", "pipeline", "sources",
     ]
+
+
+def test_stage3_refuses_a_file_larger_than_memory_unread(tmp_path, monkeypatch):
+    path = checkpoint(tmp_path / "w.pth", ResNet("resnet18", seed=7))
+    monkeypatch.setattr(memory, "machine_memory_bytes", lambda: path.stat().st_size)  # 80% of it may be planned
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("the file was read"))
+    with pytest.raises(WeightsError, match=r"w.pth: a file of .* GiB needs about .* more than this machine's limit"):
+        read_checkpoint(path)

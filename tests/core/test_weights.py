@@ -414,15 +414,6 @@ def test_two_urls_with_one_file_name_are_two_cache_entries(model, reference, fil
     assert first.label == second.label == "model.pth" and len(list(download.cache_dir().glob("model.url-*.pth"))) == 2
 
 
-def test_cache_names_keep_the_hub_hash_and_key_the_rest_by_url():
-    from explorer.core.loading.sources import url_cache_name
-
-    assert url_cache_name("https://example.org/resnet50-11ad3fa6.pth") == "resnet50-11ad3fa6.pth"  # shared with torch.hub
-    a, b = url_cache_name("https://example.org/a/model.pth"), url_cache_name("https://example.org/b/model.pth")
-    assert a != b and a.startswith("model.url-") and a.endswith(".pth")
-    assert len(url_cache_name("https://example.org/" + "x" * 250 + ".pth")) < 200
-
-
 def test_a_hash_mismatch_does_not_suggest_being_offline(model, reference, file_server):
     root, base = file_server
     torch.save(reference, root / "finetune-0123abcd.pth")

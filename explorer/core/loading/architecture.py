@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.core.network.counts import state_shapes
+from explorer.core.network.counts import BATCHNORM_COUNTER, state_shapes
 from explorer.core.network.stages import RESNETS, STAGE_PLANES, STEM_CHANNELS, ResNetSpec
 from explorer.core.text import shown
 
@@ -129,15 +129,15 @@ def infer_architecture(state: Mapping[str, Any]) -> Architecture:
 
 def check_keys(state: Mapping[str, Any], spec: ResNetSpec, num_classes: int) -> None:
     """Every key and shape of ``state`` against those of ``spec`` with ``num_classes`` outputs
-    (``num_batches_tracked`` may be absent: checkpoints saved before PyTorch 0.4.1 have none, and
-    it only matters for momentum=None training).
+    (the BatchNorm counter may be absent: checkpoints saved before PyTorch 0.4.1 have none, and it
+    only matters for momentum=None training).
 
     Raises:
         ArchitectureError: missing, unexpected or mis-shaped keys, a few of each named, with a
             guess at what the file is when that is news.
     """
     expected = state_shapes(spec, num_classes)
-    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    missing = [k for k in expected if k not in state and not k.endswith(BATCHNORM_COUNTER)]
     unexpected = [k for k in state if k not in expected]
     misshaped = [k for k in expected if k in state and _shape(state, k) != expected[k]]
     if not (missing or unexpected or misshaped):

@@ -11,6 +11,7 @@ architecture stage reads their shapes, the checks their sizes and values.
 
 from __future__ import annotations
 
+import os
 import pickle
 import warnings
 import zipfile
@@ -24,6 +25,7 @@ from explorer.core.files import file_problem
 from explorer.core.loading.download import sha256_of
 from explorer.core.loading.errors import WeightsError
 from explorer.core.loading.sources import CHECKPOINT_SUFFIXES, SOURCES_TEXT
+from explorer.core.network.memory import MemoryLimitError, check_fits, gib
 from explorer.core.text import first_line, os_reason, shown
 
 
@@ -65,8 +67,13 @@ def read_checkpoint(path: str | Path, name: str | None = None) -> Checkpoint:
     try:
         with path.open("rb") as f:
             head = f.read(16)
+            size = os.fstat(f.fileno()).st_size
         if not head:
             raise WeightsError(f"{name}: empty file")
+        try:  # every reader holds the whole file's tensors: a file larger than memory is refused unread
+            check_fits(f"{name}: a file of {gib(size)}", size)
+        except MemoryLimitError as exc:
+            raise WeightsError(str(exc)) from None
         if _looks_like_safetensors(head):
             loaded: Any = _load_safetensors(path, name)
         elif head.startswith(b"PK\x03\x04") or head[0] == 0x80:  # torch.save's zip format, or a legacy pickle

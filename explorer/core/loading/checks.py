@@ -15,13 +15,12 @@ import torch
 
 from explorer.core.loading.architecture import Architecture
 from explorer.core.loading.errors import WeightsError
-from explorer.core.network.counts import state_shapes
+from explorer.core.network.counts import BATCHNORM_COUNTER, state_shapes
 from explorer.core.network.memory import MemoryLimitError, check_fits, loading_bytes
 from explorer.core.text import shown
 
-# The BatchNorm counter, PyTorch's int64; every other tensor of a ResNet is float32
+# The BatchNorm counter is PyTorch's int64; every other tensor of a ResNet is float32
 # (explorer.core.network.model builds them in the default dtype).
-_COUNTER = "num_batches_tracked"
 
 
 def check_memory(found: Architecture, name: str) -> None:
@@ -44,7 +43,7 @@ def checked_state(state: dict[str, torch.Tensor], found: Architecture, name: str
     """
     checked: dict[str, torch.Tensor] = {}
     for key in state_shapes(found.spec, found.num_classes):
-        counter = key.endswith(_COUNTER)
+        counter = key.endswith(BATCHNORM_COUNTER)
         value = state.get(key)
         if value is None:  # only a counter may be absent (the architecture stage checked the rest)
             checked[key] = torch.zeros((), dtype=torch.long)
@@ -64,7 +63,7 @@ def _dtype_problem(value: torch.Tensor, counter: bool) -> str | None:
     if value.layout != torch.strided:
         return f"is a sparse tensor ({value.layout}); save dense weights (tensor.to_dense())"
     if counter:
-        return None  # num_batches_tracked: any real number converts
+        return None  # the BatchNorm counter: any real number converts
     if value.is_complex():
         return f"has complex values ({value.dtype}) where real floating-point weights belong"
     if value.dtype == torch.bool:

@@ -51,7 +51,7 @@ def checkpoint_file(origin: Origin, progress: download.Progress | None = None, c
     except download.DownloadError as exc:
         raise WeightsError(
             f"cannot download {what}: {exc}. Offline? Load a local checkpoint file ({', '.join(CHECKPOINT_SUFFIXES)}), "
-            f"copy {shown(origin.name)} into {shown(download.cache_dir())}, or use 'random' (untrained)"
+            f"save the file as {shown(download.cache_dir() / origin.cache_name)}, or use 'random' (untrained)"
         ) from None
 
 

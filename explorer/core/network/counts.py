@@ -125,15 +125,16 @@ def layer_table(spec: ResNetSpec, height: int = 224, width: int = 224, num_class
     return walk.layers
 
 
-# What a BatchNorm layer keeps in a state dict besides its weight and bias (PyTorch's BatchNorm2d).
-BATCHNORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+# PyTorch's BatchNorm2d counts its training batches in this scalar buffer; checkpoints saved before
+# PyTorch 0.4.1 (torchvision's V1 files among them) have none.
+BATCHNORM_COUNTER = "num_batches_tracked"
 
 
 def state_shapes(spec: ResNetSpec, num_classes: int = 1000) -> dict[str, tuple[int, ...]]:
     """Every key of a member's state dict with its tensor's shape, in the model's order, from the
     layer table alone (no model built): what a checkpoint of ``spec`` must hold. Convolutions have
-    no bias (as torchvision's); a BatchNorm holds weight, bias and :data:`BATCHNORM_BUFFERS` (the
-    counter is a scalar)."""
+    no bias (as torchvision's); a BatchNorm holds weight, bias, running mean and variance, and the
+    scalar :data:`BATCHNORM_COUNTER`."""
     shapes: dict[str, tuple[int, ...]] = {}
     for layer in layer_table(spec, 32, 32, num_classes):
         if layer.type == "Conv2d":
@@ -144,7 +145,7 @@ def state_shapes(spec: ResNetSpec, num_classes: int = 1000) -> dict[str, tuple[i
             channels = (layer.output_shape[0],)
             for field in ("weight", "bias", "running_mean", "running_var"):
                 shapes[f"{layer.name}.{field}"] = channels
-            shapes[f"{layer.name}.num_batches_tracked"] = ()
+            shapes[f"{layer.name}.{BATCHNORM_COUNTER}"] = ()
         elif layer.type == "Linear":
             shapes[f"{layer.name}.weight"] = (num_classes, layer.input_shape[0])
             shapes[f"{layer.name}.bias"] = (num_classes,)
