@@ -2,7 +2,8 @@
 
     1 source        sources.locate          a named checkpoint, random, a file or an http(s) URL
     2 bytes         fetch.checkpoint_file   the file, or the cache (downloaded, hash or content checked)
-    3 state dict    checkpoints.read_checkpoint   safe readers only: weights_only pickles, safetensors
+    3 state dict    checkpoints.read_checkpoint   safe readers only (weights_only pickles, safetensors),
+                                                  not a file larger than the memory limit
     4 architecture  architecture.architecture_of  inferred from keys and shapes, then every key checked
     5 checks        checks.check_memory, checks.checked_state   memory of that network; dtypes, values
     6 model         build.new_model, build.put_weights   built, then loaded once a test pass is finite
