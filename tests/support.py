@@ -4,7 +4,6 @@ factory functions, so that no test copies another's fixtures. One section per ki
 from __future__ import annotations
 
 import json
-import os
 import struct
 import threading
 import warnings
