@@ -4,7 +4,6 @@ factory functions, so that no test copies another's fixtures. One section per ki
 from __future__ import annotations
 
 import json
-import os
 import struct
 import threading
 import warnings
@@ -266,6 +265,51 @@ def hostile_checkpoints(folder: Path, state: dict[str, torch.Tensor]) -> list[Ho
     ]
 
 
+def stray_block_checkpoint(path: Path, index: int) -> Path:
+    """A ResNet-18 checkpoint (45 MB) with one extra 4-byte key ``layer3.<index>.conv1.weight``: a
+    block far past the others that, if believed, makes layer3 ``index + 1`` blocks deep."""
+    state = ResNet("resnet18", seed=0).state_dict()
+    state[f"layer3.{index}.conv1.weight"] = torch.zeros(1)
+    torch.save(state, path)
+    return path
+
+
+def _stride0(shape: tuple[int, ...]) -> torch.Tensor:
+    """A tensor of ``shape`` whose every element is one stored zero (stride 0): a few bytes on disk."""
+    return torch.zeros(1).expand(*shape) if shape else torch.zeros((), dtype=torch.long)
+
+
+def stride0_fc_checkpoint(path: Path, classes: int) -> Path:
+    """A ResNet-18 checkpoint whose fc claims ``classes`` outputs with stride-0 tensors (its file
+    stays 45 MB; the head it describes holds ``classes * 513`` floats)."""
+    state = ResNet("resnet18", seed=0).state_dict()
+    state["fc.weight"], state["fc.bias"] = _stride0((classes, 512)), _stride0((classes,))
+    torch.save(state, path)
+    return path
+
+
+def stride0_wide_checkpoint(path: Path, channels: int, whole: bool = True) -> Path:
+    """A bottleneck ResNet (one block per stage) whose first block is ``channels`` wide, every
+    tensor stride-0: a file of a few kB. ``whole``: every key and shape consistent with that network
+    (then only its size can refuse it); else one 2M-channel conv in an ordinary ResNet-50."""
+    from explorer.core.network.counts import state_shapes
+    from explorer.core.network.stages import ResNetSpec
+
+    if whole:
+        spec = ResNetSpec("wide", "wide", "bottleneck", (1, 1, 1, 1), width_per_group=channels)
+        state = {key: _stride0(shape) for key, shape in state_shapes(spec).items()}
+    else:
+        state = {key: _stride0(tuple(v.shape)) for key, v in ResNet50(seed=0).state_dict().items()}
+        state["layer1.0.conv1.weight"] = _stride0((channels, 64, 1, 1))
+    torch.save(state, path)
+    return path
+
+
+def labels_text(count: int, inside: str) -> str:
+    """``count`` class names, one per line, each holding ``inside`` (a form feed, U+2028, ...)."""
+    return "".join(f"class{inside}{i}\n" for i in range(count))
+
+
 # -- Models and pictures for the window's tests -------------------------------------------------------
 
 
@@ -312,12 +356,14 @@ def not_an_image(path):
 
 
 class Server:
-    """Serves ``payload`` at any path. ``mode``: ``ok``, ``short`` (announces more bytes than it
-    sends, then hangs up), ``missing`` (404), ``silent`` (accepts, never answers), ``trickle`` (one
-    byte every 50 ms) or ``length`` (sends ``content_length`` as its Content-Length header)."""
+    """Serves ``payload`` at any path (or ``payloads[name]`` at ``url(name)``). ``mode``: ``ok``,
+    ``short`` (announces more bytes than it sends, then hangs up), ``long`` (announces fewer bytes
+    than it sends), ``missing`` (404), ``silent`` (accepts, never answers), ``trickle`` (one byte
+    every 50 ms) or ``length`` (sends ``content_length`` as its Content-Length header)."""
 
     def __init__(self) -> None:
         self.payload = b""
+        self.payloads: dict[str, bytes] = {}
         self.mode = "ok"
         self.content_length = ""
         self.requests = 0
@@ -333,13 +379,14 @@ class Server:
                 if server.mode == "missing":
                     self.send_error(404, "Not Found")
                     return
-                body = server.payload
+                body = server.payloads.get(self.path.removeprefix("/models/"), server.payload)
                 self.send_response(200)
                 if server.mode == "length":
                     for value in server.content_length.split("|"):
                         self.send_header("Content-Length", value)
                 else:
-                    self.send_header("Content-Length", str(len(body) + (1000 if server.mode == "short" else 0)))
+                    lie = {"short": 1000, "long": -1000}.get(server.mode, 0)
+                    self.send_header("Content-Length", str(len(body) + lie))
                 self.end_headers()
                 if server.mode == "trickle":
                     for i in range(len(body)):

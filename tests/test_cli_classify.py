@@ -14,7 +14,7 @@ import pytest
 import support
 from explorer.cli import main
 from explorer.core.inference.classifier import Classifier
-from explorer.core.loading import weights
+from explorer.core.loading import sources
 from support import photo
 
 
@@ -91,8 +91,8 @@ def test_offline_download_names_the_alternatives(tmp_path, capsys, monkeypatch):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    source = dataclasses.replace(weights.WEIGHT_SOURCES["imagenet-v2"], url=f"http://127.0.0.1:{port}/w.pth")
-    monkeypatch.setitem(weights.WEIGHT_SOURCES, "imagenet-v2", source)
+    source = dataclasses.replace(sources.WEIGHT_SOURCES["imagenet-v2"], url=f"http://127.0.0.1:{port}/w.pth")
+    monkeypatch.setitem(sources.WEIGHT_SOURCES, "imagenet-v2", source)
     code, out, err = run_cli(capsys, photo(tmp_path / "p.png", 8))
     assert code == 1 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Offline?" in err and "'random'" in err

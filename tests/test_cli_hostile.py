@@ -149,3 +149,45 @@ def test_unreadable_files_and_folders_are_named(corpus, tmp_path, capsys):
     finally:
         folder.chmod(0o700)
         image.chmod(0o600)
+
+
+# -- checkpoints that lie about their size, and a race too large: refused before any model (issue 19) --
+
+
+@pytest.fixture(scope="module")
+def oversized(tmp_path_factory):
+    root = tmp_path_factory.mktemp("oversized")
+    return {
+        "stray block": (support.stray_block_checkpoint(root / "r18-stray.pth", 999), "layer3.999.conv1.weight"),
+        "far stray block": (support.stray_block_checkpoint(root / "r18-far.pth", 1_000_000_000), "layer3.1000000000"),
+        "stride-0 head": (support.stride0_fc_checkpoint(root / "r18-head.pth", 10**9), "needs about"),
+        "stride-0 wide": (support.stride0_wide_checkpoint(root / "wide.pth", 2_000_000), "needs about"),
+    }
+
+
+@pytest.mark.parametrize("command", ["classify", "summary", "cam"])
+def test_oversized_checkpoints_are_one_line_before_any_model(oversized, corpus, capsys, monkeypatch, command):
+    from explorer.core.loading import pipeline
+
+    monkeypatch.setattr(pipeline, "new_model", lambda *a, **k: pytest.fail("a model was built for an oversized checkpoint"))
+    image = [corpus["good"][0]] if command != "summary" else []
+    for path, word in oversized.values():
+        code, out, err = run_cli(capsys, command, *image, "--weights", path, "--json")
+        assert code == 1, (command, path)
+        assert word in one_error_line(err, f"resnet-explorer {command}: error: ", escaped(path))
+        if command == "classify":
+            assert strict_json(out)["results"] == []
+        else:
+            assert out == ""
+
+
+@pytest.mark.parametrize("size", [512, 1024])
+def test_a_race_too_large_for_this_machine_is_refused_before_allocating(capsys, monkeypatch, size):
+    from explorer.core.network import memory
+    from explorer.core.race import train
+
+    monkeypatch.setattr(memory, "machine_memory_bytes", lambda: 24 * 2**30)  # the issue's machine
+    monkeypatch.setattr(train, "run_race", lambda *a, **k: pytest.fail("the race started"))
+    code, out, err = run_cli(capsys, "race", "--size", size, "--json")
+    assert code == 1 and out == ""
+    assert "needs about" in one_error_line(err, "resnet-explorer race: error: ", f"--size {size}", "ResNet-50")

@@ -38,7 +38,7 @@ from explorer.core.text import shown
 if TYPE_CHECKING:
     from explorer.core.images import ImageError
     from explorer.core.inference.classifier import Classifier, Prediction
-    from explorer.core.loading.weights import WeightsInfo
+    from explorer.core.loading.pipeline import WeightsInfo
 
 COMMAND = "classify"
 
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             print(json_text({"weights": weights, "results": results}))
         return EXIT_FAILED
     from explorer.core.inference.classifier import Classifier
-    from explorer.core.loading.weights import ArchitectureMismatch, WeightsError
+    from explorer.core.loading.errors import ArchitectureMismatch, WeightsError
 
     try:
         classifier = Classifier(args.device, args.precision, args.resize, args.crop, fast_decode=args.fast_decode, engine=args.engine)

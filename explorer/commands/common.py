@@ -41,7 +41,7 @@ from explorer.core.text import first_line, one_line, shown
 if TYPE_CHECKING:
     import torch
 
-    from explorer.core.loading.weights import WeightsInfo
+    from explorer.core.loading.pipeline import WeightsInfo
     from explorer.core.network.model import ResNet
 
 EXIT_OK = 0
@@ -194,7 +194,8 @@ def load_inputs(command: str, args: argparse.Namespace, blocks: str | None = Non
         return None
     from explorer.core.devices import select_device
     from explorer.core.images import load_image, preprocess
-    from explorer.core.loading.weights import ArchitectureMismatch, load_model
+    from explorer.core.loading.errors import ArchitectureMismatch
+    from explorer.core.loading.pipeline import load_model
 
     try:
         device = select_device(args.device)

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from explorer.commands.common import EXIT_FAILED, EXIT_OK, bounded, device_name, error, non_negative_int, positive_int
-from explorer.core.race.config import DIGITS, MIN_SIZE, NETWORKS, NORMS, RaceConfig, validate
+from explorer.core.network.memory import MemoryLimitError, check_fits, race_bytes
+from explorer.core.network.stages import arch_title
+from explorer.core.race.config import DIGITS, DIGITS_CLASSES, DIGITS_IMAGES, MIN_SIZE, NETWORKS, NORMS, RaceConfig, validate
 from explorer.core.race.report import LABELS, to_json_dict, write_csv
 
 if TYPE_CHECKING:
@@ -86,7 +88,12 @@ def run(args: argparse.Namespace) -> int:
     if args.csv and not Path(args.csv).resolve().parent.is_dir():  # say so before a minute of training
         error("race", f"cannot write {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
         return EXIT_FAILED
-    from explorer.core.race.train import run_race  # torch: only now
+    from explorer.core.race.train import VALIDATION_BATCH, run_race  # torch: only now
+
+    problem = _memory_problem(config, VALIDATION_BATCH)
+    if problem:
+        error("race", problem)
+        return EXIT_FAILED
 
     try:
         result = run_race(config, on_step=_progress_printer(), on_data=_name_refused)
@@ -106,6 +113,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_result(result))
     return EXIT_OK
+
+
+def _memory_problem(config: RaceConfig, validation_batch: int) -> str | None:
+    """What the race needs in memory (both networks, the batch, the images at their size), checked
+    before anything is allocated, as the other commands check theirs. The digits are counted here;
+    a folder's images are counted as they are read, so for one only the networks are (with a head of
+    as many classes as the digits have: the fc is a small part)."""
+    images = DIGITS_IMAGES if config.data == DIGITS else 0
+    needed = race_bytes(config.batch, config.size, DIGITS_CLASSES, images, validation_batch, config.network)
+    try:
+        check_fits(f"--size {config.size} with --batch {config.batch} (two {arch_title(config.network)}s)", needed)
+    except MemoryLimitError as exc:
+        return str(exc)
+    return None
 
 
 def _shown_steps(done: int) -> list[int]:

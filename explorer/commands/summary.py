@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
 def _file_architecture(args: argparse.Namespace, parser: argparse.ArgumentParser):  # noqa: ANN202 - (spec, classes) or None
     """The network and head a checkpoint file (or URL, downloaded) holds; None after one error line;
     ``--arch`` or ``--num-classes`` contradicting the file are usage errors."""
-    from explorer.core.loading.weights import WeightsError, checkpoint_architecture
+    from explorer.core.loading.errors import WeightsError
+    from explorer.core.loading.pipeline import checkpoint_architecture
 
     try:
         found = checkpoint_architecture(args.weights, download_progress(COMMAND, args.weights))

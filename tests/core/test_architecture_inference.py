@@ -103,3 +103,83 @@ def test_depth_comparison_shows_plain_34_vanishing():
     assert result.verdict == depth_verdict(result.curves)
     with pytest.raises(ValueError, match="whole networks"):
         run_depth_comparison(GradConfig(lesion=("layer1.0",)))
+
+
+# -- the architecture stage checks keys and shapes before anything is sized or built (issue 19) ----
+
+
+def test_state_shapes_are_every_members_state_dict():
+    from explorer.core.network.counts import state_shapes
+    from explorer.core.network.model import ResNet
+
+    for arch, spec in RESNETS.items():
+        with torch.device("meta"):
+            ours, theirs = ResNet(arch, num_classes=7).state_dict(), getattr(torchvision.models, arch)(num_classes=7).state_dict()
+        expected = state_shapes(spec, 7)
+        assert list(expected.items()) == [(k, tuple(v.shape)) for k, v in ours.items()], arch
+        assert expected == {k: tuple(v.shape) for k, v in theirs.items()}, arch
+
+
+@pytest.mark.parametrize("index", [999, 9999, 1_000_000_000])
+def test_a_stray_block_key_is_a_gap_not_a_deeper_network(tmp_path, index, monkeypatch):
+    from explorer.core.loading.architecture import architecture_of
+    from explorer.core.network import counts
+    from support import stray_block_checkpoint
+
+    state = torch.load(stray_block_checkpoint(tmp_path / "r18.pth", index), weights_only=True)
+    monkeypatch.setattr(counts, "layer_table", lambda *a, **k: pytest.fail("a table was made for a network the keys do not hold"))
+    with pytest.raises(ArchitectureError) as info:
+        architecture_of(state)
+    message = str(info.value)
+    assert f"layer3.{index}.conv1.weight" in message and "block 2 is missing" in message and "\n" not in message
+
+
+def test_an_index_of_thousands_of_digits_is_an_unexpected_key():
+    from explorer.core.loading.architecture import architecture_of
+
+    with torch.device("meta"):
+        state = torchvision.models.resnet18().state_dict()
+    state["layer3." + "9" * 5000 + ".conv1.weight"] = torch.zeros(1)
+    with pytest.raises(ArchitectureError, match="1 unexpected"):
+        architecture_of(state)
+
+
+def test_keys_and_shapes_are_checked_against_the_inferred_member():
+    from explorer.core.loading.architecture import architecture_of, check_keys
+
+    with torch.device("meta"):
+        state = dict(torchvision.models.resnet50().state_dict())
+        legacy = {k: v for k, v in torchvision.models.resnet18().state_dict().items() if "num_batches" not in k}
+    assert architecture_of(state).spec == RESNETS["resnet50"]
+    misshaped = dict(state, **{"layer2.1.bn2.weight": torch.zeros(7)})
+    with pytest.raises(ArchitectureError, match=r"1 mis-shaped \(layer2.1.bn2.weight \[7\] vs \[128\]\)"):
+        architecture_of(misshaped)
+    del state["layer4.2.conv3.weight"]  # the last block then ends in its conv2: another shape entirely
+    with pytest.raises(ArchitectureError):
+        architecture_of(state)
+    check_keys(legacy, RESNETS["resnet18"], 1000)  # checkpoints from before PyTorch 0.4.1 have no counters
+
+
+def test_a_grouping_or_expansion_that_fits_no_resnet_is_named_for_what_it_is():
+    with torch.device("meta"):
+        state = dict(torchvision.models.resnet50().state_dict())
+    narrow_end = dict(state, **{"layer4.2.conv3.weight": torch.zeros(256, 512, 1, 1)})
+    with pytest.raises(ArchitectureError) as info:
+        infer_architecture(narrow_end)
+    assert "puts out 256 channels, not a multiple of 512" in str(info.value) and "four stages" not in str(info.value)
+    odd_groups = dict(state, **{"layer1.0.conv2.weight": torch.zeros(64, 128, 3, 3)})
+    with pytest.raises(ArchitectureError) as info:
+        infer_architecture(odd_groups)
+    assert "128 channels per group, which do not divide its 64" in str(info.value) and "four stages" not in str(info.value)
+
+
+def test_labels_count_lines_as_a_person_does(tmp_path):
+    from support import labels_text
+
+    for inside in ("\x0c", "\u2028", "\x0b", "\x1c", "\x85", "\u2029"):
+        path = tmp_path / "labels.txt"
+        path.write_text(labels_text(1000, inside), encoding="utf-8")
+        names = read_labels(path, 1000)
+        assert len(names) == 1000 and names[7] == f"class{inside}7"
+    (tmp_path / "windows.txt").write_bytes(b"a\r\nb\rc\n")
+    assert read_labels(tmp_path / "windows.txt") == ("a", "b", "c")

@@ -1,13 +1,17 @@
 """The checkpoint downloader against a local HTTP server on 127.0.0.1: success, cache hit, wrong hash,
 interrupted transfer, HTTP error, cancel, refused connection and a server that never answers. In no
-failure case may anything be left in the cache."""
+failure case may anything be left in the cache: not a download that fails its content check, and
+not for long the partial file of a process killed mid-transfer."""
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import os
+import signal
 import socket
-import threading
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -223,3 +227,81 @@ def test_a_read_only_cache_folder_for_real(server):
         assert "\n" not in str(info.value) and server.requests == 0
     finally:
         cache_dir().chmod(0o755)
+
+
+# -- what is left behind, and what may enter the cache (issue 19, items 13 and 14) ------------------------
+
+
+def _aged(path: Path, seconds: float) -> Path:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+    return path
+
+
+def test_stale_partials_of_this_app_are_swept_and_nothing_else(server):
+    server.payload, prefix = payload()
+    cache_dir().mkdir(parents=True)
+    ours = f"{'0' * 32}{download.PARTIAL_SUFFIX}"
+    dead = cache_dir() / f"old.pth.{ours}"
+    dead.write_bytes(b"half")
+    _aged(dead, 3600)
+    young = cache_dir() / f"young.pth.{'1' * 32}{download.PARTIAL_SUFFIX}"
+    young.write_bytes(b"just started")
+    live = cache_dir() / f"live.pth.{'2' * 32}{download.PARTIAL_SUFFIX}"
+    live.write_bytes(b"downloading")
+    torch_hubs = cache_dir() / f"w.pth.{'3' * 32}.partial"  # torch.hub's own: never ours to remove
+    users = cache_dir() / "notes.resnet-explorer.partial"  # not our name pattern
+    for other in (torch_hubs, users):
+        other.write_bytes(b"not ours")
+    for path in (live, torch_hubs, users):
+        _aged(path, 3600)
+    fcntl = pytest.importorskip("fcntl")
+    with open(live, "rb") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)  # a download still running in another process
+        fetch(server.url("w.pth"), f"w-{prefix}.pth", prefix)
+    assert cache_files() == sorted([young.name, live.name, torch_hubs.name, users.name, f"w-{prefix}.pth"])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and flock are POSIX's")
+def test_a_download_killed_by_sigterm_leaves_nothing_for_the_next(server, monkeypatch):
+    server.payload, prefix = payload(3000)
+    server.mode = "trickle"
+    script = f"from explorer.core.loading.download import fetch; fetch({server.url('w.pth')!r}, 'w.pth', None)"
+    root = str(Path(__file__).resolve().parents[2])  # this checkout's explorer, whatever is installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
+    child = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(cache_dir().glob(f"*{download.PARTIAL_SUFFIX}")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(cache_dir().glob(f"*{download.PARTIAL_SUFFIX}")), "the child never started its download"
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(30)
+    assert child.returncode == -signal.SIGTERM and len(cache_files()) == 1  # the partial it could not clean
+    monkeypatch.setattr(download, "PARTIAL_GRACE_S", 0.0)  # not waiting a minute in a test
+    server.release.set()
+    server.mode, server.payload = "ok", payload()[0]
+    fetch(server.url("x.pth"), f"x-{prefix}.pth", None)
+    assert cache_files() == [f"x-{prefix}.pth"]
+
+
+def test_a_download_that_fails_its_check_is_not_kept(server):
+    server.payload = b"<!DOCTYPE html><html><body>Please sign in</body></html>"
+    seen: list[bytes] = []
+
+    def check(partial: Path) -> None:
+        seen.append(partial.read_bytes())
+        raise ValueError("a web page")
+
+    with pytest.raises(ValueError, match="a web page"):
+        fetch(server.url("model.pth"), "model.pth", None, check=check)
+    assert seen == [server.payload] and cache_files() == []
+    path = fetch(server.url("model.pth"), "model.pth", None, check=lambda partial: None)
+    assert path.read_bytes() == server.payload and server.requests == 2
+
+
+def test_a_wrong_hash_is_a_hash_mismatch_not_a_network_error(server):
+    server.payload, _ = payload()
+    with pytest.raises(download.HashMismatch, match="nothing was kept"):
+        fetch(server.url("w.pth"), "w.pth", "deadbeef")

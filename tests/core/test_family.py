@@ -13,7 +13,8 @@ import torchvision
 from torch import nn
 
 from explorer.core.loading.architecture import infer_architecture
-from explorer.core.loading.weights import WeightsError, checkpoint_architecture, load_model
+from explorer.core.loading.errors import WeightsError
+from explorer.core.loading.pipeline import checkpoint_architecture, load_model
 from explorer.core.network.blocks import block_kinds, residual_blocks
 from explorer.core.network.model import BasicBlock, Bottleneck, ResNet
 from explorer.core.network.stages import RESNET50_STAGES, RESNETS, StageSpec

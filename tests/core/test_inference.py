@@ -14,7 +14,7 @@ from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD, load_image, prepro
 from explorer.core.inference import classifier as inference
 from explorer.core.inference.classifier import Classifier, fold_batchnorm, sample_images
 from explorer.core.loading.labels import imagenet_classes
-from explorer.core.loading.weights import WeightsError
+from explorer.core.loading.errors import WeightsError
 from explorer.core.network.model import ResNet50
 
 tv_models = pytest.importorskip("torchvision.models")

@@ -70,3 +70,33 @@ def test_path_checks_answer_instead_of_raising(tmp_path):
     assert folder_problem(tmp_path / "file") == "not a folder"
     assert folder_problem(tmp_path / "missing") == "no such folder"
     assert folder_problem(tmp_path) is None
+
+
+def test_loading_counts_the_head_the_file_claims():
+    # A stride-0 fc of 10^7 classes is a few bytes on disk; the network it describes is not.
+    assert memory.loading_bytes(10**7, "resnet18") > 10**7 * 513 * memory.FLOAT32_BYTES
+    weights = memory.weights_bytes(1000, "resnet18")
+    assert 3 * weights < memory.loading_bytes(1000, "resnet18") < 3 * weights + 2**24  # three copies and a 32 px pass
+
+
+def test_the_race_counts_both_networks_the_batch_and_the_images():
+    from explorer.core.race.config import DIGITS_IMAGES
+    from explorer.core.race.train import VALIDATION_BATCH
+
+    def race(size: int, batch: int = 32, images: int = DIGITS_IMAGES) -> int:
+        return memory.race_bytes(batch, size, 10, images, VALIDATION_BATCH)
+
+    # The digits alone at 1024 px are 22.6 GB, held twice while split: the "needs ~50 GB".
+    assert race(1024) >= 2 * DIGITS_IMAGES * 3 * 1024 * 1024 * memory.FLOAT32_BYTES > 45 * 10**9
+    one_step = memory.training_bytes(32, 512, 512, 10) - 2 * memory.weights_bytes(10)
+    assert race(512) > 6 * memory.weights_bytes(10) + one_step
+    assert race(32) < 2**30  # the default race (32 px, batch 32) fits any machine
+    assert race(64, batch=64) > race(64) > race(64, images=0)
+
+
+def test_the_digits_count_is_the_files():
+    from explorer.core.race.config import DIGITS_CLASSES, DIGITS_IMAGES
+    from explorer.core.race.data import load_digits
+
+    digits = load_digits(32)
+    assert (len(digits.train_y) + len(digits.val_y), len(digits.classes)) == (DIGITS_IMAGES, DIGITS_CLASSES)

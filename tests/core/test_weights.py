@@ -19,8 +19,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.core.loading import download, weights
-from explorer.core.loading.weights import WeightsError, guess_architecture, load_weights, normalize_state_dict
+from explorer.core.loading import download, sources
+from explorer.core.loading.architecture import guess_architecture
+from explorer.core.loading.checkpoints import normalize_state_dict
+from explorer.core.loading.errors import WeightsError
+from explorer.core.loading.pipeline import load_weights
 from explorer.core.network.model import ResNet50
 from support import PERMISSIONS_IGNORED
 
@@ -104,7 +107,7 @@ def test_normalize_unwraps_every_container_and_prefix():
 def test_renamed_official_file_is_recognised_by_its_hash(tmp_path, model, reference, monkeypatch):
     torch.save(reference, tmp_path / "copy.pth")
     prefix = download.sha256_of(tmp_path / "copy.pth")[:8]
-    monkeypatch.setitem(weights.WEIGHT_SOURCES, "imagenet-v2", dataclasses.replace(weights.WEIGHT_SOURCES["imagenet-v2"], sha256_prefix=prefix))
+    monkeypatch.setitem(sources.WEIGHT_SOURCES, "imagenet-v2", dataclasses.replace(sources.WEIGHT_SOURCES["imagenet-v2"], sha256_prefix=prefix))
     info = load_weights(model, str(tmp_path / "copy.pth"))
     assert (info.resize, info.crop) == (232, 224) and "IMAGENET1K_V2" in info.label
 
@@ -256,8 +259,8 @@ def test_named_source_downloads_checks_hash_and_loads(model, reference, file_ser
     root, base = file_server
     torch.save(reference, root / "resnet50-test.pth")
     prefix = download.sha256_of(root / "resnet50-test.pth")[:8]
-    source = dataclasses.replace(weights.WEIGHT_SOURCES["imagenet-v2"], url=f"{base}/resnet50-test.pth", filename="resnet50-test.pth", sha256_prefix=prefix)
-    monkeypatch.setitem(weights.WEIGHT_SOURCES, "imagenet-v2", source)
+    source = dataclasses.replace(sources.WEIGHT_SOURCES["imagenet-v2"], url=f"{base}/resnet50-test.pth", filename="resnet50-test.pth", sha256_prefix=prefix)
+    monkeypatch.setitem(sources.WEIGHT_SOURCES, "imagenet-v2", source)
     seen = []
     info = load_weights(model, "imagenet-v2", progress=lambda done, total: seen.append((done, total)))
     assert_equal_state(model, reference)
@@ -270,8 +273,8 @@ def test_offline_names_the_alternatives_and_keeps_the_model(model, file_server, 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    source = dataclasses.replace(weights.WEIGHT_SOURCES["imagenet-v1"], url=f"http://127.0.0.1:{port}/x.pth")
-    monkeypatch.setitem(weights.WEIGHT_SOURCES, "imagenet-v1", source)
+    source = dataclasses.replace(sources.WEIGHT_SOURCES["imagenet-v1"], url=f"http://127.0.0.1:{port}/x.pth")
+    monkeypatch.setitem(sources.WEIGHT_SOURCES, "imagenet-v1", source)
     before = fingerprint(model)
     with pytest.raises(WeightsError) as info:
         load_weights(model, "imagenet-v1")
@@ -370,3 +373,73 @@ def test_an_unwritable_cache_is_not_called_offline(model, tmp_path, monkeypatch)
         load_weights(model, "https://example.org/w.pth")
     message = str(info.value)
     assert "cannot store" in message and "TORCH_HOME" in message and "Offline?" not in message and "\n" not in message
+
+
+# -- downloads: what enters the cache, under which name (issue 19, items 14, 15, 20) --------------------
+
+
+def test_a_login_page_answered_with_200_is_never_cached(model, reference, file_server):
+    root, base = file_server
+    (root / "model.pth").write_text("<!DOCTYPE html>\n<html><body>Please sign in</body></html>\n")
+    message = assert_refused_download(model, f"{base}/model.pth", "web page", "not kept")
+    assert "Offline?" not in message and list(download.cache_dir().glob("*")) == []
+    torch.save(reference, root / "model.pth")  # signed in: the same URL now gives the checkpoint
+    load_weights(model, f"{base}/model.pth")
+    assert_equal_state(model, reference)
+
+
+def test_a_body_longer_than_its_content_length_is_never_cached(model, reference, tmp_path, monkeypatch):
+    from support import Server
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    torch.save(reference, tmp_path / "w.pth")
+    server = Server()
+    try:
+        server.payload, server.mode = (tmp_path / "w.pth").read_bytes(), "long"
+        assert_refused_download(model, server.url("w.pth"), "truncated or corrupt", "not kept")
+        assert list(download.cache_dir().glob("*")) == []
+    finally:
+        server.close()
+
+
+def test_two_urls_with_one_file_name_are_two_cache_entries(model, reference, file_server):
+    root, base = file_server
+    other = dict(reference, **{"fc.bias": reference["fc.bias"] + 1})
+    for folder, state in (("a", reference), ("b", other)):
+        (root / folder).mkdir()
+        torch.save(state, root / folder / "model.pth")
+    first, second = load_weights(model, f"{base}/a/model.pth"), load_weights(model, f"{base}/b/model.pth")
+    assert_equal_state(model, other)
+    assert (first.sha256, second.sha256) == (download.sha256_of(root / "a/model.pth"), download.sha256_of(root / "b/model.pth"))
+    assert first.label == second.label == "model.pth" and len(list(download.cache_dir().glob("model.url-*.pth"))) == 2
+
+
+def test_a_hash_mismatch_does_not_suggest_being_offline(model, reference, file_server):
+    root, base = file_server
+    torch.save(reference, root / "finetune-0123abcd.pth")
+    message = assert_refused_download(model, f"{base}/finetune-0123abcd.pth", "SHA-256", "nothing was kept")
+    assert "Offline?" not in message
+
+
+def test_a_zero_filled_pickle_is_damaged_not_dangerous(tmp_path, model):
+    for name, data in (("zeros.pth", b"\x80\x02" + bytes(4096)), ("zeros-in-zip.pth", None)):
+        if data is None:  # torch.save's zip layout whose pickle was zeroed
+            torch.save({"fc.bias": torch.zeros(3)}, tmp_path / name)
+            whole = bytearray((tmp_path / name).read_bytes())
+            start = whole.index(b"data.pkl") + len(b"data.pkl")
+            start = whole.index(b"\x80", start)
+            whole[start:start + 40] = bytes(40)
+            data = bytes(whole)
+        (tmp_path / name).write_bytes(data)
+        message = assert_refused(model, tmp_path / name, "damaged")
+        assert "could run code" not in message
+
+
+def assert_refused_download(model: ResNet50, url: str, *words: str) -> str:
+    before = fingerprint(model)
+    with pytest.raises(WeightsError) as info:
+        load_weights(model, url)
+    message = str(info.value)
+    assert "\n" not in message and all(word.lower() in message.lower() for word in words), message
+    assert fingerprint(model) == before
+    return message

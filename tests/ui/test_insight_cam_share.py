@@ -15,7 +15,7 @@ from PIL import Image
 from explorer.core.images import load_image, preprocess
 from explorer.core.insight.gradcam import cam_mass_shares
 from explorer.core.loading.labels import imagenet_classes
-from explorer.core.loading.weights import load_weights
+from explorer.core.loading.pipeline import load_weights
 from explorer.core.network.blocks import residual_blocks
 from explorer.core.network.model import ResNet50
 from explorer.ui.common.switches import BlockSwitches

@@ -24,7 +24,7 @@ from explorer.core.insight.activations import capture_activations, top_channels
 from explorer.core.insight.gradcam import grad_cam, network_view, overlay
 from explorer.core.insight.lesion import Lesioner
 from explorer.core.loading.labels import imagenet_classes
-from explorer.core.loading.weights import load_weights
+from explorer.core.loading.pipeline import load_weights
 from explorer.core.network.model import ResNet50
 from explorer.ui.insight.host import gradient_block_norms
 from explorer.ui.insight.panel import ACTIVATIONS, CAM, InsightPanel

@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings
 
 from explorer.core.images import load_image, preprocess
 from explorer.core.insight.activations import ActivationCache
-from explorer.core.loading.weights import load_weights
+from explorer.core.loading.pipeline import load_weights
 from explorer.core.network.blocks import residual_blocks
 from explorer.core.network.model import ResNet50
 from explorer.ui.common.overlay import BlockOverlay

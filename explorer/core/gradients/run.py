@@ -50,7 +50,8 @@ def _build(
     ratio = 256 / 224
     init = "he" if config.init == "weights" else config.init
     if config.init == "weights":
-        from explorer.core.loading.weights import ArchitectureMismatch, WeightsCancelled, load_model
+        from explorer.core.loading.errors import ArchitectureMismatch, WeightsCancelled
+        from explorer.core.loading.pipeline import load_model
 
         try:  # the member the weights hold (a file's own head included), which must be config.arch
             model, info = load_model(config.weights, config.arch, download_progress, cancel, config.seed)

@@ -25,7 +25,8 @@ from explorer.core import devices
 from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
 from explorer.core.images import load_image, preprocess
 from explorer.core.inference import engines
-from explorer.core.loading.weights import WeightsError, WeightsInfo, load_model
+from explorer.core.loading.errors import WeightsError
+from explorer.core.loading.pipeline import WeightsInfo, load_model
 from explorer.core.network.model import ResNet, ResNet50, SwitchableBatchNorm2d
 from explorer.core.samples import sample_images
 
@@ -150,7 +151,7 @@ class Classifier:
         arch: str | None = None,
         labels: str | None = None,
     ) -> WeightsInfo:
-        """Load weights and the network they belong to (see :func:`~explorer.core.loading.weights.load_model`:
+        """Load weights and the network they belong to (see :func:`~explorer.core.loading.pipeline.load_model`:
         a file decides its own architecture; ``arch`` names the member for ``random``, default the
         current one); on any error nothing changes.
 
@@ -243,7 +244,7 @@ class Classifier:
         # Warm-up: the first call creates oneDNN/cuDNN kernels or the runtime's buffers (about a
         # second on a CPU), which should not show up as the first image's latency. Zeros, not a
         # photo: an untrained model turns a photo into denormal numbers, several times slower on a
-        # CPU. Its logits must be finite too (load_weights has already checked a noise input; this
+        # CPU. Its logits must be finite too (the loading pipeline has already checked a noise input; this
         # guards the folded copy).
         _, crop = transform
         with torch.inference_mode():

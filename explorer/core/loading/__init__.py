@@ -1,2 +1,3 @@
-"""Loading weights: where they come from (names, files, URLs), the download cache, safe checkpoint
-readers, the architecture a state dict holds, class names, and the model they make. Core layer."""
+"""Loading weights as one pipeline (``pipeline.py``, read top to bottom): source (``sources``), bytes
+(``fetch``, ``download``), state dict (``checkpoints``), architecture (``architecture``), checks
+(``checks``), model (``build``); class names in ``labels``, the errors in ``errors``. Core layer."""

@@ -1,7 +1,13 @@
-"""Fetch a checkpoint into torch.hub's cache (``torch.hub.get_dir()/checkpoints``, shared with
+"""Fetch a file into torch.hub's cache (``torch.hub.get_dir()/checkpoints``, shared with
 torchvision), the way ``torch.hub.download_url_to_file`` does it: stream into a ``.partial`` file
-beside the target, check the SHA-256 prefix, and move it into place only when complete, so a broken
-transfer never leaves a file that looks usable.
+beside the target, check the SHA-256 prefix (and, where the caller gives one, the content), and move
+it into place only when complete, so a broken transfer never leaves a file that looks usable. The
+bytes stage of loading (``explorer.core.loading.fetch``) calls it.
+
+A partial file is locked while its download runs (``flock``, where the system has it); one of this
+app's partials that no live download holds and that is older than :data:`PARTIAL_GRACE_S` is
+removed by the next download into the folder, so a process killed mid-transfer (SIGTERM, SIGHUP,
+SIGKILL) leaves nothing behind for long. torch.hub's own partials are never touched.
 
 Core layer, standard library + torch (for the cache's location). Written out rather than calling
 ``download_url_to_file`` because that function has no timeout, no progress callback and no cancel.
@@ -20,6 +26,7 @@ import os
 import queue
 import re
 import socket
+import stat
 import threading
 import time
 import uuid
@@ -30,6 +37,11 @@ from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
 import torch
+
+try:  # POSIX: a download holds a lock on its partial file, so a sweep can tell a live one from a dead one
+    import fcntl
+except ImportError:  # Windows: a file that is open cannot be removed, which protects a live download
+    fcntl = None  # type: ignore[assignment]
 
 from explorer.core.text import first_line, one_line, os_reason, shown
 
@@ -44,6 +56,12 @@ STALL_WINDOW_S = 10.0
 MIN_WINDOW_BYTES = 1 << 16
 _QUEUED_PIECES = 64  # at most 4 MiB read ahead of the writer
 _DIGITS = re.compile(r"[0-9]+")
+# This app's partial files: "<target name>.<32 hex digits>.resnet-explorer.partial" (torch.hub's are
+# "<target name>.<32 hex digits>.partial": those belong to it).
+PARTIAL_SUFFIX = ".resnet-explorer.partial"
+_PARTIAL = re.compile(r".+\.[0-9a-f]{32}" + re.escape(PARTIAL_SUFFIX))
+# A partial younger than this is never swept: a download creates its file a moment before it locks it.
+PARTIAL_GRACE_S = 60.0
 
 Progress = Callable[[int, int], None]  # (bytes so far, total bytes or 0 when the server does not say)
 Cancel = Callable[[], bool]
@@ -58,6 +76,10 @@ class DownloadError(RuntimeError):
 
 class DownloadCancelled(DownloadError):
     """The cancel callback asked to stop; the partial file was removed."""
+
+
+class HashMismatch(DownloadError):
+    """The server answered, but the file's SHA-256 is not the one its name promises; nothing was kept."""
 
 
 class CacheError(DownloadError):
@@ -87,12 +109,18 @@ def fetch(
     timeout: float = TIMEOUT_S,
     stall_window: float = STALL_WINDOW_S,
     min_window_bytes: int = MIN_WINDOW_BYTES,
+    check: Callable[[Path], object] | None = None,
 ) -> Path:
     """Return the cached ``filename``, downloading it from ``url`` first if it is missing or its
-    hash does not match ``sha256_prefix``.
+    hash does not match ``sha256_prefix``. Stale partial files of earlier downloads are removed first.
+
+    Args:
+        check: called with the complete download (still under its partial name) before it is moved
+            into the cache; whatever it raises propagates, and nothing is kept.
 
     Raises:
-        DownloadError: network failure, timeout, a stalled or malformed transfer, or a wrong hash.
+        DownloadError: network failure, timeout, a stalled or malformed transfer.
+        HashMismatch: the file's SHA-256 does not start with ``sha256_prefix``.
         CacheError: the cache cannot be written.
         DownloadCancelled: ``cancel()`` returned True (checked every :data:`POLL_S`).
     """
@@ -104,18 +132,26 @@ def fetch(
         raise DownloadError(f"not a download URL: {shown(url)}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
+        sweep_partials(target.parent)
+        partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
         out = partial.open("xb")
     except OSError as exc:
         raise CacheError(f"cannot write to the cache folder {shown(target.parent)} ({os_reason(exc)})") from None
     try:
         with out:
+            _lock(out)
             digest = _Transfer(url, host, timeout, stall_window, min_window_bytes).into(out, progress, cancel)
-        if sha256_prefix is not None and not digest.startswith(sha256_prefix):
-            raise DownloadError(
-                f"{shown(url)}: downloaded file has SHA-256 {digest[:16]}..., expected it to start with {sha256_prefix} "
-                "(corrupted or replaced on the server)"
-            )
+            if sha256_prefix is not None and not digest.startswith(sha256_prefix):
+                raise HashMismatch(
+                    f"{shown(url)}: downloaded file has SHA-256 {digest[:16]}..., expected it to start with {sha256_prefix} "
+                    "(corrupted or replaced on the server); nothing was kept"
+                )
+            if check is not None:
+                try:
+                    out.flush()
+                except OSError as exc:
+                    raise CacheError(f"cannot write {shown(partial)} ({os_reason(exc)})") from None
+                check(partial)
         try:
             os.replace(partial, target)  # atomic on one file system: the target is whole or absent
         except OSError as exc:
@@ -135,6 +171,50 @@ def _cached(target: Path, sha256_prefix: str | None) -> bool:
         return sha256_prefix is None or sha256_of(target).startswith(sha256_prefix)
     except OSError as exc:
         raise CacheError(f"cannot read the cache at {shown(target)} ({os_reason(exc)})") from None
+
+
+def sweep_partials(folder: Path) -> None:
+    """Remove this app's partial files in ``folder`` that no live download holds (see the module
+    docstring); anything else, and anything that cannot be examined, is left alone."""
+    now = time.time()
+    try:
+        entries = list(folder.iterdir())
+    except OSError:  # a folder that cannot be listed: the download itself will say what is wrong
+        return
+    for entry in entries:
+        if not _PARTIAL.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.lstat()
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and now - info.st_mtime > PARTIAL_GRACE_S and not _held(entry):
+            _remove_quietly(entry)
+
+
+def _lock(out: IO[bytes]) -> None:
+    if fcntl is not None:
+        try:
+            fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a file system without locks: the grace period alone protects this download
+            pass
+
+
+def _held(path: Path) -> bool:
+    """True when a live download holds ``path`` (or when that cannot be told: then it is kept)."""
+    if fcntl is None:
+        return False  # Windows refuses to remove a file that is open
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:  # BlockingIOError: locked by a live download; anything else: cannot tell
+        return True
+    finally:
+        os.close(fd)  # releases the probe's lock too
 
 
 def _remove_quietly(path: Path) -> None:

@@ -6,6 +6,7 @@ Pure Python (core layer).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -20,6 +21,11 @@ LABEL_FILES = ("labels.txt", "classes.txt")
 _MAX_LABELS_BYTES = 100_000_000
 
 
+# Line ends as a person (and every editor) counts them. str.splitlines() also breaks at form feeds,
+# vertical tabs, U+0085, U+2028 and U+2029, which would make a name that holds one count twice.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 class LabelsError(ValueError):
     """A labels file that cannot name a head's classes; ``str(e)`` is one line naming the file."""
 
@@ -27,10 +33,15 @@ class LabelsError(ValueError):
 @lru_cache(maxsize=1)
 def _class_names() -> tuple[str, ...]:
     text = files("explorer.resources").joinpath("imagenet_classes.txt").read_text(encoding="utf-8")
-    names = tuple(line.strip() for line in text.splitlines() if line.strip())
+    names = label_lines(text)
     if len(names) != IMAGENET_CLASS_COUNT:
         raise RuntimeError(f"imagenet_classes.txt has {len(names)} names, expected {IMAGENET_CLASS_COUNT}")
     return names
+
+
+def label_lines(text: str) -> tuple[str, ...]:
+    """The names in a labels text: one per line, surrounding spaces stripped, blank lines skipped."""
+    return tuple(name for line in _LINE_END.split(text) if (name := line.strip()))
 
 
 def imagenet_classes() -> list[str]:
@@ -57,7 +68,7 @@ def read_labels(path: str | Path, count: int | None = None) -> tuple[str, ...]:
         raise LabelsError(f"labels file {name}: not UTF-8 text (one class name per line)") from None
     except OSError as exc:
         raise LabelsError(f"labels file {name}: cannot read ({os_reason(exc)})") from None
-    labels = tuple(line.strip() for line in text.splitlines() if line.strip())
+    labels = label_lines(text)
     if not labels:
         raise LabelsError(f"labels file {name}: no class names in it (one per line)")
     if count is not None and len(labels) != count:

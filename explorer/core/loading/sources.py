@@ -1,20 +1,26 @@
-"""Where weights come from, as plain data: every torchvision ImageNet checkpoint of the ResNet family
-(URL, file name, SHA-256 prefix, eval transform, published top-1), ``random``, a checkpoint file or an
-``http(s)://`` URL, and torch.hub's file-name convention for hashes.
+"""Stage 1 of loading (``explorer.core.loading.pipeline``), the source: where weights come from, as
+plain data. Every torchvision ImageNet checkpoint of the ResNet family (URL, file name, SHA-256
+prefix, eval transform, published top-1), ``random``, a checkpoint file or an ``http(s)://`` URL;
+torch.hub's file-name convention for hashes; and :func:`locate`, which turns what the user typed
+into an :class:`Origin` (what to fetch, under which cache name, with which hash) before anything is
+read or downloaded.
 
 Core layer, pure Python (no torch), so that parsers and menus can list the sources without importing
-torch; ``explorer.core.loading.weights`` loads them. The table was generated once from torchvision's weight
-enums (``torchvision.models.get_model_weights``); ``tests/core/test_weight_table.py`` compares it
-with them entry by entry, so the app itself never imports torchvision.
+torch. The table was generated once from torchvision's weight enums
+(``torchvision.models.get_model_weights``); ``tests/core/test_weight_table.py`` compares it with
+them entry by entry, so the app itself never imports torchvision.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from explorer.core.files import file_problem
+from explorer.core.loading.errors import WeightsError
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 from explorer.core.text import shown
 
@@ -80,6 +86,9 @@ URL_SCHEMES = ("http", "https")
 # "name-<sha256>.ext" carries the first eight or more hex digits of its SHA-256.
 _HUB_HASH = re.compile(r"-([a-f0-9]{8,64})\.")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# A cache name keyed by its URL keeps this much of the file name's stem, so that it and the download's
+# temporary name stay within the 255 bytes a file name may have.
+_KEPT_STEM = 120
 
 
 def is_url(source: str) -> bool:
@@ -158,19 +167,68 @@ def arch_problem(arch: str | None, source: str) -> str | None:
     return f"--weights {source} are {theirs}'s, not {ours}'s (--arch {arch}); use {default_weights(arch)}"
 
 
+@dataclass(frozen=True)
+class Origin:
+    """A weights source, located: ``random`` (``named.url`` is None), a named checkpoint or a URL to
+    fetch into the cache (``url``, ``cache_name``, ``sha256_prefix``), or a local ``path``."""
+
+    source: str  # as given
+    named: WeightSource | None = None
+    url: str | None = None
+    cache_name: str | None = None  # the file's name in torch.hub's cache
+    sha256_prefix: str | None = None  # what the file's SHA-256 must start with, when its name says
+    path: Path | None = None  # a local checkpoint file
+    name: str = ""  # the file's own name, for labels ("model.pth")
+
+    @property
+    def random(self) -> bool:
+        return self.named is not None and self.named.url is None
+
+
+def locate(source: str) -> Origin:
+    """Stage 1: what ``source`` names (a named source, an ``http(s)://`` URL or a file path) and,
+    for a download, the name it gets in the cache (:func:`url_cache_name`). Nothing is read.
+
+    Raises:
+        WeightsError: a URL that cannot be downloaded (another scheme, no file name).
+    """
+    named = weight_source(source)
+    if named is not None:
+        if named.url is None:
+            return Origin(source, named)
+        assert named.filename is not None
+        return Origin(source, named, named.url, named.filename, named.sha256_prefix, name=named.filename)
+    if is_url(source):
+        try:
+            filename = url_filename(source)
+        except ValueError as exc:
+            raise WeightsError(f"{shown(source)}: {exc}") from None
+        return Origin(source, None, source, url_cache_name(source), hub_sha256_prefix(filename), name=filename)
+    return Origin(source, path=Path(source), name=Path(source).name)
+
+
+def url_cache_name(url: str) -> str:
+    """The cache file of a checkpoint URL. A file name that carries its SHA-256 prefix (torch.hub's
+    convention) is kept, so torchvision and torch.hub share the file; any other is keyed by the
+    whole URL (``model.pth`` -> ``model.url-<16 hex digits>.pth``), so that ``.../a/model.pth`` and
+    ``.../b/model.pth`` never share an entry."""
+    filename = url_filename(url)
+    if hub_sha256_prefix(filename) is not None:
+        return filename
+    key = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    pure = PurePosixPath(filename)
+    return f"{pure.stem[:_KEPT_STEM]}.url-{key}{pure.suffix}"
+
+
 def source_problem(source: str) -> str | None:
     """What is wrong with a weights source before anything is built or downloaded (a missing,
     unreadable or folder path, an unsupported URL), as one line naming it; None when it may be
     tried. The loader says the same words if the file changes in between."""
-    if weight_source(source) is not None:
-        return None
-    if is_url(source):
-        try:
-            url_filename(source)
-        except ValueError as exc:
-            return f"{shown(source)}: {exc}"
-        return None
-    problem = file_problem(source)
+    try:
+        origin = locate(source)
+    except WeightsError as exc:
+        return str(exc)
+    problem = file_problem(origin.path) if origin.path is not None else None
     if problem:
         return f"{shown(source)}: {problem}; give a checkpoint file, an http(s):// URL or one of {SOURCES_TEXT}"
     return None

@@ -125,6 +125,33 @@ def layer_table(spec: ResNetSpec, height: int = 224, width: int = 224, num_class
     return walk.layers
 
 
+# PyTorch's BatchNorm2d counts its training batches in this scalar buffer; checkpoints saved before
+# PyTorch 0.4.1 (torchvision's V1 files among them) have none.
+BATCHNORM_COUNTER = "num_batches_tracked"
+
+
+def state_shapes(spec: ResNetSpec, num_classes: int = 1000) -> dict[str, tuple[int, ...]]:
+    """Every key of a member's state dict with its tensor's shape, in the model's order, from the
+    layer table alone (no model built): what a checkpoint of ``spec`` must hold. Convolutions have
+    no bias (as torchvision's); a BatchNorm holds weight, bias, running mean and variance, and the
+    scalar :data:`BATCHNORM_COUNTER`."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in layer_table(spec, 32, 32, num_classes):
+        if layer.type == "Conv2d":
+            assert layer.kernel is not None
+            out, kernel = layer.output_shape[0], layer.kernel
+            shapes[f"{layer.name}.weight"] = (out, layer.params // (out * kernel * kernel), kernel, kernel)
+        elif layer.type == "BatchNorm2d":
+            channels = (layer.output_shape[0],)
+            for field in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{layer.name}.{field}"] = channels
+            shapes[f"{layer.name}.{BATCHNORM_COUNTER}"] = ()
+        elif layer.type == "Linear":
+            shapes[f"{layer.name}.weight"] = (num_classes, layer.input_shape[0])
+            shapes[f"{layer.name}.bias"] = (num_classes,)
+    return shapes
+
+
 def parameter_total(spec: ResNetSpec, num_classes: int = 1000) -> int:
     """Parameters of a member with ``num_classes`` outputs (independent of the input size; the
     table at the least input is walked). ResNet-50: 25,557,032."""

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from explorer.core.network.counts import FLOAT32_BYTES, layer_table, parameter_total
-from explorer.core.network.stages import DEFAULT_ARCH, ResNetSpec, resnet_spec
+from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, ResNetSpec, resnet_spec
 
 # Share of the machine's memory (or of the container's limit) a request may plan to use: the
 # process itself, the OS and the other programs need the rest.
@@ -65,6 +65,29 @@ def classify_bytes(resize: int, crop: int, arch: str | ResNetSpec = DEFAULT_ARCH
     during a load; the resized image (capped by preprocess); the forward at ``crop``."""
     resized = min(resize * resize, MAX_RESIZED_PIXELS) * _PIL_RGB_BYTES
     return weights_bytes(arch=arch) + resized + inference_bytes(1, crop, crop, models=2, arch=arch)
+
+
+def loading_bytes(num_classes: int = 1000, arch: str | ResNetSpec = DEFAULT_ARCH) -> int:
+    """Loading a checkpoint (explorer.core.loading): its tensors as read, counted at their full
+    logical size (a stride-0 tensor takes a few bytes on disk and in memory, but the model it fills
+    does not), the model built for them with a converted copy of the weights, and the test forward
+    pass of two of the smallest inputs."""
+    return weights_bytes(num_classes, arch) + inference_bytes(2, MIN_INPUT_SIZE, MIN_INPUT_SIZE, num_classes, models=2, arch=arch)
+
+
+def race_bytes(
+    batch: int, size: int, num_classes: int, images: int, validation_batch: int, arch: str | ResNetSpec = DEFAULT_ARCH
+) -> int:
+    """A training race (explorer.core.race): ``images`` float32 pictures of ``size`` pixels, held
+    twice while the set is split into training and validation; then two networks (residual and
+    plain twin), each with its weights, gradients and SGD momentum, and one network's training step
+    at a time (its activations are freed before the other's) or the validation pass of up to
+    ``validation_batch`` images without autograd, whichever is larger."""
+    weights = weights_bytes(num_classes, arch)
+    step = training_bytes(batch, size, size, num_classes, arch) - 2 * weights
+    validation = inference_bytes(min(images, validation_batch), size, size, num_classes, arch=arch) - weights
+    data = images * 3 * size * size * FLOAT32_BYTES
+    return max(2 * data, data + 2 * 3 * weights + max(step, validation))
 
 
 def machine_memory_bytes() -> int | None:

@@ -65,8 +65,13 @@ class ResNetSpec:
             raise ValueError(f"block must be one of {', '.join(BLOCK_KINDS)}, got {self.block!r}")
         if self.block == "basic" and (self.groups, self.width_per_group, self.expansion) != (1, 64, 1):
             raise ValueError("a basic block has one group, width 64 per group and expansion 1 (as torchvision)")
-        if len(self.layers) != 4 or min(self.layers) < 1 or min(self.groups, self.width_per_group, self.expansion) < 1:
+        if len(self.layers) != 4 or min(self.layers) < 1:
             raise ValueError(f"a ResNet has four stages of at least one block, got {self.layers}")
+        if min(self.groups, self.width_per_group, self.expansion) < 1:
+            raise ValueError(
+                f"groups, width per group and expansion must each be at least 1, got {self.groups}, "
+                f"{self.width_per_group} and {self.expansion}"
+            )
 
     @property
     def stages(self) -> tuple[StageSpec, ...]:

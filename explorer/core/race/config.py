@@ -17,6 +17,7 @@ from pathlib import Path
 from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
 
 DIGITS = "digits"  # the bundled data set; any other ``data`` value is a folder in ImageFolder layout
+DIGITS_IMAGES, DIGITS_CLASSES = 1797, 10  # its size (explorer/resources/digits), known before it is read
 # "batch": BatchNorm with batch statistics while training, running statistics for validation (PyTorch's
 # standard train/eval behaviour, as He et al. train). "none": no normalisation and PyTorch's default
 # initialisation, the gradient lab's no-norm preset, where the plain network's gradient vanishes.

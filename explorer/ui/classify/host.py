@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 
 from explorer.core.inference.classifier import Classifier, Prediction
-from explorer.core.loading.weights import WeightsInfo, weight_source
+from explorer.core.loading.pipeline import WeightsInfo
+from explorer.core.loading.sources import weight_source
 from explorer.core.progress import Cancel, Progress
 
 THUMBNAIL_PX = 96

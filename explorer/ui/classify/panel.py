@@ -34,7 +34,7 @@ from explorer.core.devices import available_devices
 from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference.classifier import Prediction
 from explorer.core.loading.sources import needs_download
-from explorer.core.loading.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
+from explorer.core.loading.sources import DEFAULT_SOURCE, WEIGHT_SOURCES
 from explorer.core.network.stages import RESNETS, arch_title
 from explorer.core.text import shown
 from explorer.ui.classify.engine_choice import EngineChoice

@@ -1,5 +1,5 @@
 """The Weights menu, shared by the window's menu bar and the classification panel's Weights button:
-every named source of explorer.core.loading.weights, a local checkpoint file, an http(s) address, and a
+every named source of explorer.core.loading.sources, a local checkpoint file, an http(s) address, and a
 check mark on the weights in use (a file or address in use gets its own checked entry).
 
 UI layer (Qt widgets). It emits ``source_chosen(str)``; the panel loads it.
@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 
-from explorer.core.loading.weights import WEIGHT_SOURCES
+from explorer.core.loading.sources import WEIGHT_SOURCES
 from explorer.ui.common import dialogs
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QWidget
 
 from explorer.core.images import IMAGE_SUFFIXES
-from explorer.core.loading.weights import CHECKPOINT_SUFFIXES
+from explorer.core.loading.sources import CHECKPOINT_SUFFIXES
 
 ALL_FILES = "All files (*)"
 

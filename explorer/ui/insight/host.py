@@ -25,7 +25,8 @@ from explorer.core.images import load_image, preprocess
 from explorer.core.insight.activations import ActivationCache, ChannelMap
 from explorer.core.insight.gradcam import DEFAULT_STAGE, CamShares, GradCam, cam_mass_shares, grad_cam, network_view
 from explorer.core.insight.lesion import Lesion, Lesioner, Sweep
-from explorer.core.loading.weights import load_model, weight_source
+from explorer.core.loading.pipeline import load_model
+from explorer.core.loading.sources import weight_source
 from explorer.core.network.blocks import STEM, residual_blocks, stages_of
 from explorer.core.network.model import ResNet
 from explorer.core.progress import Cancel, Progress
