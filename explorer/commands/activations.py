@@ -13,11 +13,11 @@ from explorer.commands.common import (
     add_model_arguments,
     block_name,
     class_index,
+    class_text,
     positive_int,
     report_title,
     run_one_image,
 )
-from explorer.core.text import shown
 
 COMMAND = "activations"
 
@@ -68,10 +68,9 @@ def measure(loaded: Loaded, args: argparse.Namespace) -> dict:
 
 
 def format_report(r: dict) -> str:
-    c = r["class"]
     lines = [
         report_title(r),
-        f"Grad-CAM shares for class {c['index']} {shown(c['label'])} ({c['prob']:.1%})",
+        f"Grad-CAM shares for class {class_text(r['class'])}",
         f"{'block':<10}{'output':>14}{'activation norm':>18}{'Grad-CAM mass':>16}{'share':>9}",
     ]
     for b in r["blocks"]:

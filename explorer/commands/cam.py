@@ -16,6 +16,7 @@ from explorer.commands.common import (
     add_model_arguments,
     bounded,
     class_index,
+    class_text,
     error,
     output_problem,
     report_title,
@@ -91,10 +92,10 @@ def measure(loaded: Loaded, args: argparse.Namespace) -> dict:
 
 
 def format_report(r: dict) -> str:
-    c, h = r["class"], r["heatmap"]
+    h = r["heatmap"]
     lines = [
         report_title(r),
-        f"Grad-CAM at stage {r['stage']} ({r['layer']} output) for class {c['index']} {shown(c['label'])} ({c['prob']:.1%})",
+        f"Grad-CAM at stage {r['stage']} ({r['layer']} output) for class {class_text(r['class'])}",
         f"heat map {h['size'][1]}x{h['size'][0]}: peak at x={h['peak'][0]}, y={h['peak'][1]}; "
         f"{h['area_above_half']:.0%} of the crop above half the peak",
         "top-5:",

@@ -292,6 +292,12 @@ def weights_json(info: WeightsInfo) -> dict:
     return {"source": info.source, "label": info.label, "trained": info.trained, "arch": info.arch, "num_classes": info.num_classes}
 
 
+def class_text(entry: dict, decimals: int = 1) -> str:
+    """A class of a report (``index``, ``label``, ``prob``) as text: ``207 golden retriever (91.2%)``,
+    the label escaped (a labels file may hold control characters)."""
+    return f"{entry['index']} {shown(entry['label'])} ({entry['prob']:.{decimals}%})"
+
+
 def report_title(report: dict) -> str:
     """The first line of a one-image command's text output: file, network, weights, device."""
     w = report["weights"]

@@ -14,6 +14,7 @@ from explorer.commands.common import (
     Loaded,
     add_model_arguments,
     block_name,
+    class_text,
     report_title,
     run_one_image,
 )
@@ -87,10 +88,9 @@ def format_single(r: dict) -> str:
 
 
 def format_sweep(r: dict) -> str:
-    c = r["class"]
     lines = [
         report_title(r),
-        f"unlesioned top-1: {c['index']} {shown(c['label'])} ({c['prob']:.2%})",
+        f"unlesioned top-1: {class_text(r['class'], 2)}",
         f"each block in turn: {KIND_TEXT[r['kind']]}",
         f"{'block':<10}{'kind':<10}{'p(top-1)':>9}{'drop':>9}  new top-1",
     ]
@@ -98,8 +98,6 @@ def format_sweep(r: dict) -> str:
         if b["skipped"]:
             lines.append(f"{b['block']:<10}{b['block_kind']:<10}  skipped: {b['skipped']}")
             continue
-        top = b["top1"]
-        new_top = f"{top['index']} {shown(top['label'])} ({top['prob']:.1%})"
-        lines.append(f"{b['block']:<10}{b['block_kind']:<10}{b['prob']:>9.2%}{b['drop']:>9.2%}  {new_top}")
+        lines.append(f"{b['block']:<10}{b['block_kind']:<10}{b['prob']:>9.2%}{b['drop']:>9.2%}  {class_text(b['top1'])}")
     lines.append(f"sweep of {sum(1 for b in r['blocks'] if not b['skipped'])} lesions: {r['ms']:.0f} ms")
     return "\n".join(lines)
