@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _parse(argv)
         command = args.command
         with common.json_only_stdout() if getattr(args, "json", False) else nullcontext():
-            return int(args.func(args) or EXIT_OK)
+            status = int(args.func(args) or EXIT_OK)
+        common.write_stdout(sys.stdout.flush)  # a full disk behind `> file` is said here, not at exit
+        return status
     except KeyboardInterrupt:
         common.error(command, "interrupted")
         return EXIT_INTERRUPTED
@@ -113,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except common.OutputError as exc:
+        common.error(command, str(exc))
+        return EXIT_FAILED
     except MemoryError:
         common.error(args.command, "out of memory")
         return EXIT_FAILED

@@ -263,3 +263,12 @@ def test_json_output_is_only_the_json_whatever_a_library_prints(tmp_path):
     assert strict_json(document + "}")["arch"] == "resnet18" and rest == "after the command: stdout is stdout again\n"
     assert "EP Error" in proc.stderr and "C library banner" in proc.stderr
     json.loads(document + "}")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_json_into_a_full_disk_is_one_line():
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "explorer", "summary", "--json"], cwd=ROOT, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == common.EXIT_FAILED
+    assert proc.stderr == "resnet-explorer summary: error: standard output: cannot write (no space left on the device)\n"

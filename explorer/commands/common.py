@@ -33,7 +33,7 @@ from explorer.core.loading.labels import IMAGENET_CLASS_COUNT
 from explorer.core.loading.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
 from explorer.core.network.blocks import feature_blocks, stages_of
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
-from explorer.core.text import first_line, one_line, shown
+from explorer.core.text import first_line, one_line, os_reason, shown
 
 if TYPE_CHECKING:
     import torch
@@ -65,8 +65,25 @@ _json_out: TextIO | None = None
 
 
 def print_json(report: Any) -> None:
-    """``report`` as strict JSON on standard output: the only thing a ``--json`` command prints there."""
-    print(json_text(report), file=_json_out or sys.stdout, flush=True)
+    """``report`` as strict JSON on standard output: the only thing a ``--json`` command prints there.
+
+    Raises:
+        OutputError: standard output cannot be written (a full disk behind ``> file``).
+    """
+    out = _json_out or sys.stdout
+    write_stdout(lambda: print(json_text(report), file=out, flush=True))
+
+
+def write_stdout(write: Callable[[], None]) -> None:
+    """``write()``, which writes standard output (or flushes it). A closed pipe stays a BrokenPipeError
+    (the reader left, which is no failure); any other failure (a full disk behind ``> file``) is an
+    OutputError, said in one line rather than as an unexpected error or at exit."""
+    try:
+        write()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError("standard output", os_reason(exc)) from None
 
 
 @contextmanager
