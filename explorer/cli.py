@@ -7,7 +7,10 @@ error with a suggestion. Every subcommand prints plain text by default and one J
 line, 2 usage, 130 interrupted).
 
 Building the parser imports no torch: each command module imports what it computes with inside its
-``run``, so ``--help`` and usage errors answer at once.
+``run``, so ``--help`` and usage errors answer at once. Ctrl+C anywhere in :func:`main` (parsing,
+the imports, the work) is one line, ``resnet-explorer COMMAND: error: interrupted``, exit 130; the
+launcher (explorer.__main__) says the same while this module is still being imported. With
+``--json`` only the JSON reaches standard output (:func:`explorer.commands.common.json_only_stdout`).
 """
 
 from __future__ import annotations
@@ -16,27 +19,17 @@ import argparse
 import difflib
 import importlib
 import os
-import pkgutil
+import signal
 import sys
+import threading
 import warnings
+from contextlib import nullcontext
+from typing import Any
 
 from explorer import __version__
-from explorer.commands import common
+from explorer.commands import GUI, command_names, command_of, common
 from explorer.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG
 from explorer.core.text import first_line, one_line, shown
-
-# Each module in explorer.commands with a register() function is a subcommand; these come first in
-# --help, the rest follow alphabetically.
-_ORDER = ("gui", "summary", "classify", "grads", "cam", "lesion", "activations", "bench")
-_GUI = "gui"
-
-
-def command_names() -> list[str]:
-    """Every subcommand, in --help order: the modules of explorer.commands except ``common``."""
-    import explorer.commands as package
-
-    names = {m.name for m in pkgutil.iter_modules(package.__path__) if m.name != "common"}
-    return sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,15 +79,15 @@ def _parse_gui(argv: list[str], explicit: bool) -> argparse.Namespace:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    if argv and argv[0] in ("-h", "--help", "--version") or (argv and argv[0] in command_names() and argv[0] != _GUI):
+    if argv and argv[0] in ("-h", "--help", "--version") or (argv and argv[0] in command_names() and argv[0] != GUI):
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra:  # the command's own usage, not the top-level one (`activations a.jpg b.jpg`)
             args._parser.error(f"unrecognized arguments: {' '.join(shown(e) for e in extra)}")
         return args
-    explicit = argv[:1] == [_GUI]
+    explicit = argv[:1] == [GUI]
     args = _parse_gui(argv[1:] if explicit else argv, explicit)
-    args.command = _GUI
+    args.command = GUI
     return args
 
 
@@ -105,17 +98,26 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parse(argv)
-    previous, warnings.showwarning = warnings.showwarning, _one_line_warning
+    command, handler, previous = command_of(argv), None, warnings.showwarning
     try:
-        return int(args.func(args) or EXIT_OK)
+        handler = _interruptible()
+        warnings.showwarning = _one_line_warning
+        args = _parse(argv)
+        command = args.command
+        with common.json_only_stdout() if getattr(args, "json", False) else nullcontext():
+            status = int(args.func(args) or EXIT_OK)
+        common.write_stdout(sys.stdout.flush)  # a full disk behind `> file` is said here, not at exit
+        return status
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        common.error(command, "interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `resnet-explorer summary | head`: stop quietly, also at exit
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except common.OutputError as exc:
+        common.error(command, str(exc))
+        return EXIT_FAILED
     except MemoryError:
         common.error(args.command, "out of memory")
         return EXIT_FAILED
@@ -124,4 +126,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     finally:
         warnings.showwarning = previous
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
+def _interruptible() -> Any:
+    """Let Ctrl+C raise KeyboardInterrupt while :func:`main` runs (so that the work stops where it
+    is, temporary files are removed and one line is said), whatever handler was there; returns that
+    handler to put back, None off the main thread or for a handler not set from Python."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:
+        return None
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return previous
 

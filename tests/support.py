@@ -4,6 +4,8 @@ factory functions, so that no test copies another's fixtures. One section per ki
 from __future__ import annotations
 
 import json
+import os
+import stat
 import struct
 import threading
 import warnings
@@ -91,6 +93,39 @@ def _permissions_enforced() -> bool:
 
 # Real chmod tests run only where modes are enforced; simulated ones (monkeypatched) run everywhere.
 PERMISSIONS_IGNORED = not _permissions_enforced()
+
+
+def device_copy_of_dev_null(path: Path) -> Path:
+    """A character device like /dev/null at ``path`` (mknod: root only; the test is skipped elsewhere):
+    what an output path must never replace."""
+    import pytest
+
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("mknod needs root")
+    return path
+
+
+def failing_disk_file() -> Path:
+    """A file that opens and then fails every read with EIO, standing in for a failing disk:
+    /proc/self/mem (Linux; its offset 0 is never mapped). Skips where there is none."""
+    import pytest
+
+    path = Path("/proc/self/mem")
+    if not path.exists():
+        pytest.skip("no /proc/self/mem here")
+    return path
+
+
+def hostile_labels(path: Path, count: int = 1000) -> Path:
+    """A labels file of ``count`` names whose every name carries terminal controls: clear screen
+    (ESC[2J), an OSC title change ended by BEL, and a NUL byte."""
+    path.write_text("".join(f"class{i}\x1b[2J\x1b]0;owned\x07\x00x\n" for i in range(count)), encoding="utf-8")
+    return path
+
+
+TERMINAL_CONTROLS = ("\x1b", "\x07", "\x00")  # none of these may reach the terminal raw
 
 
 def photo(path: Path, seed: int = 0, size: tuple[int, int] = (80, 64)) -> Path:

@@ -99,7 +99,7 @@ def test_csv_into_missing_folder_is_one_line_error(tmp_path, capsys):
 
 def test_failed_csv_write_leaves_no_temporary_file(tmp_path, capsys):
     target = tmp_path / "taken.csv"
-    target.mkdir()  # the final rename onto a folder fails after the rows were written
+    target.mkdir()  # refused before the run; a write failing late: tests/core/test_files.py
     code, _, err = _grads(capsys, "--csv", str(target), "--shortcuts", "on", *SMALL)
     assert code == 1 and "taken.csv" in err and err.count("\n") == 1 and "Traceback" not in err
     assert [p.name for p in tmp_path.iterdir()] == ["taken.csv"] and not any(target.iterdir())

@@ -127,7 +127,7 @@ def test_bad_arguments_are_usage_errors(capsys, argv, message):
     [
         (["--data", "no/such/folder"], ["no/such/folder: no such folder"]),
         (["--device", "cuda:7"], ["cuda:7", "not available"]),
-        (["--csv", "missing/race.csv"], ["cannot write missing/race.csv", "does not exist"]),
+        (["--csv", "missing/race.csv"], ["missing/race.csv: cannot write (folder missing: no such folder)"]),
     ],
 )
 def test_failures_are_one_line_and_exit_1(capsys, argv, words):
@@ -144,7 +144,7 @@ def test_folder_with_too_few_classes_is_one_line(tmp_path, capsys):
 
 def test_failed_csv_write_leaves_no_temporary_file(tmp_path, capsys):
     target = tmp_path / "taken.csv"
-    target.mkdir()  # the final rename onto a folder fails after the rows were written
+    target.mkdir()  # a folder at the path: refused before training (tests/test_cli_contain.py)
     code, _, err = _race(capsys, "--csv", str(target), "--steps", "1", "--batch", "2", "--device", "cpu")
     assert code == 1 and "taken.csv" in err and err.count("\n") == 1
     assert [p.name for p in tmp_path.iterdir()] == ["taken.csv"] and not any(target.iterdir())

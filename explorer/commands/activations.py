@@ -1,10 +1,7 @@
 """``resnet-explorer activations IMAGE``: what the Insight dock shows per block, as a command: each of
 the block outputs' (17 in ResNet-50) shape, activation norm and Grad-CAM share (the diagram overlays), and with
 ``--block`` that block's most active channels (the activation grid). From explorer.core.insight.activations
-and explorer.core.insight.gradcam.
-
-Exit status 0 on success, 1 when the image, the weights or the device fail (one line on stderr
-naming it), 2 for usage errors.
+and explorer.core.insight.gradcam; exit status as every one-image command (explorer.commands.common).
 """
 
 from __future__ import annotations
@@ -12,17 +9,14 @@ from __future__ import annotations
 import argparse
 
 from explorer.commands.common import (
-    EXIT_FAILED,
-    EXIT_OK,
+    Loaded,
     add_model_arguments,
     block_name,
     class_index,
-    json_text,
-    load_inputs,
+    class_text,
     positive_int,
     report_title,
-    runtime_failure,
-    weights_json,
+    run_one_image,
 )
 
 COMMAND = "activations"
@@ -41,23 +35,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_inputs(COMMAND, args, blocks="block")
-    if loaded is None:
-        return EXIT_FAILED
+    return run_one_image(COMMAND, args, lambda loaded: measure(loaded, args), format_report, blocks="block")
+
+
+def measure(loaded: Loaded, args: argparse.Namespace) -> dict:
+    """The report's class, blocks and channels."""
     import numpy as np
 
     from explorer.core.insight.activations import ActivationCache, top_channels
     from explorer.core.insight.gradcam import cam_mass_shares
 
-    try:
-        maps = ActivationCache(loaded.model, max_images=1).activations(loaded.image)
-        shares = cam_mass_shares(loaded.model, loaded.image, args.class_index)
-    except RuntimeError as exc:  # e.g. out of memory on the device
-        return runtime_failure(COMMAND, args.image, exc)
-    report = {
-        "file": args.image,
-        "weights": weights_json(loaded.weights),
-        "device": str(loaded.device),
+    maps = ActivationCache(loaded.model, max_images=1).activations(loaded.image)
+    shares = cam_mass_shares(loaded.model, loaded.image, args.class_index)
+    channels = None
+    if args.block:
+        top = top_channels(maps[args.block], args.top)
+        channels = {"block": args.block, "top": [{"channel": c.channel, "mean": c.mean, "max": float(c.map.max())} for c in top]}
+    return {
         "class": loaded.class_json(shares.class_index, shares.class_prob),
         "blocks": [
             {
@@ -69,24 +63,14 @@ def run(args: argparse.Namespace) -> int:
             }
             for name, activation in maps.items()
         ],
-        "channels": None,
+        "channels": channels,
     }
-    if args.block:
-        report["channels"] = {
-            "block": args.block,
-            "top": [
-                {"channel": c.channel, "mean": c.mean, "max": float(c.map.max())} for c in top_channels(maps[args.block], args.top)
-            ],
-        }
-    print(json_text(report) if args.json else format_report(report))
-    return EXIT_OK
 
 
 def format_report(r: dict) -> str:
-    c = r["class"]
     lines = [
         report_title(r),
-        f"Grad-CAM shares for class {c['index']} {c['label']} ({c['prob']:.1%})",
+        f"Grad-CAM shares for class {class_text(r['class'])}",
         f"{'block':<10}{'output':>14}{'activation norm':>18}{'Grad-CAM mass':>16}{'share':>9}",
     ]
     for b in r["blocks"]:

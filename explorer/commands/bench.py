@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 
 import explorer.bench as suites_package
-from explorer.commands.common import EXIT_FAILED, EXIT_OK, error, json_text
+from explorer.commands.common import EXIT_FAILED, EXIT_OK, error, print_json
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 
 COMMAND = "bench"
@@ -66,5 +66,5 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(module.describe(result), flush=True)
     if args.json:
-        print(json_text(results))
+        print_json(results)
     return EXIT_OK

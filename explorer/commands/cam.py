@@ -1,9 +1,8 @@
 """``resnet-explorer cam IMAGE``: Grad-CAM heat map of one image at any stage, for any class, from
 explorer.core.insight.gradcam; optionally blended over the crop the network saw and written as an image.
 
-Exit status 0 on success, 1 when the image, the weights, the device or the output file fail (one
-line on stderr naming it; the output's folder is checked before anything is computed), 2 for usage
-errors.
+Exit status as every one-image command (explorer.commands.common); the output file is checked
+before anything is computed and written through the one writer (explorer.core.files).
 """
 
 from __future__ import annotations
@@ -13,22 +12,20 @@ from pathlib import Path
 
 from explorer.commands.common import (
     EXIT_FAILED,
-    EXIT_OK,
+    Loaded,
     add_model_arguments,
     bounded,
     class_index,
+    class_text,
     error,
-    json_text,
-    load_inputs,
     output_problem,
     report_title,
-    runtime_failure,
-    weights_json,
+    run_one_image,
     write_atomically,
 )
 from explorer.core.choices import COLORMAPS, DEFAULT_GRADCAM_STAGE, GRADCAM_STAGES
 from explorer.core.network.blocks import stage_outputs
-from explorer.core.text import os_reason, shown
+from explorer.core.text import shown
 
 COMMAND = "cam"
 opacity = bounded(float, 0.0, 1.0)  # 0: the image only, 1: the heat map only
@@ -64,30 +61,23 @@ def run(args: argparse.Namespace) -> int:
         if problem:  # fail before loading anything
             error(COMMAND, problem)
             return EXIT_FAILED
-    loaded = load_inputs(COMMAND, args)
-    if loaded is None:
-        return EXIT_FAILED
+    return run_one_image(COMMAND, args, lambda loaded: measure(loaded, args), format_report)
+
+
+def measure(loaded: Loaded, args: argparse.Namespace) -> dict:
+    """The report's stage, class, top-5 and heat map, the heat map written to ``--out`` first
+    (OutputError when it cannot be)."""
     import numpy as np
 
     from explorer.core.insight.gradcam import grad_cam, network_view, overlay
 
-    try:
-        result = grad_cam(loaded.model, loaded.image, stage=args.stage, class_index=args.class_index)
-    except RuntimeError as exc:  # e.g. out of memory on the device
-        return runtime_failure(COMMAND, args.image, exc)
+    result = grad_cam(loaded.model, loaded.image, stage=args.stage, class_index=args.class_index)
     if args.out is not None:
         blended = overlay(network_view(loaded.image), result.heatmap, args.opacity, args.colormap)
-        try:
-            write_atomically(args.out, lambda f: blended.save(f, format=OUTPUT_SUFFIXES[args.out.suffix.lower()]))
-        except OSError as exc:
-            error(COMMAND, f"{shown(args.out)}: cannot write ({os_reason(exc)})")
-            return EXIT_FAILED
+        write_atomically(args.out, lambda f: blended.save(f, format=OUTPUT_SUFFIXES[args.out.suffix.lower()]))
     heat = result.heatmap
     peak_y, peak_x = np.unravel_index(int(heat.argmax()), heat.shape)
-    report = {
-        "file": args.image,
-        "weights": weights_json(loaded.weights),
-        "device": str(loaded.device),
+    return {
         "stage": result.stage,
         "layer": stage_outputs()[result.stage],
         "class": loaded.class_json(result.class_index, result.class_prob),
@@ -99,19 +89,17 @@ def run(args: argparse.Namespace) -> int:
         },
         "out": str(args.out) if args.out is not None else None,
     }
-    print(json_text(report) if args.json else format_report(report))
-    return EXIT_OK
 
 
 def format_report(r: dict) -> str:
-    c, h = r["class"], r["heatmap"]
+    h = r["heatmap"]
     lines = [
         report_title(r),
-        f"Grad-CAM at stage {r['stage']} ({r['layer']} output) for class {c['index']} {c['label']} ({c['prob']:.1%})",
+        f"Grad-CAM at stage {r['stage']} ({r['layer']} output) for class {class_text(r['class'])}",
         f"heat map {h['size'][1]}x{h['size'][0]}: peak at x={h['peak'][0]}, y={h['peak'][1]}; "
         f"{h['area_above_half']:.0%} of the crop above half the peak",
         "top-5:",
-        *(f"  {n}. {t['index']:>4} {t['label']:<30} {t['prob']:>7.2%}" for n, t in enumerate(r["top"], 1)),
+        *(f"  {n}. {t['index']:>4} {shown(t['label']):<30} {t['prob']:>7.2%}" for n, t in enumerate(r["top"], 1)),
     ]
     if r["out"]:
         lines.append(f"written: {shown(r['out'])}")

@@ -23,7 +23,7 @@ from explorer.commands.common import (
     device_name,
     download_progress,
     error,
-    json_text,
+    print_json,
     network_problem,
     note,
     positive_int,
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         results = [_failure(item) for item in items if isinstance(item, ImageError)] if problem is None else []
         if args.json:
             weights = {"source": args.weights, "error": problem} if problem else {"source": args.weights, "loaded": False}
-            print(json_text({"weights": weights, "results": results}))
+            print_json({"weights": weights, "results": results})
         return EXIT_FAILED
     from explorer.core.inference.classifier import Classifier
     from explorer.core.loading.errors import ArchitectureMismatch, WeightsError
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # an unavailable device or precision, a WeightsError
         error(COMMAND, str(exc))
         if args.json and isinstance(exc, WeightsError):
-            print(json_text({"weights": {"source": args.weights, "error": str(exc)}, "results": []}))
+            print_json({"weights": {"source": args.weights, "error": str(exc)}, "results": []})
         return EXIT_FAILED
     resize, crop = classifier.transform
     if crop > resize:
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         results.append(_failure(item) if isinstance(item, ImageError) else _classified(classifier, item, args))
         _print_notices(classifier)
     if args.json:
-        print(json_text({"weights": _weights_json(info, classifier), "results": results}))
+        print_json({"weights": _weights_json(info, classifier), "results": results})
     return EXIT_FAILED if any("error" in r for r in results) else EXIT_OK
 
 
@@ -186,16 +186,17 @@ def _weights_json(info: WeightsInfo, classifier: Classifier) -> dict[str, Any]:
 def _weights_line(info: WeightsInfo, classifier: Classifier) -> str:
     resize, crop = classifier.transform
     warning = "  UNTRAINED: the predictions are meaningless" if not info.trained else ""
-    return (f"{arch_title(info.arch)}, weights: {info.label}; resize {resize}, crop {crop}; {classifier.device} "
+    return (f"{arch_title(info.arch)}, weights: {shown(info.label)}; resize {resize}, crop {crop}; {classifier.device} "
             f"{classifier.precision}, engine {classifier.engine}{warning}")
 
 
 def _table(p: Prediction) -> str:
     state = "" if p.trained else ", untrained"
     lines = [f"\n{shown(p.file)}  ({p.device} {p.precision} {p.engine}, {p.latency_ms:.0f} ms{state})"]
-    width = max(len(t.label) for t in p.top)
-    for rank, t in enumerate(p.top, 1):
-        lines.append(f"  {rank:>2}  {t.label:<{width}}  {t.prob * 100:6.2f}%  (class {t.index})")
+    labels = [shown(t.label) for t in p.top]  # a labels file may hold control characters
+    width = max(map(len, labels))
+    for rank, (t, label) in enumerate(zip(p.top, labels), 1):
+        lines.append(f"  {rank:>2}  {label:<{width}}  {t.prob * 100:6.2f}%  (class {t.index})")
     return "\n".join(lines)
 
 

@@ -5,13 +5,8 @@ lesion, activations) and loading their inputs, checks on output paths, and atomi
 Torch-free at import (the parser is built without torch); what needs torch is imported inside the
 function that needs it.
 
-Exit codes, the same in every command:
-
-- ``EXIT_OK`` (0): everything was done;
-- ``EXIT_FAILED`` (1): an input, the weights, the device (a valid name this machine lacks), an output
-  file or the machine's memory failed; one line on stderr names it;
-- ``EXIT_USAGE`` (2): a malformed command line (argparse's usage error), unknown device names included;
-- ``EXIT_INTERRUPTED`` (130): Ctrl+C.
+The exit codes and the program's name are defined in :mod:`explorer.commands` (needed before this
+module can be imported) and re-exported here.
 """
 
 from __future__ import annotations
@@ -21,22 +16,24 @@ import json
 import math
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
+from explorer.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG  # noqa: F401 (re-exported)
 from explorer.core.argtypes import (  # noqa: F401 (re-exported: the commands' argument types)
     bounded,
     device_name,
     non_negative_int,
     positive_int,
 )
-from explorer.core.files import file_problem, folder_problem, write_atomically  # noqa: F401 (re-exported)
+from explorer.core.files import OutputError, file_problem, output_problem, write_atomically  # noqa: F401 (re-exported)
 from explorer.core.loading.labels import IMAGENET_CLASS_COUNT
 from explorer.core.loading.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
 from explorer.core.network.blocks import feature_blocks, stages_of
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
-from explorer.core.text import first_line, one_line, shown
+from explorer.core.text import first_line, one_line, os_reason, shown
 
 if TYPE_CHECKING:
     import torch
@@ -44,12 +41,6 @@ if TYPE_CHECKING:
     from explorer.core.loading.pipeline import WeightsInfo
     from explorer.core.network.model import ResNet
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
-PROG = "resnet-explorer"
 UNTRAINED_NOTE = "  [untrained: predictions are meaningless]"
 
 
@@ -67,6 +58,81 @@ def note(command: str, message: str) -> None:
 def json_text(report: Any) -> str:
     """Strict JSON (RFC 8259): a float that is not finite becomes null, never ``NaN``/``Infinity``."""
     return json.dumps(_finite(report), indent=2, allow_nan=False)
+
+
+# The real standard output while a --json command runs (see json_only_stdout); None otherwise.
+_json_out: TextIO | None = None
+
+
+def print_json(report: Any) -> None:
+    """``report`` as strict JSON on standard output: the only thing a ``--json`` command prints there.
+
+    Raises:
+        OutputError: standard output cannot be written (a full disk behind ``> file``).
+    """
+    out = _json_out or sys.stdout
+    write_stdout(lambda: print(json_text(report), file=out, flush=True))
+
+
+def write_stdout(write: Callable[[], None]) -> None:
+    """``write()``, which writes standard output (or flushes it). A closed pipe stays a BrokenPipeError
+    (the reader left, which is no failure); any other failure (a full disk behind ``> file``) is an
+    OutputError, said in one line rather than as an unexpected error or at exit."""
+    try:
+        write()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError("standard output", os_reason(exc)) from None
+
+
+@contextmanager
+def json_only_stdout() -> Iterator[None]:
+    """While a ``--json`` command runs, whatever else would reach standard output goes to stderr:
+    Python's ``print`` (onnxruntime prints its "EP Error" banner so) and C code writing to file
+    descriptor 1; only :func:`print_json` reaches the real standard output."""
+    global _json_out
+    real = sys.stdout
+    real.flush()
+    saved = _redirected(1, to=2)
+    # A real stream on descriptor 1 is reopened on the saved copy; a stand-in (a test's capture)
+    # is written as it is.
+    json_out = os.fdopen(saved, "w", encoding=real.encoding, errors=real.errors, closefd=False) if (
+        saved is not None and _descriptor(real) == 1) else real
+    _json_out, sys.stdout = json_out, sys.stderr
+    try:
+        yield
+    finally:
+        _json_out, sys.stdout = None, real
+        try:
+            json_out.flush() if json_out is real else json_out.close()  # the descriptor stays open
+        except OSError:  # a closed pipe: the command's own write has met it already
+            pass
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _redirected(fd: int, to: int) -> int | None:
+    """Point ``fd`` at what ``to`` is; returns a copy of the old ``fd`` to restore, None when either
+    is not open (then there is nothing to redirect)."""
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        return None
+    try:
+        os.dup2(to, fd)
+    except OSError:
+        os.close(saved)
+        return None
+    return saved
+
+
+def _descriptor(stream: TextIO) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _finite(value: Any) -> Any:
@@ -215,28 +281,46 @@ def load_inputs(command: str, args: argparse.Namespace, blocks: str | None = Non
     return Loaded(model.to(device).eval(), preprocess(picture, info.resize, info.crop), info, device)
 
 
+def run_one_image(
+    command: str, args: argparse.Namespace, measure: Callable[[Loaded], dict], text: Callable[[dict], str], blocks: str | None = None
+) -> int:
+    """The body of a one-image command (cam, lesion, activations): load its inputs
+    (:func:`load_inputs`), ``measure`` the keys its report adds to the file, weights and device, then
+    print the report as JSON or as ``text(report)``. Exit status 0 on success; 1 when the image, the
+    weights, the device, an output file or the computation (out of memory on the device) fail, in one
+    line on stderr naming it; 2 for usage errors."""
+    loaded = load_inputs(command, args, blocks)
+    if loaded is None:
+        return EXIT_FAILED
+    try:
+        report = {"file": args.image, "weights": weights_json(loaded.weights), "device": str(loaded.device), **measure(loaded)}
+    except RuntimeError as exc:  # e.g. out of memory on the device
+        return runtime_failure(command, args.image, exc)
+    except OutputError as exc:
+        error(command, str(exc))
+        return EXIT_FAILED
+    if args.json:
+        print_json(report)
+    else:
+        print(text(report))
+    return EXIT_OK
+
+
 def weights_json(info: WeightsInfo) -> dict:
     return {"source": info.source, "label": info.label, "trained": info.trained, "arch": info.arch, "num_classes": info.num_classes}
+
+
+def class_text(entry: dict, decimals: int = 1) -> str:
+    """A class of a report (``index``, ``label``, ``prob``) as text: ``207 golden retriever (91.2%)``,
+    the label escaped (a labels file may hold control characters)."""
+    return f"{entry['index']} {shown(entry['label'])} ({entry['prob']:.{decimals}%})"
 
 
 def report_title(report: dict) -> str:
     """The first line of a one-image command's text output: file, network, weights, device."""
     w = report["weights"]
     untrained = "" if w["trained"] else UNTRAINED_NOTE
-    return f"{shown(report['file'])}  ({arch_title(w['arch'])}, weights: {w['label']}, {report['device']}){untrained}"
-
-
-def output_problem(path: str | Path) -> str | None:
-    """Why ``path`` cannot be written (its folder is missing or read-only, it is a folder), one
-    line naming it, or None; checked before any work is done."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    reason = folder_problem(folder)
-    if reason:
-        return f"{shown(path)}: cannot write (folder {shown(folder)}: {reason})"
-    if os.path.isdir(path):
-        return f"{shown(path)}: cannot write (it is a folder)"
-    return None
+    return f"{shown(report['file'])}  ({arch_title(w['arch'])}, weights: {shown(w['label'])}, {report['device']}){untrained}"
 
 
 def runtime_failure(command: str, name: object, exc: BaseException) -> int:

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Callable
 from explorer.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
+    OutputError,
     device_name,
     error,
-    json_text,
     non_negative_int,
     output_problem,
     positive_int,
+    print_json,
 )
 from explorer.core.files import file_problem
 from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
@@ -164,14 +165,14 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         try:
             write_csv(Path(args.csv), results)
-        except OSError as exc:
-            error(COMMAND, f"cannot write {shown(args.csv)}: {exc.strerror or exc}")
+        except OutputError as exc:
+            error(COMMAND, str(exc))
             return EXIT_FAILED
     if args.json:
         report: dict = {"runs": [r.to_dict() for r in results]}
         if comparison is not None:
             report["depths"] = {"archs": list(comparison.archs), "verdict": comparison.verdict, "curves": [_curve_json(c) for c in comparison.curves]}
-        print(json_text(report))
+        print_json(report)
     elif comparison is not None:
         print(format_depths(comparison))
     else:

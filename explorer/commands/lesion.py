@@ -1,10 +1,7 @@
 """``resnet-explorer lesion IMAGE``: the lesion study of Veit et al. 2016 from explorer.core.insight.lesion.
 By default a sweep (each block lesioned in turn, 16 in ResNet-50, 8 in ResNet-18, 50 in
 ResNet-152: the top-1 probability drop per block); with ``--block`` one lesion and the top-5 before
-and after.
-
-Exit status 0 on success, 1 when the image, the weights or the device fail (one line on stderr
-naming it), 2 for usage errors.
+and after. Exit status as every one-image command (explorer.commands.common).
 """
 
 from __future__ import annotations
@@ -14,17 +11,15 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from explorer.commands.common import (
-    EXIT_FAILED,
-    EXIT_OK,
+    Loaded,
     add_model_arguments,
     block_name,
-    json_text,
-    load_inputs,
+    class_text,
     report_title,
-    runtime_failure,
-    weights_json,
+    run_one_image,
 )
 from explorer.core.choices import LESION_KINDS
+from explorer.core.text import shown
 
 if TYPE_CHECKING:
     from explorer.core.insight.lesion import Lesion, Sweep
@@ -45,28 +40,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_inputs(COMMAND, args, blocks="block")
-    if loaded is not None and args.block == "stem":
+    if args.block == "stem":
         args._parser.error("argument --block: the stem has no shortcut to lesion; name a residual block")
-    if loaded is None:
-        return EXIT_FAILED
+    return run_one_image(COMMAND, args, lambda loaded: measure(loaded, args), format_single if args.block else format_sweep, blocks="block")
+
+
+def measure(loaded: Loaded, args: argparse.Namespace) -> dict:
+    """The report's kind, the lesion or sweep, and its time in ms."""
     from explorer.core.insight.lesion import Lesion, Lesioner
 
-    head = {"file": args.image, "weights": weights_json(loaded.weights), "device": str(loaded.device), "kind": args.kind}
-    try:
-        lesioner = Lesioner(loaded.model)
-        start = time.perf_counter()
-        result = lesioner.lesion(loaded.image, args.block, args.kind) if args.block else lesioner.sweep(loaded.image, args.kind)
-        elapsed_ms = (time.perf_counter() - start) * 1000
-    except RuntimeError as exc:  # e.g. out of memory on the device
-        return runtime_failure(COMMAND, args.image, exc)
+    lesioner = Lesioner(loaded.model)
+    start = time.perf_counter()
+    result = lesioner.lesion(loaded.image, args.block, args.kind) if args.block else lesioner.sweep(loaded.image, args.kind)
+    elapsed_ms = (time.perf_counter() - start) * 1000
     cls = loaded.class_json
-    report = {**head, **(single_json(result, cls) if isinstance(result, Lesion) else sweep_json(result, cls)), "ms": round(elapsed_ms, 1)}
-    if args.json:
-        print(json_text(report))
-    else:
-        print(format_single(report) if args.block else format_sweep(report))
-    return EXIT_OK
+    return {"kind": args.kind, **(single_json(result, cls) if isinstance(result, Lesion) else sweep_json(result, cls)), "ms": round(elapsed_ms, 1)}
 
 
 def single_json(r: Lesion, class_json: Callable[[int, float], dict]) -> dict:
@@ -94,16 +82,15 @@ def sweep_json(s: Sweep, class_json: Callable[[int, float], dict]) -> dict:
 def format_single(r: dict) -> str:
     lines = [report_title(r), f"lesion of {r['block']}: {KIND_TEXT[r['kind']]} ({r['ms']:.0f} ms)", f"{'before':<45}after"]
     for before, after in zip(r["before"], r["after"]):
-        left = f"{before['index']:>4} {before['label'][:28]:<28} {before['prob']:>7.2%}"
-        lines.append(f"{left:<45}{after['index']:>4} {after['label'][:28]:<28} {after['prob']:>7.2%}")
+        left = f"{before['index']:>4} {shown(before['label'])[:28]:<28} {before['prob']:>7.2%}"
+        lines.append(f"{left:<45}{after['index']:>4} {shown(after['label'])[:28]:<28} {after['prob']:>7.2%}")
     return "\n".join(lines)
 
 
 def format_sweep(r: dict) -> str:
-    c = r["class"]
     lines = [
         report_title(r),
-        f"unlesioned top-1: {c['index']} {c['label']} ({c['prob']:.2%})",
+        f"unlesioned top-1: {class_text(r['class'], 2)}",
         f"each block in turn: {KIND_TEXT[r['kind']]}",
         f"{'block':<10}{'kind':<10}{'p(top-1)':>9}{'drop':>9}  new top-1",
     ]
@@ -111,8 +98,6 @@ def format_sweep(r: dict) -> str:
         if b["skipped"]:
             lines.append(f"{b['block']:<10}{b['block_kind']:<10}  skipped: {b['skipped']}")
             continue
-        top = b["top1"]
-        new_top = f"{top['index']} {top['label']} ({top['prob']:.1%})"
-        lines.append(f"{b['block']:<10}{b['block_kind']:<10}{b['prob']:>9.2%}{b['drop']:>9.2%}  {new_top}")
+        lines.append(f"{b['block']:<10}{b['block_kind']:<10}{b['prob']:>9.2%}{b['drop']:>9.2%}  {class_text(b['top1'])}")
     lines.append(f"sweep of {sum(1 for b in r['blocks'] if not b['skipped'])} lesions: {r['ms']:.0f} ms")
     return "\n".join(lines)

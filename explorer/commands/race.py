@@ -9,16 +9,18 @@ the core is imported inside :func:`run`.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from explorer.commands.common import EXIT_FAILED, EXIT_OK, bounded, device_name, error, non_negative_int, positive_int
+from explorer.commands.common import (
+    EXIT_FAILED, EXIT_OK, OutputError, bounded, device_name, error, non_negative_int, output_problem, positive_int, print_json,
+)
 from explorer.core.network.memory import MemoryLimitError, check_fits, race_bytes
 from explorer.core.network.stages import arch_title
 from explorer.core.race.config import DIGITS, DIGITS_CLASSES, DIGITS_IMAGES, MIN_SIZE, NETWORKS, NORMS, RaceConfig, validate
 from explorer.core.race.report import LABELS, to_json_dict, write_csv
+from explorer.core.text import first_line, shown
 
 if TYPE_CHECKING:
     from explorer.core.race.report import DataInfo, RaceResult, RaceStep
@@ -85,8 +87,9 @@ def _name_refused(info: DataInfo) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():  # say so before a minute of training
-        error("race", f"cannot write {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
+    problem = output_problem(args.csv) if args.csv else None
+    if problem:  # say so before a minute of training
+        error("race", problem)
         return EXIT_FAILED
     from explorer.core.race.train import VALIDATION_BATCH, run_race  # torch: only now
 
@@ -100,16 +103,16 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError) as exc:
         # ValueError: a missing folder, an absent device, too few classes or images (one line naming the
         # folder); RuntimeError: torch's own, e.g. out of memory.
-        error("race", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        error("race", str(exc) if isinstance(exc, ValueError) else first_line(exc))  # ours are one line, escaped
         return EXIT_FAILED
     if args.csv:
         try:
             write_csv(Path(args.csv), result)
-        except OSError as exc:
-            error("race", f"cannot write {args.csv}: {exc.strerror or exc}")
+        except OutputError as exc:
+            error("race", str(exc))
             return EXIT_FAILED
     if args.json:
-        print(json.dumps(to_json_dict(result), indent=2, allow_nan=False))
+        print_json(to_json_dict(result))
     else:
         print(format_result(result))
     return EXIT_OK
@@ -137,7 +140,7 @@ def _shown_steps(done: int) -> list[int]:
 
 
 def format_result(result: RaceResult) -> str:
-    lines = [result.conditions, ""]
+    lines = [shown(result.conditions), ""]  # it names the --data folder, which may hold control characters
     head = f"{'step':>5}" + "".join(f"  {label + ' loss':>14} {'acc':>5} {'stem grad':>10}" for label in LABELS)
     lines.append(head)
     for i in _shown_steps(result.steps_done):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from explorer.commands.common import EXIT_FAILED, EXIT_OK, download_progress, error, json_text, positive_int
+from explorer.commands.common import EXIT_FAILED, EXIT_OK, download_progress, error, positive_int, print_json
 from explorer.core.loading.sources import SOURCES_TEXT, arch_problem, source_arch, source_problem, weight_source
 from explorer.core.network.memory import check_fits, inference_bytes
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, input_size_problem
@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if args.family:
         from explorer.core.family import family_table
 
-        print(json_text([row.to_dict() for row in family_table((height, width))]) if args.json else family_markdown((height, width)))
+        rows = family_table((height, width))
+        print_json([row.to_dict() for row in rows]) if args.json else print(family_markdown((height, width)))
         return EXIT_OK
     arch, classes = args.arch or DEFAULT_ARCH, args.num_classes
     if args.weights is not None and weight_source(args.weights) is None:  # a file or URL decides its own network
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.core.network.summary import summarize
 
     summary = summarize((height, width), classes, arch)
-    print(json_text(summary.to_dict()) if args.json else format_table(summary, show_layers=args.layers))
+    print_json(summary.to_dict()) if args.json else print(format_table(summary, show_layers=args.layers))
     return EXIT_OK
 
 

@@ -104,12 +104,11 @@ def expand_inputs(paths: Sequence[str | Path]) -> list[Path | ImageError]:
 
 
 def _listed_image(path: Path) -> bool:
+    """An entry of a folder to classify: an image's name, not a folder. A pipe, socket or device
+    with an image's name is listed, so that it is named as refused (load_image never opens it)."""
     if path.name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES:
         return False
-    try:
-        return path.is_file()
-    except OSError:  # listed, so worth reporting: load_image will say what is wrong with it
-        return True
+    return not is_folder(path)
 
 
 def load_image(path: str | Path, reduce_for: int | None = None) -> Image.Image:
@@ -142,29 +141,39 @@ def load_image(path: str | Path, reduce_for: int | None = None) -> Image.Image:
         raise ImageError(path, problem)
     try:
         file = path.open("rb")
-    except OSError as exc:
+        with file:
+            if not file.read(1):
+                raise ImageError(path, "empty file")
+            file.seek(0)
+            return _open_and_decode(file, path, reduce_for)
+    except OSError as exc:  # the disk failed (EIO): this file's error, the others go on
         raise ImageError(path, os_reason(exc)) from None
-    with file:
-        if not file.read(1):
-            raise ImageError(path, "empty file")
-        file.seek(0)
-        try:
-            with warnings.catch_warnings():
-                # Pillow's UserWarnings (corrupt EXIF, truncated chunks it recovered from) say nothing
-                # a user can act on. Its bomb warning (between 1x and 2x its limit) is a refusal.
-                # (catch_warnings is process-wide; a concurrent load can at worst see these filters.)
-                warnings.simplefilter("ignore")
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(file, formats=ACCEPTED_FORMATS) as image:
-                    return _decode(image, path, reduce_for)
-        except ImageError:
+
+
+def _open_and_decode(file: BinaryIO, path: Path, reduce_for: int | None) -> Image.Image:
+    """:func:`load_image` once the file is open: Pillow's refusals in words. A read that fails with
+    an errno is the disk's fault, not the image's, and is raised as the OSError it is."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow's UserWarnings (corrupt EXIF, truncated chunks it recovered from) say nothing
+            # a user can act on. Its bomb warning (between 1x and 2x its limit) is a refusal.
+            # (catch_warnings is process-wide; a concurrent load can at worst see these filters.)
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file, formats=ACCEPTED_FORMATS) as image:
+                return _decode(image, path, reduce_for)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(path, _describe_unreadable(file, path)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(path, f"refused as a possible decompression bomb ({first_line(exc)})") from None
+    except OSError as exc:
+        if exc.errno is not None:  # a failed read; Pillow's own complaints about the data carry no errno
             raise
-        except UnidentifiedImageError:
-            raise ImageError(path, _describe_unreadable(file, path)) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(path, f"refused as a possible decompression bomb ({first_line(exc)})") from None
-        except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, struct.error, ... on bad data
-            raise ImageError(path, f"truncated or corrupt image ({first_line(exc)})") from None
+        raise ImageError(path, f"truncated or corrupt image ({first_line(exc)})") from None
+    except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, struct.error, ... on bad data
+        raise ImageError(path, f"truncated or corrupt image ({first_line(exc)})") from None
 
 
 def _decode(image: Image.Image, path: Path, reduce_for: int | None) -> Image.Image:

@@ -6,17 +6,23 @@ UI layer. The window appears before torch is imported; right after its first pai
 startup benchmark's mode: it starts like the app with random weights (nothing to download) and the
 given images, prints ``shown``, ``parts``, the longest paint gap in between (``gap MS``),
 ``diagram`` (the diagram painted), ``summary`` and ``prediction MS`` (the first image classified,
-with the forward time the panel shows) as each is reached, and quits.
+with the forward time the panel shows) as each is reached, and quits. Ctrl+C in the terminal and
+SIGTERM close the window as File > Quit does (jobs cancelled, settings saved); the process then ends
+with status 128 + the signal's number (130 for Ctrl+C), and a second signal ends it at once.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from explorer.ui.main_window import MainWindow
@@ -41,6 +47,77 @@ class _FirstPaint(QObject):
         return False
 
 
+class CloseOnSignals(QObject):
+    """Closes ``window`` on SIGINT (Ctrl+C) or SIGTERM, from the event loop, as File > Quit does.
+
+    Python runs a signal's handler only between two of its own bytecodes, and Qt's event loop runs
+    in C++: without help a Ctrl+C waits for the next Python slot and raises KeyboardInterrupt inside
+    it (a traceback from whatever event filter was running). So the handler only records the signal
+    and asks for the window to close, and ``signal.set_wakeup_fd`` writes each signal's number into
+    a socket pair whose notifier wakes the loop at once. Closing saves the settings first, then
+    cancels the jobs and waits for their workers; after a signal that wait lasts at most
+    :data:`GRACE_S` (a weights load or the start-up import of torch cannot stop mid-way), then the
+    process ends. A second signal gets the default action (the process ends at once), even while
+    closing waits in C++. :meth:`restore` puts everything back.
+    """
+
+    HANDLED = (signal.SIGINT, signal.SIGTERM)
+    GRACE_S = 0.5
+
+    def __init__(self, window: QObject) -> None:
+        super().__init__(window)
+        self.received: int | None = None
+        self._window = window
+        self._reader, self._writer = socket.socketpair()
+        for end in (self._reader, self._writer):
+            end.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno())
+        self._previous = {number: signal.signal(number, self._on_signal) for number in self.HANDLED}
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._on_wakeup)
+        self._closing = threading.Event()  # the window got its close event: the settings are being saved
+        self._restored = threading.Event()
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Close and self.received is not None:
+            self._closing.set()
+        return False
+
+    def _on_wakeup(self) -> None:
+        # Python runs the pending handler as soon as this slot starts; the bytes only woke the loop.
+        try:
+            self._reader.recv(512)
+        except OSError:
+            pass
+
+    def _on_signal(self, number: int, frame: object) -> None:
+        self.received = number
+        for handled in self.HANDLED:  # asked again, the person wants it gone now: the kernel does that
+            signal.signal(handled, signal.SIG_DFL)
+        QTimer.singleShot(0, self._window.close)
+        threading.Thread(target=self._end_after_grace, name="signal-grace", daemon=True).start()
+
+    def _end_after_grace(self) -> None:
+        """On its own thread: once closing has begun, end the process :data:`GRACE_S` later unless
+        the event loop has ended by then (the settings take milliseconds; the rest is waiting)."""
+        self._closing.wait()
+        if not self._restored.wait(self.GRACE_S):
+            _exit_now(128 + self.received)
+
+    def restore(self) -> None:
+        """The handlers and wakeup descriptor that were there before."""
+        self._restored.set()
+        self._closing.set()
+        self._notifier.setEnabled(False)
+        self._window.removeEventFilter(self)
+        for number, handler in self._previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._reader.close()
+        self._writer.close()
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName("resnet-explorer")
@@ -50,7 +127,8 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 def run_app(paths: list[str], weights: str | None = None, device: str | None = None, probe: bool = False) -> int:
-    """Open the window and run the event loop; returns the exit status."""
+    """Open the window and run the event loop; returns the exit status (128 + the signal's number
+    when a signal closed it)."""
     app = create_application()
     if probe:
         settings = QSettings(str(Path(tempfile.mkdtemp()) / "probe.ini"), QSettings.Format.IniFormat)
@@ -62,7 +140,26 @@ def run_app(paths: list[str], weights: str | None = None, device: str | None = N
         _FirstPaint(window, lambda: _probe_steps(window, paths))
     else:
         _FirstPaint(window, lambda: window.start(paths, weights, device))
-    return app.exec()
+    signals = CloseOnSignals(window)
+    try:
+        status = app.exec()
+    finally:
+        signals.restore()
+    if signals.received is not None:
+        _exit_now(128 + signals.received)
+    return status
+
+
+def _exit_now(status: int) -> None:
+    """End the process after a signal closed the window (the settings are saved by then). A worker
+    may still be running what cannot be cancelled (the start-up import of torch); the interpreter's
+    shutdown beside it prints library finalizers' tracebacks or waits for it, so it is skipped."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 def _probe_steps(window: MainWindow, paths: list[str]) -> None:

@@ -2,12 +2,17 @@
 on the sample photos at 224; the ONNX writer's bytes pass onnx's own checker; every member of the
 family (basic blocks, ResNeXt's grouped convolutions) and torchvision's own ResNet export too; an engine that is missing, broken or cannot take
 the model falls back to torch with one note; the disk cache hits, misses on other weights or
-another architecture, rebuilds a damaged file and tolerates a folder it cannot write."""
+another architecture, rebuilds a damaged file and tolerates a folder it cannot write; it deletes
+only its own files in a folder it tagged, and never reads an entry that is a pipe, a link or a
+file larger than the model (issue 19)."""
 
 from __future__ import annotations
 
 import copy
+import os
+import signal
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +21,7 @@ from torch import nn
 
 import support
 from explorer.core.choices import ENGINES
-from explorer.core.devices import default_precision
+from explorer.core.devices import default_precision, supported_precisions
 from explorer.core.images import load_image, preprocess
 from explorer.core.inference import engines
 from explorer.core.inference.classifier import Classifier, fold_batchnorm, sample_images
@@ -268,10 +273,100 @@ def test_an_unwritable_cache_folder_costs_one_note_not_the_engine(tmp_path, monk
     assert "\n" not in notices[0]
 
 
-def test_the_store_keeps_only_the_newest_files(tmp_path, monkeypatch):
+def _key(n: int) -> str:
+    """A key of model_key's form, the n-th."""
+    return f"{n:016x}-{n:032x}"
+
+
+def test_the_store_keeps_only_the_newest_files_of_its_own_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "KEEP", 2)
-    store = cache.Store([], tmp_path)
-    for i, key in enumerate(["a", "b", "c"]):
-        store.write(key, b"x" * (i + 1))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.onnx", "c.onnx"]
-    assert store.read("c") == b"xxx" and store.read("a") is None
+    folder = tmp_path / "made-by-the-store"
+    store = cache.Store([], folder)
+    for i in range(3):
+        store.write(_key(i), b"x" * (i + 1))
+        if i == 0:
+            (folder / "my_model.onnx").write_bytes(b"the user's")  # in the app's folder, still not the app's
+    assert sorted(p.name for p in folder.iterdir()) == sorted([cache.TAG, "my_model.onnx", f"{_key(1)}.onnx", f"{_key(2)}.onnx"])
+    assert (folder / cache.TAG).read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert store.read(_key(2), 10) == b"xxx" and store.read(_key(0), 10) is None
+
+
+@pytest.mark.parametrize("place", ["a folder of the user's", "a link to a folder like /"])
+def test_a_folder_the_app_did_not_create_loses_nothing(tmp_path, monkeypatch, place):
+    """Issue 19: pointed at a folder of 12 user models (or at / through a link), the cache once
+    pruned all but the newest 8 .onnx files there. Now nothing there is ever deleted, not even
+    files named like the app's own."""
+    monkeypatch.setattr(cache, "KEEP", 2)
+    theirs = tmp_path / "theirs"
+    (theirs / "bin").mkdir(parents=True)
+    names = [f"my_model_{i:02d}.onnx" for i in range(12)] + [f"{_key(100 + i)}.onnx" for i in range(3)]
+    for name in names:
+        (theirs / name).write_bytes(b"precious")
+    folder = theirs
+    if place.startswith("a link"):
+        folder = tmp_path / "engines"
+        folder.symlink_to(theirs, target_is_directory=True)
+    store = cache.Store([], folder)
+    for i in range(4):
+        store.write(_key(i), b"exported")
+    assert all((theirs / name).read_bytes() == b"precious" for name in names)
+    assert all((theirs / f"{_key(i)}.onnx").is_file() for i in range(4)) and not (theirs / cache.TAG).exists()
+
+
+@needs("onnxruntime")
+def test_the_engine_cache_in_a_users_folder_keeps_all_12_of_their_models(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"my_model_{i:02d}.onnx").write_bytes(b"precious")
+    monkeypatch.setenv(cache.ENV_VAR, str(folder))
+    model = support.lively_model(seed=5, arch="resnet18")
+    notes: list[str] = []
+    engine = engines.build("onnxruntime", model, lambda: fold_batchnorm(model), CPU, "fp32", notes)
+    assert engine.name == "onnxruntime" and notes == []
+    assert len(list(folder.glob("my_model_*.onnx"))) == 12 and len(list(folder.glob("*.onnx"))) == 13
+
+
+@pytest.fixture
+def deadline():
+    """Turn a hang into a failure: SIGALRM after 120 s raises in the test."""
+
+    def hung(*args):
+        raise AssertionError("hung: the cache file was opened or read without bound")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _fifo(path: Path) -> str:
+    os.mkfifo(path)
+    return "not a regular file"
+
+
+def _link_to_dev_zero(path: Path) -> str:
+    path.symlink_to("/dev/zero")
+    return "symbolic link"
+
+
+def _sparse_6_gib(path: Path) -> str:
+    with open(path, "wb") as f:
+        f.truncate(6 * 2**30)  # a few bytes on disk, 6 GiB to read
+    return "6,144 MiB, more than a model of this architecture takes"
+
+
+@needs("onnxruntime")
+@pytest.mark.parametrize("plant", [_fifo, _link_to_dev_zero, _sparse_6_gib])
+def test_a_cache_entry_that_is_no_plausible_file_is_never_read_and_made_again(cache_folder, deadline, plant):
+    model = support.lively_model(seed=6, arch="resnet18")
+    store = cache.Store([], cache_folder)
+    cache_folder.mkdir()
+    entry = store.path(cache.model_key(model, onnx_graph.trace(model).code))
+    words = plant(entry)
+    notes: list[str] = []
+    engine = engines.build("onnxruntime", model, lambda: fold_batchnorm(model), CPU, "fp32", notes)
+    assert engine.name == "onnxruntime"
+    assert len(notes) == 1 and words in notes[0] and "it was made again" in notes[0] and "\n" not in notes[0], notes
+    assert not entry.is_symlink() and entry.is_file() and 0 < entry.stat().st_size <= cache.size_limit(model)

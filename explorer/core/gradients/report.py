@@ -51,7 +51,7 @@ def csv_rows(results: Sequence[GradResult]) -> list[list[object]]:
 
 
 def write_csv(path: str | Path, results: Sequence[GradResult]) -> None:
-    """Write the table to ``path`` atomically. Raises OSError (the target is then untouched)."""
+    """Write the table to ``path`` atomically. Raises OutputError (the target is then untouched)."""
     def write(f: IO) -> None:
         writer = csv.writer(f)
         writer.writerow(CSV_FIELDS)

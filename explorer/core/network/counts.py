@@ -12,7 +12,7 @@ of CNNs"): a layer of kernel k and stride s widens the field by (k - 1) times th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from explorer.core.network.blocks import HEAD, STEM, projections
 from explorer.core.network.stages import STEM_CHANNELS, ResNetSpec
@@ -22,13 +22,14 @@ FLOAT32_BYTES = 4
 
 @dataclass(frozen=True)
 class Layer:
-    """One leaf layer (conv, BN, ReLU, pool, fc). Shapes exclude the batch dimension."""
+    """One leaf layer (conv, BN, ReLU, pool, fc), as the summary, the inspector and the memory
+    estimates see it. Shapes exclude the batch dimension."""
 
     name: str  # module path, e.g. "layer2.0.conv2"
     type: str  # "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"
     block: str  # "stem", a block prefix such as "layer2.0", or "head"
-    input_shape: tuple[int, ...]
-    output_shape: tuple[int, ...]
+    input_shape: list[int]
+    output_shape: list[int]
     params: int
     mult_adds: int
     receptive_field: int  # side of the input window that can influence one output position
@@ -37,6 +38,10 @@ class Layer:
     conv_stride: int | None = None  # this layer's own stride
     padding: int | None = None
     shortcut: bool = False  # True for the projection conv/BN on a convolutional block's shortcut
+    activation_bytes: int = field(init=False)  # output size per image in float32
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "activation_bytes", self.elements * FLOAT32_BYTES)
 
     @property
     def elements(self) -> int:
@@ -66,13 +71,13 @@ class _Walk:
         c, h, w = self.shape
         out = (out_ch, (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1)
         self.rf, self.jump = self.rf + (kernel - 1) * self.jump, self.jump * stride
-        self.layers.append(Layer(name, kind, block, self.shape, out, params, 0, self.rf, self.jump, kernel, stride, padding, shortcut))
+        self.layers.append(Layer(name, kind, block, list(self.shape), list(out), params, 0, self.rf, self.jump, kernel, stride, padding, shortcut))
         self.shape = out
 
     def pointwise(self, name: str, kind: str, block: str, shortcut: bool = False) -> None:
         """BN or ReLU: shape and field unchanged; a BN has 2C parameters and as many mult-adds."""
         params = 2 * self.shape[0] if kind == "BatchNorm2d" else 0
-        self.layers.append(Layer(name, kind, block, self.shape, self.shape, params, params, self.rf, self.jump, shortcut=shortcut))
+        self.layers.append(Layer(name, kind, block, list(self.shape), list(self.shape), params, params, self.rf, self.jump, shortcut=shortcut))
 
 
 def layer_table(spec: ResNetSpec, height: int = 224, width: int = 224, num_classes: int = 1000) -> list[Layer]:
@@ -119,9 +124,9 @@ def layer_table(spec: ResNetSpec, height: int = 224, width: int = 224, num_class
                 walk.rf = max(residual_rf, start[1])
             walk.pointwise(f"{name}.{'act3' if bottleneck else 'act2'}", "ReLU", name)
     channels = walk.shape[0]
-    walk.layers.append(Layer("avgpool", "AdaptiveAvgPool2d", HEAD, walk.shape, (channels, 1, 1), 0, 0, walk.rf, walk.jump))
+    walk.layers.append(Layer("avgpool", "AdaptiveAvgPool2d", HEAD, list(walk.shape), [channels, 1, 1], 0, 0, walk.rf, walk.jump))
     fc_params = channels * num_classes + num_classes
-    walk.layers.append(Layer("fc", "Linear", HEAD, (channels,), (num_classes,), fc_params, fc_params, walk.rf, walk.jump))
+    walk.layers.append(Layer("fc", "Linear", HEAD, [channels], [num_classes], fc_params, fc_params, walk.rf, walk.jump))
     return walk.layers
 
 

@@ -13,27 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from explorer.core.network.blocks import HEAD, STEM, STEM_STAGE, block_kinds, residual_blocks
-from explorer.core.network.counts import FLOAT32_BYTES, Layer, layer_table
+from explorer.core.network.counts import Layer, layer_table
 from explorer.core.network.stages import DEFAULT_ARCH, ResNetSpec, input_size_problem, resnet_spec
-
-
-@dataclass(frozen=True)
-class LayerSummary:
-    """One leaf layer (conv, BN, ReLU, pool, fc). Shapes exclude the batch dimension."""
-
-    name: str  # module path, e.g. "layer2.0.conv2"
-    type: str  # "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"
-    input_shape: list[int]
-    output_shape: list[int]
-    params: int
-    mult_adds: int
-    activation_bytes: int  # output size per image in float32
-    receptive_field: int  # side of the input window that can influence one output position
-    stride: int  # cumulative stride (jump) relative to the input image
-    kernel: int | None = None
-    conv_stride: int | None = None  # this layer's own stride
-    padding: int | None = None
-    shortcut: bool = False  # True for the projection conv/BN on a convolutional block's shortcut
 
 
 @dataclass(frozen=True)
@@ -48,7 +29,7 @@ class BlockSummary:
     activation_bytes: int
     receptive_field: int
     stride: int
-    layers: list[LayerSummary] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -70,7 +51,7 @@ class HeadSummary:
     params: int
     mult_adds: int
     activation_bytes: int
-    layers: list[LayerSummary]
+    layers: list[Layer]
 
 
 @dataclass(frozen=True)
@@ -94,7 +75,7 @@ class ModelSummary:
         """Every block (the stem and the residual blocks) by name, in network order."""
         return {b.name: b for s in self.stages for b in s.blocks}
 
-    def layers(self) -> dict[str, LayerSummary]:
+    def layers(self) -> dict[str, Layer]:
         """Every leaf layer by module path, in network order."""
         out = {layer.name: layer for b in self.blocks().values() for layer in b.layers}
         out.update({layer.name: layer for layer in self.head.layers})
@@ -107,25 +88,7 @@ def count_parameters(module: Any) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _layer(layer: Layer) -> LayerSummary:
-    return LayerSummary(
-        name=layer.name,
-        type=layer.type,
-        input_shape=list(layer.input_shape),
-        output_shape=list(layer.output_shape),
-        params=layer.params,
-        mult_adds=layer.mult_adds,
-        activation_bytes=layer.elements * FLOAT32_BYTES,
-        receptive_field=layer.receptive_field,
-        stride=layer.stride,
-        kernel=layer.kernel,
-        conv_stride=layer.conv_stride,
-        padding=layer.padding,
-        shortcut=layer.shortcut,
-    )
-
-
-def _block(name: str, kind: str, stage: str, layers: list[LayerSummary]) -> BlockSummary:
+def _block(name: str, kind: str, stage: str, layers: list[Layer]) -> BlockSummary:
     return BlockSummary(
         name=name,
         kind=kind,
@@ -157,9 +120,9 @@ def summarize(
     spec = resnet_spec(arch)
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
-    by_block: dict[str, list[LayerSummary]] = {}
+    by_block: dict[str, list[Layer]] = {}
     for layer in layer_table(spec, height, width, num_classes):
-        by_block.setdefault(layer.block, []).append(_layer(layer))
+        by_block.setdefault(layer.block, []).append(layer)
     stem = _block(STEM, STEM, STEM_STAGE, by_block[STEM])
     stages = [StageSummary(STEM_STAGE, STEM, stem.output_shape, stem.params, stem.mult_adds, stem.activation_bytes, [stem])]
     kinds = block_kinds(spec.stages)

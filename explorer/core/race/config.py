@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
+from explorer.core.files import folder_problem
 from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
+from explorer.core.text import shown
 
 DIGITS = "digits"  # the bundled data set; any other ``data`` value is a folder in ImageFolder layout
 DIGITS_IMAGES, DIGITS_CLASSES = 1797, 10  # its size (explorer/resources/digits), known before it is read
@@ -87,6 +88,8 @@ def validate(config: RaceConfig) -> None:
 
 
 def check_data(config: RaceConfig) -> None:
-    """Raise ValueError naming ``config.data`` unless it is the bundled set or an existing folder."""
-    if config.data != DIGITS and not Path(config.data).is_dir():
-        raise ValueError(f"{config.data}: no such folder (the data is 'digits' or a folder with one subfolder per class)")
+    """Raise ValueError naming ``config.data`` (escaped) unless it is the bundled set or a folder that
+    can be listed; a name too long for the file system is said so, not raised as an OSError."""
+    problem = None if config.data == DIGITS else folder_problem(config.data, writable=False)
+    if problem:
+        raise ValueError(f"{shown(config.data)}: {problem} (the data is 'digits' or a folder with one subfolder per class)")

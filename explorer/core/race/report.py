@@ -134,7 +134,7 @@ def csv_rows(result: RaceResult) -> list[list[Any]]:
 
 def write_csv(path: str | Path, result: RaceResult) -> None:
     """Write the rows to ``path`` atomically, as ``grads`` does: a temporary file beside it, renamed
-    over it when complete. Raises OSError (the target is then untouched)."""
+    over it when complete. Raises OutputError (the target is then untouched)."""
     def write(f: IO) -> None:
         writer = csv.writer(f)
         writer.writerow(CSV_FIELDS)

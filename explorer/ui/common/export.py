@@ -1,15 +1,14 @@
 """Writing a shown plot to a file, shared by the views that export one (the gradient lab, the race):
 PNG through pyqtgraph's exporter, SVG through pyqtgraph's or Qt's own generator, every file written
-to a temporary name beside the target and renamed over it only when complete, so a failure leaves
-nothing half-made. The views add their own CSV from the core's one schema.
+through the one writer of explorer.core.files (atomic, a device or pipe never replaced, a link
+written through, the mode kept), so a failure leaves nothing half-made. The views add their own CSV
+from the core's one schema, through the same writer.
 
 UI layer (pyqtgraph exporters, Qt's SVG generator).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsItem
 
+from explorer.core.files import OutputError, check_output, write_atomically_named
+
 SUFFIXES = (".png", ".svg", ".csv")
 
 
@@ -29,42 +30,34 @@ class ExportError(ValueError):
 
 def checked_target(path: str | Path, what: str | None) -> tuple[Path, str]:
     """``path`` and its lower-case suffix, or ExportError: ``what`` says why there is nothing to
-    export yet (None when there is something), then a suffix other than .png/.svg/.csv, a missing folder."""
+    export yet (None when there is something), then a suffix other than .png/.svg/.csv, then what the
+    writer would refuse (a missing or read-only folder, a device, a folder at the path)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if what is not None:
         raise ExportError(f"nothing to export yet: {what}")
     if suffix not in SUFFIXES:
         raise ExportError(f"cannot export {suffix or 'a file without suffix'}: use .png, .svg or .csv")
-    if not path.parent.is_dir():
-        raise ExportError(f"no such folder {path.parent}")
+    write_file(path, lambda: check_output(path))  # refused now, before anything is rendered
     return path, suffix
 
 
-def write_file(path: Path, write: Callable[[str], None]) -> None:
-    """``write(name)`` into a temporary file beside ``path``, renamed over it when complete and not
-    empty. Raises ExportError naming the file (``path`` is then untouched)."""
+def write_file(path: Path, write: Callable[[], None]) -> None:
+    """``write()``, a call of the one writer for ``path`` (or its check), with its refusal as an
+    ExportError naming the file (``path`` is then untouched)."""
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        try:
-            write(temp)
-            if os.path.getsize(temp) == 0:
-                raise OSError("the file came out empty")
-            os.replace(temp, path)
-        finally:
-            Path(temp).unlink(missing_ok=True)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path.name}: {exc.strerror or exc}") from None
+        write()
+    except OutputError as exc:
+        raise ExportError(f"cannot write {path.name}: {exc.reason}") from None
 
 
 def write_plot(path: Path, view: pg.GraphicsView, item: QGraphicsItem, title: str, description: Iterable[str] | str) -> None:
     """The ``item`` (a plot, or a layout of several) of ``view`` as PNG or SVG, by ``path``'s suffix."""
     if path.suffix.lower() == ".png":
-        write_file(path, lambda temp: pyqtgraph.exporters.ImageExporter(item).export(temp))
+        write_file(path, lambda: write_atomically_named(path, lambda temp: pyqtgraph.exporters.ImageExporter(item).export(temp)))
     else:
         text = description if isinstance(description, str) else "\n".join(description)
-        write_file(path, lambda temp: _write_svg(temp, view, item, title, text))
+        write_file(path, lambda: write_atomically_named(path, lambda temp: _write_svg(temp, view, item, title, text)))
 
 
 def _write_svg(path: str, view: pg.GraphicsView, item: QGraphicsItem, title: str, description: str) -> None:

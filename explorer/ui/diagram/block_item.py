@@ -50,7 +50,7 @@ from explorer.ui.diagram.painting import (
 
 @dataclass(frozen=True)
 class LayerView:
-    """What a layer box shows: derived from a LayerSummary by the view."""
+    """What a layer box shows: derived from a layer of the summary by the view."""
 
     name: str  # module path, "layer2.0.conv2", or "<block>.add" for the addition node
     text: str  # "3×3 conv /2, 128"

@@ -13,7 +13,8 @@ from explorer.ui.common.text import shape_text
 from explorer.ui.diagram.block_item import LayerView
 
 if TYPE_CHECKING:
-    from explorer.core.network.summary import BlockSummary, HeadSummary, LayerSummary
+    from explorer.core.network.counts import Layer
+    from explorer.core.network.summary import BlockSummary, HeadSummary
 
 LAYER_WORDS = {"BatchNorm2d": "BN", "ReLU": "ReLU", "AdaptiveAvgPool2d": "global avg-pool"}
 
@@ -23,7 +24,7 @@ def add_node_name(block: str) -> str:
     return f"{block}.add"
 
 
-def layer_text(layer: LayerSummary) -> str:
+def layer_text(layer: Layer) -> str:
     """A layer box's text, e.g. ``3×3 conv /2, 128``, ``3×3 max-pool /2``, ``fc, 1000``."""
     channels = layer.output_shape[0]
     stride = f" /{layer.conv_stride}" if layer.conv_stride and layer.conv_stride > 1 else ""
@@ -36,7 +37,7 @@ def layer_text(layer: LayerSummary) -> str:
     return LAYER_WORDS.get(layer.type, layer.type)
 
 
-def layer_view(layer: LayerSummary) -> LayerView:
+def layer_view(layer: Layer) -> LayerView:
     tooltip = f"{layer.name}\n{layer.type}\noutput {shape_text(layer.output_shape)}"
     return LayerView(layer.name, layer_text(layer), tooltip, layer.shortcut)
 

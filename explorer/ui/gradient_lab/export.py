@@ -22,7 +22,7 @@ def export(path: str | Path, plot: pg.PlotWidget, results: Sequence[GradResult])
     """Write ``results`` (the shown run) to ``path``: the plot for .png/.svg, the table for .csv."""
     path, suffix = checked_target(path, None if results else "run the gradient lab first")
     if suffix == ".csv":
-        write_file(path, lambda temp: write_csv(temp, results))
+        write_file(path, lambda: write_csv(path, results))
     else:
         write_plot(path, plot, plot.getPlotItem(), "ResNet-50 gradient lab", describe_conditions(results))
     return path

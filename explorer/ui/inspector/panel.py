@@ -11,7 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from explorer.core.network.summary import BlockSummary, HeadSummary, LayerSummary, ModelSummary
+from explorer.core.network.counts import Layer
+from explorer.core.network.summary import BlockSummary, HeadSummary, ModelSummary
 from explorer.ui.common.text import BLOCK_KIND_TEXT, shape_text
 
 # Rows in display order: (key, label).
@@ -128,7 +129,7 @@ class Inspector(QWidget):
             self._form.setRowVisible(self._values[key], key in rows)
 
     @staticmethod
-    def _common(item: BlockSummary | HeadSummary | LayerSummary, s: ModelSummary) -> dict[str, str]:
+    def _common(item: BlockSummary | HeadSummary | Layer, s: ModelSummary) -> dict[str, str]:
         share = item.params / s.total_params
         mib = item.activation_bytes / 2**20
         return {
@@ -151,7 +152,7 @@ class Inspector(QWidget):
     def _head_rows(self, head: HeadSummary, s: ModelSummary) -> dict[str, str]:
         return {"kind": BLOCK_KIND_TEXT["head"], **self._common(head, s)}
 
-    def _layer_rows(self, layer: LayerSummary, s: ModelSummary) -> dict[str, str]:
+    def _layer_rows(self, layer: Layer, s: ModelSummary) -> dict[str, str]:
         rows = {
             "kind": layer.type + (" (projection shortcut)" if layer.shortcut else ""),
             **self._common(layer, s),

@@ -19,7 +19,7 @@ def export(path: str | Path, plot: RacePlot, result: RaceResult | None) -> Path:
     """Write ``result`` (the finished race shown) to ``path``: the plots for .png/.svg, the table for .csv."""
     path, suffix = checked_target(path, None if result is not None else "run a race to the end first")
     if suffix == ".csv":
-        write_file(path, lambda temp: write_csv(temp, result))
+        write_file(path, lambda: write_csv(path, result))
     else:
         write_plot(path, plot, plot.ci, "ResNet training race", (result.conditions, result.verdict))
     return path

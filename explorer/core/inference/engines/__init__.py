@@ -110,7 +110,7 @@ def _exported(
     try:
         key = cache.model_key(model, trace(model).code)
         store = cache.Store(notes)
-        graph = store.read(key)
+        graph = store.read(key, cache.size_limit(model))
         if graph is not None:
             engine = _checked(runtime.make, graph, model, precision)
             if engine is not None:

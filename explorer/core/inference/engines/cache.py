@@ -7,26 +7,41 @@ model's torch.fx graph (its forward as traced), the class and plain settings of 
 (kernels, strides, groups, the model's own switches) and every tensor of its state_dict. The file
 itself does not depend on the engine, the precision or the input size (its dimensions are
 symbolic): onnxruntime and OpenVINO both read it and optimise it for this CPU when they load it.
-Writes are atomic, the newest :data:`KEEP` files are kept, and a folder that cannot be written
-only costs the cache, with one note per process: the model is then exported again on each load.
+Writes are atomic (explorer.core.files), the newest :data:`KEEP` files are kept, and a folder that
+cannot be written only costs the cache, with one note per process: the model is then exported again
+on each load. Only what this app wrote is ever deleted: files named by :func:`model_key`, in a folder
+carrying the tag it writes when it creates the folder. A cache file is opened only when it is a
+regular file no larger than the model can make (:func:`size_limit`); anything else is made again
+with a note, so a pipe, a link to a device or a huge sparse file there neither hangs nor fills memory.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-import tempfile
+import re
+import stat
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from explorer.core.files import OutputError, write_atomically
 from explorer.core.inference.engines.onnx_graph import EXPORTER_VERSION
+from explorer.core.network.counts import FLOAT32_BYTES
 from explorer.core.text import os_reason, shown
 
 ENV_VAR = "RESNET_EXPLORER_ENGINE_CACHE"
 KEEP = 8  # ResNet-50's file is 100 MB, ResNet-152's 240 MB
 SUFFIX = ".onnx"
+# The folder's tag, in the Cache Directory Tagging format (backup tools skip such folders); this
+# app prunes only a folder whose tag it wrote, and there only names of _KEY_FILE's pattern.
+TAG = "CACHEDIR.TAG"
+TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+            "# This file is a cache directory tag created by resnet-explorer: exported engines, made again when missing.\n")
+_KEY_FILE = re.compile(r"[0-9a-f]{16}-[0-9a-f]{32}" + re.escape(SUFFIX))  # model_key's form
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _told: set[Path] = set()  # folders already reported unwritable in this process
 
 
@@ -57,8 +72,17 @@ def _settings(module: nn.Module) -> list[tuple[str, object]]:
     return sorted((k, v) for k, v in vars(module).items() if not k.startswith("_") and isinstance(v, plain))
 
 
+def size_limit(model: nn.Module) -> int:
+    """The most bytes a cache file of ``model`` may have: its tensors in float32 (folding BatchNorm
+    only removes some) twice over, for the graph's own bytes and a margin, and 16 MiB. A larger file
+    is not one this app wrote for this model, and is never read (ResNet-50: 221 MB; its file is 100 MB)."""
+    elements = sum(t.numel() for t in model.state_dict().values())
+    return 2 * FLOAT32_BYTES * elements + 16 * 2**20
+
+
 class Store:
-    """The cache folder as seen by one load; problems writing it go to ``notes`` (once per process)."""
+    """The cache folder as seen by one load; problems with it go to ``notes`` (a folder that cannot
+    be written once per process)."""
 
     def __init__(self, notes: list[str], folder: Path | None = None) -> None:
         self.folder = folder or cache_dir()
@@ -67,48 +91,105 @@ class Store:
     def path(self, key: str) -> Path:
         return self.folder / f"{key}{SUFFIX}"
 
-    def read(self, key: str) -> bytes | None:
-        """The cached file's bytes, or None when there is none (or it cannot be read)."""
+    def read(self, key: str, limit: int) -> bytes | None:
+        """The cached file's bytes, or None when there is none (or it cannot be read). An entry that
+        is not a regular file of at most ``limit`` bytes (a link, a pipe that would block the open, a
+        device or sparse giant that would fill the memory) is never read: it is removed, with a note,
+        and the model exported again."""
         path = self.path(key)
         try:
-            data = path.read_bytes()
-            os.utime(path)  # recently used: kept longest
+            fd = os.open(path, os.O_RDONLY | _NO_FOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
+                self._refuse(key, "a symbolic link, not a file this app wrote")
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                self._refuse(key, "not a regular file (a pipe, socket or device)")
+                return None
+            if info.st_size > limit:
+                self._refuse(key, f"{info.st_size / 2**20:,.0f} MiB, more than a model of this architecture takes "
+                                  f"({limit / 2**20:,.0f} MiB)")
+                return None
+            data = _read_exactly(fd, info.st_size)
+            os.utime(fd)  # recently used: kept longest
         except OSError:
             return None
+        finally:
+            os.close(fd)
         return data
 
     def write(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key`` atomically, then keep only the newest :data:`KEEP` files."""
-        temp: Path | None = None
+        """Store ``data`` under ``key`` atomically, then prune (:meth:`_prune`)."""
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.folder)
-            temp = Path(name)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(temp, self.path(key))
-            temp = None
-        except OSError as exc:
+            self._own_folder()
+            # Not made durable: a file torn by a crash fails the engine's check and is made again.
+            write_atomically(self.path(key), lambda f: f.write(data), durable=False)
+        except (OSError, OutputError) as exc:
             if self.folder not in _told:
                 _told.add(self.folder)
-                self._notes.append(f"engine cache {shown(self.folder)} cannot be written ({os_reason(exc)}); "
+                reason = exc.reason if isinstance(exc, OutputError) else os_reason(exc)
+                self._notes.append(f"engine cache {shown(self.folder)} cannot be written ({reason}); "
                                    "exported models are kept in memory only")
-        finally:
-            if temp is not None:
-                temp.unlink(missing_ok=True)
         self._prune()
 
     def discard(self, key: str) -> None:
-        """Remove a damaged entry (quietly: a folder that cannot be written is reported on write)."""
+        """Remove an entry that is damaged or not a file (quietly: a folder that cannot be written is
+        reported on write)."""
         try:
             self.path(key).unlink(missing_ok=True)
         except OSError:
             pass
 
+    def _refuse(self, key: str, why: str) -> None:
+        self.discard(key)
+        self._notes.append(f"the cached engine file {shown(self.path(key))} is {why}; it was made again")
+
+    def _own_folder(self) -> None:
+        """Create the folder with the tag that marks it as this app's; tag an existing folder only
+        when everything in it is this app's (empty, or an older version's cache)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self._owned() and all(_ours(name) for name in os.listdir(self.folder)):
+            write_atomically(self.folder / TAG, lambda f: f.write(TAG_TEXT), text=True)
+
+    def _owned(self) -> bool:
+        try:
+            with open(self.folder / TAG, encoding="utf-8", errors="replace") as f:
+                return f.read(len(TAG_TEXT) + 1) == TAG_TEXT
+        except OSError:
+            return False
+
     def _prune(self) -> None:
+        """Keep the newest :data:`KEEP` files of this app's name pattern, and only in a folder that
+        carries its tag: whatever else the folder holds (a user's ``model.onnx``, the root of the
+        file system behind a link) is never touched."""
+        if not self._owned():
+            return
         try:  # another process may be pruning too: a file gone meanwhile is no problem
-            stamped = [(p.stat().st_mtime, p) for p in self.folder.glob(f"*{SUFFIX}")]
+            stamped = []
+            for entry in os.scandir(self.folder):
+                if _KEY_FILE.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                    stamped.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
             for _, old in sorted(stamped, reverse=True)[KEEP:]:
-                old.unlink(missing_ok=True)
+                os.unlink(old)
         except OSError:
             pass
+
+
+def _ours(name: str) -> bool:
+    return name == TAG or _KEY_FILE.fullmatch(name) is not None
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """``size`` bytes from ``fd`` (fewer if the file shrank meanwhile), never more."""
+    chunks, left = [], size
+    while left > 0:
+        chunk = os.read(fd, min(left, 2**24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
