@@ -255,7 +255,7 @@ class Session:
         self.step("resize to 1280x720", lambda: self.resize(1280, 720), lambda: _after(1.0))
         self.step("screenshot at 1280x720", lambda: self.shot("soak-1280x720"))
         self.step("click every block at 1280x720", self.click_every_block)
-        self.step("View > Reset layout", w.reset_layout_action.trigger)
+        self.step("View > Reset layout", w.actions["view.reset_layout"].trigger)
         self.step("resize back", lambda: self.resize(1480, 920), lambda: _after(1.0))
         self.step("keep working until the time is up", self.keep_busy, lambda: time.monotonic() > self.deadline and self.idle())
 

@@ -111,7 +111,7 @@ def trigger(qtbot, window: MainWindow, action: QAction, done: list[str]) -> None
 def test_every_menu_action_button_and_choice_works(qtbot, window):
     done: list[str] = []
     bar = window.menuBar()
-    quit_action = window.quit_action
+    quit_action = window.actions["file.quit"]
     for top in bar.actions():
         for action in menu_actions(top.menu()):
             if action is not quit_action:
@@ -172,7 +172,7 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
     assert window.race.result() is not None and window.race.message_label.text().startswith("Exported")
     assert window.gradient.message_label.text().startswith("Exported")
     assert window.frameGeometry().height() <= window_layout.available(window).height()
-    window.quit_action.trigger()
+    window.actions["file.quit"].trigger()
     assert not window.isVisible()
 
 
@@ -184,5 +184,5 @@ def test_exports_from_the_menus_write_the_files(qtbot, window, files):
     for suffix in (".png", ".svg", ".csv"):
         path = files["out"] / f"export{suffix}"
         assert path.is_file() and path.stat().st_size > 0, suffix
-    window.export_action.trigger()  # File > Export: the same writer
+    window.actions["file.export_gradients"].trigger()  # File > Export: the same writer
     assert window.gradient.message_label.text() == "Exported export.png"

@@ -104,7 +104,7 @@ def test_pasted_image_is_classified(qtbot, window, checkpoint):
     image = QImage(64, 48, QImage.Format.Format_RGB32)
     image.fill(QColor(200, 40, 40))
     QApplication.clipboard().setImage(image)
-    window.paste_action.trigger()
+    window.actions["file.paste"].trigger()
     qtbot.waitUntil(lambda: window.classify.pending() == 0, timeout=TIMEOUT_MS)
     assert window.classify.entry_texts()[0].startswith("clipboard\n")
     assert "%" in window.classify.entry_texts()[0]

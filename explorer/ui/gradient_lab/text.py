@@ -5,6 +5,7 @@ could not draw. UI layer, pure Python."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+import re
 from pathlib import Path
 
 from explorer.core.gradients import GradResult
@@ -13,6 +14,17 @@ from explorer.core.network.stages import DEFAULT_ARCH, arch_title
 from explorer.ui.gradient_lab.plot import Skipped, curve_name
 
 QUANTITY_WORDS = {"grad_norm": "gradient norm", "activation_std": "activation std"}
+# The core's messages name the command's flags; the window names its own controls instead.
+CONTROL_WORDS = {
+    "arch": "Network", "weights": "Weights", "init": "Initialisation", "norm": "Normalisation",
+    "targets": "Targets", "batch": "Batch", "size": "Size", "seed": "Seed", "device": "Device",
+    "blocks": "the diagram's shortcut switches", "lesion": "the diagram's residual switches",
+}
+
+
+def in_window_terms(message: str) -> str:
+    """A core message with each ``--flag`` replaced by the lab's control for it."""
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: CONTROL_WORDS.get(m.group(1), m.group(1)), message)
 
 
 def describe_conditions(results: Sequence[GradResult]) -> str:
