@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
 
 from explorer.core.network.blocks import residual_blocks
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 from explorer.ui import window_layout
 from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
+from explorer.ui.common import wheel_guard
 from explorer.ui.common.drops import DropFilter
 from explorer.ui.jobs import JobRunner
 from explorer.ui.startup import PARTS_LANE, cached_summary, icon_path, import_part_modules
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self._restored = state is not None and self.restoreState(state)
+        wheel_guard.install(QApplication.instance())
         self.drops = DropFilter(self, lambda: self.classify is not None)
         self.drops.paths_dropped.connect(self.open_paths)
         self.drops.image_dropped.connect(lambda image: self.classify.add_qimage(image, "dropped image"))
@@ -153,7 +155,7 @@ class MainWindow(QMainWindow):
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
         self.classify.image_selected.connect(self._on_classify_image_selected)
-        self.gradient.run_finished.connect(self.insight.set_gradient_results)
+        self.gradient.run_finished.connect(self._on_gradient_run_finished)
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
         self.insight.block_chosen.connect(self._on_insight_block_chosen)
 
@@ -185,9 +187,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{arch}: the diagram and the lab show only the family's members", 8000)
             return
         self._network, spec = (arch, num_classes), RESNETS[arch]
+        # Whatever was computed for the old network goes: its overlay, the lab's run and its exports.
         self.switches.reset(residual_blocks(spec.stages))
         self.diagram.set_network(spec.stages)
         self.gradient.set_network(arch)
+        self.insight.set_gradient_results([])
         self.setWindowTitle(f"{spec.title} · ResNet Explorer")
         self._submit_summary()
 
@@ -232,6 +236,8 @@ class MainWindow(QMainWindow):
         self.classify_dock.raise_()
         self.gradient_dock.raise_()
         window_layout.clamp_to_screen(self)
+        if self.diagram is not None:
+            self.diagram.fit()
 
     def _check_layout(self) -> None:
         if not self._restored:
@@ -267,10 +273,18 @@ class MainWindow(QMainWindow):
             self.inspector.show_item(name)
         except KeyError as exc:
             self.statusBar().showMessage(str(exc), 5000)
+            return
+        self.inspector_dock.raise_()  # a click shows the block's facts, not the tab in front of them
 
     def _on_switches_changed(self, block: str, what: str, on: bool) -> None:
         words = {"shortcut": "shortcut", "residual": "residual branch"}[what]
         self.statusBar().showMessage(f"{block}: {words} {'on' if on else 'off'} for the next gradient run", 5000)
+
+    def _on_gradient_run_finished(self, results: list) -> None:
+        # A run of the network the diagram shows colours it; one of another member (the lab's own
+        # choice) has block names the diagram does not have.
+        if results and results[0].config.get("arch", DEFAULT_ARCH) == self._network[0]:
+            self.insight.set_gradient_results(results)
 
     def _on_classify_weights_loaded(self, payload: dict) -> None:
         info = payload["info"]

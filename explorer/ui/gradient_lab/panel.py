@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLa
 from explorer.core.gradients import GradResult, run_comparison
 from explorer.core.gradients.depth import DepthComparison, run_depth_comparison
 from explorer.core.network.blocks import stage_of
+from explorer.core.network.stages import DEFAULT_ARCH
 from explorer.core.network.summary import ModelSummary
 from explorer.ui.common.actions import Actions
 from explorer.ui.common.export import export_saying
@@ -152,7 +153,7 @@ class GradientPanel(QWidget):
         """The window's network changed: the lab runs that member next (its own choice may differ),
         and a shown run of another network is cleared, its exports with it."""
         self.settings.set(arch=arch)
-        if self._results and any(r.config.get("arch") != arch for r in self._results):
+        if self._results and any(r.config.get("arch", DEFAULT_ARCH) != arch for r in self._results):
             self._results, self._comparison = [], None
             self.plot.show_curves([], self.settings.values.quantity)
             for label in (self.verdict_label, self.conditions_label, self.skipped_label):

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
+from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
 # A depth comparison's curves of one kind differ by their line: the shallowest solid.
 DEPTH_PENS = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
@@ -99,7 +100,7 @@ class _LayerAxis(pg.AxisItem):
         self.setTicks([ticks, []])
 
 
-class GradientPlot(pg.PlotWidget):
+class GradientPlot(FollowsPalette, pg.PlotWidget):
     """Log-y plot of one quantity per main-path layer, curves overlaid, legend, stage bands."""
 
     layer_hovered = Signal(str)  # "layer3.2.conv2 (stage4): with shortcuts 1.2e-03, ..." or ""
@@ -124,7 +125,7 @@ class GradientPlot(pg.PlotWidget):
         self._legend_entries: list[Curve] = []
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.setMinimumSize(360, 240)
-        self._apply_palette()
+        self.follow_palette()
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -153,7 +154,7 @@ class GradientPlot(pg.PlotWidget):
         self._axis.set_stages(ticks)
         self.getPlotItem().setLabel("bottom", f"main-path layer (stem conv → {max(0, len(layout) - 2)} convs → fc)")
         self.setXRange(-2, len(layout), padding=0)  # room for the "stem" tick label
-        self._apply_palette()
+        self.apply_palette()
 
     def show_curves(self, curves: Sequence[Curve], quantity: str, norm: str | None = None) -> list[Skipped]:
         """Replace the curves; return the points left out because a log axis cannot draw them."""
@@ -230,22 +231,9 @@ class GradientPlot(pg.PlotWidget):
 
     # -- palette ------------------------------------------------------------------------------------
 
-    def changeEvent(self, event: QEvent) -> None:
-        # pyqtgraph's constructor already changes the palette, before our items exist.
-        ready = getattr(self, "_legend_entries", None) is not None
-        if ready and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._apply_palette()
-        super().changeEvent(event)
-
-    def _apply_palette(self) -> None:
-        """Follow the system light/dark palette rather than pyqtgraph's fixed black background."""
-        pal = self.palette()
-        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
-        self.setBackground(base)
-        for name in ("left", "bottom"):
-            axis = self.getPlotItem().getAxis(name)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
+    def apply_palette(self) -> None:
+        _, text = self.palette_colours()
+        colour_axes((self.getPlotItem().getAxis(name) for name in ("left", "bottom")), text)
         self._show_legend()
         shade = _with_alpha(text, 18)
         for i, band in enumerate(self._bands):

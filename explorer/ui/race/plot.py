@@ -13,13 +13,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from explorer.core.race.config import RaceConfig
 from explorer.core.race.report import LABELS, RESIDUAL, SERIES, RaceResult, RaceStep
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
+from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
 # Short: three plots share a dock's width, and a title sets its plot's least width.
 TITLES = {"loss": "training loss", "accuracy": "batch accuracy %", "stem_grad": "stem gradient (log)"}
@@ -33,7 +33,7 @@ def drawable(series: str, value: float) -> bool:
     return math.isfinite(value) and (value > 0 or series not in LOG_SERIES)
 
 
-class RacePlot(pg.GraphicsLayoutWidget):
+class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
     """Three plots over the step axis; one curve per network in each."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -60,7 +60,7 @@ class RacePlot(pg.GraphicsLayoutWidget):
                     symbolBrush=colour, symbolPen=pg.mkPen(colour), name=NAMES[label],
                 )
                 self._curves[(series, label)] = item
-        self._apply_palette()
+        self.follow_palette()
         # The layout does not shrink below its titles' and axes' widths; a narrower view would clip
         # the last plot, so the widget asks for that much (the dock scrolls instead).
         least = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
@@ -103,22 +103,12 @@ class RacePlot(pg.GraphicsLayoutWidget):
 
     # -- palette ----------------------------------------------------------------------------------
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
-        if getattr(self, "plots", None) and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._apply_palette()
-        super().changeEvent(event)
-
-    def _apply_palette(self) -> None:
-        """Follow the system light/dark palette rather than pyqtgraph's fixed black background."""
-        pal = self.palette()
-        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
-        self.setBackground(base)
+    def apply_palette(self) -> None:
+        _, text = self.palette_colours()
         size = f"{self.font().pointSizeF():g}pt"
         for series, plot in self.plots.items():
             plot.setTitle(TITLES[series], color=text.name(), size=size)
-            for name in ("left", "bottom"):
-                plot.getAxis(name).setPen(pg.mkPen(text))
-                plot.getAxis(name).setTextPen(pg.mkPen(text))
+            colour_axes((plot.getAxis(name) for name in ("left", "bottom")), text)
         parts = [f'<span style="color:{CURVE_COLOURS[label == RESIDUAL]}">{CURVE_MARKS[label == RESIDUAL]}</span> {NAMES[label]}'
                  for label in LABELS]
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts), color=text.name(), size=size)
