@@ -62,6 +62,20 @@ def is_folder(path: str | Path) -> bool:
         return False
 
 
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0o666 less the process's umask. A temporary file is
+    created 0o600, and a file moved into place from one kept that: exports came out private."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def move_into_place(temp: str | Path, path: Path) -> None:
+    """Rename a finished temporary file over ``path``, with the mode a new file would have."""
+    os.chmod(temp, new_file_mode())
+    os.replace(temp, path)
+
+
 def write_atomically(path: Path, write: Callable[[IO], None], text: bool = False) -> None:
     """Call ``write`` on a temporary file beside ``path`` and move it into place, so a reader never
     sees a half-written file and a failure leaves any earlier file intact."""
@@ -69,7 +83,7 @@ def write_atomically(path: Path, write: Callable[[IO], None], text: bool = False
     try:
         with os.fdopen(fd, "w" if text else "wb", **({"newline": "", "encoding": "utf-8"} if text else {})) as f:
             write(f)
-        os.replace(temp, path)
+        move_into_place(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

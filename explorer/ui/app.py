@@ -11,10 +11,12 @@ with the forward time the panel shows) as each is reached, and quits.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
@@ -62,7 +64,16 @@ def run_app(paths: list[str], weights: str | None = None, device: str | None = N
         _FirstPaint(window, lambda: _probe_steps(window, paths))
     else:
         _FirstPaint(window, lambda: window.start(paths, weights, device))
-    return app.exec()
+    return _end_process(app.exec())
+
+
+def _end_process(status: int) -> NoReturn:
+    """End the process as soon as the event loop has: the window has saved its settings and stopped
+    its workers by then. The interpreter's own teardown of torch and the views took 2.5-4.5 s after
+    the window had gone (``import torch`` alone: 2.6 s on a loaded 2-core machine)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _probe_steps(window: MainWindow, paths: list[str]) -> None:

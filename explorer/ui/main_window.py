@@ -38,6 +38,9 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
     from explorer.ui.race.panel import RacePanel
 
 
+QUIT_WAIT_MS = 1000  # how long closing waits for the workers to stop
+
+
 class MainWindow(QMainWindow):
     """The application window. ``parts_ready`` fires once the diagram and panels exist,
     ``summary_ready`` once the architecture numbers are in."""
@@ -154,6 +157,7 @@ class MainWindow(QMainWindow):
 
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
+        self.classify.weights_failed.connect(self.insight.set_weights_failed)
         self.classify.image_selected.connect(self._on_classify_image_selected)
         self.gradient.run_finished.connect(self._on_gradient_run_finished)
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
@@ -336,5 +340,8 @@ class MainWindow(QMainWindow):
                 self.classify.save_settings(self.settings)
                 self.gradient.save_settings(self.settings)
             self.settings.sync()
-            self.runner.shutdown()
+            self.hide()  # gone at once, while a worker's step in flight stops
+            # Not longer: a race step in flight took 3.5 s to reach its cancel check; the app ends the
+            # process when the loop ends (ui/app.py), and nothing a worker holds needs saving.
+            self.runner.shutdown(QUIT_WAIT_MS)
         event.accept()

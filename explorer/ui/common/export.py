@@ -20,6 +20,8 @@ from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsItem
 
+from explorer.core.files import move_into_place
+
 SUFFIXES = (".png", ".svg", ".csv")
 
 
@@ -51,7 +53,7 @@ def write_file(path: Path, write: Callable[[str], None]) -> None:
             write(temp)
             if os.path.getsize(temp) == 0:
                 raise OSError("the file came out empty")
-            os.replace(temp, path)
+            move_into_place(temp, path)
         finally:
             Path(temp).unlink(missing_ok=True)
     except OSError as exc:

@@ -22,8 +22,11 @@ from PySide6.QtWidgets import QWidget
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
 from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
-# A depth comparison's curves of one kind differ by their line: the shallowest solid.
+# A depth comparison's curves of one kind (one colour) differ by their line and their marker, the
+# shallowest solid with circles: with one marker per kind, plain-50, -101 and -152 looked the same.
 DEPTH_PENS = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
+DEPTH_SYMBOLS = ("o", "s", "d", "star")
+DEPTH_MARKS = ("●", "■", "◆", "★")  # the legend's text for the same
 # One-layer stages get short tick labels so they fit beside their neighbours.
 TICK_NAMES = {"stage1": "stem", "head": "fc"}
 
@@ -65,16 +68,28 @@ class Curve:
         """Where value ``i`` sits on an axis of ``count`` layers."""
         return self.positions[i] * (count - 1) if self.positions else float(i)
 
+    def nearest(self, index: int, count: int) -> int | None:
+        """The index of the value drawn nearest to layer ``index`` of the axis."""
+        if not self.positions:
+            return index if index < len(self.values) else None
+        return min(range(len(self.values)), key=lambda i: abs(self.x(i, count) - index), default=None)
+
     def value_near(self, index: int, count: int) -> float | None:
         """The value drawn nearest to layer ``index`` of the axis."""
-        if not self.positions:
-            return self.values[index] if index < len(self.values) else None
-        nearest = min(range(len(self.values)), key=lambda i: abs(self.x(i, count) - index), default=None)
+        nearest = self.nearest(index, count)
         return None if nearest is None else self.values[nearest]
 
     @property
     def title(self) -> str:
         return self.name or curve_name("residual" if self.shortcuts else "plain")
+
+    @property
+    def symbol(self) -> str:
+        return DEPTH_SYMBOLS[self.dash % len(DEPTH_SYMBOLS)] if self.positions else CURVE_SYMBOLS[self.shortcuts]
+
+    @property
+    def mark(self) -> str:
+        return DEPTH_MARKS[self.dash % len(DEPTH_MARKS)] if self.positions else CURVE_MARKS[self.shortcuts]
 
 
 @dataclass(frozen=True)
@@ -91,13 +106,26 @@ def drawable(value: float | None) -> bool:
 
 
 class _LayerAxis(pg.AxisItem):
-    """x axis: stage names at the centre of each stage's band instead of layer indices."""
+    """x axis: stage names at the centre of each stage's band instead of layer indices. A name that
+    would overlap the one before it is left out (the band still shows the stage): ResNet-18's
+    one-layer stem and four-layer stage2 drew "stestage2" on screen and in the exported PNG."""
 
     def __init__(self) -> None:
         super().__init__("bottom")
 
     def set_stages(self, ticks: list[tuple[float, str]]) -> None:
         self.setTicks([ticks, []])
+
+    def generateDrawSpecs(self, p):  # noqa: ANN001, ANN201, N802 - pyqtgraph's signature
+        specs = super().generateDrawSpecs(p)
+        if specs is None:
+            return None
+        axis, ticks, texts = specs
+        kept: list = []
+        for rect, flags, text in sorted(texts, key=lambda spec: spec[0].left()):
+            if not kept or rect.left() >= kept[-1][0].right() + 4:
+                kept.append((rect, flags, text))
+        return axis, ticks, kept
 
 
 class GradientPlot(FollowsPalette, pg.PlotWidget):
@@ -153,7 +181,9 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
             ticks.append(((first + last) / 2, TICK_NAMES.get(stage, stage)))
         self._axis.set_stages(ticks)
         self.getPlotItem().setLabel("bottom", f"main-path layer (stem conv → {max(0, len(layout) - 2)} convs → fc)")
-        self.setXRange(-2, len(layout), padding=0)  # room for the "stem" tick label
+        # Room for the "stem" and "fc" tick labels; autorange and panning stay within the layers.
+        self.getPlotItem().vb.setLimits(xMin=-2, xMax=len(layout) + 1)
+        self.setXRange(-2, len(layout) + 1, padding=0)
         self.apply_palette()
 
     def show_curves(self, curves: Sequence[Curve], quantity: str, norm: str | None = None) -> list[Skipped]:
@@ -189,7 +219,7 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
                 connect=connect,
                 name=curve.title,
                 pen=pg.mkPen(colour, width=2, style=DEPTH_PENS[curve.dash % len(DEPTH_PENS)]),
-                symbol=CURVE_SYMBOLS[curve.shortcuts],
+                symbol=curve.symbol,
                 symbolSize=7,
                 symbolBrush=colour,
                 symbolPen=pg.mkPen(colour),
@@ -216,9 +246,12 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
         name, stage = self._layout[index]
         parts = [f"{name} ({stage})"]
         for curve in self._shown:
-            value = curve.value_near(index, len(self._layout))
+            nearest = curve.nearest(index, len(self._layout))
+            value = None if nearest is None else curve.values[nearest]
             shown = f"{value:.3e}" if drawable(value) else f"{value} (not drawable on a log axis)"
-            parts.append(f"{curve.title}: {shown}")
+            # A curve of another depth names its own layer there, as its tooltip does.
+            own = f" at {curve.layers[nearest].split(' (')[0]}" if curve.layers and nearest is not None else ""
+            parts.append(f"{curve.title}{own}: {shown}")
         return ";  ".join(parts)
 
     def _on_scene_mouse_moved(self, pos: QPointF) -> None:
@@ -241,11 +274,10 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
 
     def _show_legend(self) -> None:
         text = self.palette().color(QPalette.ColorRole.Text).name()
-        parts = [
-            f'<span style="color:{CURVE_COLOURS[c.shortcuts]}">{CURVE_MARKS[c.shortcuts]}</span> {c.title}'
-            for c in self._legend_entries
-        ]
-        self.getPlotItem().setTitle("&nbsp;&nbsp;&nbsp;".join(parts) or "Run the lab to see the curves", color=text, size=f"{self.font().pointSizeF():g}pt")
+        parts = [f'<span style="color:{CURVE_COLOURS[c.shortcuts]}">{c.mark}</span>&nbsp;{c.title}' for c in self._legend_entries]
+        # Two entries a line: a depth comparison's six did not fit one line and were cut ("plai...").
+        lines = ["&nbsp;&nbsp;&nbsp;".join(parts[i : i + 2]) for i in range(0, len(parts), 2)]
+        self.getPlotItem().setTitle("<br>".join(lines) or "Run the lab to see the curves", color=text, size=f"{self.font().pointSizeF():g}pt")
 
 
 def _with_alpha(colour: QColor, alpha: int) -> QColor:

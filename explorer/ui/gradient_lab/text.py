@@ -34,8 +34,8 @@ def describe_conditions(results: Sequence[GradResult]) -> str:
     several = len(archs) > 1
     inputs = f"{len(c['inputs'])} image(s): " + ", ".join(Path(p).name for p in c["inputs"]) if c["inputs"] else "seeded noise"
     init = f"weights {c['weights']}" if c["init"] == "weights" else c["init"]
-    count = "every" if several else f"all {len(residual_blocks(stages_of(archs[0])))}"
-    plain = f"{count} blocks" if c["plain_blocks"] is None else ", ".join(c["plain_blocks"])
+    every = "every block of each network" if several else f"all {len(residual_blocks(stages_of(archs[0])))} blocks"
+    plain = every if c["plain_blocks"] is None else ", ".join(c["plain_blocks"])
     lesion = ", ".join(c["lesion"]) or "none"
     network = lambda r: f"{arch_title(r.config.get('arch', DEFAULT_ARCH))} " if several else ""  # noqa: E731
     losses = ", ".join(f"{network(r)}{r.label} {r.loss:.4g}" for r in results)
@@ -45,6 +45,12 @@ def describe_conditions(results: Sequence[GradResult]) -> str:
         f"device {results[0].device}.\nShortcuts off in: {plain} (run without shortcuts); residual branch off in: "
         f"{lesion}. Loss: {losses}."
     )
+
+
+def lab_title(results: Sequence[GradResult]) -> str:
+    """The title of an exported plot: the networks the shown run measured."""
+    archs = dict.fromkeys(r.config.get("arch", DEFAULT_ARCH) for r in results)
+    return " vs ".join(arch_title(a) for a in archs) + " gradient lab"
 
 
 def describe_skipped(skipped: Sequence[Skipped], quantity: str, names: dict[bool, str]) -> str:
