@@ -310,7 +310,9 @@ class MainWindow(QMainWindow):
             self.insight.set_image(None)
 
     def _on_insight_block_chosen(self, name: str) -> None:
-        if self.diagram.selected() != name:
+        # A layer selected in the diagram stays selected: Insight chose the block it belongs to.
+        selected = self.diagram.selected()
+        if selected is None or self.diagram.block_of_item(selected) != name:
             self.diagram.select(name)
 
     # -- drag and drop, closing -----------------------------------------------------------------

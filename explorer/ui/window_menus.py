@@ -25,7 +25,7 @@ WINDOW_ACTIONS = (
     ActionSpec("file.paste", "&Paste image", lambda m: m.paste(), lambda m: m.ready(), ("Paste",)),
     ActionSpec("file.export_gradients", "&Export gradient plot…", lambda m: m.w.gradient.ask_export(".png"),
                lambda m: m.ready() and m.w.gradient.can_export(), tip="The gradient lab's shown run as a PNG image"),
-    ActionSpec("file.quit", "&Quit", lambda m: m.w.close(), shortcuts=("Quit",)),
+    ActionSpec("file.quit", "&Quit", lambda m: m.w.close(), shortcuts=("Ctrl+Q",)),  # Qt maps it to Cmd+Q on macOS
     ActionSpec("view.insight", "Show &Insight", lambda m: m.show_insight(), shortcuts=("Ctrl+I",)),
     ActionSpec("view.reset_layout", "&Reset layout", lambda m: m.w.reset_layout(),
                tip="Every dock back in place, the diagram fitted"),

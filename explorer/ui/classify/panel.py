@@ -360,7 +360,7 @@ class ClassifyPanel(QWidget):
             return "classifying…"
         if self._loading.is_running():
             return "waiting for the weights to load…"
-        why = f"no weights: {self._weights_problem}" if self._weights_problem else "no weights loaded"
+        why = f"No weights: {self._weights_problem}" if self._weights_problem else "No weights loaded"
         return sentences(why, "Choose weights in the Weights menu (a local file, or Random (untrained))")
 
     def _show_waiting(self) -> None:
@@ -380,7 +380,8 @@ class ClassifyPanel(QWidget):
         elif entry.error is not None:
             self.results.show_error(entry.name, entry.error)
         elif entry.result is None:
-            self.results.show_waiting(entry.name, entry.preview, self._waiting_text().capitalize())
+            waiting = self._waiting_text()
+            self.results.show_waiting(entry.name, entry.preview, waiting[:1].upper() + waiting[1:])
         else:
             self.results.show_prediction(entry.name, entry.result.prediction, entry.preview, entry.result.image_size)
 

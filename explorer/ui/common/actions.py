@@ -103,7 +103,7 @@ def shortcut_rows(tables: Sequence[Actions]) -> list[tuple[str, str]]:
     rows = []
     for actions in tables:
         for action_id, spec in actions.specs.items():
-            keys = actions[action_id].shortcuts()
+            keys = [k for k in actions[action_id].shortcuts() if not k.isEmpty()]  # a StandardKey may be unset here
             if keys:
                 text = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
                 rows.append((text, spec.title.replace("&", "")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
@@ -50,6 +50,8 @@ class FindBar(QLineEdit):
             self.parentWidget().setFocus()
             return
         super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()  # QLineEdit passes Enter on to its parent, the diagram, which would expand a block
 
     def _on_return_pressed(self) -> None:
         text = self.text().strip()
@@ -57,5 +59,10 @@ class FindBar(QLineEdit):
         if match is None:
             self.missing.emit(text)
             return
+        # After this key event is through: the completer hands Enter on once more, and the diagram,
+        # focused at once, took it to collapse the block just found.
+        QTimer.singleShot(0, lambda: self._finish(match))
+
+    def _finish(self, match: str) -> None:
         self.hide()
         self.found.emit(match)

@@ -93,10 +93,12 @@ class GradientPanel(QWidget):
         for key in QUANTITIES:
             self.quantity_box.addItem(quantity_label(key), key)
         self.quantity_box.setToolTip("Activation std reproduces He et al. 2015, Fig. 7")
-        bar = QHBoxLayout()
+        # Beside Run, not above the plot: in a short dock the plot needs every line of height.
+        shown = QWidget()
+        bar = QHBoxLayout(shown)
+        bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(QLabel("Plot:"))
-        bar.addWidget(self.quantity_box)
-        bar.addStretch(1)
+        bar.addWidget(self.quantity_box, 1)
 
         self.hover_label = wrapping_label(HOVER_HINT, selectable=False)
         self.conditions_label = wrapping_label()
@@ -111,11 +113,12 @@ class GradientPanel(QWidget):
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(bar)
         # The plot and its notes share the height; the notes scroll rather than push the plot away.
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.plot)
-        split.addWidget(scrolling(notes))
+        notes_area = scrolling(notes)
+        notes_area.setMinimumHeight(self.fontMetrics().lineSpacing() * 2)  # the plot gets a short dock's height
+        split.addWidget(notes_area)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
@@ -132,7 +135,7 @@ class GradientPanel(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
-        splitter.addWidget(side_column([self.controls, self.form], self, 56))
+        splitter.addWidget(side_column([self.controls, shown, self.form], self, 56))
         splitter.setStretchFactor(0, 1)
         splitter.setChildrenCollapsible(False)
         outer = QVBoxLayout(self)
@@ -148,6 +151,7 @@ class GradientPanel(QWidget):
         """The architecture summary: the layer axis of the empty plot before the first run."""
         if not self._results:
             self.plot.set_layout(main_path_layout(summary))
+            self.hover_label.setText(self._hover_hint())
 
     def set_network(self, arch: str) -> None:
         """The window's network changed: the lab runs that member next (its own choice may differ),
@@ -158,7 +162,7 @@ class GradientPanel(QWidget):
             self.plot.show_curves([], self.settings.values.quantity)
             for label in (self.verdict_label, self.conditions_label, self.skipped_label):
                 label.clear()
-            self.hover_label.setText(HOVER_HINT)
+            self.hover_label.setText(self._hover_hint())
             self._say("The window shows another network now: run the lab for it.")
             self.actions.refresh()
 
@@ -253,7 +257,6 @@ class GradientPanel(QWidget):
         self._results = list(results.results if isinstance(results, DepthComparison) else results)
         self.controls.set_progress(1)
         self._say(f"Finished in {time.monotonic() - self._started:.1f} s.")
-        self.hover_label.setText(HOVER_HINT)  # the readout of the previous run is stale now
         self._render()
         self.actions.refresh()
         if self._comparison is None:  # the blocks of another network's run mean nothing on the diagram
@@ -286,11 +289,15 @@ class GradientPanel(QWidget):
             main, curves = depth_curves(self._comparison, quantity)
             verdict = self._comparison.verdict
         self.plot.set_layout([(layer.name, layer.stage) for layer in main])
+        self.hover_label.setText(self._hover_hint())  # the readout of the previous run is stale now
         skipped = self.plot.show_curves(curves, quantity, self._results[0].config["norm"])
         self.verdict_label.setText(verdict)
         self.conditions_label.setText(describe_conditions(self._results))
         self.skipped_label.setText(describe_skipped(skipped, quantity, {c.shortcuts: c.title for c in curves}))
         self.skipped_label.setVisible(bool(skipped))
+
+    def _hover_hint(self) -> str:
+        return f"{self.plot.axis_text()} {HOVER_HINT}"
 
     def _say(self, text: str) -> None:
         self.controls.say(text)

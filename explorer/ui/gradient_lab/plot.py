@@ -19,6 +19,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
+from explorer.ui.common.axes import TidyAxis
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
 from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
@@ -105,27 +106,15 @@ def drawable(value: float | None) -> bool:
     return value is not None and math.isfinite(value) and value > 0
 
 
-class _LayerAxis(pg.AxisItem):
-    """x axis: stage names at the centre of each stage's band instead of layer indices. A name that
-    would overlap the one before it is left out (the band still shows the stage): ResNet-18's
-    one-layer stem and four-layer stage2 drew "stestage2" on screen and in the exported PNG."""
+class _LayerAxis(TidyAxis):
+    """x axis: stage names at the centre of each stage's band instead of layer indices; a name that
+    would overlap its neighbour is left out (the band still shows the stage)."""
 
     def __init__(self) -> None:
         super().__init__("bottom")
 
     def set_stages(self, ticks: list[tuple[float, str]]) -> None:
         self.setTicks([ticks, []])
-
-    def generateDrawSpecs(self, p):  # noqa: ANN001, ANN201, N802 - pyqtgraph's signature
-        specs = super().generateDrawSpecs(p)
-        if specs is None:
-            return None
-        axis, ticks, texts = specs
-        kept: list = []
-        for rect, flags, text in sorted(texts, key=lambda spec: spec[0].left()):
-            if not kept or rect.left() >= kept[-1][0].right() + 4:
-                kept.append((rect, flags, text))
-        return axis, ticks, kept
 
 
 class GradientPlot(FollowsPalette, pg.PlotWidget):
@@ -135,7 +124,7 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self._axis = _LayerAxis()
-        super().__init__(parent, axisItems={"bottom": self._axis})
+        super().__init__(parent, axisItems={"bottom": self._axis, "left": TidyAxis("left")})
         self._layout: tuple[tuple[str, str], ...] = ()
         self._bands: list[pg.LinearRegionItem] = []
         self._curves: list[pg.PlotDataItem] = []
@@ -152,10 +141,17 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
         # (the curves can sit anywhere from 1e-20 to 1e5), and the title is exported with the plot.
         self._legend_entries: list[Curve] = []
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
-        self.setMinimumSize(360, 240)
+        # Short enough for a 200 px bottom dock at 1280x720: a taller minimum made the dock scroll and
+        # hid the plot's lower half.
+        self.setMinimumSize(360, 100)
         self.follow_palette()
 
     # -- state ------------------------------------------------------------------------------------
+
+    def axis_text(self) -> str:
+        """What the x axis runs along, said beside the plot (a label under it took a short dock's
+        last lines of plot)."""
+        return f"x: the main-path layers, stem conv → {max(0, len(self._layout) - 2)} convs → fc, by stage."
 
     def layout_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self._layout)
@@ -180,7 +176,6 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
             self.addItem(band)
             ticks.append(((first + last) / 2, TICK_NAMES.get(stage, stage)))
         self._axis.set_stages(ticks)
-        self.getPlotItem().setLabel("bottom", f"main-path layer (stem conv → {max(0, len(layout) - 2)} convs → fc)")
         # Room for the "stem" and "fc" tick labels; autorange and panning stay within the layers.
         self.getPlotItem().vb.setLimits(xMin=-2, xMax=len(layout) + 1)
         self.setXRange(-2, len(layout) + 1, padding=0)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QWidget
 
 from explorer.core.race.config import RaceConfig
 from explorer.core.race.report import LABELS, RESIDUAL, SERIES, RaceResult, RaceStep
+from explorer.ui.common.axes import TidyAxis
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
 from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
@@ -27,6 +28,7 @@ NAMES = {RESIDUAL: "with shortcuts (residual)", "plain": "without shortcuts (pla
 LOG_SERIES = frozenset({"stem_grad"})
 SCALE = {"accuracy": 100.0}  # shown in percent
 DEFAULT_STEPS = RaceConfig().steps
+MIN_HEIGHT = 120
 
 
 def drawable(series: str, value: float) -> bool:
@@ -44,10 +46,9 @@ class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
         self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self._values: dict[tuple[str, str], list[float]] = {}
         for series in SERIES:
-            plot = self.addPlot()
+            plot = self.addPlot(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
             plot.setMenuEnabled(False)
             plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setLabel("bottom", "step")
             plot.setTitle(TITLES[series])
             plot.getAxis("left").enableAutoSIPrefix(False)
             if series in LOG_SERIES:
@@ -64,7 +65,9 @@ class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
         # The layout does not shrink below its titles' and axes' widths; a narrower view would clip
         # the last plot, so the widget asks for that much (the dock scrolls instead).
         least = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
-        self.setMinimumSize(math.ceil(least) + 8, 180)
+        # Short enough for a 200 px bottom dock at 1280x720 (the plots are the height left after the
+        # legend and titles); the step axis is named in the legend line, not under every plot.
+        self.setMinimumSize(math.ceil(least) + 8, MIN_HEIGHT)
         self.clear_curves()
 
     def clear_curves(self, steps: int = DEFAULT_STEPS) -> None:
@@ -111,4 +114,4 @@ class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
             colour_axes((plot.getAxis(name) for name in ("left", "bottom")), text)
         parts = [f'<span style="color:{CURVE_COLOURS[label == RESIDUAL]}">{CURVE_MARKS[label == RESIDUAL]}</span> {NAMES[label]}'
                  for label in LABELS]
-        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts), color=text.name(), size=size)
+        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;· per training step", color=text.name(), size=size)
