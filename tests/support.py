@@ -308,6 +308,22 @@ def not_an_image(path):
     return path
 
 
+def open_window(qtbot, settings_path: Path, timeout_ms: int = 120_000):  # noqa: ANN001, ANN201 - a MainWindow
+    """The main window with its parts built, on screen, its architecture summary in (Qt is imported
+    here, not at the top: the core's tests import this module too)."""
+    from PySide6.QtCore import QSettings
+
+    from explorer.ui.main_window import MainWindow
+
+    window = MainWindow(QSettings(str(settings_path), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    window.build_parts()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.diagram.has_summary, timeout=timeout_ms)
+    return window
+
+
 # -- A hostile HTTP server on 127.0.0.1 (downloads are never tested against the internet) -----------
 
 

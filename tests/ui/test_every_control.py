@@ -8,7 +8,7 @@ The Export button's three entries called a slot that did not exist; nothing in t
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings, QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QToolButton
 
@@ -16,7 +16,7 @@ from explorer.core.loading import download
 from explorer.ui import window_layout
 from explorer.ui.common import dialogs
 from explorer.ui.main_window import MainWindow
-from support import checkpoint, pattern_image
+from support import checkpoint, open_window, pattern_image
 
 TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
@@ -49,12 +49,7 @@ def window(qtbot, tmp_path, files, monkeypatch):
         raise download.DownloadError(f"cannot download {url} in a test")
 
     monkeypatch.setattr(download, "fetch", offline)
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    w.build_parts()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(w.diagram.has_summary, timeout=TIMEOUT_MS)
+    w = open_window(qtbot, tmp_path / "settings.ini", TIMEOUT_MS)
     w.gradient.settings.set(size=32, batch=2)  # every run below stays fast
     w.race.settings.set(network="resnet18", steps=2, batch=2, size=32, device="cpu")
     # The Network menu's walk loads every member: on torch, so no member is exported to an engine

@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
@@ -34,7 +34,7 @@ from explorer.ui.gradient_lab.panel import depth_curves
 from explorer.ui.gradient_lab.plot import GradientPlot
 from explorer.ui.gradient_lab.text import describe_conditions, in_window_terms, lab_title
 from explorer.ui.main_window import MainWindow
-from support import checkpoint, pattern_image, prediction
+from support import checkpoint, open_window, pattern_image, prediction
 
 TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
@@ -51,12 +51,7 @@ def offline(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, tmp_path, offline):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    w.build_parts()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(w.diagram.has_summary, timeout=TIMEOUT_MS)
+    w = open_window(qtbot, tmp_path / "settings.ini", TIMEOUT_MS)
     return w
 
 
