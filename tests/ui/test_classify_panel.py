@@ -99,7 +99,7 @@ def test_images_show_the_classifiers_top5(qtbot, panel, checkpoints, images, ref
         top = expected[name]
         assert shown_top(panel) == [(t.label, f"{t.prob:.1%}") for t in top]
         assert panel.results.class_bars[0].value() == round(1000 * top[0].prob)
-        assert panel.entry_texts()[row].split("\n")[1] == f"{top[0].label} {top[0].prob:.1%}"  # as the bar says it
+        assert panel.entry_texts()[row].split("\n")[1] == f"{top[0].prob:.1%} {top[0].label}"  # as the bar says it
         assert panel.results.title_label.text() == name
         assert panel.results.details_label.text().startswith(f"cpu · {AUTO_ENGINE} {AUTO_PRECISION} · ") and " ms (forward)" in panel.results.details_label.text()
         assert panel.results.preview.image() is not None and not panel.results.preview.pixmap().isNull() and not panel.image_list.item(row).icon().isNull()
@@ -127,8 +127,8 @@ def test_bad_inputs_get_their_own_error_and_the_others_classify(qtbot, panel, ch
     assert texts[2] == "gone.png\n⚠ no such file or folder"
     assert texts[3].startswith("empty\n⚠ folder contains no images")
     expected = reference[checkpoints[0]]
-    assert texts[0].endswith(f"{expected['a.jpg'][0].label} {expected['a.jpg'][0].prob:.1%}")
-    assert texts[4].endswith(f"{expected['b.png'][0].label} {expected['b.png'][0].prob:.1%}")
+    assert texts[0].endswith(f"{expected['a.jpg'][0].prob:.1%} {expected['a.jpg'][0].label}")
+    assert texts[4].endswith(f"{expected['b.png'][0].prob:.1%} {expected['b.png'][0].label}")
     panel.image_list.setCurrentRow(1)
     assert panel.results.details_label.text() == f"{images['bad']}: a text file, not an image"
     assert shown_top(panel) == []

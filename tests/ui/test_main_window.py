@@ -90,7 +90,7 @@ def test_drops_anywhere_classify_and_a_broken_file_shows_its_error(qtbot, window
     reference.load(str(checkpoint))
     for path, text in zip(images["good"], (texts[0], texts[2])):
         best = reference.classify_path(path).top[0]
-        assert text.split("\n")[1].startswith(f"{best.label} {best.prob:.1%}")
+        assert text.split("\n")[1].startswith(f"{best.prob:.1%} {best.label}")
     # The inspector shows the loaded checkpoint's weight statistics.
     weight = torch.load(checkpoint, weights_only=True)["layer1.0.conv1.weight"]
     assert payload["stats"]

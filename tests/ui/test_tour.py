@@ -127,15 +127,17 @@ def test_at_1280x720_long_class_names_elide_and_the_bars_keep_their_room(qtbot, 
         assert shown_whole(widget), widget
     assert results.banner.isVisible() and results.banner.heightForWidth(results.banner.width()) <= results.banner.height()
     # The list row: two lines, elided, one height (it wrapped to ~110 px).
-    row = window.classify.image_list.visualItemRect(window.classify.image_list.item(0))
-    assert row.height() <= 2 * window.classify.image_list.fontMetrics().lineSpacing() + 56
+    images = window.classify.image_list
+    row = images.visualItemRect(images.item(0))
+    assert row.height() <= 2 * images.fontMetrics().lineSpacing() + 56
+    assert row.width() <= images.viewport().width() and images.horizontalScrollBar().maximum() == 0  # elided, not cut
     assert window.classify.image_list.item(0).toolTip().startswith(str(tmp_path))
 
 
 def test_one_percent_format_shows_half_a_percent():
     entry = Entry(1, "x.png", "/x.png", Path("/x.png"))
     entry.result = type("Classified", (), {"prediction": prediction(["tabby"], [0.005])})()
-    assert percent(0.005) == "0.5%" and row_text(entry, "")[0] == "x.png\ntabby 0.5%"
+    assert percent(0.005) == "0.5%" and row_text(entry, "")[0] == "x.png\n0.5% tabby"
 
 
 # -- 3: a network switch clears what belonged to the old network --------------------------------------

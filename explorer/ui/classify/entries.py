@@ -48,5 +48,6 @@ def row_text(entry: Entry, waiting: str) -> tuple[str, str]:
     if entry.result is not None:
         best = entry.result.prediction.top[0]
         untrained = "" if entry.result.prediction.trained else " (untrained)"
-        return f"{entry.name}\n{best.label} {percent(best.prob)}{untrained}", f"{entry.origin}\n{best.label} {percent(best.prob)}"
+        # The number first: in a narrow list the label is what gets elided, never the number.
+        return f"{entry.name}\n{percent(best.prob)} {best.label}{untrained}", f"{entry.origin}\n{percent(best.prob)} {best.label}"
     return f"{entry.name}\n{waiting}", f"{entry.origin}\n{waiting}"

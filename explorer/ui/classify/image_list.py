@@ -8,13 +8,22 @@ UI layer (Qt widgets). It shows the plain ``Entry`` rows the panel hands it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle, QWidget
+from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from explorer.ui.classify.entries import Entry, row_text
 
 ICON_PX = 48
+
+
+class _RowDelegate(QStyledItemDelegate):
+    """Rows as wide as the list, not as their text: a row laid out at its text's width scrolled
+    sideways and cut "61.1%" to "61.1" instead of eliding it."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        hint = super().sizeHint(option, index)
+        return QSize(min(hint.width(), self.parent().viewport().width()), hint.height())
 
 
 class ImageList(QListWidget):
@@ -23,6 +32,9 @@ class ImageList(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setIconSize(QSize(ICON_PX, ICON_PX))
+        self.setItemDelegate(_RowDelegate(self))
+        self.setResizeMode(QListView.ResizeMode.Adjust)  # rows follow the list's width
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setUniformItemSizes(True)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)

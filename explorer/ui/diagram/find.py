@@ -1,6 +1,6 @@
 """Find a block by name (Ctrl+F): a line at the top of the diagram that completes every block and
 layer name ("layer3.2", "layer3.2.conv2", "stem", "head"); Enter selects the one typed, Escape
-closes it. A name the diagram does not have is said in one line, the line stays open to correct it.
+(or a click elsewhere) closes it. A name the diagram does not have is said in one line, the line stays open to correct it.
 
 UI layer (Qt widgets). It asks its view for the names and calls its ``select``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
 
@@ -43,6 +43,11 @@ class FindBar(QLineEdit):
         self.raise_()
         self.selectAll()
         self.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        super().focusOutEvent(event)
+        if not self.completer().popup().isVisible():  # the person went elsewhere: out of the way
+            self.hide()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Escape:
