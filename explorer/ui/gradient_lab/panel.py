@@ -110,9 +110,6 @@ class GradientPanel(QWidget):
         for label in (self.hover_label, self.conditions_label, self.skipped_label):
             notes_column.addWidget(label)
         notes_column.addStretch(1)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
         # The plot and its notes share the height; the notes scroll rather than push the plot away.
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.plot)
@@ -122,7 +119,6 @@ class GradientPanel(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
-        column.addWidget(split, 1)
 
         self.form = LabForm(self.settings, self.switches)
         # Run, progress and verdict first: a short dock shows them without scrolling; the knobs follow.
@@ -134,7 +130,7 @@ class GradientPanel(QWidget):
         self.addAction(self.run_action)  # Ctrl+R inside the panel, and in the window's Lab menu
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(left)
+        splitter.addWidget(split)
         splitter.addWidget(side_column([self.controls, shown, self.form], self, 56))
         splitter.setStretchFactor(0, 1)
         splitter.setChildrenCollapsible(False)
