@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMenu, QProgressBar, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from explorer.ui.common import dialogs
 from explorer.ui.common.actions import Actions, ActionSpec
-from explorer.ui.common.widgets import bold, row, scrolling, wrapping_label
+from explorer.ui.common.widgets import bold, row, scrolling
 
 EXPORTS = {".png": "PNG image…", ".svg": "SVG drawing…", ".csv": "CSV table…"}
 
@@ -36,11 +36,30 @@ def ask_export(parent: QWidget, title: str, stem: str, suffix: str, export: Call
         export(path)
 
 
+class NoteLabel(QLabel):
+    """A wrapping line that takes no room while it says nothing: two empty lines under Run made the
+    controls taller than a 1280x720 bottom dock gives them at first start."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        super().setText(text)
+        self.setVisible(bool(text))
+
+    def clear(self) -> None:
+        self.setText("")
+
+
 class RunControls(QWidget):
     """Run, Cancel and Export in a row, then the progress bar, the message line and the verdict. The
     buttons trigger ``{room}.run``, ``{room}.cancel`` and the export actions of ``actions``."""
 
-    def __init__(self, actions: Actions, room: str, idle_verdict: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, actions: Actions, room: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
@@ -58,8 +77,8 @@ class RunControls(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setTextVisible(False)
-        self.message_label = wrapping_label()
-        self.verdict_label = bold(wrapping_label(idle_verdict))
+        self.message_label = NoteLabel()
+        self.verdict_label = bold(NoteLabel())
         self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
@@ -74,17 +93,23 @@ class RunControls(QWidget):
         self.progress_bar.setValue(round(1000 * fraction))
 
 
-def side_column(parts: list[QWidget], owner: QWidget, max_chars: int) -> QScrollArea:
-    """``parts`` one under the other in a scroll area as wide as they need and at most ``max_chars``
-    average characters wide (it scales with the font): the plot beside it gets the rest."""
-    side = QWidget()
-    column = QVBoxLayout(side)
+def side_column(controls: QWidget, parts: list[QWidget], owner: QWidget, max_chars: int) -> QWidget:
+    """``controls`` on top, never scrolled away or squeezed, and ``parts`` under them in a scroll
+    area, as wide as they need and at most ``max_chars`` average characters wide (it scales with the
+    font): the plot beside it gets the rest."""
+    inner = QWidget()
+    column = QVBoxLayout(inner)
     column.setContentsMargins(0, 0, 0, 0)
     for part in parts:
         column.addWidget(part)
     column.addStretch(1)
-    area = scrolling(side)
-    needed = side.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width() + 4
-    area.setMinimumWidth(needed)
-    area.setMaximumWidth(max(needed, max_chars * owner.fontMetrics().averageCharWidth()))
-    return area
+    area = scrolling(inner)
+    side = QWidget()
+    outer = QVBoxLayout(side)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(controls)
+    outer.addWidget(area, 1)
+    needed = max(inner.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width() + 4, controls.minimumSizeHint().width())
+    side.setMinimumWidth(needed)
+    side.setMaximumWidth(max(needed, max_chars * owner.fontMetrics().averageCharWidth()))
+    return side

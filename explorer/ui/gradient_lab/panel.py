@@ -131,7 +131,7 @@ class GradientPanel(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(split)
-        splitter.addWidget(side_column([self.controls, shown, self.form], self, 56))
+        splitter.addWidget(side_column(self.controls, [shown, self.form], self, 56))
         splitter.setStretchFactor(0, 1)
         splitter.setChildrenCollapsible(False)
         outer = QVBoxLayout(self)

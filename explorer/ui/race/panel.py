@@ -30,7 +30,7 @@ from explorer.ui.race.plot import RacePlot
 from explorer.ui.race.settings import RaceSettings
 
 LANE = "race"
-IDLE_TEXT = "Press Run to train both networks on the same batches."
+IDLE_TEXT = "Run: both networks, the same batches."  # one line: the dock is short at 1280x720
 
 
 def race_job(config: RaceConfig):  # noqa: ANN201 - a JobFn
@@ -70,7 +70,8 @@ class RacePanel(QWidget):
         self.form = RaceForm(self.settings, available_devices())
         # Beside the plots, not under them: in a bottom dock of 200-300 px the plots need the height.
         # Run and the verdict come first, so a short dock shows them without scrolling; the knobs follow.
-        self.controls = RunControls(self.actions, "race", IDLE_TEXT)
+        self.controls = RunControls(self.actions, "race")
+        self.controls.say(IDLE_TEXT)
         c = self.controls
         self.run_button, self.cancel_button, self.export_button, self.export_menu = c.run_button, c.cancel_button, c.export_button, c.export_menu
         self.progress_bar, self.message_label, self.verdict_label = c.progress_bar, c.message_label, c.verdict_label
@@ -78,7 +79,7 @@ class RacePanel(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.plot)
-        splitter.addWidget(side_column([self.controls, self.conditions_label, self.form], self, 42))
+        splitter.addWidget(side_column(self.controls, [self.conditions_label, self.form], self, 42))
         splitter.setStretchFactor(0, 1)
         splitter.setChildrenCollapsible(False)
         outer = QVBoxLayout(self)
