@@ -67,15 +67,24 @@ def _parse_gui(argv: list[str], explicit: bool) -> argparse.Namespace:
     a display the gui command says that first)."""
     from explorer.commands.gui import display_problem
 
+    if not explicit and argv and not argv[0].startswith("-"):
+        _refuse_mistyped_command(argv[0])  # before the options: `raec --steps 5` names the command
     args = _gui_parser(f"{PROG} gui" if explicit else PROG).parse_intermixed_args(argv)
     missing = [path for path in args.images if not os.path.exists(path)]
     for path in missing:
-        close = [] if explicit else difflib.get_close_matches(path, command_names(), n=1, cutoff=0.6)
-        if close or display_problem() is None:
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+        if not explicit:
+            _refuse_mistyped_command(path)
+        if display_problem() is None:
             what = "not an existing file or folder" if explicit else "neither a command nor an existing file or folder"
-            build_parser().error(f"'{shown(path)}' is {what}{hint}")
+            build_parser().error(f"'{shown(path)}' is {what}")
     return args
+
+
+def _refuse_mistyped_command(word: str) -> None:
+    """A usage error with a suggestion when ``word`` is no file or folder but close to a command."""
+    close = [] if os.path.exists(word) else difflib.get_close_matches(word, command_names(), n=1, cutoff=0.6)
+    if close:
+        build_parser().error(f"'{shown(word)}' is neither a command nor an existing file or folder; did you mean '{close[0]}'?")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

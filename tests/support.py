@@ -387,6 +387,22 @@ def not_an_image(path):
     return path
 
 
+def open_window(qtbot, settings_path: Path, timeout_ms: int = 120_000):  # noqa: ANN001, ANN201 - a MainWindow
+    """The main window with its parts built, on screen, its architecture summary in (Qt is imported
+    here, not at the top: the core's tests import this module too)."""
+    from PySide6.QtCore import QSettings
+
+    from explorer.ui.main_window import MainWindow
+
+    window = MainWindow(QSettings(str(settings_path), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    window.build_parts()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.diagram.has_summary, timeout=timeout_ms)
+    return window
+
+
 # -- A hostile HTTP server on 127.0.0.1 (downloads are never tested against the internet) -----------
 
 
@@ -471,3 +487,15 @@ def image_folder(root, counts: dict[str, int], bad: dict[str, str] | None = None
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(contents)
     return root
+
+
+# -- Results the views render --------------------------------------------------------------------------
+
+
+def prediction(labels: list[str], probs: list[float], trained: bool = True):  # noqa: ANN201 - a Prediction
+    """A classifier result with these classes and probabilities, for views that only render one
+    (the longest ImageNet names, a 0.5% top-1)."""
+    from explorer.core.inference.classifier import Prediction, TopClass
+
+    top = tuple(TopClass(index, label, prob) for index, (label, prob) in enumerate(zip(labels, probs)))
+    return Prediction("made.png", top, "cpu", 1.0, trained)

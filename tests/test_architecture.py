@@ -1,5 +1,6 @@
-"""House rules that keep the layers apart: explorer.core imports with no Qt at all, and the
-import-linter contracts in pyproject.toml hold."""
+"""House rules that keep the layers apart: explorer.core imports with no Qt at all, the
+import-linter contracts in pyproject.toml hold, and no module of explorer imports itself back
+through others (an import circle), counting the imports made only for type checking."""
 
 import shutil
 import subprocess
@@ -33,3 +34,16 @@ def test_import_linter_contracts_hold():
     assert lint, "import-linter is part of the test extra"
     proc = subprocess.run([lint], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_import_circle_in_explorer():
+    import grimp  # import-linter's graph builder, part of the test extra
+
+    graph = grimp.build_graph("explorer")
+    circles = sorted(
+        {tuple(sorted((module, imported)))
+         for module in graph.modules
+         for imported in graph.find_modules_directly_imported_by(module)
+         if imported.startswith("explorer") and graph.chain_exists(importer=imported, imported=module)}
+    )
+    assert circles == [], f"import circles (each pair imports the other, directly or through others): {circles}"

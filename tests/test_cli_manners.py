@@ -57,6 +57,7 @@ def test_gui_options_before_or_after_the_image_paths(tmp_path, gui_calls):
 @pytest.mark.parametrize("argv, words", [
     (["sumary"], ["'sumary' is neither a command nor an existing file or folder", "did you mean 'summary'?"]),
     (["clasify", "cat.jpg"], ["did you mean 'classify'?"]),
+    (["raec", "--steps", "5"], ["'raec' is neither a command", "did you mean 'race'?"]),  # the command's own options follow
     (["holidays/nowhere.jpg"], ["'holidays/nowhere.jpg' is neither a command nor an existing file or folder"]),
     (["gui", "nowhere.jpg"], ["'nowhere.jpg' is not an existing file or folder"]),
 ])

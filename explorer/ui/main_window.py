@@ -14,17 +14,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtGui import QCloseEvent, QIcon, QShowEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
 
-from explorer import __version__
 from explorer.core.network.blocks import residual_blocks
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 from explorer.ui import window_layout
 from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
+from explorer.ui.common import wheel_guard
 from explorer.ui.common.drops import DropFilter
 from explorer.ui.jobs import JobRunner
 from explorer.ui.startup import PARTS_LANE, cached_summary, icon_path, import_part_modules
+from explorer.ui.window_menus import WindowMenus
 
 if TYPE_CHECKING:  # imported for real in build_parts, after the window is on screen
     from explorer.core.network.summary import ModelSummary
@@ -35,6 +36,9 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
     from explorer.ui.insight.panel import InsightPanel
     from explorer.ui.inspector.panel import Inspector
     from explorer.ui.race.panel import RacePanel
+
+
+QUIT_WAIT_MS = 1000  # how long closing waits for the workers to stop
 
 
 class MainWindow(QMainWindow):
@@ -85,7 +89,8 @@ class MainWindow(QMainWindow):
         self.model_menus = ModelMenus(self.settings, self)
         self.model_menus.model_chosen.connect(self._on_model_menus_model_chosen)
         self.model_menus.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self._build_menus()
+        self.menus = WindowMenus(self)
+        self.actions = self.menus.actions
         # An explicit minimum: without it, the window's minimum follows its children's size hints
         # and Qt grows the window past the screen whenever a label gets longer text.
         self.setMinimumSize(window_layout.MINIMUM)
@@ -94,6 +99,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self._restored = state is not None and self.restoreState(state)
+        wheel_guard.install(QApplication.instance())
         self.drops = DropFilter(self, lambda: self.classify is not None)
         self.drops.paths_dropped.connect(self.open_paths)
         self.drops.image_dropped.connect(lambda image: self.classify.add_qimage(image, "dropped image"))
@@ -107,41 +113,6 @@ class MainWindow(QMainWindow):
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         dock.setWidget(label)
         return dock
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.open_action = file_menu.addAction("&Open images…", QKeySequence.StandardKey.Open, self._on_open_triggered)
-        self.open_folder_action = file_menu.addAction("Open &folder…", self._on_open_folder_triggered)
-        self.paste_action = file_menu.addAction("&Paste image", QKeySequence.StandardKey.Paste, self._on_paste_triggered)
-        # A text field that has focus keeps Ctrl+V for itself; everywhere else it pastes an image.
-        self.paste_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        file_menu.addSeparator()
-        file_menu.addAction(self.model_menus.open_action)
-        file_menu.addMenu(self.model_menus.recent_menu)
-        file_menu.addSeparator()
-        self.export_action = file_menu.addAction("&Export gradient plot…", self._on_export_triggered)
-        file_menu.addSeparator()
-        self.quit_action = file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
-        self.weights_placeholder = bar.addMenu("&Weights")  # replaced by the classifier's menu
-        self.weights_placeholder.setEnabled(False)
-        bar.addMenu(self.model_menus.network_menu)
-        self.view_menu = bar.addMenu("&View")
-        for dock in (*self.side_docks, *self.bottom_docks):
-            self.view_menu.addAction(dock.toggleViewAction())
-        # Keyboard access to the dock that has no menu of its own.
-        self.insight_action = self.view_menu.addAction("Show &Insight", QKeySequence("Ctrl+I"), self._on_insight_triggered)
-        self.reset_layout_action = self.view_menu.addAction("&Reset layout", self.reset_layout)
-        self.lab_menu = bar.addMenu("&Lab")
-        help_menu = bar.addMenu("&Help")
-        self.about_action = help_menu.addAction("&About ResNet Explorer", self._on_about_triggered)
-        # Until build_parts there is nothing for these to act on.
-        self._parts_actions: list[QAction] = [
-            self.open_action, self.open_folder_action, self.paste_action, self.export_action,
-            self.model_menus.open_action, self.model_menus.network_menu.menuAction(),
-        ]
-        for action in self._parts_actions:
-            action.setEnabled(False)
 
     def build_diagram(self) -> None:
         """The diagram and its switches, in the centre: torch-free, so the window shows the network
@@ -157,9 +128,7 @@ class MainWindow(QMainWindow):
         self.diagram.block_selected.connect(self._on_diagram_block_selected)
         self.diagram.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.switches.changed.connect(self._on_switches_changed)
-        self.view_menu.addSeparator()
-        for action in self.diagram.zoom_actions():
-            self.view_menu.addAction(action)
+        self.menus.add_diagram(self.diagram.actions)
 
     def build_parts(self) -> None:
         """Import the torch-backed views, put them in place, wire them and start the summary job.
@@ -188,21 +157,13 @@ class MainWindow(QMainWindow):
 
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
+        self.classify.weights_failed.connect(self.insight.set_weights_failed)
         self.classify.image_selected.connect(self._on_classify_image_selected)
-        self.gradient.run_finished.connect(self.insight.set_gradient_results)
+        self.gradient.run_finished.connect(self._on_gradient_run_finished)
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
         self.insight.block_chosen.connect(self._on_insight_block_chosen)
 
-        self.menuBar().insertMenu(self.weights_placeholder.menuAction(), self.classify.weights_menu)
-        self.menuBar().removeAction(self.weights_placeholder.menuAction())
-        # The panel's own Ctrl+R action, made window-wide (a second Ctrl+R would be ambiguous).
-        self.gradient.run_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.lab_menu.addAction(self.gradient.run_action)
-        self.lab_menu.addAction(self.gradient.cancel_action)
-        self.lab_menu.addActions([self.race.run_action, self.race.cancel_action])
-        self.addAction(self.gradient.run_action)
-        for action in self._parts_actions:
-            action.setEnabled(True)
+        self.menus.add_parts(self.classify.weights_menu, self.gradient.actions, self.race.actions)
 
         self.gradient.restore_settings(self.settings)
         # Once the new parts are laid out: a check (or a resize of the docks) before that is skewed.
@@ -230,9 +191,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{arch}: the diagram and the lab show only the family's members", 8000)
             return
         self._network, spec = (arch, num_classes), RESNETS[arch]
+        # Whatever was computed for the old network goes: its overlay, the lab's run and its exports.
         self.switches.reset(residual_blocks(spec.stages))
         self.diagram.set_network(spec.stages)
         self.gradient.set_network(arch)
+        self.insight.set_gradient_results([])
         self.setWindowTitle(f"{spec.title} · ResNet Explorer")
         self._submit_summary()
 
@@ -277,6 +240,8 @@ class MainWindow(QMainWindow):
         self.classify_dock.raise_()
         self.gradient_dock.raise_()
         window_layout.clamp_to_screen(self)
+        if self.diagram is not None:
+            self.diagram.fit()
 
     def _check_layout(self) -> None:
         if not self._restored:
@@ -312,10 +277,18 @@ class MainWindow(QMainWindow):
             self.inspector.show_item(name)
         except KeyError as exc:
             self.statusBar().showMessage(str(exc), 5000)
+            return
+        self.inspector_dock.raise_()  # a click shows the block's facts, not the tab in front of them
 
     def _on_switches_changed(self, block: str, what: str, on: bool) -> None:
         words = {"shortcut": "shortcut", "residual": "residual branch"}[what]
         self.statusBar().showMessage(f"{block}: {words} {'on' if on else 'off'} for the next gradient run", 5000)
+
+    def _on_gradient_run_finished(self, results: list) -> None:
+        # A run of the network the diagram shows colours it; one of another member (the lab's own
+        # choice) has block names the diagram does not have.
+        if results and results[0].config.get("arch", DEFAULT_ARCH) == self._network[0]:
+            self.insight.set_gradient_results(results)
 
     def _on_classify_weights_loaded(self, payload: dict) -> None:
         info = payload["info"]
@@ -337,57 +310,10 @@ class MainWindow(QMainWindow):
             self.insight.set_image(None)
 
     def _on_insight_block_chosen(self, name: str) -> None:
-        if self.diagram.selected() != name:
+        # A layer selected in the diagram stays selected: Insight chose the block it belongs to.
+        selected = self.diagram.selected()
+        if selected is None or self.diagram.block_of_item(selected) != name:
             self.diagram.select(name)
-
-    # -- menus ----------------------------------------------------------------------------------
-
-    def _on_insight_triggered(self) -> None:
-        self.insight_dock.show()
-        self.insight_dock.raise_()
-        if self.insight is not None:
-            self.insight.tabs.setFocus()
-
-    def _on_open_triggered(self) -> None:
-        from explorer.ui.common import dialogs
-
-        paths = dialogs.open_images(self, "Open images")
-        if paths:
-            self.add_paths(paths)
-
-    def _on_open_folder_triggered(self) -> None:
-        from explorer.ui.common import dialogs
-
-        folder = dialogs.open_folder(self, "Open a folder of images")
-        if folder:
-            self.add_paths([folder])
-
-    def _on_paste_triggered(self) -> None:
-        mime = QApplication.clipboard().mimeData()
-        if mime is not None and mime.hasUrls():
-            self.add_paths([u.toLocalFile() for u in mime.urls() if u.isLocalFile()])
-        elif mime is not None and mime.hasImage():
-            self.classify.add_qimage(QApplication.clipboard().image(), "clipboard")
-            self.classify_dock.raise_()
-        else:
-            self.statusBar().showMessage("The clipboard holds no image", 5000)
-
-    def _on_export_triggered(self) -> None:
-        from explorer.ui.common import dialogs
-
-        path = dialogs.save_export(self, "Export the gradient lab", "gradients.png", ".png")
-        if path:
-            self.gradient.export(path)
-            self.gradient_dock.raise_()
-
-    def _on_about_triggered(self) -> None:
-        QMessageBox.about(
-            self,
-            "About ResNet Explorer",
-            f"ResNet Explorer {__version__}\n\nThe ResNet family (He et al. 2015), ResNet-18 to -152, ResNeXt "
-            "and Wide ResNet, as a clickable diagram, live classification, a gradient lab that shows why "
-            "skip connections matter and a training race.",
-        )
 
     # -- drag and drop, closing -----------------------------------------------------------------
 
@@ -416,5 +342,8 @@ class MainWindow(QMainWindow):
                 self.classify.save_settings(self.settings)
                 self.gradient.save_settings(self.settings)
             self.settings.sync()
-            self.runner.shutdown()
+            self.hide()  # gone at once, while a worker's step in flight stops
+            # Not longer: a race step in flight took 3.5 s to reach its cancel check; the app ends the
+            # process when the loop ends (ui/app.py), and nothing a worker holds needs saving.
+            self.runner.shutdown(QUIT_WAIT_MS)
         event.accept()

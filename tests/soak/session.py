@@ -4,10 +4,14 @@ for minutes. Run by ``tests/soak/run.py``, which watches this process's exit sta
 It starts the window exactly as ``resnet-explorer gui`` does (``MainWindow.start`` after the first
 paint), then walks a scenario on the live event loop: hundreds of real wheel notches over the diagram
 from xdotool, a click on every block, expand and collapse, the diagram's switches, each gradient-lab
-preset run, every Insight tab and a sweep, every export through the real file dialog, a weights
-switch, a resize to 1280x720 and back, screenshots of the window along the way. Every Python
-exception (in a slot or anywhere) and every Qt warning is written to stderr and counted; the session
-exits 1 if there was any, or if the window ever left the screen.
+preset run, every Insight tab and a sweep, every export through the real file dialog, every menu
+entry (its dialogs answered as a person would; the Network menu's other members and the named
+weights that would download are left to the network switches: the soak never downloads), network
+switches to ResNet-18 and ResNet-152 and back, folding and unfolding a long stage, a race to its
+end, a fine-tuned 10-class head made here, a weights switch, resizes to 1280x720 and back,
+screenshots of the window along the way. Every Python exception (in a slot or anywhere) and every
+Qt warning is written to stderr and counted; the session exits 1 if there was any, or if the window
+ever left the screen.
 """
 
 from __future__ import annotations
@@ -23,15 +27,18 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QAction, QDesktopServices, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+from PySide6.QtWidgets import QApplication
 
 from explorer.core.gradients import PRESETS
+from explorer.core.loading.sources import RANDOM
 from explorer.core.network.model import ResNet50
 from explorer.core.samples import sample_images
 from explorer.ui import window_layout
 from explorer.ui.app import create_application
 from explorer.ui.main_window import MainWindow
+from walk import UrlHandler, answer_any_dialog, entry_key, menu_entries, small_head_checkpoint  # beside this script
 
 problems: list[str] = []
 
@@ -58,9 +65,15 @@ class Session:
         self.deadline = time.monotonic() + 60 * minutes
         self.started = time.monotonic()
         self.steps: list[tuple[str, Callable[[], None], Callable[[], bool]]] = []
-        self.counts = {"wheel": 0, "clicks": 0, "exports": 0, "shots": 0}
+        self.counts = {"wheel": 0, "clicks": 0, "exports": 0, "shots": 0, "menu actions": 0, "network switches": 0,
+                       "folds": 0, "races": 0, "resizes": 0}
+        self.small_head = out / "soak-small-head.pth"
+        self.entry_started_run = False  # the menu entry just triggered started a run (its Cancel follows)
+        self.walk: list[tuple[str, str]] = []  # the menu entries to walk, by menu and text
+        self.opened: list[str] = []  # what Help > Documentation opened (in this process, not a browser)
         self.outside: tuple[int, int, int, int] | None = None
         self.runs = self.runs_before = 0
+        self.url_handler = UrlHandler(self.opened)
         window.parts_ready.connect(self.on_parts)
 
     def on_parts(self) -> None:
@@ -69,6 +82,9 @@ class Session:
 
         self.w.gradient.run_finished.connect(counted)
         self.w.gradient.run_failed.connect(counted)
+        self.w.race.race_finished.connect(lambda result: self.counts.__setitem__("races", self.counts["races"] + 1))
+        QDesktopServices.setUrlHandler("file", self.url_handler, "open")
+        QDesktopServices.setUrlHandler("https", self.url_handler, "open")
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -182,23 +198,13 @@ class Session:
         self.keys("ctrl+r")
 
     def answer_dialog(self, path: Path) -> None:
-        """Answer the real (Qt) file dialog that the action opens, as a person does: type the name
-        into its file name field and press Enter."""
-        def answer() -> None:
-            dialog = QApplication.activeModalWidget()
-            edit = dialog.findChild(QLineEdit, "fileNameEdit") if isinstance(dialog, QFileDialog) else None
-            if edit is None:
-                QTimer.singleShot(100, answer)
-                return
-            edit.setFocus()
-            edit.selectAll()
-            QTest.keyClicks(edit, str(path))
-            QTest.keyClick(edit, Qt.Key.Key_Return)
-
-        QTimer.singleShot(300, answer)
+        """Answer the real (Qt) file dialog that the next action opens with ``path``, as a person
+        would (walk.answer_any_dialog)."""
+        answer_any_dialog(path, path, path)
 
     def export(self, suffix: str) -> None:
         path = self.out / f"gradients{suffix}"
+        path.unlink(missing_ok=True)  # an earlier soak's file: the dialog would ask to replace it
         self.answer_dialog(path)
         action = next(a for a in self.w.gradient.export_menu.actions() if suffix[1:].upper() in a.text())
         action.trigger()
@@ -214,6 +220,77 @@ class Session:
         self.w.showNormal()
         self.w.resize(width, height)
         self.w.move(0, 0)
+        self.counts["resizes"] += 1
+
+    def before_menus(self) -> None:
+        """An image on the clipboard (File > Paste image), a lab run shown (File > Export), small runs
+        for the Lab menu, and the entries to walk, named by menu and text (menus change meanwhile)."""
+        QApplication.clipboard().setImage(QImage(str(sample_images()[2])))
+        self.w.gradient.settings.set(size=64, batch=2)
+        self.w.race.settings.set(network="resnet18", steps=3, batch=8, size=32, device="cpu")
+        self.w.gradient.run()
+        self.walk = [entry_key(action) for action in self.menu_entries()]
+
+    def menu_entries(self) -> list[QAction]:
+        return menu_entries(self.w, (self.w.actions["file.quit"],), self.w.model_menus.network_menu)
+
+    def menu_entry(self, index: int) -> None:
+        """The menu bar's entry ``index`` (looked up again: the menus change as the parts arrive and
+        files are opened), then the next one as the following step. A Run entry is not waited for,
+        so the Cancel after it can act."""
+        self.entry_started_run = False
+        if index >= len(self.walk):
+            return
+        self.steps.insert(0, (f"menu entry {index + 2} of {len(self.walk)}", lambda: self.menu_entry(index + 1), self.entry_done))
+        action = next((a for a in self.menu_entries() if entry_key(a) == self.walk[index]), None)
+        if action is None:  # gone with its menu (Open recent > Clear the list)
+            return
+        self.entry_started_run = action.objectName() in ("lab.run", "race.run")
+        print(f"           {action.text().replace('&', '')}", flush=True)
+        if not action.isEnabled():  # it must be one that cannot act now (Fold long stages on ResNet-18)
+            tables = [t for t in self.w.menus.tables if action.objectName() in t.specs]
+            if not tables or tables[0].can(action.objectName()):
+                report(f"menu entry {action.text()!r} is disabled although it can act")
+            return
+        toggles_dock = action in [d.toggleViewAction() for d in (*self.w.side_docks, *self.w.bottom_docks)]
+        export = self.out / f"menu-export-{index}.png"
+        export.unlink(missing_ok=True)  # an earlier soak's file: the dialog would ask to replace it
+        answer_any_dialog(export, self.small_head)
+        action.trigger()  # may delete itself (Open recent > Clear the list rebuilds that menu)
+        if toggles_dock:
+            action.trigger()  # a dock hidden by its View entry comes back
+        self.counts["menu actions"] += 1
+
+    def entry_done(self) -> bool:
+        """A menu entry's work is done: its dialog answered and nothing running; a Run entry's at once."""
+        if self.entry_started_run:
+            return True
+        return QApplication.activeModalWidget() is None and self.idle() and not self.w.classify.loading()
+
+    def switch_network(self, arch: str) -> None:
+        self.w.model_menus.network_actions[(arch, RANDOM)].trigger()
+        self.counts["network switches"] += 1
+
+    def shows(self, arch: str, classes: int = 1000) -> bool:
+        return self.w.network() == (arch, classes) and self.w.diagram.has_summary() and self.idle()
+
+    def unfold_by_click(self, stage_fold: str) -> None:
+        QTest.mouseClick(self.w.diagram.viewport(), Qt.MouseButton.LeftButton, pos=self.diagram_point(stage_fold))
+        self.counts["folds"] += 1
+
+    def fold_again(self) -> None:
+        self.w.diagram.setFocus()
+        self.keys("ctrl+shift+f")  # View > Fold long stages
+        self.counts["folds"] += 1
+
+    def race(self) -> None:
+        self.w.race_dock.raise_()
+        self.w.race.settings.set(network="resnet18", steps=4, batch=8, size=32, device="cpu")
+        QTest.mouseClick(self.w.race.run_button, Qt.MouseButton.LeftButton)
+
+    def open_small_head(self) -> None:
+        answer_any_dialog(self.out / "unused.png", self.small_head)
+        self.w.model_menus.open_action.trigger()  # File > Open model…
 
     def finish(self) -> None:
         self.check_screen()
@@ -252,10 +329,26 @@ class Session:
             self.step(f"colour the diagram by {metric}", lambda m=metric: w.insight.overlay_box.setCurrentIndex(w.insight.overlay_box.findData(m)), self.idle)
         self.step("screenshot with Insight", lambda: self.shot("soak-1600x1000-insight"))
         self.step("switch weights to a checkpoint file", self.switch_weights, lambda: self.idle() and not w.classify.loading())
+        self.step("Network > ResNet-18", lambda: self.switch_network("resnet18"), lambda: self.shows("resnet18"))
+        self.step("screenshot of ResNet-18", lambda: self.shot("soak-1600x1000-resnet18"))
+        self.step("Network > ResNet-152", lambda: self.switch_network("resnet152"), lambda: self.shows("resnet152"))
+        self.step("screenshot of ResNet-152, folded", lambda: self.shot("soak-1600x1000-resnet152"))
+        self.step("unfold stage4 by a click on its fold", lambda: self.unfold_by_click("layer3.fold"), lambda: _after(1.0))
+        self.step("screenshot of ResNet-152 unfolded", lambda: self.shot("soak-1600x1000-resnet152-unfolded"))
+        self.step("fold it again (Ctrl+Shift+F)", self.fold_again, lambda: _after(1.0) and w.diagram.folded() == {"stage3", "stage4"})
+        self.step("a race to its end", self.race, lambda: w.race.result() is not None and self.idle())
+        self.step("screenshot of the race", lambda: self.shot("soak-1600x1000-race"))
+        self.step("File > Open model: a fine-tuned 10-class head", self.open_small_head, lambda: self.shows("resnet18", 10))
+        self.step("its predictions", lambda: w.classify_dock.raise_(), lambda: w.classify.pending() == 0 and self.idle())
+        self.step("screenshot of the small head", lambda: self.shot("soak-1600x1000-small-head"))
+        # Every menu entry, on the small head: each weights load of the walk is a ResNet-18's.
+        self.step("an image on the clipboard, a lab run shown, small runs for the Lab menu", self.before_menus, self.idle)
+        self.step("menu entry 1", lambda: self.menu_entry(0), self.entry_done)
+        self.step("Network > ResNet-50, back", lambda: self.switch_network("resnet50"), lambda: self.shows("resnet50"))
         self.step("resize to 1280x720", lambda: self.resize(1280, 720), lambda: _after(1.0))
         self.step("screenshot at 1280x720", lambda: self.shot("soak-1280x720"))
         self.step("click every block at 1280x720", self.click_every_block)
-        self.step("View > Reset layout", w.reset_layout_action.trigger)
+        self.step("View > Reset layout", w.actions["view.reset_layout"].trigger)
         self.step("resize back", lambda: self.resize(1480, 920), lambda: _after(1.0))
         self.step("keep working until the time is up", self.keep_busy, lambda: time.monotonic() > self.deadline and self.idle())
 
@@ -295,6 +388,7 @@ def main() -> int:
     qInstallMessageHandler(on_qt_message)
     checkpoint = args.out / "soak-weights.pth"
     torch.save(ResNet50(seed=7).state_dict(), checkpoint)
+    small_head_checkpoint(args.out / "soak-small-head.pth")
     app = create_application()
     window = MainWindow(QSettings(str(Path(tempfile.mkdtemp()) / "soak.ini"), QSettings.Format.IniFormat))
     window.show()

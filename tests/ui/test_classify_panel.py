@@ -99,7 +99,7 @@ def test_images_show_the_classifiers_top5(qtbot, panel, checkpoints, images, ref
         top = expected[name]
         assert shown_top(panel) == [(t.label, f"{t.prob:.1%}") for t in top]
         assert panel.results.class_bars[0].value() == round(1000 * top[0].prob)
-        assert panel.entry_texts()[row].split("\n")[1] == f"{top[0].label} {top[0].prob:.0%}"
+        assert panel.entry_texts()[row].split("\n")[1] == f"{top[0].prob:.1%} {top[0].label}"  # as the bar says it
         assert panel.results.title_label.text() == name
         assert panel.results.details_label.text().startswith(f"cpu · {AUTO_ENGINE} {AUTO_PRECISION} · ") and " ms (forward)" in panel.results.details_label.text()
         assert panel.results.preview.image() is not None and not panel.results.preview.pixmap().isNull() and not panel.image_list.item(row).icon().isNull()
@@ -127,8 +127,8 @@ def test_bad_inputs_get_their_own_error_and_the_others_classify(qtbot, panel, ch
     assert texts[2] == "gone.png\n⚠ no such file or folder"
     assert texts[3].startswith("empty\n⚠ folder contains no images")
     expected = reference[checkpoints[0]]
-    assert texts[0].endswith(f"{expected['a.jpg'][0].label} {expected['a.jpg'][0].prob:.0%}")
-    assert texts[4].endswith(f"{expected['b.png'][0].label} {expected['b.png'][0].prob:.0%}")
+    assert texts[0].endswith(f"{expected['a.jpg'][0].prob:.1%} {expected['a.jpg'][0].label}")
+    assert texts[4].endswith(f"{expected['b.png'][0].prob:.1%} {expected['b.png'][0].label}")
     panel.image_list.setCurrentRow(1)
     assert panel.results.details_label.text() == f"{images['bad']}: a text file, not an image"
     assert shown_top(panel) == []
@@ -267,9 +267,13 @@ def test_the_engine_choice_reloads_off_the_gui_thread_is_shown_and_persisted(qtb
     load(qtbot, a, str(checkpoints[0]))
     a.add_paths([str(images["files"][0])])
     wait_classified(qtbot, a)
-    assert [a.engine_choice.engine_box.itemData(i) for i in range(a.engine_choice.engine_box.count())] == ["auto", *ENGINES]
+    # Offered: what can run here; the tooltip names the rest and how to install them.
+    offered = [name for name in ENGINES if engines.installed(name)]
+    assert [a.engine_choice.engine_box.itemData(i) for i in range(a.engine_choice.engine_box.count())] == ["auto", *offered]
+    for name in set(ENGINES) - set(offered):
+        assert f"{name} (pip install {name})" in a.engine_choice.engine_box.toolTip()
     assert a.engine_choice.precision_box.itemData(0) == "auto"
-    for name in ENGINES:
+    for name in offered:
         with qtbot.waitSignal(a.weights_loaded, timeout=TIMEOUT_MS):
             a.engine_choice.engine_box.setCurrentIndex(a.engine_choice.engine_box.findData(name))
         wait_classified(qtbot, a)
@@ -287,9 +291,9 @@ def test_the_engine_choice_reloads_off_the_gui_thread_is_shown_and_persisted(qtb
     qtbot.addWidget(b)
     with qtbot.waitSignal(b.weights_loaded, timeout=TIMEOUT_MS) as blocker:
         b.restore_settings(QSettings(settings_path, QSettings.Format.IniFormat))
-    assert (b.engine_choice.engine(), b.engine_choice.precision()) == (ENGINES[-1], "fp32")
+    assert (b.engine_choice.engine(), b.engine_choice.precision()) == (offered[-1], "fp32")
     assert blocker.args[0]["info"]["source"] == str(checkpoints[0])
-    assert b.weights_label.text().endswith(f"· {ENGINES[-1] if engines.installed(ENGINES[-1]) else 'torch'} fp32")
+    assert b.weights_label.text().endswith(f"· {offered[-1]} fp32")
 
 
 def test_settings_round_trip_restores_weights_and_device(qtbot, runner, checkpoints, tmp_path):

@@ -208,14 +208,19 @@ def test_resnet152_folds_its_long_stages_and_a_click_unfolds_one(qtbot, deep):
     edges = [e for e in deep.scene().items() if isinstance(e, EdgeItem) and e.isVisible()]
     assert len(edges) == 13  # image, 11 between the 12 drawn boxes, classes
     assert "1024\n14×14" in {e.label for e in edges}  # the fold's edge carries its last block's shape
-    scale = deep.scale_factor()
+    deep.zoom_in()
     with qtbot.waitSignal(deep.block_selected) as selected:
         qtbot.mouseClick(deep.viewport(), Qt.MouseButton.LeftButton, pos=_centre(deep, "layer3.fold"))
     assert selected.args == ["layer3.1"] and deep.folded() == {"stage3"}
-    # Unfolded, the 36 blocks keep the zoom they were read at, the first of them in view.
-    assert deep.scale_factor() == pytest.approx(scale)
-    assert deep.mapToScene(deep.viewport().rect()).boundingRect().contains(deep.item("layer3.1").sceneBoundingRect())
     assert not fold.isVisible() and all(deep.item(f"layer3.{i}").isVisible() for i in range(36))
+    # Unfolded, the 36 blocks wrap into rows of at most 12 and the whole diagram fits the view again.
+    rows = {}
+    for i in range(36):
+        rows.setdefault(round(deep.item(f"layer3.{i}").scenePos().y()), []).append(i)
+    assert sorted(len(r) for r in rows.values()) == [12, 12, 12] and all(r == sorted(r) for r in rows.values())
+    shown = deep.mapToScene(deep.viewport().rect()).boundingRect()
+    assert shown.adjusted(-1, -1, 1, 1).contains(deep.scene().itemsBoundingRect())
+    assert deep.scale_factor() > 0.3  # the rows are readable at fit: a 36-block row was ~0.15
     menu = deep.context_menu(deep.item("layer3.20"))
     [fold_again] = [a for a in menu.actions() if a.text().startswith("Fold the identity blocks")]
     fold_again.trigger()
@@ -223,9 +228,12 @@ def test_resnet152_folds_its_long_stages_and_a_click_unfolds_one(qtbot, deep):
     assert deep.folded() == {"stage3", "stage4"} and deep.selected() == "layer3.0"  # the selection did not vanish
     deep.select("layer2.5.conv2")  # a layer of a folded block: its stage unfolds and the block expands
     assert deep.folded() == {"stage4"} and deep.is_expanded("layer2.5")
-    [fold_action] = [a for a in deep.zoom_actions() if a.text() == "Fold long stages"]
-    fold_action.trigger()
+    assert deep.actions["diagram.fold"].isEnabled()
+    deep.zoom_in()
+    deep.actions["diagram.fold"].trigger()
     assert deep.folded() == {"stage3", "stage4"} and not deep.is_expanded("layer2.5")
+    assert not deep.actions["diagram.fold"].isEnabled()  # nothing left to fold: the entry cannot act
+    assert deep.mapToScene(deep.viewport().rect()).boundingRect().adjusted(-1, -1, 1, 1).contains(deep.scene().itemsBoundingRect())
     with pytest.raises(KeyError):
         deep.set_folded("stage2", True)  # three blocks: nothing to fold
 

@@ -8,15 +8,15 @@ The Export button's three entries called a slot that did not exist; nothing in t
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings, QSignalBlocker, Qt
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QToolButton
 
 from explorer.core.loading import download
 from explorer.ui import window_layout
 from explorer.ui.common import dialogs
 from explorer.ui.main_window import MainWindow
-from support import checkpoint, pattern_image
+from support import checkpoint, open_window, pattern_image
 
 TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
@@ -41,18 +41,15 @@ def window(qtbot, tmp_path, files, monkeypatch):
     )
     monkeypatch.setattr(dialogs, "ask_url", lambda parent, title, label: answered.append(title) or "")  # cancelled
     monkeypatch.setattr(QMessageBox, "about", lambda *args: answered.append("about"))
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: answered.append(title))
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: answered.append(url.toString()) or True)
 
     def offline(url, *args, **kwargs):  # the named checkpoints of every member: never downloaded here
         answered.append(url)
         raise download.DownloadError(f"cannot download {url} in a test")
 
     monkeypatch.setattr(download, "fetch", offline)
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    w.build_parts()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(w.diagram.has_summary, timeout=TIMEOUT_MS)
+    w = open_window(qtbot, tmp_path / "settings.ini", TIMEOUT_MS)
     w.gradient.settings.set(size=32, batch=2)  # every run below stays fast
     w.race.settings.set(network="resnet18", steps=2, batch=2, size=32, device="cpu")
     # The Network menu's walk loads every member: on torch, so no member is exported to an engine
@@ -66,6 +63,7 @@ def window(qtbot, tmp_path, files, monkeypatch):
     w.add_paths([str(files["photos"][0])])
     w.answered = answered
     w.checkpoint = files["checkpoint"]
+    w.triggered = set()
     settle(qtbot, w)
     return w
 
@@ -102,16 +100,25 @@ def trigger(qtbot, window: MainWindow, action: QAction, done: list[str]) -> None
     if not action.isEnabled():
         return
     action.trigger()
+    window.triggered.add(action.objectName())  # the action table's id, for those declared in one
     if action.isCheckable() and action in (d.toggleViewAction() for d in (*window.side_docks, *window.bottom_docks)):
         action.trigger()  # a dock hidden by its View entry comes back for the rest of the walk
     done.append(action.text())
     settle(qtbot, window)
 
 
+def unfold_a_long_stage(qtbot, window: MainWindow) -> None:
+    """ResNet-101 with its long stage4 unfolded: what View > Fold long stages acts on."""
+    with qtbot.waitSignal(window.classify.weights_loaded, timeout=TIMEOUT_MS):
+        window.classify.load_weights("random", "resnet101")
+    settle(qtbot, window)
+    window.diagram.select("layer3.fold")
+
+
 def test_every_menu_action_button_and_choice_works(qtbot, window):
     done: list[str] = []
     bar = window.menuBar()
-    quit_action = window.quit_action
+    quit_action = window.actions["file.quit"]
     for top in bar.actions():
         for action in menu_actions(top.menu()):
             if action is not quit_action:
@@ -165,14 +172,25 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
 
     for expected in ("PNG image…", "SVG drawing…", "CSV table…", "Run", "Open images…", "Load a &file…", "&Reset layout",
                      "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)", "Run &race",
-                     "Cancel r&ace", "Open &model…", "Random weights (untrained)",
-                     "ResNet-152 ImageNet IMAGENET1K_V2 (torchvision, 82.284% top-1)", "Fold long stages"):
+                     "Open &model…", "Random weights (untrained)",
+                     "ResNet-152 ImageNet IMAGENET1K_V2 (torchvision, 82.284% top-1)"):
         assert any(expected in text for text in done), f"{expected!r} was never triggered"
     assert "about" in window.answered and "Export the gradient lab" in window.answered and "Export the race" in window.answered
     assert window.race.result() is not None and window.race.message_label.text().startswith("Exported")
     assert window.gradient.message_label.text().startswith("Exported")
     assert window.frameGeometry().height() <= window_layout.available(window).height()
-    window.quit_action.trigger()
+    # Every action of every room's table, each in a state where it can act (a cancel while its run is in flight).
+    for table in window.menus.tables:
+        for action_id in table.specs:
+            if action_id not in window.triggered and action_id != "file.quit":
+                {"lab.cancel": window.gradient.run, "race.cancel": window.race.run,
+                 "diagram.fold": lambda: unfold_a_long_stage(qtbot, window)}.get(action_id, lambda: None)()
+                assert table.can(action_id), f"{action_id} cannot act in the state the walk left"
+                trigger(qtbot, window, table[action_id], done)
+    assert window.triggered >= {i for t in window.menus.tables for i in t.specs} - {"file.quit"}
+    assert "Keyboard shortcuts" in window.answered and any(text in done for text in ("Cancel r&ace", "Fold long stages"))
+
+    window.actions["file.quit"].trigger()
     assert not window.isVisible()
 
 
@@ -184,5 +202,5 @@ def test_exports_from_the_menus_write_the_files(qtbot, window, files):
     for suffix in (".png", ".svg", ".csv"):
         path = files["out"] / f"export{suffix}"
         assert path.is_file() and path.stat().st_size > 0, suffix
-    window.export_action.trigger()  # File > Export: the same writer
+    window.actions["file.export_gradients"].trigger()  # File > Export: the same writer
     assert window.gradient.message_label.text() == "Exported export.png"

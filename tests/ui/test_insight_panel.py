@@ -186,7 +186,7 @@ def test_empty_states_and_bad_inputs_say_what_is_wrong(qtbot, runner, checkpoint
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not a JPEG at all")
     p.set_image("broken", broken.name, broken)
-    assert p.banner.text().startswith("Waiting for weights")
+    assert p.banner.text().startswith("Waiting for the weights")
     bad_weights = tmp_path / "resnet18.pth"
     torch.save({"conv1.weight": torch.zeros(64, 3, 7, 7)}, bad_weights)
     p.set_weights(str(bad_weights), "cpu")
@@ -195,6 +195,8 @@ def test_empty_states_and_bad_inputs_say_what_is_wrong(qtbot, runner, checkpoint
     p.show()
     qtbot.waitUntil(lambda: "failed" in p.message_label.text(), timeout=TIMEOUT_MS)
     assert p.message_label.text().startswith("Loading the weights failed: ") and "resnet18.pth" in p.message_label.text()
+    # Nothing is loading any more: the banner stops waiting and says why and what to do.
+    assert p.banner.text().startswith("No weights: ") and "resnet18.pth" in p.banner.text() and "Weights menu" in p.banner.text()
     p.hide()
     p.set_weights("random", "cpu")
     qtbot.wait(300)

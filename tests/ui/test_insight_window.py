@@ -50,7 +50,7 @@ def window(qtbot, tmp_path, checkpoint, photo):
     w.resize(1300, 850)
     w.show()
     w.build_parts()
-    w.insight_action.trigger()  # Ctrl+I: the dock comes to the front (it computes only when shown)
+    w.actions["view.insight"].trigger()  # Ctrl+I: the dock comes to the front (it computes only when shown)
     assert w.insight_dock.isVisible() and w.insight.isVisible()
     with qtbot.waitSignal(w.classify.weights_loaded, timeout=TIMEOUT_MS):
         w.classify.load_weights(str(checkpoint))

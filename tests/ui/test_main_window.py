@@ -90,7 +90,7 @@ def test_drops_anywhere_classify_and_a_broken_file_shows_its_error(qtbot, window
     reference.load(str(checkpoint))
     for path, text in zip(images["good"], (texts[0], texts[2])):
         best = reference.classify_path(path).top[0]
-        assert text.split("\n")[1].startswith(f"{best.label} {best.prob:.0%}")
+        assert text.split("\n")[1].startswith(f"{best.prob:.1%} {best.label}")
     # The inspector shows the loaded checkpoint's weight statistics.
     weight = torch.load(checkpoint, weights_only=True)["layer1.0.conv1.weight"]
     assert payload["stats"]
@@ -104,7 +104,7 @@ def test_pasted_image_is_classified(qtbot, window, checkpoint):
     image = QImage(64, 48, QImage.Format.Format_RGB32)
     image.fill(QColor(200, 40, 40))
     QApplication.clipboard().setImage(image)
-    window.paste_action.trigger()
+    window.actions["file.paste"].trigger()
     qtbot.waitUntil(lambda: window.classify.pending() == 0, timeout=TIMEOUT_MS)
     assert window.classify.entry_texts()[0].startswith("clipboard\n")
     assert "%" in window.classify.entry_texts()[0]

@@ -95,7 +95,7 @@ def test_open_model_rebuilds_every_part_for_a_fine_tuned_resnet18(qtbot, window,
     assert {r.config["arch"] for r in run.args[0]} == {"resnet18"}
     assert len([layer for layer in run.args[0][0].layers if not layer.shortcut]) == 18
 
-    window.insight_action.trigger()
+    window.actions["view.insight"].trigger()
     qtbot.waitUntil(lambda: window.insight.has_weights() and not window.runner.running(), timeout=TIMEOUT_MS)
     box = window.insight.block_box
     assert [box.itemData(i) for i in range(box.count())] == names[:-1]

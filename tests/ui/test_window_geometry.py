@@ -116,7 +116,7 @@ def test_the_diagram_holds_the_centre_through_a_session(qtbot, settings, tmp_pat
         w.gradient.run()
     assert_diagram_holds_half(w, "after a gradient run")
 
-    w.insight_action.trigger()
+    w.actions["view.insight"].trigger()
     w.diagram.select("layer3.2.conv2")  # a layer: its block expands
     qtbot.waitUntil(lambda: not w.runner.running() and w.insight.activations_result() is not None, timeout=TIMEOUT_MS)
     assert_diagram_holds_half(w, "with Insight open and a block expanded")
@@ -134,7 +134,7 @@ def test_reset_layout_brings_every_dock_back_at_its_default_size(qtbot, settings
     w.inspector_dock.hide()
     w.gradient_dock.setFloating(True)
     w.resizeDocks([w.classify_dock], [w.width() - 200], Qt.Orientation.Horizontal)
-    w.reset_layout_action.trigger()
+    w.actions["view.reset_layout"].trigger()
     qtbot.wait(50)
     assert all(d.isVisible() and not d.isFloating() for d in (*w.side_docks, *w.bottom_docks))
     assert_diagram_holds_half(w, "after Reset layout")
@@ -180,7 +180,7 @@ def check(stage):
                    "share": window_layout.central_share(w)}}
 w.summary_ready.connect(lambda: (check("first start"), w.classify.load_weights("random")))
 w.classify.weights_loaded.connect(lambda _: (w.gradient.settings.set(size=32), w.gradient.run()))
-w.gradient.run_finished.connect(lambda _: (check("after a run"), w.insight_action.trigger(), check("insight"), app.quit()))
+w.gradient.run_finished.connect(lambda _: (check("after a run"), w.actions["view.insight"].trigger(), check("insight"), app.quit()))
 app.exec()
 print(json.dumps(out))
 """

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from explorer.core.gradients.config import GradConfig
 from explorer.core.gradients.result import GradResult
 from explorer.core.gradients.run import run_comparison
+from explorer.core.loading.sources import member_weights
 from explorer.core.network.stages import RESNETS
 from explorer.core.progress import Cancel, Progress
 
@@ -113,7 +114,8 @@ def run_depth_comparison(
     cancel: Cancel | None = None,
 ) -> DepthComparison:
     """Run ``config`` (its ``arch`` replaced by each of ``archs``, shallowest first) residual and
-    plain; one curve per run, the verdict from their numbers.
+    plain; one curve per run, the verdict from their numbers. Named weights follow each member
+    (ResNet-50's ``imagenet-v2`` runs ResNet-18 with ResNet-18's own checkpoint).
 
     Raises:
         ValueError: fewer than two members, an unknown one, or a config naming blocks (block names
@@ -134,7 +136,8 @@ def run_depth_comparison(
             if progress is not None:
                 progress(f"{RESNETS[arch].title}: {text}", (index + fraction) / len(ordered))
 
-        for result in run_comparison(replace(config, arch=arch), "both", device, scaled, cancel):
+        weights = member_weights(config.weights, arch) if config.weights else config.weights
+        for result in run_comparison(replace(config, arch=arch, weights=weights), "both", device, scaled, cancel):
             results.append(result)
             curves.append(_curve(arch, result))
     return DepthComparison(ordered, tuple(curves), tuple(results), depth_verdict(tuple(curves)))

@@ -158,6 +158,12 @@ def source_arch(source: str) -> str | None:
     return named.arch if named is not None else None
 
 
+def member_weights(source: str, arch: str) -> str:
+    """``source`` for ``arch``: itself when it is that member's (or random, a file, an address),
+    else the member's own best checkpoint (ResNet-50's ``imagenet-v1`` becomes ResNet-18's V1)."""
+    return source if source_arch(source) in (None, arch) else default_weights(arch)
+
+
 def arch_problem(arch: str | None, source: str) -> str | None:
     """Why ``--arch`` contradicts a named weights source, in one line, or None."""
     implied = source_arch(source)

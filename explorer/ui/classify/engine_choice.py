@@ -2,7 +2,8 @@
 see :mod:`explorer.core.inference.engines`) and the precision (auto, or one the device runs natively).
 
 UI layer, a thin view: two combo boxes that hold plain strings and say when the user changed one;
-the panel decides what to do (load the weights again with the new choice, on its worker lane).
+the panel decides what to do (load the weights again with the new choice, on its worker lane). The
+engine box offers the engines installed here; its tooltip names the others and how to get them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,22 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from explorer.core.choices import ENGINE_CHOICES
 from explorer.core.devices import select_device, supported_precisions
+from explorer.core.inference.engines import installed
 
 AUTO = "auto"
+
+
+def offered_engines() -> list[str]:
+    """``auto`` and every engine whose runtime is installed here."""
+    return [name for name in ENGINE_CHOICES if name == AUTO or installed(name)]
+
+
+def engine_tip() -> str:
+    missing = [name for name in ENGINE_CHOICES if name not in offered_engines()]
+    tip = "What runs the network: auto takes the fastest one installed for the device and precision"
+    if missing:
+        tip += "; not offered, not installed here: " + ", ".join(f"{name} (pip install {name})" for name in missing)
+    return tip
 
 
 class EngineChoice(QWidget):
@@ -24,10 +39,9 @@ class EngineChoice(QWidget):
     def __init__(self, device: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine_box = QComboBox()
-        for name in ENGINE_CHOICES:
+        for name in offered_engines():
             self.engine_box.addItem(name, name)
-        self.engine_box.setToolTip("What runs the network: auto takes the fastest one installed for the device and "
-                                   "precision; one that cannot run here falls back to torch with a note")
+        self.engine_box.setToolTip(engine_tip())
         self.precision_box = QComboBox()
         self.precision_box.setToolTip("auto: bf16 on a CPU that runs it natively, else fp32")
         for box in (self.engine_box, self.precision_box):  # narrow: the right column is ~280 px at 1280x720

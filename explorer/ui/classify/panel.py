@@ -13,18 +13,16 @@ import itertools
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QSettings, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QProgressDialog,
     QPushButton,
     QSplitter,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -38,11 +36,15 @@ from explorer.core.loading.sources import DEFAULT_SOURCE, WEIGHT_SOURCES
 from explorer.core.network.stages import RESNETS, arch_title
 from explorer.core.text import shown
 from explorer.ui.classify.engine_choice import EngineChoice
+from explorer.ui.classify.download_dialog import DownloadDialog
 from explorer.ui.classify.entries import Entry, picture_pixmap
+from explorer.ui.classify.image_list import ImageList
 from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights
 from explorer.ui.classify.results import ResultView
 from explorer.ui.classify.weights_menu import WeightsMenu
 from explorer.ui.common import dialogs
+from explorer.ui.common.pixmaps import qimage_pixels
+from explorer.ui.common.text import sentences
 from explorer.ui.common.widgets import scrolling, wrapping_label
 from explorer.ui.jobs import JobRunner, LatestJob
 
@@ -72,7 +74,9 @@ class ClassifyPanel(QWidget):
         self._source = DEFAULT_SOURCE  # what was asked for last
         self._arch: str | None = None  # the member asked for with random weights (None: ResNet-50)
         self._device = available_devices()[0]
-        self._dialog: QProgressDialog | None = None
+        self._weights_problem = ""  # why the last load failed, while no weights are loaded
+        self._download = DownloadDialog(self)
+        self._download.canceled.connect(self._on_dialog_canceled)
         self._build()
         self._show_status()
 
@@ -105,12 +109,7 @@ class ClassifyPanel(QWidget):
 
         self.message_label = wrapping_label()
         self.message_label.hide()
-        self.image_list = QListWidget()
-        self.image_list.setIconSize(QSize(48, 48))
-        self.image_list.setUniformItemSizes(True)
-        self.image_list.setWordWrap(True)
-        self.image_list.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
-        self.image_list.setMinimumWidth(150)
+        self.image_list = ImageList()
         self.results = ResultView()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.image_list)
@@ -150,11 +149,7 @@ class ClassifyPanel(QWidget):
         if image.isNull():
             self._add_entry(name, name, None, error=f"{name}: the clipboard holds no image")
         else:
-            rgb = image.convertToFormat(QImage.Format.Format_RGB888)
-            pixels = Image.frombuffer(
-                "RGB", (rgb.width(), rgb.height()), bytes(rgb.constBits()), "raw", "RGB", rgb.bytesPerLine(), 1
-            ).copy()
-            self._add_entry(name, name, pixels)
+            self._add_entry(name, name, qimage_pixels(image))
         self._select_row(self.image_list.count() - 1)
 
     def load_weights(self, source: str, arch: str | None = None) -> None:
@@ -236,17 +231,18 @@ class ClassifyPanel(QWidget):
     def _submit_weights_job(self) -> None:
         source, device, host, token, arch = self._source, self._device, self._host, next(self._tokens), self._arch
         engine, precision = self.engine_choice.engine(), self.engine_choice.precision()
-        self._close_dialog()
+        self._download.close()
         job = self._loading.submit(
             lambda ctx: host.load(token, source, device, ctx.progress, ctx.cancelled, arch, engine, precision)
         )
         job.returned.connect(self._on_weights_job_returned)
         job.errored.connect(self._on_weights_job_errored)
-        job.progressed.connect(self._on_weights_job_progressed)
+        job.progressed.connect(self._download.progress)
         title = WEIGHT_SOURCES[source].label if source in WEIGHT_SOURCES else Path(source).name
         self._say(f"Loading {title} on {device}…")
         if needs_download(source):
-            self._open_dialog(title)
+            self._download.open(title)
+        self._show_waiting()  # the waiting rows say what they wait for now
 
     def _submit_classify(self, entry: Entry) -> None:
         if entry.source is None or self._weights is None:
@@ -263,10 +259,7 @@ class ClassifyPanel(QWidget):
     def _add_entry(self, name: str, origin: str, source: Path | Image.Image | None, error: str | None = None) -> Entry:
         entry = Entry(next(self._ids), name, origin, source, error=error)
         self._entries[entry.entry_id] = entry
-        item = QListWidgetItem()
-        item.setData(Qt.ItemDataRole.UserRole, entry.entry_id)
-        self.image_list.addItem(item)
-        self._items[entry.entry_id] = item
+        self._items[entry.entry_id] = self.image_list.add_row(entry.entry_id)
         self._show_item(entry)
         if source is not None:
             if self._weights is not None:
@@ -277,13 +270,9 @@ class ClassifyPanel(QWidget):
 
     # -- job signals ----------------------------------------------------------------------------------------
 
-    def _on_weights_job_progressed(self, text: str, fraction: float) -> None:
-        if self._dialog is not None:
-            self._dialog.setLabelText(text)
-            self._dialog.setValue(round(1000 * fraction))
-
     def _on_weights_job_returned(self, loaded: LoadedWeights) -> None:
-        self._close_dialog()
+        self._download.close()
+        self._weights_problem = ""
         # Accepted: put these weights in service. The lane runs the commit before the jobs below.
         host, token = self._host, loaded.token
         commit = self._runner.submit(lambda ctx: host.commit(token), LANE)
@@ -304,10 +293,12 @@ class ClassifyPanel(QWidget):
                 self._show_item(entry)
 
     def _on_weights_job_errored(self, message: str) -> None:
-        self._close_dialog()
+        self._download.close()
         keep = f"Still using {self._weights.info.label}." if self._weights else "No weights are loaded."
-        self._say(f"Could not load weights: {message} {keep}")
+        self._say(sentences(f"Could not load weights: {message}", keep))
+        self._weights_problem = message
         self._back_to_loaded()
+        self._show_waiting()  # nothing is loading any more: the waiting rows say why and what to do
         self.weights_failed.emit(message)
 
     def _entry_of_job(self, entry_id: int, job_id: int) -> Entry | None:
@@ -350,34 +341,36 @@ class ClassifyPanel(QWidget):
 
     def _on_dialog_canceled(self) -> None:
         self._loading.cancel()
-        self._dialog = None
+        self._weights_problem = "the download was cancelled"
         keep = f"still using {self._weights.info.label}" if self._weights else "no weights are loaded"
         self._say(f"Download cancelled; {keep}. Load a local checkpoint file or use Random (untrained).")
         self._back_to_loaded()
+        self._show_waiting()
 
     # -- rendering ---------------------------------------------------------------------------------------------
 
     def _current_entry(self) -> Entry | None:
-        item = self.image_list.currentItem()
-        return self._entries.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+        entry_id = self.image_list.current_id()
+        return self._entries.get(entry_id) if entry_id is not None else None
+
+    def _waiting_text(self) -> str:
+        """What a row without a result waits for; once nothing is loading, why nothing will come and
+        what to do (every waiting state ends)."""
+        if self._weights is not None:
+            return "classifying…"
+        if self._loading.is_running():
+            return "waiting for the weights to load…"
+        why = f"No weights: {self._weights_problem}" if self._weights_problem else "No weights loaded"
+        return sentences(why, "Choose weights in the Weights menu (a local file, or Random (untrained))")
+
+    def _show_waiting(self) -> None:
+        for entry in self._entries.values():
+            if entry.result is None and entry.error is None:
+                self._show_item(entry)
 
     def _show_item(self, entry: Entry) -> None:
         item = self._items[entry.entry_id]
-        icon = QIcon(entry.thumbnail) if entry.thumbnail else QIcon()
-        if entry.error is not None:
-            # The list already names the file: the entry shows the reason, the tooltip the whole line.
-            reason = entry.error.removeprefix(f"{shown(entry.origin)}: ")
-            text, tip = f"{entry.name}\n⚠ {reason}", entry.error
-            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-        elif entry.result is not None:
-            best = entry.result.prediction.top[0]
-            untrained = "" if entry.result.prediction.trained else " (untrained)"
-            text, tip = f"{entry.name}\n{best.label} {best.prob:.0%}{untrained}", entry.origin
-        else:
-            text, tip = f"{entry.name}\n{'classifying…' if self._weights is not None else 'waiting for weights'}", entry.origin
-        item.setText(text)
-        item.setToolTip(tip)
-        item.setIcon(icon)
+        self.image_list.show_row(item, entry, self._waiting_text())
         if self.image_list.currentItem() is item:
             self._show_entry(entry)
 
@@ -387,7 +380,8 @@ class ClassifyPanel(QWidget):
         elif entry.error is not None:
             self.results.show_error(entry.name, entry.error)
         elif entry.result is None:
-            self.results.show_waiting(entry.name, entry.preview, "Classifying…" if self._weights else "Waiting for weights.")
+            waiting = self._waiting_text()
+            self.results.show_waiting(entry.name, entry.preview, waiting[:1].upper() + waiting[1:])
         else:
             self.results.show_prediction(entry.name, entry.result.prediction, entry.preview, entry.result.image_size)
 
@@ -423,25 +417,6 @@ class ClassifyPanel(QWidget):
             self.device_box.setCurrentIndex(self.device_box.findData(self._device))
         self.engine_choice.set_device(self._device)
 
-    def _open_dialog(self, title: str) -> None:
-        dialog = QProgressDialog(f"Loading {title}…", "Cancel", 0, 1000, self)
-        dialog.setWindowTitle("Downloading weights")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        # Only a real download lasts long enough to show it: a cached file loads in about a second.
-        dialog.setMinimumDuration(800)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.canceled.connect(self._on_dialog_canceled)
-        self._dialog = dialog
-
     def dialog(self) -> QProgressDialog | None:
         """The download dialog while a download runs (read by tests)."""
-        return self._dialog
-
-    def _close_dialog(self) -> None:
-        if self._dialog is not None:
-            self._dialog.canceled.disconnect(self._on_dialog_canceled)
-            self._dialog.close()
-            self._dialog.deleteLater()
-            self._dialog = None
-
+        return self._download.dialog

@@ -12,10 +12,12 @@ from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.inference.classifier import Prediction
-from explorer.ui.common.widgets import Banner, bold, wrapping_label
+from explorer.ui.common.text import percent
+from explorer.ui.common.widgets import Banner, ElidedLabel, bold, wrapping_label
 
 TOPK = 5
 UNTRAINED = "Untrained weights (random initialisation): these classes mean nothing."
+BAR_MIN_CHARS = 7  # a bar always has room for "100.0%"
 EMPTY = "Drop images or folders here, paste an image, or use Add images…"
 REFUSED = "⚠ This input cannot be classified (see above); the others carry on."
 
@@ -66,15 +68,17 @@ class ResultView(QWidget):
         self.class_bars: list[QProgressBar] = []
         bars = QGridLayout()
         for rank in range(TOPK):
-            label = QLabel()
+            label = ElidedLabel()  # a long class name shortens; the bar keeps its room
             bar = QProgressBar()
             bar.setRange(0, 1000)
             bar.setTextVisible(True)
+            bar.setMinimumWidth(self.fontMetrics().averageCharWidth() * BAR_MIN_CHARS + 16)
             bars.addWidget(label, rank, 0)
             bars.addWidget(bar, rank, 1)
             self.class_labels.append(label)
             self.class_bars.append(bar)
-        bars.setColumnStretch(1, 1)
+        bars.setColumnStretch(0, 3)
+        bars.setColumnStretch(1, 2)
         self.details_label = wrapping_label()
         self.preview = FittedImage()
         column = QVBoxLayout(self)
@@ -113,7 +117,7 @@ class ResultView(QWidget):
             shown = rank < len(top)
             label.setText(top[rank].label if shown else "")
             bar.setValue(round(1000 * top[rank].prob) if shown else 0)
-            bar.setFormat(f"{top[rank].prob:.1%}" if shown else "")
+            bar.setFormat(percent(top[rank].prob) if shown else "")
             label.setVisible(shown)
             bar.setVisible(shown)
         self.details_label.setText(details)

@@ -1,9 +1,10 @@
 """Pixmaps from the plain pixel data that worker results carry: (H, W, 3) uint8 arrays and RGB byte
-strings. UI layer (QtGui, numpy)."""
+strings, and plain pixels from a pasted QImage. UI layer (QtGui, numpy, Pillow)."""
 
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
@@ -25,3 +26,9 @@ def rgb_bytes_pixmap(width: int, height: int, data: bytes, device_pixel_ratio: f
     pixmap = QPixmap.fromImage(image.copy())  # copy: the QImage must not outlive the bytes it wraps
     pixmap.setDevicePixelRatio(device_pixel_ratio)
     return pixmap
+
+
+def qimage_pixels(image: QImage) -> Image.Image:
+    """A QImage (pasted, dropped) as plain RGB pixels, so a worker needs no Qt."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    return Image.frombuffer("RGB", (rgb.width(), rgb.height()), bytes(rgb.constBits()), "raw", "RGB", rgb.bytesPerLine(), 1).copy()

@@ -1,6 +1,7 @@
 """Small widgets the feature panels share: a note banner that follows light and dark palettes,
-wrapping labels, labelled buddies, choice boxes, spin boxes and rows, and a scroll area that keeps a
-panel's content from setting the dock's (and so the window's) minimum size.
+wrapping labels, labels that elide a long text (with the whole of it as their tooltip), labelled
+buddies, choice boxes, spin boxes and rows, and a scroll area that keeps a panel's content from
+setting the dock's (and so the window's) minimum size.
 
 UI layer (Qt widgets only).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSpinBox, QWidget
 
 # The note colours: amber on light themes, a deep amber on dark ones (text contrast above 7:1 on both).
@@ -56,6 +57,29 @@ class Banner(QLabel):
             self.setPalette(pal)
         finally:
             self._styling = False
+
+
+class ElidedLabel(QLabel):
+    """One line that shortens itself with "…" to the room it gets, instead of demanding the width of
+    its whole text (a long class name clipped the probability bars); the tooltip has the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 6)
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        super().setText(text)
+        self.setToolTip(text)
+
+    def shown_text(self) -> str:
+        """The text as painted now (elided to the label's width)."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self.contentsRect(), int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), self.shown_text())
 
 
 def wrapping_label(text: str = "", selectable: bool = True) -> QLabel:

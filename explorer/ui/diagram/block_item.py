@@ -327,15 +327,19 @@ class BlockItem(SelectableItem):
     def _paint_projection(self, painter: QPainter, centre: QPointF) -> None:
         """The 1x1 conv + BN that makes a block convolutional, drawn on its shortcut arc."""
         f = font(0.8)
-        width = QFontMetricsF(f).horizontalAdvance(self.projection_text) + 10
-        box = QRectF(centre.x() - width / 2, centre.y() - 8, width, 16)
         painter.setBrush(QBrush(mix(palette().color(QPalette.ColorRole.Base), self.hue, 0.45)))
         painter.setPen(self.shortcut_pen())
+        if not shows_detail(painter, f):
+            # Too small to read: a small square on the arc marks the projection (the tooltip names it)
+            # instead of a label box with nothing in it.
+            painter.drawRect(QRectF(centre.x() - 4, centre.y() - 4, 8, 8))
+            return
+        width = QFontMetricsF(f).horizontalAdvance(self.projection_text) + 10
+        box = QRectF(centre.x() - width / 2, centre.y() - 8, width, 16)
         painter.drawRect(box)
-        if shows_detail(painter, f):
-            painter.setFont(f)
-            painter.setPen(palette().color(QPalette.ColorRole.Text))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.projection_text)
+        painter.setFont(f)
+        painter.setPen(palette().color(QPalette.ColorRole.Text))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.projection_text)
 
     def _paint_lines(self, painter: QPainter, body: QRectF, colour: QColor) -> None:
         """The name in large bold type; the kind and stride below it when legible at this zoom,

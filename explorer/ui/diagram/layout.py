@@ -21,6 +21,9 @@ MAX_ROWS = 6
 # Each extra row must make the diagram this much larger to be chosen: a stem alone in a row reads
 # worse than a diagram 1% smaller.
 ROW_PENALTY = 1.04
+# A stage of more blocks than this is drawn in parts of at most this many, one part a row (ResNet-152's
+# 36-block stage4 unfolded was one row, unreadable at fit).
+ROW_BLOCKS = 12
 
 Point = tuple[float, float]
 Rect = tuple[float, float, float, float]  # x, y, width, height
@@ -43,6 +46,7 @@ class Group:
     name: str
     boxes: tuple[Box, ...]
     title_width: float = 0.0  # a stage of few blocks grows to show its whole title (ResNet-18's)
+    continues: bool = False  # the next part of a long stage: it always starts a row of its own
 
     def width(self) -> float:
         return max(self.title_width, sum(b.width for b in self.boxes) + EDGE_GAP * (len(self.boxes) - 1) + 2 * STAGE_PAD)
@@ -84,6 +88,13 @@ def _row_height(groups: list[Group]) -> float:
     return max(g.inner_height(top) for g in groups)
 
 
+def split_long(name: str, boxes: tuple[Box, ...], title_width: float) -> list[Group]:
+    """A stage as one group, or as parts of at most :data:`ROW_BLOCKS` boxes for a long one (the
+    parts after the first are named ``name+1``, ``name+2``, ... and continue it)."""
+    parts = [boxes[i : i + ROW_BLOCKS] for i in range(0, len(boxes), ROW_BLOCKS)] or [boxes]
+    return [Group(name if i == 0 else f"{name}+{i}", part, title_width, continues=i > 0) for i, part in enumerate(parts)]
+
+
 def extent(groups: list[Group], rows: tuple[int, ...]) -> tuple[float, float]:
     """Width and height of the diagram with ``rows`` stage groups per row."""
     width, height, start = 0.0, 0.0, 0
@@ -99,9 +110,12 @@ def choose_rows(groups: list[Group], aspect: float, below: float = 0.0) -> tuple
     """Split the groups into rows (keeping order) so that the diagram, with ``below`` units of
     extra height under it, fits a view of width/height ``aspect`` at the largest scale; each extra
     row must gain :data:`ROW_PENALTY`, so near-ties go to fewer rows."""
-    best, best_score = (len(groups),), 0.0
-    for cuts in itertools.product((False, True), repeat=max(0, len(groups) - 1)):
-        rows = _rows_of(cuts)
+    forced = [g.continues for g in groups[1:]]
+    best, best_score = _rows_of(tuple(forced)), 0.0
+    free = forced.count(False)
+    for choice in itertools.product((False, True), repeat=free):
+        chosen = iter(choice)
+        rows = _rows_of(tuple(True if force else next(chosen) for force in forced))
         if len(rows) > MAX_ROWS:
             continue
         width, height = extent(groups, rows)

@@ -3,24 +3,38 @@ gradient lab (checked as the switches model says, while the menu is open), expan
 a long stage again, and the switches of every block.
 
 UI layer (Qt widgets). The menu writes to the view's ``BlockSwitches`` model and asks the view to
-expand or fold; it keeps no state of its own.
+expand or fold; it keeps no state of its own. The view imports this module; what the menu needs of
+the view is the protocol below, so nothing imports the view back.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, SignalInstance
 from PySide6.QtWidgets import QMenu
 
-if TYPE_CHECKING:
-    from explorer.ui.diagram.block_item import BlockItem
-    from explorer.ui.diagram.view import BlockDiagram
+from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.diagram.block_item import BlockItem
+
+
+class BlockDiagram(Protocol):
+    """What the menu needs of the view (explorer.ui.diagram.view.BlockDiagram, a QWidget)."""
+
+    switches: BlockSwitches
+    notice: SignalInstance
+
+    def has_summary(self) -> bool: ...
+    def foldable_stage(self, name: str) -> str | None: ...
+    def set_folded(self, stage: str, folded: bool) -> None: ...
+    def is_expanded(self, name: str) -> bool: ...
+    def set_expanded(self, name: str, expanded: bool) -> None: ...
+    def select(self, name: str) -> None: ...
 
 
 def block_menu(view: BlockDiagram, block: BlockItem) -> QMenu:
     """The menu of ``block`` in ``view`` (deleted when closed)."""
-    menu = QMenu(view)
+    menu = QMenu(view)  # the view is a QWidget
     menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     switches = view.switches
     if block.residual:

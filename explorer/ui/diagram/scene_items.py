@@ -198,8 +198,10 @@ def route_edges(
     gap = layout.EDGE_GAP
     x0, y0 = placement.positions[boxes[0].name]
     image = label([3, *summary.input_size]) if summary else ""
-    start = QPointF(x0 - gap, y0 + PORT_Y)
-    used[0].set_route([start, QPointF(x0, start.y())], image, QPointF(x0 - gap / 2, start.y() + 4))
+    # The input's edge is as long as its label ("224×224"), which the stem box hid on a 44-unit edge.
+    lead = max(gap, QFontMetricsF(label_font()).horizontalAdvance(image.split("\n")[-1]) + 16)
+    start = QPointF(x0 - lead, y0 + PORT_Y)
+    used[0].set_route([start, QPointF(x0, start.y())], image, QPointF(x0 - lead / 2 - 2, start.y() + 4))
     for edge, a, b in zip(used[1:-1], boxes, boxes[1:]):
         points = [QPointF(*p) for p in layout.route(placement, a, b, PORT_Y)]
         anchor = QPointF((points[0].x() + points[1].x()) / 2, points[0].y() + 4) if len(points) == 2 else QPointF(

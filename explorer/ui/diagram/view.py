@@ -16,16 +16,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter, QTransform, QWheelEvent
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, QMenu, QWidget
 
 from explorer.core.network.blocks import HEAD
 from explorer.core.network.stages import RESNET50_STAGES, StageSpec
+from explorer.ui.common.actions import Actions
 from explorer.ui.common.overlay import BlockOverlay
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.text import shape_text
-from explorer.ui.diagram import layout
+from explorer.ui.diagram import layout, navigation
+from explorer.ui.diagram.actions import DIAGRAM_ACTIONS
 from explorer.ui.diagram.block_item import BlockItem, SelectableItem
+from explorer.ui.diagram.find import FindBar
 from explorer.ui.diagram.layers import block_layers
 from explorer.ui.diagram.menus import block_menu
 from explorer.ui.diagram.painting import STAGE_HUES, font, overlay_colour
@@ -77,7 +80,11 @@ class BlockDiagram(QGraphicsView):
         self.colour_bar = ColourBarItem()
         self.scene().addItem(self.colour_bar)
         self._overlay: BlockOverlay | None = None
-        self._build_actions()
+        self._continued: dict[str, StageItem] = {}  # the backgrounds of a long stage's later parts
+        self.actions = Actions(self, DIAGRAM_ACTIONS, self)
+        self.find_bar = FindBar(self.names, self)
+        self.find_bar.found.connect(self._on_find_bar_found)
+        self.find_bar.missing.connect(lambda text: self.notice.emit(f"No block or layer named {text!r} in this network"))
         switches.changed.connect(self._on_switches_changed)
         self.set_network(RESNET50_STAGES)
 
@@ -86,11 +93,12 @@ class BlockDiagram(QGraphicsView):
     def set_network(self, stages: Sequence[StageSpec]) -> None:
         """Draw another member from its stage table: every block anew, long stages folded, nothing
         selected or expanded, no overlay, until the window hands over the new summary."""
-        old = [*(item for _, item, _ in self._stages), *self._blocks.values(), *self._folds.values(), *self._edges]
+        old = [*(item for _, item, _ in self._stages), *self._blocks.values(), *self._folds.values(), *self._edges,
+               *self._continued.values()]
         for item in old:
             self.scene().removeItem(item)
         self._summary, self._selected, self._placement, self._auto_fit = None, None, None, True
-        self._blocks, self._stages, self._folds = {}, [], {}
+        self._blocks, self._stages, self._folds, self._continued = {}, [], {}, {}
         fold_of = folds(stages)
         self._folded = set(fold_of)
         for index, (stage, title, blocks) in enumerate(stage_groups(stages)):
@@ -115,6 +123,7 @@ class BlockDiagram(QGraphicsView):
             self.scene().addItem(edge)
         self.set_overlay(None)
         self._layout(force=True)
+        self.actions.refresh()
 
     def folded(self) -> set[str]:  # the stages whose identity blocks are folded now
         return set(self._folded)
@@ -136,12 +145,18 @@ class BlockDiagram(QGraphicsView):
                 self.select(fold.fold.entry)
         else:
             self._folded.discard(stage)
+        self._auto_fit = True  # the diagram changed its shape: show all of it again
         self._layout(force=True)
+        self.actions.refresh()
 
     def fold_all(self) -> None:
         """View > Fold long stages: every long stage folded again."""
         for stage in self._folds:
             self.set_folded(stage, True)
+
+    def can_fold(self) -> bool:
+        """True while a long stage is unfolded."""
+        return any(stage not in self._folded for stage in self._folds)
 
     def foldable_stage(self, name: str) -> str | None:
         """The unfolded stage a block's fold would hide it in, or None."""
@@ -153,6 +168,14 @@ class BlockDiagram(QGraphicsView):
     def block_names(self) -> list[str]:
         """Every block in network order: "stem", "layer1.0" ... "layer4.2", "head"."""
         return list(self._blocks)
+
+    def names(self) -> list[str]:
+        """Every block and (once the summary is in) layer name, in network order: what Find offers."""
+        return [n for block in self._blocks.values() for n in (block.name, *block.layer_items)]
+
+    def block_of_item(self, name: str) -> str:
+        """The block a layer belongs to, or the block itself."""
+        return (self._owner(name) or self._blocks[name]).name
 
     def item(self, name: str) -> SelectableItem:
         """The graphics item of a block, of a fold (``layer3.fold``) or of a layer of a block (which
@@ -174,11 +197,8 @@ class BlockDiagram(QGraphicsView):
         """Select a block or layer (unfolding its stage, expanding its block) and emit ``block_selected``.
         Selecting a fold unfolds it and selects its first block."""
         fold = next((f for f in self._folds.values() if f.name == name), None)
-        if fold is not None:  # the unfolded stage keeps the zoom it was read at (Ctrl+0 fits it all)
-            scale = self.scale_factor()
+        if fold is not None:  # the unfolded stage wraps into rows, and the diagram fits again
             self.set_folded(fold.fold.stage, False)
-            self._auto_fit = False
-            self.setTransform(QTransform.fromScale(scale, scale))
             name = fold.fold.blocks[0]
         item = self.item(name)
         owner = self._owner(name)
@@ -253,10 +273,6 @@ class BlockDiagram(QGraphicsView):
         """Scene units per screen pixel: a font of ``n`` px in the scene appears ``n * this`` tall."""
         return self.transform().m11()
 
-    def zoom_actions(self) -> list[QAction]:
-        """Zoom in, zoom out, fit and fold, with their shortcuts, for the window's View menu."""
-        return [self._zoom_in_action, self._zoom_out_action, self._fit_action, self._fold_action]
-
     # -- the switches model ---------------------------------------------------------------------
 
     def _on_switches_changed(self, block: str, what: str, on: bool) -> None:
@@ -283,13 +299,17 @@ class BlockDiagram(QGraphicsView):
         self.select(name)  # a fold unfolds: its menu is its first block's
         self.context_menu(self._owner(self._selected) or self._blocks[self._selected]).popup(screen_pos)
 
+    def _on_find_bar_found(self, name: str) -> None:
+        self.select(name)
+        self.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
     def context_menu(self, block: BlockItem) -> QMenu:
         """The right-click menu of a block (explorer.ui.diagram.menus)."""
         return block_menu(self, block)
 
     # -- keyboard, wheel, resize ----------------------------------------------------------------
 
-    def _order(self) -> list[str]:
+    def selectable_order(self) -> list[str]:
         """Selectable names in network order (an expanded block's layers follow the block)."""
         names = []
         for block in (item for stage, _, items in self._stages for item in self._shown(stage, items)):
@@ -300,54 +320,11 @@ class BlockDiagram(QGraphicsView):
                 names += block.layer_names()
         return names
 
-    def _step(self, delta: int) -> None:
-        order = self._order()
-        if self._selected is None:
-            self.select(order[0] if delta > 0 else order[-1])
-            return
-        index = order.index(self._selected) + delta
-        self.select(order[max(0, min(len(order) - 1, index))])
-
-    def _step_vertical(self, down: bool) -> None:
-        """Move to the nearest visible item above or below (rows of stages, layers in a block)."""
-        if self._selected is None:
-            self._step(1)
-            return
-        here = self.item(self._selected).sceneBoundingRect().center()
-        best, best_cost = None, float("inf")
-        for name in self._order():
-            there = self.item(name).sceneBoundingRect().center()
-            dy = there.y() - here.y()
-            if (dy > 8) if down else (dy < -8):
-                cost = abs(dy) + 3 * abs(there.x() - here.x())
-                if cost < best_cost:
-                    best, best_cost = name, cost
-        if best is not None:
-            self.select(best)
-
     def event(self, event: QEvent) -> bool:
-        # Tab moves the selection instead of the keyboard focus (QWidget handles Tab before
-        # keyPressEvent would see it).
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            if event.key() == Qt.Key.Key_Tab and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-                self._step(1)
-                return True
-            if event.key() == Qt.Key.Key_Backtab:
-                self._step(-1)
-                return True
-        return super().event(event)
+        return navigation.tab_event(self, event) or super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        key = event.key()
-        if key in (Qt.Key.Key_Right, Qt.Key.Key_Left):
-            self._step(1 if key == Qt.Key.Key_Right else -1)
-        elif key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-            self._step_vertical(key == Qt.Key.Key_Down)
-        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._selected is not None:
-            block = self._owner(self._selected) or self._blocks[self._selected]
-            self.set_expanded(block.name, not block.expanded)
-            self.select(block.name if not block.expanded else self._selected)
-        else:
+        if not navigation.key_press(self, event):
             super().keyPressEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
@@ -363,22 +340,6 @@ class BlockDiagram(QGraphicsView):
             self._fit_now()
 
     # -- internals ------------------------------------------------------------------------------
-
-    def _build_actions(self) -> None:
-        def action(text: str, keys: list[QKeySequence], slot) -> QAction:  # noqa: ANN001
-            act = QAction(text, self)
-            act.setShortcuts(keys)
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.triggered.connect(slot)
-            self.addAction(act)
-            return act
-
-        self._zoom_in_action = action(
-            "Zoom in", [QKeySequence(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")], self.zoom_in
-        )
-        self._zoom_out_action = action("Zoom out", [QKeySequence(QKeySequence.StandardKey.ZoomOut)], self.zoom_out)
-        self._fit_action = action("Fit diagram", [QKeySequence("Ctrl+0")], self.fit)
-        self._fold_action = action("Fold long stages", [QKeySequence("Ctrl+Shift+F")], self.fold_all)
 
     def _zoom(self, factor: float) -> None:
         self._auto_fit = False
@@ -412,11 +373,27 @@ class BlockDiagram(QGraphicsView):
         return [*(i for i in items if i.name not in hidden), self._folds[stage]]
 
     def _groups(self) -> list[layout.Group]:
+        """The stages as the layout places them; a long unfolded stage in parts, a row each."""
         return [
-            layout.Group(stage, tuple(layout.Box(i.name, *i.size(), i.top_margin()) for i in self._shown(stage, items)),
-                         stage_item.title_width())
+            group
             for stage, stage_item, items in self._stages
+            for group in layout.split_long(
+                stage, tuple(layout.Box(i.name, *i.size(), i.top_margin()) for i in self._shown(stage, items)), stage_item.title_width()
+            )
         ]
+
+    def _show_continued(self, groups: list[layout.Group], placement: layout.Placement) -> None:
+        """The background of each later part of a long stage, titled as its stage, continued."""
+        parts = {g.name for g in groups if g.continues}
+        for name in parts - set(self._continued):
+            stage = name.split("+")[0]
+            _, first, _ = next(entry for entry in self._stages if entry[0] == stage)
+            self._continued[name] = StageItem(f"{first.title} (continued)", first.hue)
+            self.scene().addItem(self._continued[name])
+        for name, item in self._continued.items():
+            item.setVisible(name in parts)
+            if name in parts:
+                item.set_rect(QRectF(*placement.stages[name]))
 
     def _note_height(self) -> float:
         return self._note.boundingRect().height() + 12
@@ -436,6 +413,7 @@ class BlockDiagram(QGraphicsView):
                 item.setVisible(item.name in placement.positions)
                 if item.isVisible():
                     item.setPos(*placement.positions[item.name])
+        self._show_continued(groups, placement)
         shapes: dict[str, list[int]] = {}
         if self._summary is not None:
             shapes = {name: b.output_shape for name, b in self._summary.blocks().items()}

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 
 from explorer.core.gradients import GradResult, write_csv
 from explorer.ui.common.export import ExportError, checked_target, write_file, write_plot
-from explorer.ui.gradient_lab.text import describe_conditions
+from explorer.ui.gradient_lab.text import describe_conditions, lab_title
 
 __all__ = ["ExportError", "export"]
 
@@ -24,5 +24,5 @@ def export(path: str | Path, plot: pg.PlotWidget, results: Sequence[GradResult])
     if suffix == ".csv":
         write_file(path, lambda: write_csv(path, results))
     else:
-        write_plot(path, plot, plot.getPlotItem(), "ResNet-50 gradient lab", describe_conditions(results))
+        write_plot(path, plot, plot.getPlotItem(), lab_title(results), describe_conditions(results))
     return path

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QPushButton, QS
 from explorer.core.devices import available_devices
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS
 from explorer.core.loading.sources import RANDOM, weights_for
+from explorer.core.network.blocks import residual_blocks, stages_of
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
 from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
@@ -30,6 +31,8 @@ TARGET_WORDS = {"random": "seeded random labels", "top1": "model's own top-1"}
 ARCH_WORDS = {name: spec.title for name, spec in RESNETS.items()}
 DEPTH_WORDS = {d: " vs ".join(arch_title(a) for a in d.split(",")) + ", plain and residual" for d in DEPTHS if d}
 DEPTH_WORDS[""] = "off: the network above, plain vs residual"
+WEIGHTS_TIP = "A named checkpoint of the network above, random, or a checkpoint file"
+DEPTH_WEIGHTS_TIP = "Each network of the comparison runs with its own checkpoint of this kind (V1 or V2)"
 
 
 def weights_choices(arch: str) -> list[str]:
@@ -136,8 +139,9 @@ class LabForm(QWidget):
             if name in names:
                 with QSignalBlocker(box):
                     box.setValue(getattr(v, name))
+        if names & {"arch", "depths"}:
+            self._on_switches_changed()  # the block count (or "each network") follows the lab's network
         if "arch" in names:
-            self._on_switches_changed()  # the window's network (and its block count) may have changed too
             with QSignalBlocker(self.weights_box):
                 self.weights_box.clear()
                 self.weights_box.addItems(weights_choices(v.arch))
@@ -152,7 +156,9 @@ class LabForm(QWidget):
         self.arch_box.setEnabled(not v.depths)  # a comparison names its own networks
         uses_weights = v.init == "weights"
         self.weights_box.setEnabled(uses_weights)
-        self.weights_browse.setEnabled(uses_weights)
+        # A file fits one network: a depth comparison takes each network's own named weights.
+        self.weights_browse.setEnabled(uses_weights and not v.depths)
+        self.weights_box.setToolTip(DEPTH_WEIGHTS_TIP if v.depths else WEIGHTS_TIP)
         images = v.inputs == "images"
         self.batch_spin.setEnabled(not images)
         if images:
@@ -164,7 +170,9 @@ class LabForm(QWidget):
 
     def _on_switches_changed(self, *_: object) -> None:
         plain, off = self.switches.plain_blocks(), self.switches.residual_off_blocks()
-        scope = f"only in {', '.join(plain)}" if plain else f"in all {len(self.switches.blocks())} blocks"
+        v = self.settings.values
+        every = "in every block of each network" if v.depths else f"in all {len(residual_blocks(stages_of(v.arch)))} blocks"
+        scope = f"only in {', '.join(plain)}" if plain else every
         self.switches_label.setText(
             f"Shortcuts off (diagram): {', '.join(plain) or 'none'}\nResidual branch off: {', '.join(off) or 'none'}\n"
             f"The run without shortcuts switches them off {scope}. Applies to the next run."

@@ -13,28 +13,30 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from explorer.core.gradients import GradResult, run_comparison
 from explorer.core.gradients.depth import DepthComparison, run_depth_comparison
 from explorer.core.network.blocks import stage_of
+from explorer.core.network.stages import DEFAULT_ARCH
 from explorer.core.network.summary import ModelSummary
-from explorer.ui.common import dialogs
+from explorer.ui.common.actions import Actions
 from explorer.ui.common.export import export_saying
 from explorer.ui.common.switches import BlockSwitches
-from explorer.ui.common.widgets import bold, row, scrolling, wrapping_label
+from explorer.ui.common.run_controls import RunControls, ask_export, side_column
+from explorer.ui.common.text import sentence
+from explorer.ui.common.widgets import scrolling, wrapping_label
+from explorer.ui.gradient_lab.actions import LAB_ACTIONS
 from explorer.ui.gradient_lab.export import export
 from explorer.ui.gradient_lab.form import LabForm
 from explorer.ui.gradient_lab.plot import Curve, GradientPlot, curve_name, quantity_label
 from explorer.ui.gradient_lab.settings import QUANTITIES, LabSettings
-from explorer.ui.gradient_lab.text import describe_conditions, describe_skipped
+from explorer.ui.gradient_lab.text import describe_conditions, describe_skipped, in_window_terms
 from explorer.ui.jobs import JobRunner, LatestJob
 
 LANE = "gradients"
 SETTINGS_GROUP = "gradient_lab"
 HOVER_HINT = "Hover over the plot to read a layer's name and values."
-EXPORTS = {".png": "PNG image…", ".svg": "SVG drawing…", ".csv": "CSV table…"}
 
 
 def main_path_layout(summary: ModelSummary) -> list[tuple[str, str]]:
@@ -85,97 +87,59 @@ class GradientPanel(QWidget):
     # -- construction ---------------------------------------------------------------------------------
 
     def _build(self) -> None:
+        self.actions = Actions(self, LAB_ACTIONS, self)
         self.plot = GradientPlot(self)
         self.quantity_box = QComboBox()
         for key in QUANTITIES:
             self.quantity_box.addItem(quantity_label(key), key)
         self.quantity_box.setToolTip("Activation std reproduces He et al. 2015, Fig. 7")
-        self.export_button = QToolButton()
-        self.export_button.setText("Export")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.export_menu = QMenu(self.export_button)
-        for suffix, label in EXPORTS.items():
-            self.export_menu.addAction(label, lambda s=suffix: self._on_export_menu_triggered(s))
-        self.export_button.setMenu(self.export_menu)
-        self.export_button.setEnabled(False)
-        bar = QHBoxLayout()
+        # Beside Run, not above the plot: in a short dock the plot needs every line of height.
+        shown = QWidget()
+        bar = QHBoxLayout(shown)
+        bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(QLabel("Plot:"))
-        bar.addWidget(self.quantity_box)
-        bar.addStretch(1)
-        bar.addWidget(self.export_button)
+        bar.addWidget(self.quantity_box, 1)
 
         self.hover_label = wrapping_label(HOVER_HINT, selectable=False)
-        self.verdict_label = bold(wrapping_label())
-        self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)
         self.conditions_label = wrapping_label()
         self.skipped_label = wrapping_label()
         self.skipped_label.hide()
-        self.message_label = wrapping_label()
         notes = QWidget()
         notes_column = QVBoxLayout(notes)
         notes_column.setContentsMargins(0, 0, 0, 0)
-        for label in (self.hover_label, self.verdict_label, self.conditions_label, self.skipped_label):
+        for label in (self.hover_label, self.conditions_label, self.skipped_label):
             notes_column.addWidget(label)
         notes_column.addStretch(1)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(bar)
         # The plot and its notes share the height; the notes scroll rather than push the plot away.
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.plot)
-        split.addWidget(scrolling(notes))
+        notes_area = scrolling(notes)
+        notes_area.setMinimumHeight(self.fontMetrics().lineSpacing() * 2)  # the plot gets a short dock's height
+        split.addWidget(notes_area)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
-        column.addWidget(split, 1)
 
         self.form = LabForm(self.settings, self.switches)
-        self.run_button = QPushButton("Run")
-        self.run_button.setToolTip("Run both variants with these settings (Ctrl+R)")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setTextVisible(False)
-        side = QWidget()
-        box = QVBoxLayout(side)
-        box.addWidget(self.form)
-        box.addWidget(row(self.run_button, self.cancel_button))
-        box.addWidget(self.progress_bar)
-        box.addWidget(self.message_label)
-        box.addStretch(1)
-        side_scroll = scrolling(side)
-        # Wide enough for the knobs, not more: the plot gets the rest (scales with the font).
-        chars = self.fontMetrics().averageCharWidth()
-        needed = side.minimumSizeHint().width() + side_scroll.verticalScrollBar().sizeHint().width() + 4
-        side_scroll.setMinimumWidth(needed)
-        side_scroll.setMaximumWidth(max(needed, 56 * chars))
+        # Run, progress and verdict first: a short dock shows them without scrolling; the knobs follow.
+        self.controls = RunControls(self.actions, "lab")
+        c = self.controls
+        self.run_button, self.cancel_button, self.export_button, self.export_menu = c.run_button, c.cancel_button, c.export_button, c.export_menu
+        self.progress_bar, self.message_label, self.verdict_label = c.progress_bar, c.message_label, c.verdict_label
+        self.run_action, self.cancel_action = self.actions["lab.run"], self.actions["lab.cancel"]
+        self.addAction(self.run_action)  # Ctrl+R inside the panel, and in the window's Lab menu
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(left)
-        splitter.addWidget(side_scroll)
+        splitter.addWidget(split)
+        splitter.addWidget(side_column(self.controls, [shown, self.form], self, 56))
         splitter.setStretchFactor(0, 1)
         splitter.setChildrenCollapsible(False)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(splitter)
 
-        # Ctrl+R while the focus is in this panel. A window that also wants a global Ctrl+R should
-        # reuse this action (with WindowShortcut context) rather than add a second one, which Qt
-        # would report as an ambiguous shortcut.
-        self.run_action = QAction("&Run gradient lab", self)
-        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.run_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.run_action.triggered.connect(self.run)
-        self.addAction(self.run_action)
-        self.cancel_action = QAction("&Cancel run", self)
-        self.cancel_action.triggered.connect(self.cancel)
-
         self.quantity_box.currentIndexChanged.connect(lambda _: self.settings.set(quantity=self.quantity_box.currentData()))
         self.plot.layer_hovered.connect(self._on_plot_layer_hovered)
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -183,10 +147,20 @@ class GradientPanel(QWidget):
         """The architecture summary: the layer axis of the empty plot before the first run."""
         if not self._results:
             self.plot.set_layout(main_path_layout(summary))
+            self.hover_label.setText(self._hover_hint())
 
     def set_network(self, arch: str) -> None:
-        """The window's network changed: the lab runs that member next (its own choice may differ)."""
+        """The window's network changed: the lab runs that member next (its own choice may differ),
+        and a shown run of another network is cleared, its exports with it."""
         self.settings.set(arch=arch)
+        if self._results and any(r.config.get("arch", DEFAULT_ARCH) != arch for r in self._results):
+            self._results, self._comparison = [], None
+            self.plot.show_curves([], self.settings.values.quantity)
+            for label in (self.verdict_label, self.conditions_label, self.skipped_label):
+                label.clear()
+            self.hover_label.setText(self._hover_hint())
+            self._say("The window shows another network now: run the lab for it.")
+            self.actions.refresh()
 
     def comparison(self) -> DepthComparison | None:
         """The depth comparison shown, or None for a run of one network."""
@@ -201,7 +175,7 @@ class GradientPanel(QWidget):
         config = self.config()
         problem = self.settings.problem(config)
         if problem is not None:
-            self._say(f"Cannot run: {problem}")
+            self._say(sentence(f"Cannot run: {in_window_terms(problem)}"))
             return
         shortcuts, device, archs = self.settings.values.shortcuts, self.settings.values.device, self.settings.depth_archs()
         if archs:
@@ -211,22 +185,31 @@ class GradientPanel(QWidget):
         job.progressed.connect(self._on_run_progressed)
         job.returned.connect(self._on_run_returned)
         job.errored.connect(self._on_run_errored)
+        job.finished.connect(self.actions.refresh)
         self._started = time.monotonic()
-        self.progress_bar.setValue(0)
-        self.cancel_button.setEnabled(True)
+        self.controls.set_progress(0)
         self._say("Running…")
+        self.actions.refresh()
 
     def cancel(self) -> None:
         if self._run.cancel():
             self._say("Cancelled; the plot still shows the previous run.")
-        self.cancel_button.setEnabled(False)
-        self.progress_bar.setValue(0)
+        self.controls.set_progress(0)
+        self.actions.refresh()
 
     def is_running(self) -> bool:
         return self._run.is_running()
 
     def results(self) -> list[GradResult]:
         return list(self._results)
+
+    def can_export(self) -> bool:
+        """True while a run is shown: what the export actions write."""
+        return bool(self._results)
+
+    def ask_export(self, suffix: str) -> None:
+        """Ask for a file name and write the shown run there (the export actions)."""
+        ask_export(self, "Export the gradient lab", "gradients", suffix, self.export)
 
     def export(self, path: str) -> bool:
         """Write the shown run to ``path`` (.png, .svg or .csv). Returns False and says why on failure."""
@@ -262,35 +245,27 @@ class GradientPanel(QWidget):
             self._render()
 
     def _on_run_progressed(self, text: str, fraction: float) -> None:
-        self.progress_bar.setValue(round(1000 * fraction))
+        self.controls.set_progress(fraction)
         self._say(text)
 
     def _on_run_returned(self, results: list[GradResult] | DepthComparison) -> None:
         self._comparison = results if isinstance(results, DepthComparison) else None
         self._results = list(results.results if isinstance(results, DepthComparison) else results)
-        self.cancel_button.setEnabled(False)
-        self.progress_bar.setValue(1000)
-        self.export_button.setEnabled(True)
+        self.controls.set_progress(1)
         self._say(f"Finished in {time.monotonic() - self._started:.1f} s.")
-        self.hover_label.setText(HOVER_HINT)  # the readout of the previous run is stale now
         self._render()
+        self.actions.refresh()
         if self._comparison is None:  # the blocks of another network's run mean nothing on the diagram
             self.run_finished.emit(list(self._results))
 
     def _on_run_errored(self, message: str) -> None:
-        self.cancel_button.setEnabled(False)
-        self.progress_bar.setValue(0)
-        self._say(f"Run failed: {message}")
+        self.controls.set_progress(0)
+        self._say(sentence(f"Run failed: {in_window_terms(message)}"))
         self.run_failed.emit(message)
 
     def _on_plot_layer_hovered(self, text: str) -> None:
         if text:
             self.hover_label.setText(text)
-
-    def _on_export_menu_triggered(self, suffix: str) -> None:
-        path = dialogs.save_export(self, "Export the gradient lab", f"gradients{suffix}", suffix)
-        if path:
-            self.export(path)
 
     # -- rendering ------------------------------------------------------------------------------------------
 
@@ -310,11 +285,15 @@ class GradientPanel(QWidget):
             main, curves = depth_curves(self._comparison, quantity)
             verdict = self._comparison.verdict
         self.plot.set_layout([(layer.name, layer.stage) for layer in main])
+        self.hover_label.setText(self._hover_hint())  # the readout of the previous run is stale now
         skipped = self.plot.show_curves(curves, quantity, self._results[0].config["norm"])
         self.verdict_label.setText(verdict)
         self.conditions_label.setText(describe_conditions(self._results))
         self.skipped_label.setText(describe_skipped(skipped, quantity, {c.shortcuts: c.title for c in curves}))
         self.skipped_label.setVisible(bool(skipped))
 
+    def _hover_hint(self) -> str:
+        return f"{self.plot.axis_text()} {HOVER_HINT}"
+
     def _say(self, text: str) -> None:
-        self.message_label.setText(text)
+        self.controls.say(text)

@@ -15,14 +15,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
+from explorer.ui.common.axes import TidyAxis
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
+from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
-# A depth comparison's curves of one kind differ by their line: the shallowest solid.
+# A depth comparison's curves of one kind (one colour) differ by their line and their marker, the
+# shallowest solid with circles: with one marker per kind, plain-50, -101 and -152 looked the same.
 DEPTH_PENS = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
+DEPTH_SYMBOLS = ("o", "s", "d", "star")
+DEPTH_MARKS = ("●", "■", "◆", "★")  # the legend's text for the same
 # One-layer stages get short tick labels so they fit beside their neighbours.
 TICK_NAMES = {"stage1": "stem", "head": "fc"}
 
@@ -64,16 +69,28 @@ class Curve:
         """Where value ``i`` sits on an axis of ``count`` layers."""
         return self.positions[i] * (count - 1) if self.positions else float(i)
 
+    def nearest(self, index: int, count: int) -> int | None:
+        """The index of the value drawn nearest to layer ``index`` of the axis."""
+        if not self.positions:
+            return index if index < len(self.values) else None
+        return min(range(len(self.values)), key=lambda i: abs(self.x(i, count) - index), default=None)
+
     def value_near(self, index: int, count: int) -> float | None:
         """The value drawn nearest to layer ``index`` of the axis."""
-        if not self.positions:
-            return self.values[index] if index < len(self.values) else None
-        nearest = min(range(len(self.values)), key=lambda i: abs(self.x(i, count) - index), default=None)
+        nearest = self.nearest(index, count)
         return None if nearest is None else self.values[nearest]
 
     @property
     def title(self) -> str:
         return self.name or curve_name("residual" if self.shortcuts else "plain")
+
+    @property
+    def symbol(self) -> str:
+        return DEPTH_SYMBOLS[self.dash % len(DEPTH_SYMBOLS)] if self.positions else CURVE_SYMBOLS[self.shortcuts]
+
+    @property
+    def mark(self) -> str:
+        return DEPTH_MARKS[self.dash % len(DEPTH_MARKS)] if self.positions else CURVE_MARKS[self.shortcuts]
 
 
 @dataclass(frozen=True)
@@ -89,8 +106,9 @@ def drawable(value: float | None) -> bool:
     return value is not None and math.isfinite(value) and value > 0
 
 
-class _LayerAxis(pg.AxisItem):
-    """x axis: stage names at the centre of each stage's band instead of layer indices."""
+class _LayerAxis(TidyAxis):
+    """x axis: stage names at the centre of each stage's band instead of layer indices; a name that
+    would overlap its neighbour is left out (the band still shows the stage)."""
 
     def __init__(self) -> None:
         super().__init__("bottom")
@@ -99,14 +117,14 @@ class _LayerAxis(pg.AxisItem):
         self.setTicks([ticks, []])
 
 
-class GradientPlot(pg.PlotWidget):
+class GradientPlot(FollowsPalette, pg.PlotWidget):
     """Log-y plot of one quantity per main-path layer, curves overlaid, legend, stage bands."""
 
     layer_hovered = Signal(str)  # "layer3.2.conv2 (stage4): with shortcuts 1.2e-03, ..." or ""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self._axis = _LayerAxis()
-        super().__init__(parent, axisItems={"bottom": self._axis})
+        super().__init__(parent, axisItems={"bottom": self._axis, "left": TidyAxis("left")})
         self._layout: tuple[tuple[str, str], ...] = ()
         self._bands: list[pg.LinearRegionItem] = []
         self._curves: list[pg.PlotDataItem] = []
@@ -123,10 +141,17 @@ class GradientPlot(pg.PlotWidget):
         # (the curves can sit anywhere from 1e-20 to 1e5), and the title is exported with the plot.
         self._legend_entries: list[Curve] = []
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
-        self.setMinimumSize(360, 240)
-        self._apply_palette()
+        # Short enough for a 200 px bottom dock at 1280x720: a taller minimum made the dock scroll and
+        # hid the plot's lower half.
+        self.setMinimumSize(360, 100)
+        self.follow_palette()
 
     # -- state ------------------------------------------------------------------------------------
+
+    def axis_text(self) -> str:
+        """What the x axis runs along, said beside the plot (a label under it took a short dock's
+        last lines of plot)."""
+        return f"x: the main-path layers, stem conv → {max(0, len(self._layout) - 2)} convs → fc, by stage."
 
     def layout_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self._layout)
@@ -151,9 +176,10 @@ class GradientPlot(pg.PlotWidget):
             self.addItem(band)
             ticks.append(((first + last) / 2, TICK_NAMES.get(stage, stage)))
         self._axis.set_stages(ticks)
-        self.getPlotItem().setLabel("bottom", f"main-path layer (stem conv → {max(0, len(layout) - 2)} convs → fc)")
-        self.setXRange(-2, len(layout), padding=0)  # room for the "stem" tick label
-        self._apply_palette()
+        # Room for the "stem" and "fc" tick labels; autorange and panning stay within the layers.
+        self.getPlotItem().vb.setLimits(xMin=-2, xMax=len(layout) + 1)
+        self.setXRange(-2, len(layout) + 1, padding=0)
+        self.apply_palette()
 
     def show_curves(self, curves: Sequence[Curve], quantity: str, norm: str | None = None) -> list[Skipped]:
         """Replace the curves; return the points left out because a log axis cannot draw them."""
@@ -188,7 +214,7 @@ class GradientPlot(pg.PlotWidget):
                 connect=connect,
                 name=curve.title,
                 pen=pg.mkPen(colour, width=2, style=DEPTH_PENS[curve.dash % len(DEPTH_PENS)]),
-                symbol=CURVE_SYMBOLS[curve.shortcuts],
+                symbol=curve.symbol,
                 symbolSize=7,
                 symbolBrush=colour,
                 symbolPen=pg.mkPen(colour),
@@ -215,9 +241,12 @@ class GradientPlot(pg.PlotWidget):
         name, stage = self._layout[index]
         parts = [f"{name} ({stage})"]
         for curve in self._shown:
-            value = curve.value_near(index, len(self._layout))
+            nearest = curve.nearest(index, len(self._layout))
+            value = None if nearest is None else curve.values[nearest]
             shown = f"{value:.3e}" if drawable(value) else f"{value} (not drawable on a log axis)"
-            parts.append(f"{curve.title}: {shown}")
+            # A curve of another depth names its own layer there, as its tooltip does.
+            own = f" at {curve.layers[nearest].split(' (')[0]}" if curve.layers and nearest is not None else ""
+            parts.append(f"{curve.title}{own}: {shown}")
         return ";  ".join(parts)
 
     def _on_scene_mouse_moved(self, pos: QPointF) -> None:
@@ -230,22 +259,9 @@ class GradientPlot(pg.PlotWidget):
 
     # -- palette ------------------------------------------------------------------------------------
 
-    def changeEvent(self, event: QEvent) -> None:
-        # pyqtgraph's constructor already changes the palette, before our items exist.
-        ready = getattr(self, "_legend_entries", None) is not None
-        if ready and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._apply_palette()
-        super().changeEvent(event)
-
-    def _apply_palette(self) -> None:
-        """Follow the system light/dark palette rather than pyqtgraph's fixed black background."""
-        pal = self.palette()
-        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
-        self.setBackground(base)
-        for name in ("left", "bottom"):
-            axis = self.getPlotItem().getAxis(name)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
+    def apply_palette(self) -> None:
+        _, text = self.palette_colours()
+        colour_axes((self.getPlotItem().getAxis(name) for name in ("left", "bottom")), text)
         self._show_legend()
         shade = _with_alpha(text, 18)
         for i, band in enumerate(self._bands):
@@ -253,11 +269,10 @@ class GradientPlot(pg.PlotWidget):
 
     def _show_legend(self) -> None:
         text = self.palette().color(QPalette.ColorRole.Text).name()
-        parts = [
-            f'<span style="color:{CURVE_COLOURS[c.shortcuts]}">{CURVE_MARKS[c.shortcuts]}</span> {c.title}'
-            for c in self._legend_entries
-        ]
-        self.getPlotItem().setTitle("&nbsp;&nbsp;&nbsp;".join(parts) or "Run the lab to see the curves", color=text, size=f"{self.font().pointSizeF():g}pt")
+        parts = [f'<span style="color:{CURVE_COLOURS[c.shortcuts]}">{c.mark}</span>&nbsp;{c.title}' for c in self._legend_entries]
+        # Two entries a line: a depth comparison's six did not fit one line and were cut ("plai...").
+        lines = ["&nbsp;&nbsp;&nbsp;".join(parts[i : i + 2]) for i in range(0, len(parts), 2)]
+        self.getPlotItem().setTitle("<br>".join(lines) or "Run the lab to see the curves", color=text, size=f"{self.font().pointSizeF():g}pt")
 
 
 def _with_alpha(colour: QColor, alpha: int) -> QColor:

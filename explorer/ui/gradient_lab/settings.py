@@ -13,7 +13,7 @@ from typing import Any
 
 from explorer.core.devices import available_devices
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice
-from explorer.core.loading.sources import default_weights, source_arch
+from explorer.core.loading.sources import RANDOM, default_weights, member_weights, source_arch
 from explorer.core.network.blocks import residual_blocks, stages_of
 from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
 from explorer.ui.common.events import Event
@@ -73,7 +73,10 @@ class LabSettings:
         for name, value in changes.items():
             _check(name, value)
         if "arch" in changes and "weights" not in changes:
-            changes["weights"] = weights_of(self.values.weights, changes["arch"])
+            changes["weights"] = member_weights(self.values.weights, changes["arch"])
+        if changes.get("depths") and "weights" not in changes and not named(self.values.weights):
+            # A comparison runs each network with its own checkpoint: a file fits one network only.
+            changes["weights"] = default_weights(self.values.arch)
         new = replace(self.values, **changes)
         changed = {f.name for f in fields(LabValues) if getattr(new, f.name) != getattr(self.values, f.name)}
         if changed:
@@ -85,7 +88,7 @@ class LabSettings:
         c = PRESETS[name].config
         changes: dict[str, Any] = {"norm": c.norm, "init": c.init, "targets": c.targets, "batch": c.batch, "size": c.size, "seed": c.seed}
         if c.weights:
-            changes["weights"] = weights_of(c.weights, self.values.arch)
+            changes["weights"] = member_weights(c.weights, self.values.arch)
         # The "trained weights" preset is about real images; noise stays until the user picks some.
         changes["inputs"] = "images" if c.inputs else "noise"
         if c.inputs:
@@ -98,7 +101,7 @@ class LabSettings:
         v = self.values
         for name, preset in PRESETS.items():
             c = preset.config
-            weights = weights_of(c.weights, v.arch) if c.weights else c.weights
+            weights = member_weights(c.weights, v.arch) if c.weights else c.weights
             if (c.norm, c.init, c.targets) == (v.norm, v.init, v.targets) and (c.init != "weights" or weights == v.weights):
                 return name
         return CUSTOM
@@ -132,6 +135,8 @@ class LabSettings:
             return "choose at least one image, or use seeded noise"
         if self.depth_archs() and (config.plain_blocks or config.lesion):
             return "a depth comparison switches whole networks: turn the diagram's switches back on"
+        if self.depth_archs() and config.init == "weights" and not named(self.values.weights):
+            return "a depth comparison runs each network with its own ImageNet weights: choose named weights, not a file"
         try:
             validate_choice(config, self.values.shortcuts)
         except ValueError as exc:
@@ -171,6 +176,6 @@ def _check(name: str, value: Any) -> None:
         raise ValueError(f"device {value!r} is not available here")
 
 
-def weights_of(source: str, arch: str) -> str:
-    """A preset's named weights for ``arch``: its own if they are that member's, else the member's best."""
-    return source if source_arch(source) in (None, arch) else default_weights(arch)
+def named(source: str) -> bool:
+    """True for weights every member has its own of (a named checkpoint, or random)."""
+    return source.strip() == RANDOM or source_arch(source.strip()) is not None

@@ -5,6 +5,7 @@ could not draw. UI layer, pure Python."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+import re
 from pathlib import Path
 
 from explorer.core.gradients import GradResult
@@ -13,6 +14,17 @@ from explorer.core.network.stages import DEFAULT_ARCH, arch_title
 from explorer.ui.gradient_lab.plot import Skipped, curve_name
 
 QUANTITY_WORDS = {"grad_norm": "gradient norm", "activation_std": "activation std"}
+# The core's messages name the command's flags; the window names its own controls instead.
+CONTROL_WORDS = {
+    "arch": "Network", "weights": "Weights", "init": "Initialisation", "norm": "Normalisation",
+    "targets": "Targets", "batch": "Batch", "size": "Size", "seed": "Seed", "device": "Device",
+    "blocks": "the diagram's shortcut switches", "lesion": "the diagram's residual switches",
+}
+
+
+def in_window_terms(message: str) -> str:
+    """A core message with each ``--flag`` replaced by the lab's control for it."""
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: CONTROL_WORDS.get(m.group(1), m.group(1)), message)
 
 
 def describe_conditions(results: Sequence[GradResult]) -> str:
@@ -22,8 +34,8 @@ def describe_conditions(results: Sequence[GradResult]) -> str:
     several = len(archs) > 1
     inputs = f"{len(c['inputs'])} image(s): " + ", ".join(Path(p).name for p in c["inputs"]) if c["inputs"] else "seeded noise"
     init = f"weights {c['weights']}" if c["init"] == "weights" else c["init"]
-    count = "every" if several else f"all {len(residual_blocks(stages_of(archs[0])))}"
-    plain = f"{count} blocks" if c["plain_blocks"] is None else ", ".join(c["plain_blocks"])
+    every = "every block of each network" if several else f"all {len(residual_blocks(stages_of(archs[0])))} blocks"
+    plain = every if c["plain_blocks"] is None else ", ".join(c["plain_blocks"])
     lesion = ", ".join(c["lesion"]) or "none"
     network = lambda r: f"{arch_title(r.config.get('arch', DEFAULT_ARCH))} " if several else ""  # noqa: E731
     losses = ", ".join(f"{network(r)}{r.label} {r.loss:.4g}" for r in results)
@@ -33,6 +45,12 @@ def describe_conditions(results: Sequence[GradResult]) -> str:
         f"device {results[0].device}.\nShortcuts off in: {plain} (run without shortcuts); residual branch off in: "
         f"{lesion}. Loss: {losses}."
     )
+
+
+def lab_title(results: Sequence[GradResult]) -> str:
+    """The title of an exported plot: the networks the shown run measured."""
+    archs = dict.fromkeys(r.config.get("arch", DEFAULT_ARCH) for r in results)
+    return " vs ".join(arch_title(a) for a in archs) + " gradient lab"
 
 
 def describe_skipped(skipped: Sequence[Skipped], quantity: str, names: dict[bool, str]) -> str:

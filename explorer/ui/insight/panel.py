@@ -25,6 +25,7 @@ from explorer.core.insight.gradcam import CamShares
 from explorer.core.insight.lesion import Lesion, Sweep
 from explorer.core.network.blocks import STEM, block_of, feature_blocks
 from explorer.ui.common.overlay import BlockOverlay
+from explorer.ui.common.text import sentence, sentences
 from explorer.ui.common.widgets import Banner, buddy, wrapping_label
 from explorer.ui.insight.activations_tab import ActivationsTab
 from explorer.ui.insight.cam_tab import CamTab
@@ -87,6 +88,7 @@ class InsightPanel(QWidget):
         self._cam_shares: CamShares | None = None
         self._top1: int | None = None  # the current image's top-1 class, once a Grad-CAM job has told
         self._gradient_norms: dict[str, float] = {}
+        self._weights_problem = ""  # why no weights could be loaded, while none are
         self._build()
         self._show_state()
 
@@ -140,7 +142,7 @@ class InsightPanel(QWidget):
         is shown or colours the diagram, so a hidden dock costs no memory or CPU at start-up; every
         view is then recomputed for the new weights and the activation cache starts empty."""
         self._wanted_weights, self._asked_weights = (source, device, arch), None
-        self._weights_id = 0
+        self._weights_id, self._weights_problem = 0, ""
         self._loading.cancel()
         self._forget_results()
         self._show_state()
@@ -294,7 +296,7 @@ class InsightPanel(QWidget):
     # -- job results --------------------------------------------------------------------------------
 
     def _on_weights_returned(self, weights: InsightWeights) -> None:
-        self._weights = weights
+        self._weights, self._weights_problem = weights, ""
         self._set_blocks(weights.blocks)
         self._weights_id = next(self._generation)
         self._say("")
@@ -304,11 +306,19 @@ class InsightPanel(QWidget):
         if self._weights is not None:
             # The host keeps its previous model when a load fails: the views go on with those weights.
             self._weights_id = next(self._generation)
-            self._say(f"Loading the weights failed: {message} Still showing {self._weights.label}.")
+            self._say(sentences(f"Loading the weights failed: {message}", f"Still showing {self._weights.label}"))
             self._refresh()
         else:
-            self._say(f"Loading the weights failed: {message}")
+            self._say(sentence(f"Loading the weights failed: {message}"))
+            self._weights_problem = message
+            self._show_state()
         self.view_failed.emit(message)
+
+    def set_weights_failed(self, message: str) -> None:
+        """The classifier could not load the weights these views would use: while none are loaded
+        here, the banner says why instead of waiting for ever."""
+        self._weights_problem = message
+        self._show_state()
 
     def _on_view_returned(self, view: str, want: tuple, result: object) -> None:
         self._views[view].shown = want
@@ -337,7 +347,7 @@ class InsightPanel(QWidget):
 
     def _on_view_errored(self, view: str, message: str) -> None:
         self.lesions.sweep_progress.setValue(0)
-        self._say(f"{'The sweep' if view == SWEEP else 'This view'} failed: {message}")
+        self._say(sentence(f"{'The sweep' if view == SWEEP else 'This view'} failed: {message}"))
         self.view_failed.emit(message)
 
     # -- rendering ---------------------------------------------------------------------------------------
@@ -363,8 +373,10 @@ class InsightPanel(QWidget):
         """The banner: what is missing before the views mean something."""
         if self._image is None:
             text = "Drop an image first: these views explain the image selected in the Classification panel."
+        elif not self.has_weights() and self._weights_problem and not self._loading.is_running():
+            text = sentences(f"No weights: {self._weights_problem}", "Choose weights in the Weights menu (a local file, or Random (untrained))")
         elif not self.has_weights():
-            text = "Waiting for weights (Weights menu)…"
+            text = "Waiting for the weights to load…"
         elif not self._weights.trained:
             text = "Random weights: load trained weights (Weights menu) for meaningful maps."
         else:

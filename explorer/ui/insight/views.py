@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QIcon, QPalette, QPixmap
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -29,6 +29,7 @@ from explorer.core.insight.activations import ChannelMap
 from explorer.core.insight.gradcam import colorize
 from explorer.core.insight.lesion import Sweep
 from explorer.ui.common.pixmaps import rgb_pixmap
+from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
 GRID_COLUMNS = 4
 TILE_PX = 72
@@ -136,7 +137,7 @@ class TopTable(QTableWidget):
         return [self.item(row, index).text() if self.item(row, index) else "" for row in range(self.rowCount())]
 
 
-class SweepChart(pg.PlotWidget):
+class SweepChart(FollowsPalette, pg.PlotWidget):
     """The drop of the unlesioned top-1's probability when each block is lesioned, in percentage
     points: one bar per block, in network order; a skipped block (its other path already off) gets
     no bar. ``heights`` holds the drops as probabilities (0..1), as the core reports them."""
@@ -154,8 +155,7 @@ class SweepChart(pg.PlotWidget):
         self._bars: pg.BarGraphItem | None = None
         self.heights: list[float] = []
         self.names: list[str] = []
-        self._ready = True
-        self._apply_palette()
+        self.follow_palette()
         self.set_sweep(None)
 
     def set_sweep(self, sweep: Sweep | None) -> None:
@@ -183,17 +183,6 @@ class SweepChart(pg.PlotWidget):
         low, high = min(0.0, *points), max(0.0, *points)
         self.setYRange(low, high if high > low else low + 0.1)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
-        # pyqtgraph's constructor changes the palette before this object is ready for it.
-        if getattr(self, "_ready", False) and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._apply_palette()
-        super().changeEvent(event)
-
-    def _apply_palette(self) -> None:
-        """Follow the system light/dark palette rather than pyqtgraph's fixed black background."""
-        pal = self.palette()
-        text = pal.color(QPalette.ColorRole.Text)
-        self.setBackground(pal.color(QPalette.ColorRole.Base))
-        for name in ("left", "bottom"):
-            self.getAxis(name).setPen(pg.mkPen(text))
-            self.getAxis(name).setTextPen(pg.mkPen(text))
+    def apply_palette(self) -> None:
+        _, text = self.palette_colours()
+        colour_axes((self.getAxis(name) for name in ("left", "bottom")), text)

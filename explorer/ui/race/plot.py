@@ -13,13 +13,14 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from explorer.core.race.config import RaceConfig
 from explorer.core.race.report import LABELS, RESIDUAL, SERIES, RaceResult, RaceStep
+from explorer.ui.common.axes import TidyAxis
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
+from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
 # Short: three plots share a dock's width, and a title sets its plot's least width.
 TITLES = {"loss": "training loss", "accuracy": "batch accuracy %", "stem_grad": "stem gradient (log)"}
@@ -27,13 +28,14 @@ NAMES = {RESIDUAL: "with shortcuts (residual)", "plain": "without shortcuts (pla
 LOG_SERIES = frozenset({"stem_grad"})
 SCALE = {"accuracy": 100.0}  # shown in percent
 DEFAULT_STEPS = RaceConfig().steps
+MIN_HEIGHT = 120
 
 
 def drawable(series: str, value: float) -> bool:
     return math.isfinite(value) and (value > 0 or series not in LOG_SERIES)
 
 
-class RacePlot(pg.GraphicsLayoutWidget):
+class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
     """Three plots over the step axis; one curve per network in each."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -44,10 +46,9 @@ class RacePlot(pg.GraphicsLayoutWidget):
         self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self._values: dict[tuple[str, str], list[float]] = {}
         for series in SERIES:
-            plot = self.addPlot()
+            plot = self.addPlot(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
             plot.setMenuEnabled(False)
             plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setLabel("bottom", "step")
             plot.setTitle(TITLES[series])
             plot.getAxis("left").enableAutoSIPrefix(False)
             if series in LOG_SERIES:
@@ -60,11 +61,13 @@ class RacePlot(pg.GraphicsLayoutWidget):
                     symbolBrush=colour, symbolPen=pg.mkPen(colour), name=NAMES[label],
                 )
                 self._curves[(series, label)] = item
-        self._apply_palette()
+        self.follow_palette()
         # The layout does not shrink below its titles' and axes' widths; a narrower view would clip
         # the last plot, so the widget asks for that much (the dock scrolls instead).
         least = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
-        self.setMinimumSize(math.ceil(least) + 8, 180)
+        # Short enough for a 200 px bottom dock at 1280x720 (the plots are the height left after the
+        # legend and titles); the step axis is named in the legend line, not under every plot.
+        self.setMinimumSize(math.ceil(least) + 8, MIN_HEIGHT)
         self.clear_curves()
 
     def clear_curves(self, steps: int = DEFAULT_STEPS) -> None:
@@ -103,22 +106,12 @@ class RacePlot(pg.GraphicsLayoutWidget):
 
     # -- palette ----------------------------------------------------------------------------------
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
-        if getattr(self, "plots", None) and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._apply_palette()
-        super().changeEvent(event)
-
-    def _apply_palette(self) -> None:
-        """Follow the system light/dark palette rather than pyqtgraph's fixed black background."""
-        pal = self.palette()
-        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
-        self.setBackground(base)
+    def apply_palette(self) -> None:
+        _, text = self.palette_colours()
         size = f"{self.font().pointSizeF():g}pt"
         for series, plot in self.plots.items():
             plot.setTitle(TITLES[series], color=text.name(), size=size)
-            for name in ("left", "bottom"):
-                plot.getAxis(name).setPen(pg.mkPen(text))
-                plot.getAxis(name).setTextPen(pg.mkPen(text))
+            colour_axes((plot.getAxis(name) for name in ("left", "bottom")), text)
         parts = [f'<span style="color:{CURVE_COLOURS[label == RESIDUAL]}">{CURVE_MARKS[label == RESIDUAL]}</span> {NAMES[label]}'
                  for label in LABELS]
-        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts), color=text.name(), size=size)
+        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;· per training step", color=text.name(), size=size)
