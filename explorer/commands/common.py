@@ -21,7 +21,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -33,9 +33,17 @@ from explorer.core.argtypes import (  # noqa: F401 (re-exported: the commands' a
 )
 from explorer.core.files import file_problem, folder_problem, write_atomically  # noqa: F401 (re-exported)
 from explorer.core.loading.labels import IMAGENET_CLASS_COUNT
-from explorer.core.loading.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
+from explorer.core.loading.sources import (
+    DEFAULT_SOURCE,
+    SOURCES_TEXT,
+    arch_problem,
+    is_url,
+    source_arch,
+    source_problem,
+    weight_source,
+)
 from explorer.core.network.blocks import feature_blocks, stages_of
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
+from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS, arch_title, input_size_problem
 from explorer.core.text import first_line, one_line, shown
 
 if TYPE_CHECKING:
@@ -261,3 +269,117 @@ def download_progress(command: str, source: str) -> Callable[[int, int], None]:
                   file=sys.stderr, end=end, flush=True)
 
     return show
+
+
+def progress_printer() -> Callable[[str, float], None] | None:
+    """Progress on one rewritten stderr line, only for a person watching a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(text: str, fraction: float) -> None:
+        print(f"\r\033[K[{fraction:4.0%}] {text}", end="" if fraction < 1 else "\n", file=sys.stderr, flush=True)
+
+    return show
+
+
+
+# -- the theory lab's options (signal, paths, erf): the gradient lab's common ones -----------------
+
+
+def add_theory_arguments(p: argparse.ArgumentParser, norm: str) -> None:
+    """``--arch --weights --init --norm --input --batch --size --seed --device --json``, as ``grads``
+    has them, the theory lab's initialisations included; ``norm`` is the view's default."""
+    from explorer.core.theory.config import INITS, NORMS
+
+    p.add_argument("--arch", choices=list(RESNETS), metavar="NAME", help=f"the network: {', '.join(RESNETS)} (default {DEFAULT_ARCH})")
+    p.add_argument("--weights", metavar="SOURCE", help=f"{SOURCES_TEXT}, a checkpoint file or an http(s):// URL (implies --init weights)")
+    p.add_argument("--init", choices=INITS, help="he (default), pytorch, zero-residual, skipinit, fixup (implies --norm none) or weights")
+    p.add_argument("--norm", choices=NORMS, help=f"batch statistics, frozen running statistics, or no normalisation (default {norm})")
+    p.add_argument("--input", nargs="+", metavar="noise|IMAGE", help="'noise' (seeded Gaussian, the default) or image files (the batch)")
+    p.add_argument("--batch", type=positive_int, metavar="N", help="batch size for noise input (default 2)")
+    p.add_argument("--size", type=positive_int, metavar="N", help="input height and width (default 224)")
+    p.add_argument("--seed", type=non_negative_int, metavar="S", help="seed for the initialisation and the noise (default 0)")
+    p.add_argument("--device", type=device_name, default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(_norm=norm)
+
+
+def theory_config(args: argparse.Namespace, **view: Any):  # noqa: ANN201 - a TheoryConfig
+    """The theory lab's config from the common arguments and the view's own fields; contradictions
+    are usage errors (exit 2), as in ``grads``."""
+    from explorer.core.theory.config import FIXUP_NORM, TheoryConfig, validate
+
+    parser: argparse.ArgumentParser = args._parser
+    changes: dict[str, Any] = {k: getattr(args, k) for k in ("arch", "init", "size", "seed") if getattr(args, k) is not None}
+    if args.weights is not None:
+        if changes.get("init", "weights") != "weights":
+            parser.error("--weights applies only with --init weights")
+        changes.update(init="weights", weights=args.weights)
+        if args.arch is None and weight_source(args.weights) is None:
+            changes["arch"] = None  # a file or URL holds its own member
+        elif args.arch is None:
+            changes["arch"] = source_arch(args.weights) or DEFAULT_ARCH
+    changes["norm"] = args.norm or (FIXUP_NORM if changes.get("init") == "fixup" else args._norm)
+    if args.input is not None and args.input != ["noise"]:
+        if "noise" in args.input:
+            parser.error("--input takes either 'noise' or image files, not both")
+        changes["inputs"] = tuple(args.input)
+    if args.batch is not None:
+        if changes.get("inputs"):
+            parser.error("--batch applies to noise input; with images the batch is the images")
+        changes["batch"] = args.batch
+    config = TheoryConfig(**changes, **view)
+    try:
+        validate(replace(config, size=max(config.size, MIN_INPUT_SIZE)))  # a small size is a failure (exit 1), as everywhere
+    except ValueError as exc:
+        parser.error(str(exc))
+    return config
+
+
+def theory_problem(config: Any, what: str, needed: Callable[[int, int, str], int]) -> str | None:
+    """What would make a theory run fail, found before anything is built: the size, the image files,
+    the weights, the memory (``needed(batch, size, arch)`` bytes), as one line.
+
+    Args:
+        what: the request in the user's words for a memory refusal, e.g. ``"signal"``.
+    """
+    from explorer.core.network.memory import check_fits
+
+    problem = input_size_problem(config.size, config.size)
+    if problem:
+        return f"--size {config.size}: {problem}"
+    for path in config.inputs:
+        reason = file_problem(path)
+        if reason:
+            return f"{shown(path)}: {reason}"
+    if config.init == "weights":
+        problem = source_problem(config.weights)
+        if problem:
+            return problem
+    arch = config.arch
+    if arch is None and not is_url(config.weights):  # the member a file holds decides the memory
+        from explorer.core.loading.weights import WeightsError, checkpoint_architecture
+
+        try:
+            arch = checkpoint_architecture(config.weights).spec.name
+        except WeightsError as exc:
+            return str(exc)
+    batch = len(config.inputs) or config.batch
+    try:
+        check_fits(f"{what}: batch {batch} at {config.size}x{config.size}", needed(batch, config.size, arch or DEFAULT_ARCH))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def run_theory(command: str, args: argparse.Namespace, compute: Callable[[str], Any]) -> Any:
+    """Run ``compute(device)`` for a theory command; its result, or None after one error line."""
+    from explorer.core.devices import select_device
+
+    try:
+        return compute(str(select_device(args.device)))
+    except (ValueError, RuntimeError) as exc:
+        # ValueError: weights and images (one line naming the file), an absent device, torch's own
+        # refusals (one value per channel under batch statistics); RuntimeError: out of memory.
+        error(command, str(exc).strip() or type(exc).__name__)
+        return None

@@ -10,10 +10,9 @@ failing run print one line (exit 1).
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from explorer.commands.common import (
     EXIT_FAILED,
@@ -24,6 +23,7 @@ from explorer.commands.common import (
     non_negative_int,
     output_problem,
     positive_int,
+    progress_printer,
 )
 from explorer.core.files import file_problem
 from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
@@ -128,17 +128,6 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     return config
 
 
-def _progress_printer() -> Callable[[str, float], None] | None:
-    """Progress on one rewritten stderr line, only for a person watching a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(text: str, fraction: float) -> None:
-        print(f"\r\033[K[{fraction:4.0%}] {text}", end="" if fraction < 1 else "\n", file=sys.stderr, flush=True)
-
-    return show
-
-
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, args._parser)
     problem = _input_problem(config, args)
@@ -152,10 +141,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         device = select_device(args.device)
         if args.depths:
-            comparison = run_depth_comparison(config, args.depths, str(device), _progress_printer())
+            comparison = run_depth_comparison(config, args.depths, str(device), progress_printer())
             results = list(comparison.results)
         else:
-            results = run_comparison(config, args.shortcuts, str(device), _progress_printer())
+            results = run_comparison(config, args.shortcuts, str(device), progress_printer())
     except (ValueError, RuntimeError) as exc:
         # ValueError: WeightsError and ImageError (one line naming the file), an absent device, and
         # torch's own refusals (one value per channel under batch statistics); RuntimeError: out of memory.

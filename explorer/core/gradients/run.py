@@ -24,7 +24,7 @@ from explorer.core.gradients.verdict import trend_verdict, versus_clause
 from explorer.core.network.blocks import stage_of, stages_of
 from explorer.core.network.model import ResNet
 from explorer.core.network.stages import input_size_problem
-from explorer.core.progress import Cancel, Cancelled, Progress
+from explorer.core.progress import Cancel, Cancelled, Progress, Steps
 
 # -- building a run ------------------------------------------------------------------------------
 
@@ -140,7 +140,7 @@ def run_comparison(
         raise ValueError(problem)
     _check_device(device)
     stages_per_pass = 2 * (len(stages_of(config.arch)) + 2)  # stem, 4 stages, head; forward and backward
-    progress_steps = _Steps(1 + len(variants) * stages_per_pass, progress, cancel)
+    progress_steps = Steps(1 + len(variants) * stages_per_pass, progress, cancel)
 
     progress_steps.check()
 
@@ -177,25 +177,8 @@ def _check_device(device: str) -> None:
         raise ValueError(f"device {device!r} asked for, but CUDA is not available on this machine")
 
 
-class _Steps:
-    """Counts progress steps, reports each as a fraction, and raises Cancelled when asked to stop."""
-
-    def __init__(self, total: int, progress: Progress | None, cancel: Cancel | None) -> None:
-        self.total, self.done, self.progress, self.cancel = total, 0, progress, cancel
-
-    def check(self) -> None:
-        if self.cancel is not None and self.cancel():
-            raise Cancelled(f"cancelled after {self.done} of {self.total} steps")
-
-    def __call__(self, text: str) -> None:
-        self.check()
-        self.done += 1
-        if self.progress is not None:
-            self.progress(text, self.done / self.total)
-
-
 def _one_pass(
-    model: ResNet, config: GradConfig, x: torch.Tensor, targets: torch.Tensor | None, step: _Steps
+    model: ResNet, config: GradConfig, x: torch.Tensor, targets: torch.Tensor | None, step: Steps
 ) -> GradResult:
     label = variant_label(config)
     stages = stage_modules(model)
