@@ -1,5 +1,5 @@
 """The main window: the block diagram in the centre, the inspector and classification docks on the
-right, the gradient lab, Race and Insight docks below, menus, drag-and-drop of images and model files
+right, the gradient lab, Race, Insight and Theory docks below, menus, drag-and-drop of images and model files
 anywhere, the status bar and the saved layout. The parts follow the network the classifier's
 weights belong to: loading ResNet-18 weights rebuilds the diagram, the lab's network and Insight's.
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
     from explorer.ui.insight.panel import InsightPanel
     from explorer.ui.inspector.panel import Inspector
     from explorer.ui.race.panel import RacePanel
+    from explorer.ui.theory.panel import TheoryPanel
 
 
 class MainWindow(QMainWindow):
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.gradient: GradientPanel | None = None
         self.insight: InsightPanel | None = None
         self.race: RacePanel | None = None
+        self.theory: TheoryPanel | None = None
         self._closing = False
 
         placeholder = QLabel(f"Loading {RESNETS[DEFAULT_ARCH].title}…")
@@ -75,8 +77,9 @@ class MainWindow(QMainWindow):
         self.gradient_dock = self._dock("Gradient lab", "gradient_dock")
         self.race_dock = self._dock("Race", "race_dock")
         self.insight_dock = self._dock("Insight", "insight_dock")
+        self.theory_dock = self._dock("Theory", "theory_dock")
         self.side_docks = [self.classify_dock, self.inspector_dock]
-        self.bottom_docks = [self.gradient_dock, self.race_dock, self.insight_dock]
+        self.bottom_docks = [self.gradient_dock, self.race_dock, self.insight_dock, self.theory_dock]
         window_layout.place_default(self, self.side_docks, self.bottom_docks)
         self.classify_dock.raise_()
         self.gradient_dock.raise_()
@@ -173,6 +176,7 @@ class MainWindow(QMainWindow):
         from explorer.ui.insight.panel import InsightPanel
         from explorer.ui.inspector.panel import Inspector
         from explorer.ui.race.panel import RacePanel
+        from explorer.ui.theory.panel import TheoryPanel
 
         self.classify = ClassifyPanel(self.runner)
         # The launch's weights start loading on their worker now, while the other parts are built
@@ -182,8 +186,10 @@ class MainWindow(QMainWindow):
         self.gradient = GradientPanel(self.runner, self.switches)
         self.insight = InsightPanel(self.runner)
         self.race = RacePanel(self.runner)
+        self.theory = TheoryPanel(self.runner)
         for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
-                           (self.gradient_dock, self.gradient), (self.race_dock, self.race), (self.insight_dock, self.insight)):
+                           (self.gradient_dock, self.gradient), (self.race_dock, self.race), (self.insight_dock, self.insight),
+                           (self.theory_dock, self.theory)):
             dock.setWidget(scrolling(part, horizontal=True))
 
         self.classify.status_changed.connect(self._status.setText)
@@ -200,6 +206,7 @@ class MainWindow(QMainWindow):
         self.lab_menu.addAction(self.gradient.run_action)
         self.lab_menu.addAction(self.gradient.cancel_action)
         self.lab_menu.addActions([self.race.run_action, self.race.cancel_action])
+        self.lab_menu.addActions([self.theory.run_action, self.theory.cancel_action])
         self.addAction(self.gradient.run_action)
         for action in self._parts_actions:
             action.setEnabled(True)
@@ -233,6 +240,7 @@ class MainWindow(QMainWindow):
         self.switches.reset(residual_blocks(spec.stages))
         self.diagram.set_network(spec.stages)
         self.gradient.set_network(arch)
+        self.theory.set_network(arch)
         self.setWindowTitle(f"{spec.title} · ResNet Explorer")
         self._submit_summary()
 

@@ -116,3 +116,12 @@ def test_progress_cancel_and_the_plain_network():
         run_paths(TheoryConfig(arch="resnet18", size=32), cancel=lambda: next(calls) > 20)
     with pytest.raises(ValueError, match="shortcuts must be on"):
         run_paths(TheoryConfig(arch="resnet18", size=32, shortcuts=False))
+
+
+def test_effective_lengths_are_the_shortest_run_holding_the_share():
+    from explorer.core.theory.paths import effective_lengths
+
+    totals = [0.0, 0.05, 0.45, 0.45, 0.05]
+    assert effective_lengths(totals) == (2, 3) and effective_lengths(totals, share=0.85) == (2, 3)
+    assert effective_lengths(totals, share=0.95) == (1, 3)  # as short as (2, 4): the earlier one
+    assert effective_lengths([1.0]) == (0, 0) and effective_lengths([0.5, 0.5], share=1.0) == (0, 1)

@@ -17,7 +17,7 @@ import torchvision
 
 from explorer.core.network.model import INITIALIZATIONS, ResNet
 from explorer.core.progress import Cancelled
-from explorer.core.theory import INITS, TheoryConfig, run_signal, run_signals
+from explorer.core.theory import INITS, TheoryConfig, run_signal
 from support import theory_case, torchvision_blocks, torchvision_branch
 
 SIZE = 64
@@ -85,7 +85,7 @@ def test_statistics_equal_forward_hooks_on_torchvision(case, norm):
 def test_plain_network_equals_torchvision_blocks_without_their_addition(case):
     arch, c = case
     config = TheoryConfig(arch=arch, init="weights", weights=str(c.weights), inputs=tuple(map(str, c.images)), size=SIZE, shortcuts=False)
-    residual, plain = run_signals([replace(config, shortcuts=True), config])
+    residual, plain = run_signal(replace(config, shortcuts=True)), run_signal(config)
     assert_rows_match(plain, reference(c.model, c.x, "batch", plain=True))
     assert plain.blocks[0] == residual.blocks[0]  # the stem is the same network
     assert plain.label.endswith("plain") and not residual.label.endswith("plain")

@@ -28,7 +28,7 @@ from explorer.core.theory.config import (
 
 _LAZY = {
     "Prepared": "prepare",
-    "BlockSignal": "signal", "SignalResult": "signal", "run_signal": "signal", "run_signals": "signal",
+    "BlockSignal": "signal", "SignalResult": "signal", "run_signal": "signal",
     "PathsResult": "paths", "path_subsets": "paths", "run_paths": "paths",
     "ErfResult": "erf", "run_erf": "erf",
 }

@@ -125,3 +125,4 @@ def run_erf(
         ))
         step(f"gradient of {stage}'s centre unit")
     return results
+

@@ -172,3 +172,20 @@ def run_paths(config: TheoryConfig, device: str = "cpu", progress: Progress | No
         subsets=count,
     )
 
+
+
+def effective_lengths(total_by_length: tuple[float, ...] | list[float], share: float = 0.9) -> tuple[int, int]:
+    """The shortest run of consecutive path lengths (first, last) that carries ``share`` of the total
+    gradient: Veit et al.'s "effective paths" (5 to 17 of ResNet-110's 54 blocks); the earliest such
+    run where several are as short."""
+    total = sum(total_by_length)
+    best = (0, len(total_by_length) - 1)
+    for first in range(len(total_by_length)):
+        held = 0.0
+        for last in range(first, len(total_by_length)):
+            held += total_by_length[last]
+            if held >= share * total:
+                if last - first < best[1] - best[0]:
+                    best = (first, last)
+                break
+    return best

@@ -95,3 +95,4 @@ def picture(x: torch.Tensor) -> np.ndarray:
     std = torch.tensor(IMAGENET_STD, device=x.device).view(3, 1, 1)
     rgb = (x[0].detach() * std + mean).clamp(0, 1) * 255  # (3, H, W)
     return rgb.round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+

@@ -59,25 +59,6 @@ def channel_statistics(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def run_signal(config: TheoryConfig, device: str = "cpu", progress: Progress | None = None, cancel: Cancel | None = None) -> SignalResult:
     """One forward pass of ``config``'s network with hooks on the stem, every block and every
     branch's last BN; see the module docstring. Progress after building and after every block."""
-    return run_signals([config], device, progress, cancel)[0]
-
-
-def run_signals(
-    configs: list[TheoryConfig], device: str = "cpu", progress: Progress | None = None, cancel: Cancel | None = None
-) -> list[SignalResult]:
-    """:func:`run_signal` for each config in turn (residual and plain, or two initialisations)."""
-    results = []
-    for index, config in enumerate(configs):
-
-        def scaled(text: str, fraction: float, index: int = index, label: str = config.label) -> None:
-            if progress is not None:
-                progress(f"{label}: {text}", (index + fraction) / len(configs))
-
-        results.append(_one_run(config, device, scaled, cancel))
-    return results
-
-
-def _one_run(config: TheoryConfig, device: str, progress: Progress, cancel: Cancel | None) -> SignalResult:
     prepared = prepare(config, device, progress, cancel)
     model = prepared.model
     blocks = model.blocks()
