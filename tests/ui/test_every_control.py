@@ -55,6 +55,7 @@ def window(qtbot, tmp_path, files, monkeypatch):
     qtbot.waitUntil(w.diagram.has_summary, timeout=TIMEOUT_MS)
     w.gradient.settings.set(size=32, batch=2)  # every run below stays fast
     w.race.settings.set(network="resnet18", steps=2, batch=2, size=32, device="cpu")
+    w.theory.settings.set(size=32, batch=2, samples=1)
     # The Network menu's walk loads every member: on torch, so no member is exported to an engine
     # (the engine box's own walk below still loads each engine once; tests/core/test_engines.py
     # covers the engines).
@@ -165,7 +166,7 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
 
     for expected in ("PNG image…", "SVG drawing…", "CSV table…", "Run", "Open images…", "Load a &file…", "&Reset layout",
                      "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)", "Run &race",
-                     "Cancel r&ace", "Open &model…", "Random weights (untrained)",
+                     "Cancel r&ace", "Run &theory lab", "Cancel theory r&un", "Open &model…", "Random weights (untrained)",
                      "ResNet-152 ImageNet IMAGENET1K_V2 (torchvision, 82.284% top-1)", "Fold long stages"):
         assert any(expected in text for text in done), f"{expected!r} was never triggered"
     assert "about" in window.answered and "Export the gradient lab" in window.answered and "Export the race" in window.answered

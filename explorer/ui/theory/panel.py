@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -44,7 +44,11 @@ IDLE_TEXT = "Press Run to measure the shown view."
 
 
 class TheoryPanel(QWidget):
-    """Tabs of the three views, Run/Cancel, progress and the shared knobs."""
+    """Tabs of the three views, Run/Cancel, progress and the shared knobs. Emits ``view_shown(str)``
+    with the view whose new results are drawn, ``run_failed(str)`` with a failure's line."""
+
+    view_shown = Signal(str)
+    run_failed = Signal(str)
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -199,11 +203,13 @@ class TheoryPanel(QWidget):
         self.progress_bar.setValue(1000)
         self._say(f"Finished in {time.monotonic() - self._started:.1f} s.")
         {"signal": self._show_signal, "paths": self._show_paths, "erf": self._show_erf}[view](results)
+        self.view_shown.emit(view)
 
     def _on_run_errored(self, message: str) -> None:
         self.cancel_button.setEnabled(False)
         self.progress_bar.setValue(0)
         self._say(f"Run failed: {message}")
+        self.run_failed.emit(message)
 
     # -- rendering ------------------------------------------------------------------------------------------
 
