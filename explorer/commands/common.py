@@ -336,6 +336,21 @@ def theory_config(args: argparse.Namespace, **view: Any):  # noqa: ANN201 - a Th
     return config
 
 
+def lab_inputs_problem(config: Any) -> str | None:
+    """The size, the image files and the weights of a lab run (``grads``' GradConfig, the theory
+    lab's TheoryConfig), checked before anything is built: one line, or None."""
+    problem = input_size_problem(config.size, config.size)
+    if problem:
+        return f"--size {config.size}: {problem}"
+    for path in config.inputs:
+        reason = file_problem(path)
+        if reason:
+            return f"{shown(path)}: {reason}"
+    if config.init == "weights" and config.weights:
+        return source_problem(config.weights)
+    return None
+
+
 def theory_problem(config: Any, what: str, needed: Callable[[int, int, str], int]) -> str | None:
     """What would make a theory run fail, found before anything is built: the size, the image files,
     the weights, the memory (``needed(batch, size, arch)`` bytes), as one line.
@@ -345,17 +360,9 @@ def theory_problem(config: Any, what: str, needed: Callable[[int, int, str], int
     """
     from explorer.core.network.memory import check_fits
 
-    problem = input_size_problem(config.size, config.size)
+    problem = lab_inputs_problem(config)
     if problem:
-        return f"--size {config.size}: {problem}"
-    for path in config.inputs:
-        reason = file_problem(path)
-        if reason:
-            return f"{shown(path)}: {reason}"
-    if config.init == "weights":
-        problem = source_problem(config.weights)
-        if problem:
-            return problem
+        return problem
     arch = config.arch
     if arch is None and not is_url(config.weights):  # the member a file holds decides the memory
         from explorer.core.loading.weights import WeightsError, checkpoint_architecture

@@ -20,18 +20,18 @@ from explorer.commands.common import (
     device_name,
     error,
     json_text,
+    lab_inputs_problem,
     non_negative_int,
     output_problem,
     positive_int,
     progress_printer,
 )
-from explorer.core.files import file_problem
 from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
 from explorer.core.gradients.presets import PRESETS
-from explorer.core.loading.sources import default_weights, source_arch, source_problem
+from explorer.core.loading.sources import default_weights, source_arch
 from explorer.core.network.blocks import residual_blocks, stages_of
 from explorer.core.network.memory import check_fits, training_bytes
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title, input_size_problem
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
 from explorer.core.text import shown
 
 if TYPE_CHECKING:
@@ -185,17 +185,9 @@ def format_depths(comparison) -> str:  # noqa: ANN001 - a DepthComparison
 def _input_problem(config: GradConfig, args: argparse.Namespace) -> str | None:
     """What would make the run fail, found before anything is built: the size, the image files, the
     weights, the CSV's folder, the memory."""
-    problem = input_size_problem(config.size, config.size)
+    problem = lab_inputs_problem(config)
     if problem:
-        return f"--size {config.size}: {problem}"
-    for path in config.inputs:
-        reason = file_problem(path)
-        if reason:
-            return f"{shown(path)}: {reason}"
-    if config.init == "weights" and config.weights:
-        problem = source_problem(config.weights)
-        if problem:
-            return problem
+        return problem
     if args.csv:
         problem = output_problem(args.csv)
         if problem:

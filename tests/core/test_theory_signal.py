@@ -123,7 +123,7 @@ def test_fixup_scales_the_branches_and_zeroes_their_last_layer_and_the_fc(arch):
     blocks = he.blocks()
     m = 2 if arch == "resnet18" else 3
     scale = len(blocks) ** (-1 / (2 * m - 2))  # Zhang et al. 2019: L^(-1/(2m-2))
-    for name, block in blocks.items():
+    for name in blocks:
         convs = [f"{name}.conv{i}.weight" for i in range(1, m + 1)]
         for key in convs[:-1]:
             torch.testing.assert_close(fixup.state_dict()[key], he.state_dict()[key] * scale, rtol=1e-6, atol=0)

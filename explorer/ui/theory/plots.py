@@ -54,7 +54,7 @@ class PlotRow(pg.GraphicsLayoutWidget):
         self.nextRow()
         self.titles = tuple(titles)
         self.plots: list[pg.PlotItem] = []
-        for title, log in zip(titles, logs):
+        for log in logs:
             plot = self.addPlot(axisItems={"left": DecadeAxis("left")} if log else None)
             plot.setMenuEnabled(False)
             plot.showGrid(x=False, y=True, alpha=0.25)
