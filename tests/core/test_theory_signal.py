@@ -108,11 +108,12 @@ def test_the_lab_offers_every_initialisation_of_the_model_and_loaded_weights():
 
 @pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
 def test_zero_residual_is_torchvisions_zero_init_residual(arch):
-    ours = ResNet(arch, init="zero-residual", seed=0).state_dict()
+    model = ResNet(arch, init="zero-residual", seed=0)
+    ours = model.state_dict()
     theirs = getattr(torchvision.models, arch)(zero_init_residual=True).state_dict()
     assert ours.keys() == theirs.keys()
     zeros = lambda state: {k for k, v in state.items() if k.endswith(".weight") and not v.any()}  # noqa: E731
-    assert zeros(ours) == zeros(theirs) and len(zeros(ours)) == len(ResNet(arch).blocks())
+    assert zeros(ours) == zeros(theirs) and len(zeros(ours)) == len(model.blocks())
     he = ResNet(arch, init="he", seed=0).state_dict()
     assert all(torch.equal(ours[k], he[k]) for k in ours if k not in zeros(ours))
 

@@ -1,6 +1,6 @@
 """The ERF view (Luo et al. 2016, Fig. 1 and 3): for each stage, the effective receptive field of its
 centre unit overlaid on the input picture, with the theoretical receptive field's square (dashed where
-it reaches past the picture, which it soon does) and the disc holding 95% of the map's mass; one row
+it reaches past the picture, which it soon does, and cut at its edge) and the disc holding 95% of the map's mass; one row
 per run, the chosen network's and the same network's with random weights.
 
 UI layer (pyqtgraph), drawing the plain ``ErfResult`` values handed to it.
@@ -51,7 +51,8 @@ class ErfView(pg.GraphicsLayoutWidget):
         self._draw()
 
     def fields(self) -> list[list[tuple[float, float, float, float]]]:
-        """The theoretical squares drawn, per row and stage, as (x, y, width, height): what the user sees."""
+        """The theoretical squares drawn (cut at the picture's edge), per cell, as (x, y, width,
+        height): what the user sees."""
         return [[(r.x(), r.y(), r.width(), r.height()) for r in (i.rect() for i in cell.items if isinstance(i, QGraphicsRectItem))]
                 for cell in self.cells]
 
@@ -87,9 +88,11 @@ class ErfView(pg.GraphicsLayoutWidget):
         cell.addItem(image)
         height, width = result.size
         top, left, bottom, right = result.box()
+        picture = QRectF(0, 0, width, height)
         field = QRectF(left, top, right - left + 1, bottom - top + 1)
-        square = QGraphicsRectItem(field)
-        past = not QRectF(0, 0, width, height).contains(field)
+        # Past the picture the square is cut at its edge and dashed: nothing outside was measured.
+        square = QGraphicsRectItem(field.intersected(picture))
+        past = not picture.contains(field)
         square.setPen(pg.mkPen(FIELD_COLOUR, width=2, style=Qt.PenStyle.DashLine if past else Qt.PenStyle.SolidLine))
         cell.addItem(square)
         row, col = result.centroid
@@ -97,7 +100,7 @@ class ErfView(pg.GraphicsLayoutWidget):
         disc = QGraphicsEllipseItem(QRectF(col + 0.5 - r, row + 0.5 - r, 2 * r, 2 * r))
         disc.setPen(pg.mkPen(DISC_COLOUR, width=1, style=Qt.PenStyle.DotLine))
         cell.addItem(disc)
-        view.setRange(QRectF(0, 0, width, height), padding=0.02)
+        view.setRange(picture, padding=0.02)
         return cell
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802

@@ -19,11 +19,12 @@ from explorer.ui.common import dialogs
 from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
 from explorer.ui.theory.settings import INPUTS, LIMITS, TheorySettings
 
+# Short: the form shares a narrow column; the tooltips say more.
 INIT_WORDS = {
-    "he": "He (Kaiming normal)", "pytorch": "PyTorch default", "zero-residual": "zero-residual (last BN at 0)",
-    "skipinit": "SkipInit (scalar at 0)", "fixup": "Fixup (no BN)", "weights": "loaded weights",
+    "he": "He", "pytorch": "PyTorch", "zero-residual": "zero-residual", "skipinit": "SkipInit", "fixup": "Fixup",
+    "weights": "loaded weights",
 }
-NORM_WORDS = {"batch": "batch statistics", "frozen": "frozen running statistics", "none": "none (no BN)"}
+NORM_WORDS = {"batch": "batch stats", "frozen": "frozen stats", "none": "none"}
 INPUT_WORDS = {"noise": "seeded noise", "images": "images"}
 ARCH_WORDS = {name: spec.title for name, spec in RESNETS.items()}
 
@@ -45,9 +46,11 @@ class TheoryForm(QWidget):
         self.arch_box.setToolTip("The network the lab runs (the window's network, unless you choose another)")
         self.device_box = choice_box(settings.devices)
         self.init_box = choice_box(INITS, INIT_WORDS)
-        self.init_box.setToolTip("Initialisation: random (five ways, three of them start every residual branch at zero) or loaded weights")
+        self.init_box.setToolTip("Initialisation: He (Kaiming normal), PyTorch's default, or He with every residual branch "
+                                 "starting at zero: zero-residual (its last BN at 0), SkipInit (a scalar at 0), Fixup "
+                                 "(no BN, scaled branches); or loaded weights")
         self.norm_box = choice_box(NORMS, NORM_WORDS)
-        self.norm_box.setToolTip("Normalisation: batch statistics, the running statistics, or none")
+        self.norm_box.setToolTip("Normalisation: batch statistics, frozen running statistics, or none (no BN)")
         self.weights_box = QComboBox()
         self.weights_box.setEditable(True)
         self.weights_box.addItems(weights_choices(settings.values.arch))

@@ -81,7 +81,8 @@ class TheoryPanel(QWidget):
         for rows in (
             [("Compare", self.compare_box), ("with", self.second_init_box)],
             [("Samples per length", self.samples_spin)],
-            [wrapping_label("Each stage's centre unit; below it, the same network with random weights (He).", selectable=False)],
+            [wrapping_label("Each stage's centre unit; a second row shows the same network with random (He) weights "
+                            "when other weights are chosen.", selectable=False)],
         ):
             page = QWidget()
             form = QFormLayout(page)

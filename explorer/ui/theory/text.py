@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from explorer.core.network.stages import arch_title
-from explorer.core.theory.config import TheoryConfig
+from explorer.core.theory.config import EXACT_BLOCKS, TheoryConfig
 from explorer.core.theory.erf import ErfResult
 from explorer.core.theory.paths import PathsResult, effective_lengths
 
@@ -47,7 +47,7 @@ def paths_notes(result: PathsResult, skipped: int) -> str:
         how = f"All {2**n} paths of the {n} blocks; their gradients add up to the input gradient within {result.identity_error:.1e} (relative L2)."
     else:
         how = (f"{n} blocks, {2**n:,} paths: {result.config.samples} random subsets per length "
-               f"({result.subsets} paths); beyond {n} blocks every subset would take too long.")
+               f"({result.subsets} paths): beyond {EXACT_BLOCKS} blocks every subset would take too long.")
     first, last = effective_lengths(result.total_by_length)
     where = f" Paths of length {first} to {last} carry 90% of the total gradient; the paths average length {n / 2:g}."
     missing = f" {skipped} length(s) carry no gradient and are not drawn on the log axis." if skipped else ""
@@ -67,5 +67,5 @@ def erf_notes(rows: Sequence[tuple[str, Sequence[ErfResult]]]) -> str:
     if any(results[0].config.norm == "batch" for _, results in rows):
         lines.append("Batch statistics let every pixel move every unit through the batch's mean and variance, so the map "
                      "reaches past the square; frozen statistics show the receptive field alone.")
-    lines.append("Cyan: the theoretical receptive field (dashed where it reaches past the picture); dotted: the 95% disc.")
+    lines.append("Cyan: the theoretical receptive field (dashed, and cut at the edge, where it reaches past the picture); dotted: the 95% disc.")
     return " ".join(lines)
