@@ -3,9 +3,10 @@
 
 Runs each tab of the real panel the way a user would (Run pressed, the worker's results drawn) on
 ResNet-50 with random weights at the command line's defaults (224 px, seed 0; the ERF tab on the
-bundled photos with frozen statistics) and saves docs/theory_signal.png, theory_signal_inits.png,
-theory_paths.png and theory_erf.png. ``--weights`` names a checkpoint or an ImageNet source for the
-ERF tab's first row (nothing is downloaded unless you ask for it).
+bundled photos with frozen statistics, zero-residual against He, or ``--weights`` against He) and saves
+docs/theory_signal.png, theory_signal_inits.png, theory_paths.png and theory_erf.png. ``--weights``
+names a checkpoint or an ImageNet source for the ERF tab's first row (nothing is downloaded unless
+you ask for it).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def main() -> int:
     panel.settings.set(compare="init", second_init="fixup")
     shoot("signal", "theory_signal_inits.png")
     shoot("paths", "theory_paths.png")
-    changes = {"norm": "frozen", "inputs": "images", "images": tuple(str(p) for p in sample_images()[:2])}
+    changes = {"norm": "frozen", "inputs": "images", "images": tuple(str(p) for p in sample_images()[:2]), "init": "zero-residual"}
     if args.weights:
         changes.update(init="weights", weights=args.weights)
     panel.settings.set(**changes)
