@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from explorer.core.samples import sample_images
+from explorer.core.theory.config import VIEWS
 from explorer.ui.app import create_application
 from explorer.ui.jobs import JobRunner
-from explorer.ui.theory.panel import VIEWS, TheoryPanel
+from explorer.ui.theory.panel import TheoryPanel
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (1500, 440)  # a bottom dock made taller, as a person would drag it

@@ -14,7 +14,8 @@ from PySide6.QtCore import Qt
 
 from explorer.core.theory import TheoryConfig, run_erf, run_paths, run_signal
 from explorer.ui.common import dialogs
-from explorer.ui.theory.panel import VIEWS, TheoryPanel
+from explorer.core.theory.config import VIEWS
+from explorer.ui.theory.panel import TheoryPanel
 from explorer.ui.theory.settings import TheorySettings
 from support import checkpoint, pattern_image
 

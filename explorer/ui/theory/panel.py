@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.devices import available_devices
+from explorer.core.theory.config import VIEWS
 from explorer.ui.common.widgets import choice_box, row, scrolling, spin, wrapping_label
 from explorer.ui.jobs import JobRunner, LatestJob
 from explorer.ui.theory.erf_view import ErfView
@@ -37,7 +38,6 @@ from explorer.ui.theory.signal_plot import SignalPlot
 from explorer.ui.theory.text import conditions, erf_notes, paths_notes, run_name, signal_notes
 
 LANE = "theory"
-VIEWS = ("signal", "paths", "erf")
 TAB_TITLES = {"signal": "&Signal propagation", "paths": "&Paths", "erf": "&Effective receptive field"}
 COMPARE_WORDS = {"plain": "residual vs plain (shortcuts off)", "init": "the initialisation vs another"}
 IDLE_TEXT = "Press Run to measure the shown view."
