@@ -1,4 +1,4 @@
-"""Command-line front end: ``resnet-explorer gui|summary|classify|grads|cam|lesion|activations|race|bench``.
+"""Command-line front end: ``resnet-explorer gui|summary|classify|grads|signal|paths|erf|cam|lesion|activations|race|bench``.
 
 Bare ``resnet-explorer`` and ``resnet-explorer [GUI OPTIONS] IMAGE...`` open the window (GUI options
 before or after the paths); an argument that is neither a command nor an existing path is a usage
@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser, every subcommand included; imports no torch."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Explore ResNet-50 and the rest of the ResNet family (--arch): architecture summary, classification, gradient lab, Grad-CAM, lesions, "
-        "activations, benchmarks. With no command (or only image paths and GUI options) the desktop app opens.",
+        description="Explore ResNet-50 and the rest of the ResNet family (--arch): architecture summary, classification, gradient lab, "
+        "theory lab (signal propagation, paths, effective receptive field), Grad-CAM, lesions, activations, benchmarks. With no command (or only image paths and GUI options) the desktop app opens.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

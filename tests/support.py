@@ -499,3 +499,47 @@ def prediction(labels: list[str], probs: list[float], trained: bool = True):  # 
 
     top = tuple(TopClass(index, label, prob) for index, (label, prob) in enumerate(zip(labels, probs)))
     return Prediction("made.png", top, "cpu", 1.0, trained)
+
+
+# -- The theory lab: torchvision's networks with their inputs, prepared independently ----------------
+
+
+@dataclass(frozen=True)
+class TheoryCase:
+    """torchvision's network (lively BN statistics, eval mode), its weights saved as a checkpoint for
+    ours to load, two pictures, and the batch torchvision's own transforms make of them."""
+
+    model: torch.nn.Module
+    weights: Path
+    images: tuple[Path, ...]
+    x: torch.Tensor  # (2, 3, size, size)
+
+
+def theory_case(folder: Path, arch: str, size: int = 64, seed: int = 0) -> TheoryCase:
+    """The images are prepared as the theory lab documents it for a checkpoint file (torchvision's
+    256/224 ratio): ``Resize(round(size * 256 / 224)) -> CenterCrop(size) -> ToTensor -> Normalize``."""
+    import torchvision
+    import torchvision.transforms as T
+
+    from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = enliven(getattr(torchvision.models, arch)(), seed)
+    weights = checkpoint(folder / f"{arch}-{seed}.pth", model)
+    images = tuple(pattern_image(folder / f"picture{i}.png", (90, 70), seed=i) for i in range(2))
+    transform = T.Compose([T.Resize(round(size * 256 / 224)), T.CenterCrop(size), T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    x = torch.stack([transform(Image.open(p).convert("RGB")) for p in images])
+    return TheoryCase(model, weights, images, x)
+
+
+def torchvision_branch(block: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The residual branch of a torchvision BasicBlock or Bottleneck, up to its last BN (before the add)."""
+    out = block.relu(block.bn1(block.conv1(x)))
+    if hasattr(block, "conv3"):
+        out = block.relu(block.bn2(block.conv2(out)))
+        return block.bn3(block.conv3(out))
+    return block.bn2(block.conv2(out))
+
+
+def torchvision_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
+    return [block for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for block in layer]

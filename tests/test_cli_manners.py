@@ -16,7 +16,7 @@ import pytest
 from explorer.cli import build_parser, command_names, command_parsers, main
 from explorer.commands import common, gui
 from explorer.core.network import memory
-from explorer.core.network.model import ResNet50
+from explorer.core.network.model import ResNet
 from support import checkpoint, one_error_line, photo, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def no_model(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a model was built before the inputs were checked")
 
-    monkeypatch.setattr(ResNet50, "__init__", refuse)
+    monkeypatch.setattr(ResNet, "__init__", refuse)  # every member, ResNet50 included
 
 
 @pytest.mark.parametrize("argv, name", [
@@ -107,6 +107,9 @@ def no_model(monkeypatch):
     (["grads", "--input", "{missing}"], "missing.jpg"),
     (["grads", "--weights", "{missing}"], "missing.jpg"),
     (["grads", "--csv", "{tmp}/no/such/folder/g.csv"], "g.csv"),
+    (["signal", "--input", "{missing}"], "missing.jpg"),
+    (["paths", "--weights", "{missing}"], "missing.jpg"),
+    (["erf", "--input", "{photo}", "{missing}"], "missing.jpg"),
     (["classify", "{photo}", "--weights", "ftp://example.org/w.pth"], "ftp://example.org/w.pth"),
 ])
 def test_inputs_are_checked_before_any_model_is_built(tmp_path, capsys, no_model, argv, name):
@@ -116,10 +119,11 @@ def test_inputs_are_checked_before_any_model_is_built(tmp_path, capsys, no_model
     one_error_line(err, name)
 
 
-@pytest.mark.parametrize("command", ["classify", "cam", "lesion", "activations", "grads", "bench"])
+@pytest.mark.parametrize("command", ["classify", "cam", "lesion", "activations", "grads", "signal", "paths", "erf", "bench"])
 def test_a_device_this_machine_lacks_fails_the_same_way_in_every_command(tmp_path, capsys, command):
     image = photo(tmp_path / "p.png")
-    argv = {"grads": ["grads", "--size", "32"], "bench": ["bench"]}.get(command, [command, image, "--weights", "random"])
+    lab = {name: [name, "--size", "32"] for name in ("grads", "signal", "paths", "erf")}
+    argv = {**lab, "bench": ["bench"]}.get(command, [command, image, "--weights", "random"])
     code, _, err = run_cli(capsys, *argv, "--device", "cuda:99")
     assert code == common.EXIT_FAILED
     one_error_line(err, f"resnet-explorer {command}: error: ", "cuda:99")
@@ -131,6 +135,9 @@ def test_a_device_this_machine_lacks_fails_the_same_way_in_every_command(tmp_pat
 @pytest.mark.parametrize("argv", [
     ["summary", "--input-size", "16", "224"],
     ["grads", "--size", "8"],
+    ["signal", "--size", "8"],
+    ["paths", "--size", "31"],
+    ["erf", "--size", "16"],
     ["classify", "{photo}", "--crop", "16", "--weights", "random"],
     ["bench", "--suite", "grads", "--grads-size", "16"],
     ["bench", "--suite", "lesion", "--lesion-size", "31"],
@@ -147,6 +154,9 @@ def test_one_minimum_input_size_for_every_command(tmp_path, capsys, no_model, ar
     (["summary", "--num-classes", "1000000000"], "1000000000 classes"),
     (["classify", "{photo}", "--resize", "20000", "--crop", "20000"], "--resize 20000 --crop 20000"),
     (["grads", "--batch", "400"], "batch 400 at 224x224"),
+    (["signal", "--batch", "4000"], "signal: batch 4000 at 224x224"),
+    (["paths", "--batch", "200"], "paths: batch 200 at 224x224"),
+    (["erf", "--batch", "400"], "erf: batch 400 at 224x224"),
     (["bench", "--batch", "100000"], "--batch 100000"),
     (["bench", "--suite", "grads", "--grads-batch", "400"], "--grads-batch 400"),
 ])

@@ -24,13 +24,14 @@ EXIT_INTERRUPTED = 130
 
 GUI = "gui"  # the default command
 # These come first in --help, the rest follow alphabetically.
-_ORDER = (GUI, "summary", "classify", "grads", "cam", "lesion", "activations", "bench")
-_SHARED = "common"  # the module the commands share, not a command
+_ORDER = (GUI, "summary", "classify", "grads", "signal", "paths", "erf", "cam", "lesion", "activations", "bench")
+_SHARED = "common"  # the module every command shares, not a command; so is any named "_*"
 
 
 def command_names() -> list[str]:
-    """Every subcommand, in --help order: the modules of this package except ``common``."""
-    names = {m.name for m in pkgutil.iter_modules(__path__) if m.name != _SHARED}
+    """Every subcommand, in --help order: the modules of this package except the shared ones
+    (``common``, and those whose name starts with an underscore)."""
+    names = {m.name for m in pkgutil.iter_modules(__path__) if m.name != _SHARED and not m.name.startswith("_")}
     return sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
 
 

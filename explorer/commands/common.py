@@ -30,9 +30,15 @@ from explorer.core.argtypes import (  # noqa: F401 (re-exported: the commands' a
 )
 from explorer.core.files import OutputError, file_problem, output_problem, write_atomically  # noqa: F401 (re-exported)
 from explorer.core.loading.labels import IMAGENET_CLASS_COUNT
-from explorer.core.loading.sources import DEFAULT_SOURCE, SOURCES_TEXT, arch_problem, source_problem, weight_source
+from explorer.core.loading.sources import (
+    DEFAULT_SOURCE,
+    SOURCES_TEXT,
+    arch_problem,
+    source_problem,
+    weight_source,
+)
 from explorer.core.network.blocks import feature_blocks, stages_of
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title, input_size_problem
 from explorer.core.text import first_line, one_line, os_reason, shown
 
 if TYPE_CHECKING:
@@ -346,3 +352,29 @@ def download_progress(command: str, source: str) -> Callable[[int, int], None]:
                   file=sys.stderr, end=end, flush=True)
 
     return show
+
+
+def progress_printer() -> Callable[[str, float], None] | None:
+    """Progress on one rewritten stderr line, only for a person watching a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(text: str, fraction: float) -> None:
+        print(f"\r\033[K[{fraction:4.0%}] {text}", end="" if fraction < 1 else "\n", file=sys.stderr, flush=True)
+
+    return show
+
+
+def lab_inputs_problem(config: Any) -> str | None:
+    """The size, the image files and the weights of a lab run (``grads``' GradConfig, the theory
+    lab's TheoryConfig), checked before anything is built: one line, or None."""
+    problem = input_size_problem(config.size, config.size)
+    if problem:
+        return f"--size {config.size}: {problem}"
+    for path in config.inputs:
+        reason = file_problem(path)
+        if reason:
+            return f"{shown(path)}: {reason}"
+    if config.init == "weights" and config.weights:
+        return source_problem(config.weights)
+    return None

@@ -10,10 +10,9 @@ failing run print one line (exit 1).
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from explorer.commands.common import (
     EXIT_FAILED,
@@ -21,19 +20,19 @@ from explorer.commands.common import (
     OutputError,
     device_name,
     error,
+    lab_inputs_problem,
+    print_json,
     non_negative_int,
     output_problem,
     positive_int,
-    print_json,
+    progress_printer,
 )
-from explorer.core.files import file_problem
 from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
 from explorer.core.gradients.presets import PRESETS
-from explorer.core.loading.sources import default_weights, source_arch, source_problem
+from explorer.core.loading.sources import default_weights, source_arch
 from explorer.core.network.blocks import residual_blocks, stages_of
 from explorer.core.network.memory import check_fits, training_bytes
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title, input_size_problem
-from explorer.core.text import shown
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
 
 if TYPE_CHECKING:
     from explorer.core.gradients import GradResult
@@ -129,17 +128,6 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     return config
 
 
-def _progress_printer() -> Callable[[str, float], None] | None:
-    """Progress on one rewritten stderr line, only for a person watching a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(text: str, fraction: float) -> None:
-        print(f"\r\033[K[{fraction:4.0%}] {text}", end="" if fraction < 1 else "\n", file=sys.stderr, flush=True)
-
-    return show
-
-
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, args._parser)
     problem = _input_problem(config, args)
@@ -153,10 +141,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         device = select_device(args.device)
         if args.depths:
-            comparison = run_depth_comparison(config, args.depths, str(device), _progress_printer())
+            comparison = run_depth_comparison(config, args.depths, str(device), progress_printer())
             results = list(comparison.results)
         else:
-            results = run_comparison(config, args.shortcuts, str(device), _progress_printer())
+            results = run_comparison(config, args.shortcuts, str(device), progress_printer())
     except (ValueError, RuntimeError) as exc:
         # ValueError: WeightsError and ImageError (one line naming the file), an absent device, and
         # torch's own refusals (one value per channel under batch statistics); RuntimeError: out of memory.
@@ -197,17 +185,9 @@ def format_depths(comparison) -> str:  # noqa: ANN001 - a DepthComparison
 def _input_problem(config: GradConfig, args: argparse.Namespace) -> str | None:
     """What would make the run fail, found before anything is built: the size, the image files, the
     weights, the CSV's folder, the memory."""
-    problem = input_size_problem(config.size, config.size)
+    problem = lab_inputs_problem(config)
     if problem:
-        return f"--size {config.size}: {problem}"
-    for path in config.inputs:
-        reason = file_problem(path)
-        if reason:
-            return f"{shown(path)}: {reason}"
-    if config.init == "weights" and config.weights:
-        problem = source_problem(config.weights)
-        if problem:
-            return problem
+        return problem
     if args.csv:
         problem = output_problem(args.csv)
         if problem:

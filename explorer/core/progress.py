@@ -19,3 +19,21 @@ def check(cancel: Cancel | None, what: str) -> None:
     """Raise :class:`Cancelled` (``"<what> cancelled"``) if ``cancel`` says so."""
     if cancel is not None and cancel():
         raise Cancelled(f"{what} cancelled")
+
+
+class Steps:
+    """A long call's steps: each call reports ``text`` and the fraction done, and raises
+    :class:`Cancelled` first when ``cancel`` says so; :meth:`check` only polls."""
+
+    def __init__(self, total: int, progress: Progress | None, cancel: Cancel | None) -> None:
+        self.total, self.done, self.progress, self.cancel = total, 0, progress, cancel
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled(f"cancelled after {self.done} of {self.total} steps")
+
+    def __call__(self, text: str) -> None:
+        self.check()
+        self.done += 1
+        if self.progress is not None:
+            self.progress(text, min(1.0, self.done / self.total))

@@ -1,5 +1,5 @@
 """The main window: the block diagram in the centre, the inspector and classification docks on the
-right, the gradient lab, Race and Insight docks below, menus, drag-and-drop of images and model files
+right, the gradient lab, Race, Insight and Theory docks below, menus, drag-and-drop of images and model files
 anywhere, the status bar and the saved layout. The parts follow the network the classifier's
 weights belong to: loading ResNet-18 weights rebuilds the diagram, the lab's network and Insight's.
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # imported for real in build_parts, after the window is on sc
     from explorer.ui.insight.panel import InsightPanel
     from explorer.ui.inspector.panel import Inspector
     from explorer.ui.race.panel import RacePanel
+    from explorer.ui.theory.panel import TheoryPanel
 
 
 QUIT_WAIT_MS = 1000  # how long closing waits for the workers to stop
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.gradient: GradientPanel | None = None
         self.insight: InsightPanel | None = None
         self.race: RacePanel | None = None
+        self.theory: TheoryPanel | None = None
         self._closing = False
 
         placeholder = QLabel(f"Loading {RESNETS[DEFAULT_ARCH].title}…")
@@ -79,8 +81,9 @@ class MainWindow(QMainWindow):
         self.gradient_dock = self._dock("Gradient lab", "gradient_dock")
         self.race_dock = self._dock("Race", "race_dock")
         self.insight_dock = self._dock("Insight", "insight_dock")
+        self.theory_dock = self._dock("Theory", "theory_dock")
         self.side_docks = [self.classify_dock, self.inspector_dock]
-        self.bottom_docks = [self.gradient_dock, self.race_dock, self.insight_dock]
+        self.bottom_docks = [self.gradient_dock, self.race_dock, self.insight_dock, self.theory_dock]
         window_layout.place_default(self, self.side_docks, self.bottom_docks)
         self.classify_dock.raise_()
         self.gradient_dock.raise_()
@@ -142,6 +145,7 @@ class MainWindow(QMainWindow):
         from explorer.ui.insight.panel import InsightPanel
         from explorer.ui.inspector.panel import Inspector
         from explorer.ui.race.panel import RacePanel
+        from explorer.ui.theory.panel import TheoryPanel
 
         self.classify = ClassifyPanel(self.runner)
         # The launch's weights start loading on their worker now, while the other parts are built
@@ -151,8 +155,10 @@ class MainWindow(QMainWindow):
         self.gradient = GradientPanel(self.runner, self.switches)
         self.insight = InsightPanel(self.runner)
         self.race = RacePanel(self.runner)
+        self.theory = TheoryPanel(self.runner)
         for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
-                           (self.gradient_dock, self.gradient), (self.race_dock, self.race), (self.insight_dock, self.insight)):
+                           (self.gradient_dock, self.gradient), (self.race_dock, self.race), (self.insight_dock, self.insight),
+                           (self.theory_dock, self.theory)):
             dock.setWidget(scrolling(part, horizontal=True))
 
         self.classify.status_changed.connect(self._status.setText)
@@ -163,7 +169,7 @@ class MainWindow(QMainWindow):
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
         self.insight.block_chosen.connect(self._on_insight_block_chosen)
 
-        self.menus.add_parts(self.classify.weights_menu, self.gradient.actions, self.race.actions)
+        self.menus.add_parts(self.classify.weights_menu, self.gradient.actions, self.race.actions, self.theory.actions)
 
         self.gradient.restore_settings(self.settings)
         # Once the new parts are laid out: a check (or a resize of the docks) before that is skewed.
@@ -196,6 +202,7 @@ class MainWindow(QMainWindow):
         self.diagram.set_network(spec.stages)
         self.gradient.set_network(arch)
         self.insight.set_gradient_results([])
+        self.theory.set_network(arch)
         self.setWindowTitle(f"{spec.title} · ResNet Explorer")
         self._submit_summary()
 

@@ -26,6 +26,7 @@ PART_MODULES = (
     "explorer.ui.insight.panel",
     "explorer.ui.inspector.panel",
     "explorer.ui.race.panel",
+    "explorer.ui.theory.panel",
 )
 
 

@@ -91,15 +91,18 @@ class WindowMenus:
         self.view_menu.addActions(list(diagram_actions))
         self.tables.append(diagram_actions)
 
-    def add_parts(self, weights_menu: QMenu, lab: Actions, race: Actions) -> None:
-        """The classifier's Weights menu in its place, the lab's and the race's actions under Lab."""
+    def add_parts(self, weights_menu: QMenu, lab: Actions, race: Actions, theory: Actions) -> None:
+        """The classifier's Weights menu in its place, the lab's, the race's and the theory lab's
+        actions under Lab."""
         bar = self.w.menuBar()
         bar.insertMenu(self.weights_placeholder.menuAction(), weights_menu)
         bar.removeAction(self.weights_placeholder.menuAction())
         self.lab_menu.addActions([lab["lab.run"], lab["lab.cancel"]])
         self.lab_menu.addSeparator()
         self.lab_menu.addActions([race["race.run"], race["race.cancel"]])
-        self.tables += [lab, race]
+        self.lab_menu.addSeparator()
+        self.lab_menu.addActions([theory["theory.run"], theory["theory.cancel"]])
+        self.tables += [lab, race, theory]
         for entry in self._model_entries:
             entry.setEnabled(True)
         # The File menu's export follows the lab's own (one predicate, two entries).

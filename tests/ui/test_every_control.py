@@ -52,6 +52,7 @@ def window(qtbot, tmp_path, files, monkeypatch):
     w = open_window(qtbot, tmp_path / "settings.ini", TIMEOUT_MS)
     w.gradient.settings.set(size=32, batch=2)  # every run below stays fast
     w.race.settings.set(network="resnet18", steps=2, batch=2, size=32, device="cpu")
+    w.theory.settings.set(size=32, batch=2, samples=1)
     # The Network menu's walk loads every member: on torch, so no member is exported to an engine
     # (the engine box's own walk below still loads each engine once; tests/core/test_engines.py
     # covers the engines).
@@ -172,7 +173,7 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
 
     for expected in ("PNG image…", "SVG drawing…", "CSV table…", "Run", "Open images…", "Load a &file…", "&Reset layout",
                      "&About ResNet Explorer", "&Run gradient lab", "Shortcut connection (gradient lab)", "Run &race",
-                     "Open &model…", "Random weights (untrained)",
+                     "Run &theory lab", "Open &model…", "Random weights (untrained)",
                      "ResNet-152 ImageNet IMAGENET1K_V2 (torchvision, 82.284% top-1)"):
         assert any(expected in text for text in done), f"{expected!r} was never triggered"
     assert "about" in window.answered and "Export the gradient lab" in window.answered and "Export the race" in window.answered
@@ -183,7 +184,7 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
     for table in window.menus.tables:
         for action_id in table.specs:
             if action_id not in window.triggered and action_id != "file.quit":
-                {"lab.cancel": window.gradient.run, "race.cancel": window.race.run,
+                {"lab.cancel": window.gradient.run, "race.cancel": window.race.run, "theory.cancel": window.theory.run,
                  "diagram.fold": lambda: unfold_a_long_stage(qtbot, window)}.get(action_id, lambda: None)()
                 assert table.can(action_id), f"{action_id} cannot act in the state the walk left"
                 trigger(qtbot, window, table[action_id], done)

@@ -12,7 +12,7 @@ ResNet-18), with each convolutional block's projection conv (``layerN.0.downsamp
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -24,46 +24,35 @@ from explorer.core.gradients.verdict import trend_verdict, versus_clause
 from explorer.core.network.blocks import stage_of, stages_of
 from explorer.core.network.model import ResNet
 from explorer.core.network.stages import input_size_problem
-from explorer.core.progress import Cancel, Cancelled, Progress
+from explorer.core.progress import Cancel, Progress, Steps
 
 # -- building a run ------------------------------------------------------------------------------
 
 
-def build_model(
-    config: GradConfig, download_progress: Callable[[int, int], None] | None = None, cancel: Cancel | None = None
-) -> ResNet:
-    """A fresh ResNet-50 on the CPU, initialised and switched as ``config`` says (never shared).
+def build_model(config: GradConfig, progress: Progress | None = None, cancel: Cancel | None = None) -> ResNet:
+    """The network ``config`` describes, switched and in eval mode, on the CPU.
 
     Args:
-        download_progress: ``(bytes so far, total or 0)`` while named weights download.
-        cancel: polled during a download; True raises :class:`Cancelled`.
+        progress: told of a download of named weights, as a lab step.
+        cancel: polled while named weights download; True raises Cancelled.
     """
-    return _build(config, download_progress, cancel)[0]
+    return _build(config, progress, cancel)[0]
 
 
-def _build(
-    config: GradConfig, download_progress: Callable[[int, int], None] | None, cancel: Cancel | None
-) -> tuple[ResNet, float]:
-    """The model and the resize/crop ratio its weights were evaluated with (torchvision's 256/224,
-    232/224 for imagenet-v2), so image inputs are prepared the way those weights expect."""
+def _build(config: GradConfig, progress: Progress | None, cancel: Cancel | None) -> tuple[ResNet, float]:
+    """The model and the resize/crop ratio its weights were evaluated with, so image inputs are
+    prepared the way those weights expect."""
     validate(config)
     ratio = 256 / 224
-    init = "he" if config.init == "weights" else config.init
     if config.init == "weights":
-        from explorer.core.loading.errors import ArchitectureMismatch, WeightsCancelled
-        from explorer.core.loading.pipeline import load_model
+        from explorer.core.loading.pipeline import load_for_lab
 
-        try:  # the member the weights hold (a file's own head included), which must be config.arch
-            model, info = load_model(config.weights, config.arch, download_progress, cancel, config.seed)
-        except WeightsCancelled as exc:
-            raise Cancelled(str(exc)) from None
-        except ArchitectureMismatch as exc:
-            raise ValueError(str(exc)) from None
-        ratio = info.resize / info.crop
+        # The member the weights hold (a file's own head included), which must be config.arch.
+        model, ratio = load_for_lab(config.weights, config.arch, config.seed, progress, cancel)
     else:
         # A plain build (not the meta device: see ResNet); the layers' own default initialisation
         # that initialize() then overwrites costs 0.2 s and releases the GIL.
-        model = ResNet(config.arch, num_classes=config.num_classes, init=init, seed=config.seed)
+        model = ResNet(config.arch, num_classes=config.num_classes, init=config.init, seed=config.seed)
     if not config.shortcuts:
         model.set_shortcuts(False, config.plain_blocks)
     if config.lesion:
@@ -141,15 +130,11 @@ def run_comparison(
         raise ValueError(problem)
     _check_device(device)
     stages_per_pass = 2 * (len(stages_of(config.arch)) + 2)  # stem, 4 stages, head; forward and backward
-    progress_steps = _Steps(1 + len(variants) * stages_per_pass, progress, cancel)
+    progress_steps = Steps(1 + len(variants) * stages_per_pass, progress, cancel)
 
     progress_steps.check()
 
-    def downloading(done: int, total: int) -> None:
-        if progress is not None:
-            progress(f"downloading weights: {done / 2**20:.0f}" + (f" of {total / 2**20:.0f} MiB" if total else " MiB"), 0.0)
-
-    model, resize_ratio = _build(variants[0], downloading, cancel)
+    model, resize_ratio = _build(variants[0], progress, cancel)
     model.to(device)
     # A file's fine-tuned head decides how many classes the random targets are drawn from.
     variants = [replace(v, num_classes=model.num_classes) for v in variants]
@@ -178,25 +163,8 @@ def _check_device(device: str) -> None:
         raise ValueError(f"device {device!r} asked for, but CUDA is not available on this machine")
 
 
-class _Steps:
-    """Counts progress steps, reports each as a fraction, and raises Cancelled when asked to stop."""
-
-    def __init__(self, total: int, progress: Progress | None, cancel: Cancel | None) -> None:
-        self.total, self.done, self.progress, self.cancel = total, 0, progress, cancel
-
-    def check(self) -> None:
-        if self.cancel is not None and self.cancel():
-            raise Cancelled(f"cancelled after {self.done} of {self.total} steps")
-
-    def __call__(self, text: str) -> None:
-        self.check()
-        self.done += 1
-        if self.progress is not None:
-            self.progress(text, self.done / self.total)
-
-
 def _one_pass(
-    model: ResNet, config: GradConfig, x: torch.Tensor, targets: torch.Tensor | None, step: _Steps
+    model: ResNet, config: GradConfig, x: torch.Tensor, targets: torch.Tensor | None, step: Steps
 ) -> GradResult:
     label = variant_label(config)
     stages = stage_modules(model)

@@ -29,12 +29,13 @@ from explorer.core.loading.architecture import Architecture, ArchitectureError, 
 from explorer.core.loading.build import new_model, put_weights
 from explorer.core.loading.checkpoints import Checkpoint, read_checkpoint
 from explorer.core.loading.checks import check_memory, checked_state
-from explorer.core.loading.errors import ArchitectureMismatch, WeightsError
+from explorer.core.loading.errors import ArchitectureMismatch, WeightsCancelled, WeightsError
 from explorer.core.loading.fetch import checkpoint_file
 from explorer.core.loading.labels import LabelsError, class_labels
 from explorer.core.loading.sources import DEFAULT_CROP, DEFAULT_RESIZE, Origin, arch_problem, known_sources, locate
 from explorer.core.network.model import ResNet
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, ResNetSpec, resnet_spec
+from explorer.core.progress import Cancelled, Progress
 from explorer.core.text import shown
 
 
@@ -136,6 +137,33 @@ def load_weights(
     names = _labels(own.num_classes, labels, origin)
     put_weights(model, checked, name)
     return _info(origin, path, checkpoint.sha256, own, names)
+
+
+def load_for_lab(
+    source: str, arch: str | None, seed: int, progress: Progress | None = None, cancel: download.Cancel | None = None
+) -> tuple[ResNet, float]:
+    """:func:`load_model` as the labs (gradient, theory) call it: the member ``source`` holds, which
+    must be ``arch`` when given, and the resize/crop ratio its weights were evaluated with
+    (torchvision's 256/224, 232/224 for imagenet-v2), so that images are prepared the way those
+    weights expect. A download reports as a lab step (``progress(text, 0.0)``).
+
+    Raises:
+        Cancelled: ``cancel`` returned True during a download.
+        ValueError: weights of another member than ``arch``.
+        WeightsError: any other problem with the weights, one line naming the file.
+    """
+
+    def downloading(done: int, total: int) -> None:
+        if progress is not None:
+            progress(f"downloading weights: {done / 2**20:.0f}" + (f" of {total / 2**20:.0f} MiB" if total else " MiB"), 0.0)
+
+    try:
+        model, info = load_model(source, arch, downloading, cancel, seed)
+    except WeightsCancelled as exc:
+        raise Cancelled(str(exc)) from None
+    except ArchitectureMismatch as exc:
+        raise ValueError(str(exc)) from None
+    return model, info.resize / info.crop
 
 
 def checkpoint_architecture(

@@ -32,8 +32,8 @@ from explorer.core.network.stages import (  # noqa: F401 (the tables live there,
 
 Normalization = Literal["standard", "batch", "frozen", "none"]
 NORMALIZATIONS: tuple[str, ...] = ("standard", "batch", "frozen", "none")
-Initialization = Literal["he", "pytorch"]
-INITIALIZATIONS: tuple[str, ...] = ("he", "pytorch")
+Initialization = Literal["he", "pytorch", "zero-residual", "skipinit", "fixup"]
+INITIALIZATIONS: tuple[str, ...] = ("he", "pytorch", "zero-residual", "skipinit", "fixup")
 
 
 class SwitchableBatchNorm2d(nn.BatchNorm2d):
@@ -83,10 +83,22 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.shortcut_enabled = True
         self.residual_enabled = True
+        # SkipInit's learnable scalar on the branch (De & Smith 2020), only after initialize("skipinit"):
+        # None is no parameter at all, so the state dict keeps torchvision's keys.
+        self.register_parameter("skip_gain", None)
 
     @property
     def kind(self) -> str:
         return "conv" if self.downsample is not None else "identity"
+
+    def branch_layers(self) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
+        """The residual branch's (conv, BN) pairs in order; the shortcut's projection is not among them."""
+        convs = [m for m in self.children() if isinstance(m, nn.Conv2d)]
+        norms = [m for m in self.children() if isinstance(m, nn.BatchNorm2d)]
+        return list(zip(convs, norms))
+
+    def _gained(self, out: torch.Tensor) -> torch.Tensor:
+        return out if self.skip_gain is None else out * self.skip_gain
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -138,9 +150,9 @@ class BasicBlock(ResidualBlock):
         return self.act2
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
-        """F(x): the two convolutions of the residual branch, before the addition."""
+        """F(x): the two convolutions of the residual branch (times SkipInit's scalar), before the addition."""
         out = self.act1(self.bn1(self.conv1(x)))  # (B, F, H/s, W/s)
-        return self.bn2(self.conv2(out))  # (B, F, H/s, W/s)
+        return self._gained(self.bn2(self.conv2(out)))  # (B, F, H/s, W/s)
 
 
 class Bottleneck(ResidualBlock):
@@ -172,10 +184,10 @@ class Bottleneck(ResidualBlock):
         return self.act3
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
-        """F(x): the three convolutions of the residual branch, before the addition."""
+        """F(x): the three convolutions of the residual branch (times SkipInit's scalar), before the addition."""
         out = self.act1(self.bn1(self.conv1(x)))  # (B, F1, H, W)
         out = self.act2(self.bn2(self.conv2(out)))  # (B, F2, H/s, W/s)
-        return self.bn3(self.conv3(out))  # (B, F3, H/s, W/s)
+        return self._gained(self.bn3(self.conv3(out)))  # (B, F3, H/s, W/s)
 
 
 BLOCK_CLASSES: dict[str, type[ResidualBlock]] = {"basic": BasicBlock, "bottleneck": Bottleneck}
@@ -253,6 +265,17 @@ class ResNet(nn.Module):
         ``he``: Kaiming normal, fan_out, ReLU gain for convs, BN weight 1 and bias 0, as torchvision
         does; ``pytorch``: what each layer's ``reset_parameters`` does (Kaiming uniform with
         a=sqrt(5), bias uniform in +-1/sqrt(fan_in)). The fc keeps PyTorch's default under both.
+        Built on ``he``, each residual branch starting at zero:
+
+        - ``zero-residual``: the branch's last BN weight at 0 (torchvision's ``zero_init_residual``,
+          Goyal et al. 2017);
+        - ``skipinit``: a learnable scalar ``skip_gain`` at 0 on the branch (De & Smith 2020), a
+          parameter the other initialisations remove again;
+        - ``fixup`` (Zhang et al. 2019), meant for a network without normalisation
+          (``set_normalization("none")``): the branch's convolutions scaled by L^(-1/(2m-2)) (L
+          residual branches in the model, m convolutions in each), its last convolution and the
+          fc (weight and bias) at 0. Fixup's scalar multipliers (1) and biases (0) would change
+          nothing at initialisation and are left out.
 
         ``seed`` draws from a private generator, so the result is the same whatever other threads do
         with the global RNG (the GUI loads weights and runs the gradient lab concurrently; seeding the
@@ -266,10 +289,28 @@ class ResNet(nn.Module):
                 if isinstance(m, nn.BatchNorm2d):
                     m.reset_parameters()  # ones, zeros and fresh running statistics: no randomness
                 elif isinstance(m, (nn.Conv2d, nn.Linear)):
-                    if init == "he" and isinstance(m, nn.Conv2d):
+                    if init != "pytorch" and isinstance(m, nn.Conv2d):
                         nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu", generator=generator)
                     else:
                         _pytorch_default_init(m, generator)
+            for block in self._select(blocks, allow_stem=True):
+                if isinstance(block, ResidualBlock):
+                    self._start_branch(block, init)
+            if init == "fixup" and blocks is None:
+                self.fc.weight.zero_()
+                self.fc.bias.zero_()
+
+    def _start_branch(self, block: ResidualBlock, init: str) -> None:
+        """The residual branch's part of ``initialize`` (under no_grad, after the layers' own init)."""
+        layers = block.branch_layers()
+        block.skip_gain = nn.Parameter(torch.zeros((), device=layers[-1][0].weight.device)) if init == "skipinit" else None
+        if init == "zero-residual":
+            layers[-1][1].weight.zero_()
+        elif init == "fixup":
+            scale = len(self.blocks()) ** (-1 / (2 * len(layers) - 2))
+            for conv, _ in layers[:-1]:
+                conv.weight.mul_(scale)
+            layers[-1][0].weight.zero_()
 
     # -- structure ------------------------------------------------------------------------------
 

@@ -1,0 +1,2 @@
+"""The Theory dock: signal propagation, Veit's paths and the effective receptive field, as tabs (see
+panel.py)."""
