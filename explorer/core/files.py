@@ -1,12 +1,14 @@
 """Checks on paths before they are opened or written, answered in words and never raised: a path
 that is missing, a folder, unreadable, too long for the file system, or a folder that cannot be
 written. Python 3.11's ``Path.exists``/``is_dir`` raise ``OSError`` on a 300-byte name; these do not.
+Also the two ways files are written and hashed everywhere: atomically, and SHA-256 in pieces.
 
 Core layer, standard library only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -73,3 +75,13 @@ def write_atomically(path: Path, write: Callable[[IO], None], text: bool = False
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file's bytes, read in pieces of 1 MiB (hashlib lets other threads
+    run meanwhile)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

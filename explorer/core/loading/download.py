@@ -31,6 +31,7 @@ from urllib.request import Request, urlopen
 
 import torch
 
+from explorer.core.files import sha256_of
 from explorer.core.text import first_line, one_line, os_reason, shown
 
 CHUNK_BYTES = 1 << 16
@@ -68,14 +69,6 @@ class CacheError(DownloadError):
 def cache_dir() -> Path:
     """Where checkpoints live: torch.hub's cache (``$TORCH_HOME/hub/checkpoints``)."""
     return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(

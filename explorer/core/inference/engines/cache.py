@@ -22,19 +22,12 @@ import torch
 from torch import nn
 
 from explorer.core.inference.engines.onnx_graph import EXPORTER_VERSION
+from explorer.core.inference.quick import ENV_VAR, cache_dir  # noqa: F401 - also this module's API
 from explorer.core.text import os_reason, shown
 
-ENV_VAR = "RESNET_EXPLORER_ENGINE_CACHE"
 KEEP = 8  # ResNet-50's file is 100 MB, ResNet-152's 240 MB
 SUFFIX = ".onnx"
 _told: set[Path] = set()  # folders already reported unwritable in this process
-
-
-def cache_dir() -> Path:
-    """``$RESNET_EXPLORER_ENGINE_CACHE`` if set, else ``resnet-explorer/engines`` beside torch.hub's
-    folder (``$TORCH_HOME/hub``)."""
-    override = os.environ.get(ENV_VAR)
-    return Path(override) if override else Path(torch.hub.get_dir()).parent / "resnet-explorer" / "engines"
 
 
 def model_key(model: nn.Module, traced_code: str) -> str:
