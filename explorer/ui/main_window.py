@@ -21,6 +21,7 @@ from explorer import __version__
 from explorer.core.network.blocks import residual_blocks
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 from explorer.ui import window_layout
+from explorer.ui.classify.first_look import FirstLook, request_at_start
 from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
 from explorer.ui.common.drops import DropFilter
 from explorer.ui.jobs import JobRunner
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.insight: InsightPanel | None = None
         self.race: RacePanel | None = None
         self._closing = False
+        self.first_look: FirstLook | None = None  # the dock's content until the panel has a result
 
         placeholder = QLabel(f"Loading {RESNETS[DEFAULT_ARCH].title}…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -185,6 +187,7 @@ class MainWindow(QMainWindow):
         for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
                            (self.gradient_dock, self.gradient), (self.race_dock, self.race), (self.insight_dock, self.insight)):
             dock.setWidget(scrolling(part, horizontal=True))
+        self._keep_first_look()
 
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
@@ -209,6 +212,24 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._check_layout)
         self._submit_summary()
         self.parts_ready.emit()
+
+    def _keep_first_look(self) -> None:
+        """The start-up's quick result stays in the dock until the panel has its own (or its
+        weights failed): the user never sees a result replaced by "waiting for weights"."""
+        first, self.first_look = self.first_look, None
+        if first is None or first.result() is None:
+            if first is not None:
+                first.deleteLater()
+            return
+        panel_view = self.classify_dock.widget()
+        self.classify_dock.setWidget(first)
+        panel = self.classify
+
+        def place_panel() -> None:
+            self.classify_dock.setWidget(panel_view)
+            first.deleteLater()
+
+        first.hand_over(lambda: panel.pending() == 0, panel.image_list.model().dataChanged, panel.weights_failed, place_panel)
 
     def _submit_summary(self) -> None:
         arch, classes = self._network
@@ -243,7 +264,15 @@ class MainWindow(QMainWindow):
         worker the window keeps painting (longest gap ~0.2 s, the GIL-held parts of the import)."""
         self._pending_start = (paths, weights, device)
         self.build_diagram()
-        self.prepare_parts()
+        if not paths:
+            self.prepare_parts()
+            return
+        # The first image is classified from the engine cache without torch (a second, where torch
+        # takes 2-3 s to import); the rest of the app loads once that is done or found impossible.
+        self.first_look = FirstLook()
+        self.classify_dock.setWidget(self.first_look)
+        job = self.first_look.start(self.runner, request_at_start(self.settings, weights, device), paths)
+        job.finished.connect(self.prepare_parts)
 
     def prepare_parts(self) -> None:
         """Import the part modules on a worker, then :meth:`build_parts` on the GUI thread."""

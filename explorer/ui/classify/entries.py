@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtGui import QPixmap
 
-from explorer.ui.classify.host import Classified, Picture
+from explorer.ui.classify.pictures import Classified, Picture
 from explorer.ui.common.pixmaps import rgb_bytes_pixmap
 from explorer.ui.jobs import Job
 
