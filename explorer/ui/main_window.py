@@ -11,6 +11,7 @@ call ``build_parts`` directly). The architecture summary is computed in a job to
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -25,7 +26,7 @@ from explorer.ui.classify.first_look import FirstLook, request_at_start
 from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
 from explorer.ui.common.drops import DropFilter
 from explorer.ui.jobs import JobRunner
-from explorer.ui.startup import PARTS_LANE, cached_summary, icon_path, import_part_modules
+from explorer.ui.startup import PARTS_LANE, cached_summary, icon_path, import_part_modules, run_in_steps
 
 if TYPE_CHECKING:  # imported for real in build_parts, after the window is on screen
     from explorer.core.network.summary import ModelSummary
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.race: RacePanel | None = None
         self._closing = False
         self.first_look: FirstLook | None = None  # the dock's content until the panel has a result
+        self._early_weights: dict | None = None  # weights_loaded's payload while the parts were built
 
         placeholder = QLabel(f"Loading {RESNETS[DEFAULT_ARCH].title}…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -166,6 +168,11 @@ class MainWindow(QMainWindow):
     def build_parts(self) -> None:
         """Import the torch-backed views, put them in place, wire them and start the summary job.
         Idempotent."""
+        for _ in self._parts_steps():
+            pass
+
+    def _parts_steps(self) -> Iterator[None]:
+        """:meth:`build_parts` a part per step, the event loop running between (all at once: 170-190 ms)."""
         if self.classify is not None:
             return
         self.build_diagram()
@@ -177,21 +184,27 @@ class MainWindow(QMainWindow):
         from explorer.ui.race.panel import RacePanel
 
         self.classify = ClassifyPanel(self.runner)
-        # The launch's weights start loading on their worker now, while the other parts are built
-        # here (their results arrive through the event loop, after this method has wired everything).
-        self._load_start_weights()
-        self.inspector = Inspector()
-        self.gradient = GradientPanel(self.runner, self.switches)
-        self.insight = InsightPanel(self.runner)
-        self.race = RacePanel(self.runner)
-        for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
-                           (self.gradient_dock, self.gradient), (self.race_dock, self.race), (self.insight_dock, self.insight)):
-            dock.setWidget(scrolling(part, horizontal=True))
-        self._keep_first_look()
-
+        self.classify_dock.setWidget(scrolling(self.classify, horizontal=True))
+        if self.first_look is not None:  # the start-up's quick result stays until the panel has its own
+            self.first_look.keep_in(self.classify_dock, self.classify)
+            self.first_look = None
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
         self.classify.image_selected.connect(self._on_classify_image_selected)
+        # The launch's weights load on their worker meanwhile (an early result waits for the last step).
+        self._load_start_weights()
+        yield
+        self.inspector = Inspector()
+        yield
+        self.gradient = GradientPanel(self.runner, self.switches)
+        yield
+        self.insight = InsightPanel(self.runner)
+        yield
+        self.race = RacePanel(self.runner)
+        for dock, part in ((self.inspector_dock, self.inspector), (self.gradient_dock, self.gradient),
+                           (self.race_dock, self.race), (self.insight_dock, self.insight)):
+            dock.setWidget(scrolling(part, horizontal=True))
+
         self.gradient.run_finished.connect(self.insight.set_gradient_results)
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
         self.insight.block_chosen.connect(self._on_insight_block_chosen)
@@ -211,25 +224,10 @@ class MainWindow(QMainWindow):
         # Once the new parts are laid out: a check (or a resize of the docks) before that is skewed.
         QTimer.singleShot(0, self._check_layout)
         self._submit_summary()
+        early, self._early_weights = self._early_weights, None
+        if early is not None:
+            self._on_classify_weights_loaded(early)
         self.parts_ready.emit()
-
-    def _keep_first_look(self) -> None:
-        """The start-up's quick result stays in the dock until the panel has its own (or its
-        weights failed): the user never sees a result replaced by "waiting for weights"."""
-        first, self.first_look = self.first_look, None
-        if first is None or first.result() is None:
-            if first is not None:
-                first.deleteLater()
-            return
-        panel_view = self.classify_dock.widget()
-        self.classify_dock.setWidget(first)
-        panel = self.classify
-
-        def place_panel() -> None:
-            self.classify_dock.setWidget(panel_view)
-            first.deleteLater()
-
-        first.hand_over(lambda: panel.pending() == 0, panel.image_list.model().dataChanged, panel.weights_failed, place_panel)
 
     def _submit_summary(self) -> None:
         arch, classes = self._network
@@ -267,12 +265,9 @@ class MainWindow(QMainWindow):
         if not paths:
             self.prepare_parts()
             return
-        # The first image is classified from the engine cache without torch (a second, where torch
-        # takes 2-3 s to import); the rest of the app loads once that is done or found impossible.
-        self.first_look = FirstLook()
-        self.classify_dock.setWidget(self.first_look)
-        job = self.first_look.start(self.runner, request_at_start(self.settings, weights, device), paths)
-        job.finished.connect(self.prepare_parts)
+        # The first image from the engine cache without torch (ui/classify/first_look.py), then the rest.
+        self.first_look = FirstLook.open_in(self.classify_dock, self.runner, request_at_start(self.settings, weights, device),
+                                            paths, then=self.prepare_parts)
 
     def prepare_parts(self) -> None:
         """Import the part modules on a worker, then :meth:`build_parts` on the GUI thread."""
@@ -281,11 +276,12 @@ class MainWindow(QMainWindow):
         job.errored.connect(lambda message: self.statusBar().showMessage(f"Cannot load the app's parts: {message}"))
 
     def _on_parts_imported(self, _: object) -> None:
-        self.build_parts()
+        run_in_steps(self._parts_steps(), self._open_start_paths)  # one part per turn of the event loop
+
+    def _open_start_paths(self) -> None:
         if self._pending_start is not None:
             paths, self._pending_start = self._pending_start[0], None
-            if paths:
-                self.open_paths(paths)
+            self.open_paths(paths)
 
     def _load_start_weights(self) -> None:
         if self._pending_start is None:
@@ -347,6 +343,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{block}: {words} {'on' if on else 'off'} for the next gradient run", 5000)
 
     def _on_classify_weights_loaded(self, payload: dict) -> None:
+        if self.race is None:  # the parts are still being built: the last step hands it on
+            self._early_weights = payload
+            return
         info = payload["info"]
         self.show_network(info["arch"], info["num_classes"])
         self.model_menus.opened(info["source"])
@@ -360,6 +359,8 @@ class MainWindow(QMainWindow):
             self.classify_dock.raise_()
 
     def _on_classify_image_selected(self, selected: object) -> None:
+        if self.insight is None:  # the parts are still being built: the last step hands it on
+            return
         if selected:
             self.insight.set_image(*selected)
         else:
@@ -441,7 +442,7 @@ class MainWindow(QMainWindow):
             self.drops.remove()
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())
-            if self.classify is not None:
+            if self.race is not None:  # every part built
                 self.classify.save_settings(self.settings)
                 self.gradient.save_settings(self.settings)
             self.settings.sync()

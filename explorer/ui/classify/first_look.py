@@ -10,10 +10,10 @@ has no entry for the request, or anything differs, the dock simply waits for the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, Qt, Signal, SignalInstance
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 from explorer.core.images import ImageError, expand_inputs, load_image
 from explorer.core.inference import quick
@@ -25,7 +25,7 @@ from explorer.ui.common.pixmaps import rgb_bytes_pixmap
 from explorer.ui.common.widgets import wrapping_label
 
 if TYPE_CHECKING:  # the runner imports torch once it sets thread counts, after this has run
-    from explorer.ui.jobs import Job, JobContext, JobRunner
+    from explorer.ui.jobs import JobContext, JobRunner
 
 LANE = "first look"
 AUTO = "auto"
@@ -82,28 +82,41 @@ class FirstLook(QWidget):
         layout.addWidget(self.results, 1)
         self._result: Classified | None = None
 
-    def start(self, runner: JobRunner, request: quick.Request, paths: list[str]) -> Job:
-        """Classify the first of ``paths`` on a lane of its own; the job's end is the caller's cue
-        to load the rest of the app."""
-        scale = self.devicePixelRatioF()
+    @classmethod
+    def open_in(cls, dock: QDockWidget, runner: JobRunner, request: quick.Request, paths: list[str],
+                then: Callable[[], None]) -> FirstLook:
+        """A FirstLook in ``dock`` that classifies the first of ``paths`` on a lane of its own, then
+        calls ``then`` (the rest of the app loads), whatever the outcome."""
+        first = cls()
+        dock.setWidget(first)
+        scale = first.devicePixelRatioF()
         job = runner.submit(lambda ctx: classify_first(request, paths, scale, ctx), LANE)
-        job.returned.connect(self._on_job_returned)
-        return job
+        job.returned.connect(first._on_job_returned)
+        job.finished.connect(then)
+        return first
 
     def result(self) -> Classified | None:
         return self._result
 
-    def hand_over(self, panel_ready: Callable[[], bool], changed: SignalInstance, failed: SignalInstance,
-                  place_panel: Callable[[], None]) -> None:
-        """Keep showing the quick result until ``panel_ready()`` (checked on each ``changed``) or
-        ``failed`` (the panel's weights did not load: it says why), then ``place_panel()``, once."""
+    def keep_in(self, dock: QDockWidget, panel: Any) -> None:
+        """Take the place of ``panel`` (the ClassifyPanel, already in ``dock``) until it has a result
+        of its own or its weights fail (it then says why), so that the user never sees a result
+        replaced by "waiting for weights"; without a result here, give way at once."""
+        panel_view = dock.widget()
+        if self._result is None:
+            self.deleteLater()
+            return
+        dock.setWidget(self)
+        changed, failed = panel.image_list.model().dataChanged, panel.weights_failed
+
         def place(*_: object) -> None:
             changed.disconnect(check)
             failed.disconnect(place)
-            place_panel()
+            dock.setWidget(panel_view)
+            self.deleteLater()
 
         def check(*_: object) -> None:
-            if panel_ready():
+            if panel.pending() == 0:
                 place()
 
         changed.connect(check)
