@@ -35,13 +35,16 @@ __all__ = ["AUTO", "Engine", "EngineUnavailable", "ExportedEngine", "TorchEngine
 
 # What ``auto`` takes, fastest first, per (device type, precision); the first one installed wins,
 # and anything not listed runs on torch. Both runtimes are dependencies, so the default install runs
-# OpenVINO on a CPU. Source of the order: ``resnet-explorer bench --suite engines`` (README,
-# Benchmarks), ResNet-50 at 224x224, medians of round-robin rounds:
-# - cpu fp32, 2 cores of an AMD EPYC (Zen 4, AVX-512): OpenVINO 2026.4 ahead of onnxruntime 1.32 at
-#   batch 1 and 8, loaded or not (README); on a Zen 3 (AVX2, issue 14) 0.88x at batch 1, 1.06x at 8.
-#   onnxruntime's threads do not spin (runtimes.py), which costs it ~40% on a quiet machine.
-# - cpu bf16 (AVX512-BF16 or AMX): OpenVINO, about 2x its own f32 on the Zen 4; on issue 14's AMX
-#   Xeon 19.9 ms (batch 1) and 98 ms (batch 8) against torch bf16's 42.7 and 161 ms.
+# OpenVINO on a CPU, configured as OpenVINO configures itself (runtimes.py): whatever the CPU, the
+# default install then runs as OpenVINO at its defaults does (bf16 where native, else f32), one of
+# the two runtimes a user would otherwise pick, and no setting tried beat that. Measured with ``resnet-explorer bench --suite engines`` (README, Benchmarks),
+# ResNet-50 at 224x224, medians of round-robin rounds, 2 cores of an AMD EPYC (Zen 4, AVX512-BF16):
+# - cpu bf16: OpenVINO about 1.9x faster than its own fp32 and 10x torch's fp32 path; on issue 14's
+#   AMX Xeon 19.9 ms (batch 1) and 98 ms (batch 8) against torch bf16's 42.7 and 161 ms.
+# - cpu fp32: OpenVINO and onnxruntime (no spinning) within 10% of each other, either ahead
+#   depending on the load (four runs at load averages 4-15); onnxruntime's tuned session is 1.5-2x
+#   faster than its defaults under load but ~40% slower on a quiet AMX Xeon (issue 21), where
+#   OpenVINO's defaults do not suffer.
 AUTO: dict[tuple[str, str], tuple[str, ...]] = {
     ("cpu", "fp32"): ("openvino", "onnxruntime", "torch"),
     ("cpu", "bf16"): ("openvino", "torch"),
