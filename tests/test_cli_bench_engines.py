@@ -12,11 +12,13 @@ import torch
 from explorer.bench import engines as engines_bench
 from explorer.cli import main
 from explorer.core.choices import ENGINES
+from explorer.core.devices import default_precision
 from explorer.core.inference import engines
 from explorer.core.inference.engines import cache
 
 
 def test_bench_engines_reports_every_contender_or_why_not(capsys):
+    cpu = torch.device("cpu")
     before = sorted(cache.cache_dir().glob("*"))
     args = ["bench", "--suite", "engines", "--engines-size", "32", "--engines-repeats", "1", "--engines-warmup", "1", "--json"]
     assert main(args) == 0
@@ -31,10 +33,16 @@ def test_bench_engines_reports_every_contender_or_why_not(capsys):
         assert ("project/onnxruntime fp32" in row["ratios"]) == (stock and engines.installed("onnxruntime"))
         if not stock:
             assert any("torch.onnx.export" in r or "onnxruntime fp32:" in r for r in result["not_measured"])
-    assert result["auto"]["fp32"] == engines.resolve("auto", torch.device("cpu"), "fp32")
+        # The runtimes at their own defaults beside the tuned ones, and the default install against the faster.
+        defaults = [c for c in row["contenders"] if c.startswith(("onnxruntime defaults", "openvino defaults"))]
+        assert ("onnxruntime defaults" in defaults) == stock
+        assert ("default install / fastest peer" in row["ratios"]) == bool(defaults)
+    assert result["auto"]["default"] == f"{engines.resolve('auto', cpu, default_precision(cpu))} {default_precision(cpu)}"
+    assert set(result["cpu_features"]) <= set(engines_bench.CPU_FEATURES)
+    assert result["auto"]["fp32"] == engines.resolve("auto", cpu, "fp32")
     assert set(result["first_prediction_s"]) == {n for n in ENGINES if engines.installed(n)}
     if not result["native_bf16"]:
         assert any("no native bf16" in reason for reason in result["not_measured"])
     text = engines_bench.describe(result)
-    assert "auto picks" in text and "fp32 floor" in text and "first prediction after load" in text
+    assert "auto picks" in text and "fp32 floor" in text and "first prediction after load" in text and "CPU features" in text
     assert sorted(cache.cache_dir().glob("*")) == before

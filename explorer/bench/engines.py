@@ -4,10 +4,13 @@ graph, PyTorch eager), in one process and round-robin, at batch 1 and 8 on the C
 matmul measured in the same run puts under any of them; and the time from loading weights to the
 first prediction, export included and from the cache.
 
-Targets (issue 14): the project's path (``--engine auto``) at most 1.0x onnxruntime fp32 and at most
-1.0x OpenVINO bf16 at both batch sizes, the first prediction within 3 s of loading. Random weights:
-speed does not depend on their values, and nothing is downloaded. A contender that is not installed,
-or a precision this CPU does not run natively, is listed as not measured, with the reason.
+Beside the tuned contenders, onnxruntime and OpenVINO at their own defaults (no option set), and
+what the default install runs (``--engine auto --precision auto``). Targets: the default install at
+most 1.0x the fastest of the two at their defaults (issue 21), the project's path at most 1.0x
+onnxruntime fp32 and OpenVINO bf16 (issue 14), at both batch sizes; the first prediction within 3 s
+of loading. It prints the CPU features the choice depends on. Random weights: speed does not depend
+on their values, and nothing is downloaded. A contender that is not installed, or a precision this
+CPU does not run natively, is listed as not measured, with the reason.
 """
 
 from __future__ import annotations
@@ -26,10 +29,17 @@ from typing import Any
 from explorer.bench._timing import interleaved, median_min
 from explorer.core.argtypes import bounded, positive_int
 from explorer.core.choices import ENGINES
+from explorer.core.inference.quick import cpu_flags
+from explorer.core.inference.runtimes import import_openvino
 from explorer.core.network.memory import check_fits, inference_bytes
 from explorer.core.network.stages import MIN_INPUT_SIZE
 
 BATCHES = (1, 8)
+ORT_DEFAULTS, OPENVINO_DEFAULTS = "onnxruntime defaults", "openvino defaults"
+DEFAULT_RATIO = "default install / fastest peer"
+# The features the engines' speed turns on: AVX2 everywhere, AVX-512, native bf16 (AVX512-BF16 or
+# AMX), AMX's tiles, VNNI (int8).
+CPU_FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "avx512_vnni", "avx_vnni", "avx512_fp16")
 FIRST_PREDICTION_TARGET_S = 3.0
 _MATMUL_SIDE = 2048  # 17 GFLOP a call: long enough for a steady rate, short beside a batch of 8
 _MODELS = 9  # ResNet-50 copies alive at once: the project's engines and the contenders
@@ -66,7 +76,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     load_start = os.getloadavg()[0]
     contenders, auto, not_measured = _contenders(side, native_bf16)
     result: dict[str, Any] = {
-        "device": "cpu", "cpu": _cpu_name(), "threads": torch.get_num_threads(), "size": side,
+        "device": "cpu", "cpu": _cpu_name(), "cpu_features": sorted(cpu_flags() & set(CPU_FEATURES)),
+        "threads": torch.get_num_threads(), "size": side,
         "model_gflop": round(_model_gflop(side), 3), "native_bf16": native_bf16, "auto": auto, "batches": {},
     }
     matmuls = {"fp32": _matmul(torch.float32), **({"bf16": _matmul(torch.bfloat16)} if native_bf16 else {})}
@@ -98,12 +109,14 @@ def _contenders(side: int, native_bf16: bool) -> tuple[dict[str, Callable], dict
     """The calls to time, labelled, what ``auto`` picks, and what could not be measured and why."""
     import torch
 
+    from explorer.core.devices import default_precision
     from explorer.core.inference.classifier import Classifier
     from explorer.core.inference.engines import installed, resolve
     from explorer.core.network.model import ResNet50
 
     cpu = torch.device("cpu")
-    auto = {"fp32": resolve("auto", cpu, "fp32"), "bf16": resolve("auto", cpu, "bf16") if native_bf16 else None}
+    auto = {"fp32": resolve("auto", cpu, "fp32"), "bf16": resolve("auto", cpu, "bf16") if native_bf16 else None,
+            "default": f"{resolve('auto', cpu, default_precision(cpu))} {default_precision(cpu)}"}
     calls: dict[str, Callable] = {}
     missing: list[str] = []
     for name in ENGINES:
@@ -167,14 +180,19 @@ def _stock_runtimes(graph: bytes, native_bf16: bool, missing: list[str]) -> dict
         options.intra_op_num_threads = threads
         session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         calls["onnxruntime fp32"] = lambda x: session.run(None, {"x": x.numpy()})[0]
+        untuned = ort.InferenceSession(graph)  # no option at all: what a user's first try runs
+        calls[ORT_DEFAULTS] = lambda x: untuned.run(None, {"x": x.numpy()})[0]
     except ImportError:
         missing.append("onnxruntime fp32: onnxruntime is not installed (pip install -e '.[bench]')")
     try:
-        import openvino as ov
+        ov = import_openvino()
     except ImportError:
         missing.append("OpenVINO: not installed (pip install -e '.[bench]')")
         return calls
     core = ov.Core()
+    compiled = core.compile_model(core.read_model(graph), "CPU")  # no option at all
+    request, runs = compiled.create_infer_request(), compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+    calls[f"{OPENVINO_DEFAULTS} ({'fp32' if runs == 'f32' else runs})"] = lambda x, request=request: request.infer({0: x.numpy()})[0]
     for precision, hint in (("fp32", "f32"), ("bf16", "bf16")):
         if precision == "bf16" and not native_bf16:
             continue
@@ -190,8 +208,12 @@ def _stock_runtimes(graph: bytes, native_bf16: bool, missing: list[str]) -> dict
 
 
 def _ratios(row: dict[str, dict[str, float]], auto: dict[str, str | None]) -> dict[str, float]:
-    """project/onnxruntime fp32 and project/OpenVINO bf16, where both sides were measured."""
+    """default install / fastest peer at its defaults, project/onnxruntime fp32 and
+    project/OpenVINO bf16, where both sides were measured."""
     ratios = {}
+    default, peers = f"project {auto['default']}", [t["median"] for p, t in row.items() if p.startswith((ORT_DEFAULTS, OPENVINO_DEFAULTS))]
+    if default in row and peers:
+        ratios[DEFAULT_RATIO] = round(row[default]["median"] / min(peers), 3)
     for precision, reference in (("fp32", "onnxruntime fp32"), ("bf16", "openvino bf16")):
         project = f"project {auto[precision]} {precision}"
         if auto[precision] and project in row and reference in row:
@@ -273,7 +295,9 @@ def describe(result: dict[str, Any]) -> str:
         f"engines on {result['cpu'] or 'cpu'} ({result['threads']} threads), ResNet-50 at {result['size']}x{result['size']} "
         f"({result['model_gflop']:.1f} GFLOP), random weights; load average {load['start']} -> {load['end']}",
         f"  matmul fp32 {gflops['fp32']:.0f} GFLOP/s" + (f", bf16 {gflops['bf16']:.0f} GFLOP/s" if "bf16" in gflops else ", bf16 not native"),
-        f"  auto picks {result['auto']['fp32']} for fp32" + (f", {result['auto']['bf16']} for bf16" if result["auto"]["bf16"] else ""),
+        f"  CPU features: {', '.join(result['cpu_features']) or 'none of ' + ', '.join(CPU_FEATURES)}",
+        f"  auto picks {result['auto']['fp32']} for fp32" + (f", {result['auto']['bf16']} for bf16" if result["auto"]["bf16"] else "")
+        + f"; the default install (precision auto) runs {result['auto']['default']}",
     ]
     for batch, row in result["batches"].items():
         floors = ", ".join(f"{p} {ms:.1f} ms" for p, ms in row["floor_ms"].items())

@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--inference-repeats", type=positive_int, default=20, metavar="N", help="timed rounds (default 20)")
     group.add_argument("--inference-warmup", type=positive_int, default=3, metavar="N", help="untimed rounds first (default 3)")
     group.add_argument(
-        "--inference-threads", type=positive_int, metavar="N", help="CPU threads for torch (default: torch's own choice)"
+        "--inference-threads", type=positive_int, metavar="N",
+        help="CPU threads for torch (default: torch's own choice); onnxruntime and OpenVINO use a thread per core",
     )
 
 

@@ -1,14 +1,16 @@
 """``resnet-explorer bench --suite ui``: how responsive the desktop app is.
 
 From a fresh process each run (launched as ``resnet-explorer gui`` with random weights and one
-sample, nothing downloaded): launch to the window painted (target 1.5 s), to the diagram drawn
-(target 2 s) and to the first prediction (target 3 s). In this process: the longest gap between
+sample, nothing downloaded, an engine cache of its own that the first launch finds empty): launch to
+the window painted (target 1.5 s), to the diagram drawn (target 2 s) and to the first prediction
+(target 4 s with the empty cache, 1.5 s once the engine is cached: then it comes from the cache
+before torch is loaded), and to the panel's own first prediction. In this process: the longest gap between
 beats of a 5 ms QTimer heartbeat on the GUI thread while jobs are in flight (target 50 ms) — the
 summary and weights at start, a classification of the bundled samples, a gradient-lab run, both at
 once, the Insight dock's Grad-CAM with a lesion sweep, and a short race (5 steps at 32 px) — and the forward time the Classification
 panel shows beside the forward of the ``classify`` command's Classifier on the same image, measured
-in the same run (target: at most 1.5x), and a switch to ResNet-152 through the Network menu (random
-weights): from the request until the diagram and the classifier are rebuilt (target 3 s).
+in the same run (target: at most 1.2x), and a switch to ResNet-152 through the Network menu (random
+weights): from the request until the diagram and the classifier are rebuilt (target 2 s).
 Without a display Qt runs offscreen.
 """
 
@@ -29,16 +31,16 @@ from explorer.core.argtypes import positive_int
 STALL_TARGET_MS = 50.0
 STARTUP_TARGET_S = 1.5
 DIAGRAM_TARGET_S = 2.0
-PREDICTION_TARGET_S = 3.0
-FORWARD_RATIO_TARGET = 1.5
+PREDICTION_TARGET_S = {"empty cache": 4.0, "cached": 1.5}
+FORWARD_RATIO_TARGET = 1.2
 RACE_STEPS, RACE_SIZE = 5, 32
-SWITCH_TARGET_S = 3.0
+SWITCH_TARGET_S = 2.0
 SWITCH_ARCH = "resnet152"
 SWITCH_PHASE = f"switch to {SWITCH_ARCH} (random)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ui-startup-runs", type=positive_int, default=3, metavar="N", help="ui: launches to time (default 3)")
+    parser.add_argument("--ui-startup-runs", type=positive_int, default=3, metavar="N", help="ui: launches to time with the engine cached (default 3), after one with an empty cache")
     parser.add_argument("--ui-grad-size", type=positive_int, default=224, metavar="PX", help="ui: gradient-lab input size (default 224)")
     parser.add_argument("--ui-heartbeat-ms", type=positive_int, default=5, metavar="MS", help="ui: heartbeat period (default 5)")
 
@@ -53,7 +55,8 @@ def _environment() -> dict[str, str]:
 def _startup_once(env: dict[str, str], sample: str) -> dict[str, float]:
     """Seconds from spawning ``resnet-explorer gui --startup-probe SAMPLE`` to each line it prints:
     ``shown`` (first paint), ``parts`` (diagram and panels built), ``diagram`` (drawn), ``summary``
-    (numbers in), ``prediction`` (the sample classified; its forward ms as ``prediction_ms``)."""
+    (numbers in), ``prediction`` (the sample classified; its forward ms as ``prediction_ms``),
+    ``panel`` (the panel's own first result)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "explorer", "gui", "--startup-probe", sample],
@@ -70,8 +73,8 @@ def _startup_once(env: dict[str, str], sample: str) -> dict[str, float]:
             marks["gap_ms"] = float(value)
         else:
             marks[word] = time.perf_counter() - start
-            if word == "prediction":
-                marks["prediction_ms"] = float(value)
+            if word in ("prediction", "panel"):
+                marks[f"{word}_ms"] = float(value)
     proc.wait(timeout=120)
     if "shown" not in marks:
         raise RuntimeError(f"the app exited with status {proc.returncode} before showing its window")
@@ -257,11 +260,14 @@ def _cli_forward_ms(samples: list[str], engine: str, precision: str, repeats: in
 
 
 def run(args: argparse.Namespace) -> dict:
+    from explorer.core.inference import quick
     from explorer.core.samples import sample_images
 
     env = _environment()
     samples = [str(p) for p in sample_images()]
-    launches = [_startup_once(env, samples[0]) for _ in range(args.ui_startup_runs)]
+    with tempfile.TemporaryDirectory(prefix="ui-engine-cache-") as cache:  # empty for the first launch
+        env[quick.ENV_VAR] = cache
+        launches = [_startup_once(env, samples[0]) for _ in range(1 + args.ui_startup_runs)]
 
     def marks(key: str, digits: int = 3) -> list[float | None]:
         return [round(m[key], digits) if key in m else None for m in launches]
@@ -276,8 +282,11 @@ def run(args: argparse.Namespace) -> dict:
         "startup_diagram_s": marks("diagram"),
         "startup_summary_s": marks("summary"),
         "startup_prediction_s": marks("prediction"),
+        "startup_panel_s": marks("panel"),
+        "startup_caches": ["empty cache", *["cached"] * args.ui_startup_runs],
         "startup_gap_ms": marks("gap_ms", 1),
         "targets_s": {"shown": STARTUP_TARGET_S, "diagram": DIAGRAM_TARGET_S, "prediction": PREDICTION_TARGET_S},
+        "startup_forward_ms": marks("prediction_ms", 1),
         "heartbeat_ms": args.ui_heartbeat_ms,
         "grad_size": args.ui_grad_size,
         "stall_target_ms": STALL_TARGET_MS,
@@ -302,9 +311,10 @@ def describe(result: dict) -> str:
     t = result["targets_s"]
     f = result["forward_ms"]
     lines = [
-        f"ui: launch -> window painted {_seconds(result['startup_shown_s'])} s (target {t['shown']}), diagram drawn "
-        f"{_seconds(result['startup_diagram_s'])} s (target {t['diagram']}), first prediction "
-        f"{_seconds(result['startup_prediction_s'])} s (target {t['prediction']}); parts built "
+        f"ui: launch ({', '.join(result['startup_caches'])}) -> window painted {_seconds(result['startup_shown_s'])} s "
+        f"(target {t['shown']}), diagram drawn {_seconds(result['startup_diagram_s'])} s (target {t['diagram']}), first "
+        f"prediction {_seconds(result['startup_prediction_s'])} s (target {t['prediction']['empty cache']} with the empty "
+        f"cache, {t['prediction']['cached']} cached), the panel's own {_seconds(result['startup_panel_s'])} s; parts built "
         f"{_seconds(result['startup_parts_s'])} s, summary in {_seconds(result['startup_summary_s'])} s; longest paint gap "
         f"before the parts {', '.join('-' if g is None else f'{g:.0f}' for g in result['startup_gap_ms'])} ms",
         f"ui: classification forward ({result.get('forward_engine', 'torch fp32')}) in the app (as the panel shows it) median {statistics.median(f['app_panel']):.1f} ms "

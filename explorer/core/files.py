@@ -1,7 +1,8 @@
 """Checks on paths before they are opened or written, answered in words and never raised (a path
 that is missing, a folder, unreadable, too long for the file system, a folder that cannot be
-written, a device), and the one writer every output goes through. Python 3.11's
-``Path.exists``/``is_dir`` raise ``OSError`` on a 300-byte name; these do not.
+written, a device), the one writer every output goes through, and the one way files are hashed
+(SHA-256 in pieces). Python 3.11's ``Path.exists``/``is_dir`` raise ``OSError`` on a 300-byte name;
+these do not.
 
 Core layer, standard library only. The writer (:func:`write_atomically`, and
 :func:`write_atomically_named` for libraries that open the file themselves) never replaces what is
@@ -14,6 +15,8 @@ would give it.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import secrets
 import stat
@@ -226,3 +229,56 @@ def _keep_mode_and_owner(temp: str, before: os.stat_result) -> None:
         except OSError:  # only root may give a file away: it stays this user's
             pass
     os.chmod(temp, stat.S_IMODE(before.st_mode))
+
+
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file's bytes, read in pieces of 1 MiB (hashlib lets other threads
+    run meanwhile)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class RefusedFile(OSError):
+    """A file :func:`read_regular` would not read: ``why`` says what it is instead, in words."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def read_regular(path: str | Path, limit: int, too_large: str = "more than expected") -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, never following a
+    symbolic link: a pipe would block the open, a device or a sparse giant would fill the memory.
+
+    Raises:
+        FileNotFoundError: there is none.
+        RefusedFile: a link, a pipe, socket or device, or larger than ``limit`` (``too_large`` ends
+            the reason: "6,144 MiB, <too_large> (221 MiB)").
+        OSError: it could not be read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
+            raise RefusedFile("a symbolic link, not a file this app wrote") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RefusedFile("not a regular file (a pipe, socket or device)")
+        if info.st_size > limit:
+            raise RefusedFile(f"{info.st_size / 2**20:,.0f} MiB, {too_large} ({limit / 2**20:,.0f} MiB)")
+        chunks, left = [], info.st_size
+        while left > 0:  # never more than the size it had: a file that grows meanwhile is cut there
+            chunk = os.read(fd, min(left, 2**24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -337,6 +337,13 @@ def resized_size(width: int, height: int, resize: int) -> tuple[int, int]:
 
 
 def preprocess(image: Image.Image, resize: int = 256, crop: int = 224) -> torch.Tensor:
+    """:func:`preprocess_array` as a tensor."""
+    import torch
+
+    return torch.from_numpy(preprocess_array(image, resize, crop))
+
+
+def preprocess_array(image: Image.Image, resize: int = 256, crop: int = 224) -> np.ndarray:
     """The ImageNet eval transform: (3, crop, crop) float32, equal to torchvision's
     ``Resize(resize) -> CenterCrop(crop) -> ToTensor() -> Normalize(IMAGENET_MEAN, IMAGENET_STD)``.
 
@@ -366,6 +373,4 @@ def preprocess(image: Image.Image, resize: int = 256, crop: int = 224) -> torch.
     x = np.array(cropped, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32) / np.float32(255)  # (3, crop, crop)
     x -= np.asarray(IMAGENET_MEAN, dtype=np.float32).reshape(3, 1, 1)
     x /= np.asarray(IMAGENET_STD, dtype=np.float32).reshape(3, 1, 1)
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(x))
+    return np.ascontiguousarray(x)

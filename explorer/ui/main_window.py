@@ -11,6 +11,7 @@ call ``build_parts`` directly). The architecture summary is computed in a job to
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -20,11 +21,12 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QW
 from explorer.core.network.blocks import residual_blocks
 from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
 from explorer.ui import window_layout
+from explorer.ui.classify.first_look import FirstLook, request_at_start
 from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
 from explorer.ui.common import wheel_guard
 from explorer.ui.common.drops import DropFilter
 from explorer.ui.jobs import JobRunner
-from explorer.ui.startup import PARTS_LANE, cached_summary, icon_path, import_part_modules
+from explorer.ui.startup import PARTS_LANE, cached_summary, icon_path, import_part_modules, run_in_steps
 from explorer.ui.window_menus import WindowMenus
 
 if TYPE_CHECKING:  # imported for real in build_parts, after the window is on screen
@@ -68,6 +70,8 @@ class MainWindow(QMainWindow):
         self.race: RacePanel | None = None
         self.theory: TheoryPanel | None = None
         self._closing = False
+        self.first_look: FirstLook | None = None  # the dock's content until the panel has a result
+        self._early: list[Callable[[], None]] = []  # the classifier's results while the parts were built
 
         placeholder = QLabel(f"Loading {RESNETS[DEFAULT_ARCH].title}…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -136,6 +140,11 @@ class MainWindow(QMainWindow):
     def build_parts(self) -> None:
         """Import the torch-backed views, put them in place, wire them and start the summary job.
         Idempotent."""
+        for _ in self._parts_steps():
+            pass
+
+    def _parts_steps(self) -> Iterator[None]:
+        """:meth:`build_parts` a part per step, the event loop running between (all at once: 170-190 ms)."""
         if self.classify is not None:
             return
         self.build_diagram()
@@ -148,23 +157,30 @@ class MainWindow(QMainWindow):
         from explorer.ui.theory.panel import TheoryPanel
 
         self.classify = ClassifyPanel(self.runner)
-        # The launch's weights start loading on their worker now, while the other parts are built
-        # here (their results arrive through the event loop, after this method has wired everything).
-        self._load_start_weights()
-        self.inspector = Inspector()
-        self.gradient = GradientPanel(self.runner, self.switches)
-        self.insight = InsightPanel(self.runner)
-        self.race = RacePanel(self.runner)
-        self.theory = TheoryPanel(self.runner)
-        for dock, part in ((self.inspector_dock, self.inspector), (self.classify_dock, self.classify),
-                           (self.gradient_dock, self.gradient), (self.race_dock, self.race), (self.insight_dock, self.insight),
-                           (self.theory_dock, self.theory)):
-            dock.setWidget(scrolling(part, horizontal=True))
-
+        self.classify_dock.setWidget(scrolling(self.classify, horizontal=True))
+        if self.first_look is not None:  # the start-up's quick result stays until the panel has its own
+            self.first_look.keep_in(self.classify_dock, self.classify)
+            self.first_look = None
         self.classify.status_changed.connect(self._status.setText)
         self.classify.weights_loaded.connect(self._on_classify_weights_loaded)
-        self.classify.weights_failed.connect(self.insight.set_weights_failed)
+        self.classify.weights_failed.connect(self._on_classify_weights_failed)
         self.classify.image_selected.connect(self._on_classify_image_selected)
+        # The launch's weights load on their worker meanwhile (an early result waits for the last step).
+        self._load_start_weights()
+        yield
+        self.inspector = Inspector()
+        yield
+        self.gradient = GradientPanel(self.runner, self.switches)
+        yield
+        self.insight = InsightPanel(self.runner)
+        yield
+        self.race = RacePanel(self.runner)
+        yield
+        self.theory = TheoryPanel(self.runner)
+        for dock, part in ((self.inspector_dock, self.inspector), (self.gradient_dock, self.gradient), (self.race_dock, self.race),
+                           (self.insight_dock, self.insight), (self.theory_dock, self.theory)):
+            dock.setWidget(scrolling(part, horizontal=True))
+
         self.gradient.run_finished.connect(self._on_gradient_run_finished)
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
         self.insight.block_chosen.connect(self._on_insight_block_chosen)
@@ -175,6 +191,9 @@ class MainWindow(QMainWindow):
         # Once the new parts are laid out: a check (or a resize of the docks) before that is skewed.
         QTimer.singleShot(0, self._check_layout)
         self._submit_summary()
+        early, self._early = self._early, []
+        for handle in early:
+            handle()
         self.parts_ready.emit()
 
     def _submit_summary(self) -> None:
@@ -213,7 +232,12 @@ class MainWindow(QMainWindow):
         worker the window keeps painting (longest gap ~0.2 s, the GIL-held parts of the import)."""
         self._pending_start = (paths, weights, device)
         self.build_diagram()
-        self.prepare_parts()
+        if not paths:
+            self.prepare_parts()
+            return
+        # The first image from the engine cache without torch (ui/classify/first_look.py), then the rest.
+        self.first_look = FirstLook.open_in(self.classify_dock, self.runner, request_at_start(self.settings, weights, device),
+                                            paths, then=self.prepare_parts)
 
     def prepare_parts(self) -> None:
         """Import the part modules on a worker, then :meth:`build_parts` on the GUI thread."""
@@ -222,11 +246,12 @@ class MainWindow(QMainWindow):
         job.errored.connect(lambda message: self.statusBar().showMessage(f"Cannot load the app's parts: {message}"))
 
     def _on_parts_imported(self, _: object) -> None:
-        self.build_parts()
+        run_in_steps(self._parts_steps(), self._open_start_paths)  # one part per turn of the event loop
+
+    def _open_start_paths(self) -> None:
         if self._pending_start is not None:
             paths, self._pending_start = self._pending_start[0], None
-            if paths:
-                self.open_paths(paths)
+            self.open_paths(paths)
 
     def _load_start_weights(self) -> None:
         if self._pending_start is None:
@@ -297,7 +322,16 @@ class MainWindow(QMainWindow):
         if results and results[0].config.get("arch", DEFAULT_ARCH) == self._network[0]:
             self.insight.set_gradient_results(results)
 
+    def _on_classify_weights_failed(self, message: str) -> None:
+        if self.theory is None:  # the parts are still being built: the last step hands it on
+            self._early.append(lambda: self._on_classify_weights_failed(message))
+            return
+        self.insight.set_weights_failed(message)
+
     def _on_classify_weights_loaded(self, payload: dict) -> None:
+        if self.theory is None:  # the parts are still being built: the last step hands it on
+            self._early.append(lambda: self._on_classify_weights_loaded(payload))
+            return
         info = payload["info"]
         self.show_network(info["arch"], info["num_classes"])
         self.model_menus.opened(info["source"])
@@ -311,6 +345,9 @@ class MainWindow(QMainWindow):
             self.classify_dock.raise_()
 
     def _on_classify_image_selected(self, selected: object) -> None:
+        if self.theory is None:  # the parts are still being built: the last step hands it on
+            self._early.append(lambda: self._on_classify_image_selected(selected))
+            return
         if selected:
             self.insight.set_image(*selected)
         else:
@@ -345,7 +382,7 @@ class MainWindow(QMainWindow):
             self.drops.remove()
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())
-            if self.classify is not None:
+            if self.race is not None:  # every part built
                 self.classify.save_settings(self.settings)
                 self.gradient.save_settings(self.settings)
             self.settings.sync()

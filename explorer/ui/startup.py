@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,3 +55,17 @@ def icon_path() -> Path | None:
     except ModuleNotFoundError:
         return None
     return path if path.is_file() else None
+
+
+def run_in_steps(steps: Iterator[None], then: Callable[[], None]) -> None:
+    """Take one step of ``steps`` per turn of the event loop (a repaint, a timer between two), then
+    call ``then``: how the window builds its parts without holding the GUI thread long."""
+    from PySide6.QtCore import QTimer
+
+    def next_step() -> None:
+        if next(steps, StopIteration) is not StopIteration:
+            QTimer.singleShot(0, next_step)
+        else:
+            then()
+
+    next_step()

@@ -204,17 +204,23 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
 
     # --engine belongs to the inference suite; the bench parser gives every suite all options.
     result = bench.run(argparse.Namespace(ui_startup_runs=1, ui_grad_size=32, ui_heartbeat_ms=5, engine="torch"))
-    shown, diagram, parts = (result[f"startup_{k}_s"][0] for k in ("shown", "diagram", "parts"))
-    assert None not in (shown, diagram, parts) and 0 < shown <= diagram <= parts  # the diagram needs no torch
-    assert result["startup_summary_s"][0] > parts and result["startup_prediction_s"][0] > parts
-    assert 0 < result["startup_gap_ms"][0] <= (parts - shown) * 1000
+    assert result["startup_caches"] == ["empty cache", "cached"]
+    for launch, cache in enumerate(result["startup_caches"]):
+        shown, diagram, parts, panel = (result[f"startup_{k}_s"][launch] for k in ("shown", "diagram", "parts", "panel"))
+        assert None not in (shown, diagram, parts, panel) and 0 < shown <= diagram <= parts  # the diagram needs no torch
+        assert result["startup_summary_s"][launch] > parts and panel > parts
+        assert 0 < result["startup_gap_ms"][launch] <= (parts - shown) * 1000
+        # With the engine cached the first prediction comes from the cache before torch's parts;
+        # with an empty cache it is the panel's.
+        first = result["startup_prediction_s"][launch]
+        assert first < parts if cache == "cached" else first == panel
     phases = result["phases"]
     assert list(phases) == [
         "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run",
         "insight: Grad-CAM + lesion sweep", "race (5 steps, 32 px)", "switch to resnet152 (random)",
     ]
     switch = result["switch_s"]  # the request until the classifier has ResNet-152, then its diagram's summary
-    assert 0 < switch["classifier"] <= switch["diagram"] and result["switch_target_s"] == 3.0
+    assert 0 < switch["classifier"] <= switch["diagram"] and result["switch_target_s"] == 2.0
     for name, phase in phases.items():
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
         assert phase["completed"] or name == "idle"
@@ -238,3 +244,31 @@ def test_start_builds_the_parts_then_loads_weights_and_classifies(qtbot, setting
     assert w.diagram is not None and w.classify is not None
     qtbot.waitUntil(lambda: w.classify.pending() == 0 and "%" in w.classify.entry_texts()[0], timeout=TIMEOUT_MS)
     assert "untrained" in w.classify.entry_texts()[0]
+
+
+def test_a_cached_engine_shows_the_first_prediction_before_the_parts_and_hands_over(qtbot, settings, images, tmp_path,
+                                                                                   monkeypatch):
+    """With the request's engine in the cache (here from a Classifier load, as a `classify` run
+    leaves it), the launch shows the first image's prediction from the cache before torch's parts
+    are built, keeps it until the panel has the same prediction of its own, then shows the panel."""
+    from explorer.core.inference import quick
+
+    monkeypatch.setenv(quick.ENV_VAR, str(tmp_path / "engine-cache"))
+    path = str(images["good"][0])
+    reference = Classifier("cpu", engine="auto")
+    reference.load("random")  # what the window asks for below: the index now knows it
+    expected = [t.label for t in reference.classify_path(path).top]
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    events: list[str] = []
+    w.parts_ready.connect(lambda: events.append("parts"))
+    w.start([path], weights="random", device="cpu")
+    first = w.first_look
+    first.predicted.connect(lambda ms: events.append("first"))
+    qtbot.waitUntil(lambda: "parts" in events, timeout=TIMEOUT_MS)
+    quick_top = first.results.shown_top()
+    assert events == ["first", "parts"] and [label for label, _ in quick_top] == expected
+    assert w.classify_dock.widget() is first  # still: the panel has no result yet
+    qtbot.waitUntil(lambda: w.classify_dock.widget() is not first, timeout=TIMEOUT_MS)
+    assert w.classify.pending() == 0 and w.classify.results.shown_top() == quick_top  # the same bars

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +23,8 @@ from torch import nn
 from explorer.core import devices
 from explorer.core.choices import ENGINE_CHOICES, PRECISION_CHOICES
 from explorer.core.images import load_image, preprocess
-from explorer.core.inference import engines
+from explorer.core.inference import engines, quick
+from explorer.core.inference.prediction import Prediction, top_classes
 from explorer.core.loading.errors import WeightsError
 from explorer.core.loading.pipeline import WeightsInfo, load_model
 from explorer.core.network.model import ResNet, ResNet50, SwitchableBatchNorm2d
@@ -62,28 +62,6 @@ def _fold_into(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
     conv.bias = nn.Parameter(((bias - bn.running_mean.double()) * scale + bn.bias.double()).to(dtype), requires_grad=False)
 
 
-@dataclass(frozen=True)
-class TopClass:
-    index: int
-    label: str
-    prob: float
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One image's result as plain values. ``latency_ms``: the model call alone (transfer to the
-    device, forward, back), not decoding or preprocessing. ``trained=False``: show "untrained".
-    ``engine`` and ``precision``: what produced it (see :mod:`explorer.core.inference.engines`)."""
-
-    file: str
-    top: tuple[TopClass, ...]
-    device: str
-    latency_ms: float
-    trained: bool
-    precision: str = "fp32"
-    engine: str = "torch"
-
-
 class Classifier:
     """Owns one ResNet (ResNet-50 until weights of another member are loaded) used only for inference. Not thread-safe: use it from one worker at a time.
 
@@ -114,6 +92,7 @@ class Classifier:
             raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISION_CHOICES)}")
         if engine not in ENGINE_CHOICES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINE_CHOICES)}")
+        self._precision_choice = precision  # what the quick-start index is keyed by (engines.remember)
         if precision == "auto":
             precision = devices.default_precision(self.device)
         if precision not in devices.supported_precisions(self.device):
@@ -171,6 +150,9 @@ class Classifier:
             engine, precision = self._checked_precision(candidate, engine, transform, notes)
         self._model, self._engine, self.weights, self.precision = candidate, engine, info, precision
         self.notices.extend(notes)
+        if labels is None and self.resize is None and self.crop is None:  # what the app's quick start reproduces
+            asked = quick.request(source, arch, seed, self.engine_choice, self._precision_choice, str(self.device))
+            engines.remember(asked, info, engine)
         return info
 
     def weight_stats(self) -> dict[str, tuple[float, float]]:
@@ -202,11 +184,8 @@ class Classifier:
         start = time.perf_counter()
         logits = self.logits(batch)
         latency_ms = (time.perf_counter() - start) * 1000
-        probs = torch.softmax(logits[0].float(), dim=0)
-        values, indices = probs.topk(min(topk, probs.numel()))
         assert self.weights is not None and self._engine is not None  # logits() checked them
-        names = self.weights.labels
-        top = tuple(TopClass(int(i), names[int(i)], float(p)) for p, i in zip(values.tolist(), indices.tolist()))
+        top = top_classes(logits[0].float().numpy(), self.weights.labels, topk)
         return Prediction(name, top, str(self.device), latency_ms, self.weights.trained, self.precision, self._engine.name)
 
     def decode(self, path: str | Path) -> Image.Image:

@@ -12,7 +12,6 @@ lesioned variant through the later blocks as one batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Literal

@@ -43,6 +43,7 @@ try:  # POSIX: a download holds a lock on its partial file, so a sweep can tell 
 except ImportError:  # Windows: a file that is open cannot be removed, which protects a live download
     fcntl = None  # type: ignore[assignment]
 
+from explorer.core.files import sha256_of
 from explorer.core.text import first_line, one_line, os_reason, shown
 
 CHUNK_BYTES = 1 << 16
@@ -90,14 +91,6 @@ class CacheError(DownloadError):
 def cache_dir() -> Path:
     """Where checkpoints live: torch.hub's cache (``$TORCH_HOME/hub/checkpoints``)."""
     return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(

@@ -14,7 +14,7 @@ from PIL import Image
 from PySide6.QtGui import QPixmap
 
 from explorer.core.text import shown
-from explorer.ui.classify.host import Classified, Picture
+from explorer.ui.classify.pictures import Classified, Picture
 from explorer.ui.common.pixmaps import rgb_bytes_pixmap
 from explorer.ui.common.text import percent
 from explorer.ui.jobs import Job

@@ -15,40 +15,15 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from explorer.core.inference.classifier import Classifier, Prediction
+from explorer.core.inference.classifier import Classifier
 from explorer.core.loading.pipeline import WeightsInfo
 from explorer.core.loading.sources import weight_source
 from explorer.core.progress import Cancel, Progress
+from explorer.ui.classify.pictures import Classified
 
-THUMBNAIL_PX = 96
-PREVIEW_PX = 384
 # A download reports every chunk; a few updates a second are enough for a progress bar and keep the
 # GUI's event queue short.
 PROGRESS_INTERVAL_S = 0.1
-
-
-@dataclass(frozen=True)
-class Picture:
-    """An RGB image as bytes (row-major, 3 bytes per pixel): safe to pass between threads."""
-
-    width: int
-    height: int
-    data: bytes
-
-    @classmethod
-    def of(cls, image: Image.Image, side: int) -> Picture:
-        small = image.copy()
-        small.thumbnail((side, side))
-        small = small.convert("RGB")
-        return cls(small.width, small.height, small.tobytes())
-
-
-@dataclass(frozen=True)
-class Classified:
-    prediction: Prediction
-    thumbnail: Picture
-    preview: Picture
-    image_size: tuple[int, int]  # of the decoded image the classifier saw
 
 
 @dataclass(frozen=True)
@@ -117,9 +92,7 @@ class ClassifierHost:
             image = source.convert("RGB")
         else:
             image = self._classifier.decode(source)  # as classify_path decodes it
-        prediction = self._classifier.classify(image, name, topk)
-        thumbnail, preview = Picture.of(image, round(THUMBNAIL_PX * scale)), Picture.of(image, round(PREVIEW_PX * scale))
-        return Classified(prediction, thumbnail, preview, image.size)
+        return Classified.of(self._classifier.classify(image, name, topk), image, scale)
 
 
 def _download_progress(source: str, progress: Progress) -> Callable[[int, int], None]:

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
-from explorer.core.inference.classifier import Prediction
+from explorer.core.inference.prediction import Prediction
 from explorer.ui.common.text import percent
 from explorer.ui.common.widgets import Banner, ElidedLabel, bold, wrapping_label
 

@@ -14,29 +14,39 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from explorer.core.choices import ENGINES
+from explorer.core.files import sha256_of
+from explorer.core.inference import quick
 from explorer.core.inference.engines import cache
 from explorer.core.inference.engines.onnx_graph import UnsupportedModel, onnx_model, trace
-from explorer.core.inference.engines.runtimes import RUNTIMES, EngineUnavailable
 from explorer.core.inference.engines.torch_engine import TorchEngine
+from explorer.core.inference.runtimes import RUNTIMES, EngineUnavailable
+from explorer.core.loading import download
+from explorer.core.loading.sources import locate
+from explorer.core.loading.pipeline import WeightsInfo
 from explorer.core.text import shown
 
-__all__ = ["AUTO", "Engine", "EngineUnavailable", "TorchEngine", "build", "installed", "resolve"]
+__all__ = ["AUTO", "Engine", "EngineUnavailable", "ExportedEngine", "TorchEngine", "build", "installed", "remember", "resolve"]
 
 # What ``auto`` takes, fastest first, per (device type, precision); the first one installed wins,
-# and anything not listed runs on torch. Source of the order: ``resnet-explorer bench --suite
-# engines`` (README, Benchmarks), ResNet-50 at 224x224, medians of round-robin rounds:
-# - cpu fp32, 2 cores of an AMD EPYC (Zen 3, AVX2), load average ~1: onnxruntime 1.32 at 0.66x
-#   torch's time at batch 1 and 0.62x at batch 8; OpenVINO 2026.4 fp32 between the two at batch 8.
-# - cpu bf16, not measurable on that CPU (no native bf16): issue 14's 2-core Xeon with AMX measured
-#   OpenVINO bf16 at 19.9 ms (batch 1) and 98 ms (batch 8) against torch bf16's 42.7 and 161 ms.
+# and anything not listed runs on torch. Both runtimes are dependencies, so the default install runs
+# OpenVINO on a CPU, configured as OpenVINO configures itself (runtimes.py): whatever the CPU, the
+# default install then runs as OpenVINO at its defaults does (bf16 where native, else f32), one of
+# the two runtimes a user would otherwise pick, and no setting tried beat that. Measured with ``resnet-explorer bench --suite engines`` (README, Benchmarks),
+# ResNet-50 at 224x224, medians of round-robin rounds, 2 cores of an AMD EPYC (Zen 4, AVX512-BF16):
+# - cpu bf16: OpenVINO about 1.9x faster than its own fp32 and 10x torch's fp32 path; on issue 14's
+#   AMX Xeon 19.9 ms (batch 1) and 98 ms (batch 8) against torch bf16's 42.7 and 161 ms.
+# - cpu fp32: OpenVINO and onnxruntime (no spinning) within 10% of each other, either ahead
+#   depending on the load (four runs at load averages 4-15); onnxruntime's tuned session is 1.5-2x
+#   faster than its defaults under load but ~40% slower on a quiet AMX Xeon (issue 21), where
+#   OpenVINO's defaults do not suffer.
 AUTO: dict[tuple[str, str], tuple[str, ...]] = {
-    ("cpu", "fp32"): ("onnxruntime", "openvino", "torch"),
+    ("cpu", "fp32"): ("openvino", "onnxruntime", "torch"),
     ("cpu", "bf16"): ("openvino", "torch"),
 }
 
@@ -57,6 +67,18 @@ class Engine(Protocol):
     precision: str
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+
+class ExportedEngine:
+    """A runtime's engine (:mod:`explorer.core.inference.runtimes`, numpy in and out) behind the
+    :class:`Engine` protocol; ``key`` names its graph in the cache."""
+
+    def __init__(self, runtime_engine: Any, key: str) -> None:
+        self.name, self.precision = runtime_engine.name, runtime_engine.precision
+        self.runtime, self.key = runtime_engine, key
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.runtime.run(batch.detach().to("cpu", torch.float32).contiguous().numpy()))
 
 
 def installed(name: str) -> bool:
@@ -97,6 +119,31 @@ def build(
     return TorchEngine(inference_copy(), device, precision)
 
 
+def remember(asked: quick.Request, info: WeightsInfo, engine: Engine) -> None:
+    """Record in the quick-start index (:mod:`explorer.core.inference.quick`) that ``asked`` was
+    served by ``engine`` with the weights ``info`` describes, when the engine runs a cached graph."""
+    if not isinstance(engine, ExportedEngine):
+        return
+    store = cache.Store([])
+    folder, graph = store.folder, store.path(engine.key)
+    previous = quick.served(asked, folder)
+    try:
+        same = previous is not None and previous.graph == graph.name
+        graph_sha256 = previous.graph_sha256 if same else sha256_of(graph)
+        graph_bytes = graph.stat().st_size
+    except OSError:  # not written (an unwritable folder): nothing to serve from
+        return
+    origin = locate(asked.source)  # where the loaded file is: the download cache's name, or the path
+    if info.sha256 is None:
+        file = None
+    elif origin.cache_name is not None:
+        file = str(download.cache_dir() / origin.cache_name)
+    else:
+        file = asked.source
+    quick.remember(asked, quick.Served(file, info.sha256, info.arch, info.num_classes, info.resize, info.crop, info.trained,
+                                       engine.name, engine.precision, asked.device, graph.name, graph_sha256, graph_bytes), folder)
+
+
 def _exported(
     name: str, model: nn.Module, inference_copy: Callable[[], nn.Module], device: torch.device, precision: str, notes: list[str]
 ) -> Engine:
@@ -112,7 +159,7 @@ def _exported(
         store = cache.Store(notes)
         graph = store.read(key, cache.size_limit(model))
         if graph is not None:
-            engine = _checked(runtime.make, graph, model, precision)
+            engine = _checked(runtime.make, graph, key, model, precision)
             if engine is not None:
                 return engine
             store.discard(key)  # unreadable or wrong: made again below
@@ -121,17 +168,17 @@ def _exported(
         store.write(key, graph)
     except UnsupportedModel as exc:
         raise EngineUnavailable(f"the model cannot be exported: {exc}") from None
-    engine = _checked(runtime.make, graph, model, precision)
+    engine = _checked(runtime.make, graph, key, model, precision)
     if engine is None:
         raise EngineUnavailable("its output differs from PyTorch's")
     return engine
 
 
-def _checked(make: Callable[[bytes, str], Engine], graph: bytes, model: nn.Module, precision: str) -> Engine | None:
-    """The engine made from ``graph``, or None when the runtime refuses the file (a damaged cache
+def _checked(make: Callable[[bytes, str], Any], graph: bytes, key: str, model: nn.Module, precision: str) -> Engine | None:
+    """The engine made from ``graph`` (cached under ``key``), or None when the runtime refuses the file (a damaged cache
     entry) or, in fp32, its logits differ from PyTorch eager's on a seeded input."""
     try:
-        engine = make(graph, precision)
+        engine = ExportedEngine(make(graph, precision), key)
     except EngineUnavailable:
         raise
     except ImportError as exc:  # found but broken (a missing shared library, a mismatched build)

@@ -17,22 +17,20 @@ with a note, so a pipe, a link to a device or a huge sparse file there neither h
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import re
-import stat
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from explorer.core.files import OutputError, write_atomically
+from explorer.core.files import OutputError, RefusedFile, read_regular, write_atomically
 from explorer.core.inference.engines.onnx_graph import EXPORTER_VERSION
+from explorer.core.inference.quick import ENV_VAR, INDEX, cache_dir  # noqa: F401 - also this module's API
 from explorer.core.network.counts import FLOAT32_BYTES
 from explorer.core.text import os_reason, shown
 
-ENV_VAR = "RESNET_EXPLORER_ENGINE_CACHE"
 KEEP = 8  # ResNet-50's file is 100 MB, ResNet-152's 240 MB
 SUFFIX = ".onnx"
 # The folder's tag, in the Cache Directory Tagging format (backup tools skip such folders); this
@@ -43,13 +41,6 @@ TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
 _KEY_FILE = re.compile(r"[0-9a-f]{16}-[0-9a-f]{32}" + re.escape(SUFFIX))  # model_key's form
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _told: set[Path] = set()  # folders already reported unwritable in this process
-
-
-def cache_dir() -> Path:
-    """``$RESNET_EXPLORER_ENGINE_CACHE`` if set, else ``resnet-explorer/engines`` beside torch.hub's
-    folder (``$TORCH_HOME/hub``)."""
-    override = os.environ.get(ENV_VAR)
-    return Path(override) if override else Path(torch.hub.get_dir()).parent / "resnet-explorer" / "engines"
 
 
 def model_key(model: nn.Module, traced_code: str) -> str:
@@ -98,28 +89,15 @@ class Store:
         and the model exported again."""
         path = self.path(key)
         try:
-            fd = os.open(path, os.O_RDONLY | _NO_FOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+            data = read_regular(path, limit, "more than a model of this architecture takes")
+            os.utime(path, follow_symlinks=False)  # recently used: kept longest
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
-                self._refuse(key, "a symbolic link, not a file this app wrote")
+        except RefusedFile as exc:
+            self._refuse(key, exc.why)
             return None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                self._refuse(key, "not a regular file (a pipe, socket or device)")
-                return None
-            if info.st_size > limit:
-                self._refuse(key, f"{info.st_size / 2**20:,.0f} MiB, more than a model of this architecture takes "
-                                  f"({limit / 2**20:,.0f} MiB)")
-                return None
-            data = _read_exactly(fd, info.st_size)
-            os.utime(fd)  # recently used: kept longest
         except OSError:
             return None
-        finally:
-            os.close(fd)
         return data
 
     def write(self, key: str, data: bytes) -> None:
@@ -180,16 +158,4 @@ class Store:
 
 
 def _ours(name: str) -> bool:
-    return name == TAG or _KEY_FILE.fullmatch(name) is not None
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    """``size`` bytes from ``fd`` (fewer if the file shrank meanwhile), never more."""
-    chunks, left = [], size
-    while left > 0:
-        chunk = os.read(fd, min(left, 2**24))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+    return name in (TAG, INDEX) or _KEY_FILE.fullmatch(name) is not None

@@ -20,10 +20,11 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from explorer.core.inference.engines import onnx_proto
+from explorer.core.inference.runtimes import INPUT
 
 # ONNX operator set 17: every operator used here exists in it, onnxruntime and OpenVINO read it.
 OPSET = 17
-INPUT, OUTPUT = "input", "logits"
+OUTPUT = "logits"
 # Bumped whenever the translation changes, so that cached graphs made by an older one are not reused.
 EXPORTER_VERSION = 1
 _PROTOBUF_LIMIT = 2**31 - 1  # one protobuf message, weights included (ResNet-152: 240 MB)
