@@ -1,11 +1,13 @@
 """The training race (explorer.core.race): determinism, identical batches and initial weights, a plain
 twin with no shortcut anywhere (checked against a hand-built forward), the first step against
-``torch.autograd.grad``, cancellation, image folders with bad files, the validation split, the verdict
-and the JSON/CSV schema. Tiny sizes (32x32, batch 4, a few steps) keep it fast; nothing is timed.
+``torch.autograd.grad`` (clipping too), fp32 pinned while training, cancellation, image folders with
+bad files, the validation split, the verdict with its leader, the depth race (He et al. Fig. 6) and
+the JSON/CSV schema. Tiny sizes (batch 4, a few steps) keep it fast; nothing is timed.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from dataclasses import replace
@@ -16,7 +18,7 @@ import torch.nn.functional as F
 
 from explorer.core.network.model import ResNet, ResNet50
 from explorer.core.race import train
-from explorer.core.race.config import RaceConfig, check_data, validate
+from explorer.core.race.config import RaceConfig, check_data, min_size, validate
 from explorer.core.race.data import DataError, RaceData, batches, load_digits, load_folder, split_indices
 from explorer.core.race.report import (
     CSV_FIELDS,
@@ -27,13 +29,16 @@ from explorer.core.race.report import (
     RaceStep,
     RunCurve,
     csv_rows,
+    planned_runs,
     to_json_dict,
 )
-from explorer.core.race.train import build_lanes, learning_rate, run_race, stem_grad_norm
-from explorer.core.race.verdict import race_verdict
+from explorer.core.race.train import Lane, build_lanes, learning_rate, run_race, stem_grad_norm
+from explorer.core.race.verdict import depth_standing, race_standing, race_verdict
 from support import image_folder
 
-TINY = RaceConfig(steps=3, batch=4, device="cpu")
+# ResNet-50 at 32 px, the ImageNet member the race was first written for; the default race (ResNet-56)
+# and the depth race have tests of their own below.
+TINY = RaceConfig(network="resnet50", size=32, steps=3, batch=4, lr=0.01, warmup=5, clip=0.0, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +109,7 @@ def test_both_networks_see_identical_batches_in_the_seeded_order(monkeypatch):
     config = replace(TINY, steps=2)
     run_race(config)
     assert [kind for kind, _ in events] == [RESIDUAL, "labels", PLAIN, "labels"] * 2
-    expected = batches(load_digits(config.size), config.batch, config.seed)
+    expected = batches(load_digits(config.image_size), config.batch, config.seed)
     for step in range(2):
         x, y = next(expected)
         (_, x_res), (_, y_res), (_, x_plain), (_, y_plain) = events[4 * step:4 * step + 4]
@@ -160,7 +165,7 @@ def test_plain_twin_has_no_shortcut_anywhere(network):
 
 
 def test_first_step_equals_autograd_on_an_independent_copy(tiny_result):
-    x, y = next(batches(load_digits(TINY.size), TINY.batch, TINY.seed))
+    x, y = next(batches(load_digits(TINY.image_size), TINY.batch, TINY.seed))
     for label in (RESIDUAL, PLAIN):
         net = ResNet50(num_classes=10, init="he", seed=TINY.seed).train()
         net.set_shortcuts(label == RESIDUAL)
@@ -304,6 +309,9 @@ def test_batches_are_full_seeded_and_each_epoch_a_permutation():
     [
         ({"steps": 0}, "steps"), ({"batch": 1}, "batch"), ({"size": 16}, "size"), ({"lr": 0.0}, "lr must be above 0"),
         ({"lr": math.nan}, "lr"), ({"norm": "frozen"}, "norm"), ({"network": "resnet51"}, "unknown network 'resnet51'.*resnet18"),
+        ({"clip": -1.0}, "clip must be a number from 0"), ({"network": "resnet56", "size": 4}, "size .*at least 8"),
+        ({"depths": ("resnet56",)}, "two or more networks"), ({"depths": ("resnet50", "resnext50_32x4d")}, "different depths"),
+        ({"depths": ("resnet20", "resnet50"), "size": 16}, "size .*at least 32"),
     ],
 )
 def test_invalid_settings_are_refused(change, message):
@@ -321,27 +329,33 @@ def test_missing_folder_is_named():
 
 def _curves(residual: list[float], plain: list[float], accuracy: tuple[float, float] = (0.5, 0.1)) -> tuple[RunCurve, RunCurve]:
     n = len(residual)
-    return (RunCurve(RESIDUAL, tuple(residual), (accuracy[0],) * n, (1.0,) * n),
-            RunCurve(PLAIN, tuple(plain), (accuracy[1],) * n, (2.0,) * n))
+    return (RunCurve(RESIDUAL, "resnet50", True, tuple(residual), (accuracy[0],) * n, (1.0,) * n),
+            RunCurve(PLAIN, "resnet50", False, tuple(plain), (accuracy[1],) * n, (2.0,) * n))
 
 
 @pytest.mark.parametrize(
-    "residual,plain,accuracy,expected",
+    "residual,plain,accuracy,expected,leader,agree",
     [
-        ([2.0] * 8 + [0.3, 0.31], [2.0] * 8 + [1.9, 1.92], (0.6, 0.1), ": the residual network is ahead."),
-        ([2.0] * 10, [1.0] * 10, (0.2, 0.7), ": the plain network is ahead, so the plain network is not behind here."),
-        ([1.0] * 10, [1.02] * 10, (0.5, 0.52), ": the two are level on both, so the plain network is not behind here."),
-        ([1.0] * 10, [1.02] * 10, (0.5, 0.1), ": the residual network is ahead on accuracy and level on loss."),
-        ([2.0] * 10, [1.0] * 10, (0.6, 0.1), ": the measures disagree: the plain network has the lower loss, the residual one"),
-        ([1.0] * 10, [1.0] * 9 + [math.nan], (0.5, 0.1), "the residual one's 1 (medians"),
-        ([math.inf] * 10, [math.nan] * 10, (0.1, 0.1), ": neither loss is finite, so neither network is ahead."),
+        ([2.0] * 8 + [0.3, 0.31], [2.0] * 8 + [1.9, 1.92], (0.6, 0.1), ": the residual network is ahead.", RESIDUAL, True),
+        ([2.0] * 10, [1.0] * 10, (0.2, 0.7), ": the plain network is ahead, so the plain network is not behind here.", PLAIN, True),
+        ([1.0] * 10, [1.02] * 10, (0.5, 0.52), ": the two are level on both, so the plain network is not behind here.", "level", True),
+        ([1.0] * 10, [1.02] * 10, (0.5, 0.1), ": the residual network is ahead on accuracy and level on loss.", RESIDUAL, False),
+        ([2.0] * 10, [1.0] * 10, (0.6, 0.1), ": the measures disagree: the plain network has the lower loss, the residual one",
+         "level", False),
+        ([1.0] * 10, [1.0] * 9 + [math.nan], (0.5, 0.1), "the residual one's 1 (medians", RESIDUAL, True),
+        ([math.inf] * 10, [math.nan] * 10, (0.1, 0.1), ": neither loss is finite, so neither network is ahead.", "level", True),
     ],
 )
-def test_verdict_names_who_is_ahead_as_measured(residual, plain, accuracy, expected):
-    text = race_verdict(_curves(residual, plain, accuracy), {RESIDUAL: 0.9, PLAIN: 0.25}, 10, cancelled=False)
+def test_verdict_names_who_is_ahead_as_measured(residual, plain, accuracy, expected, leader, agree):
+    runs = _curves(residual, plain, accuracy)
+    text = race_verdict(runs, {RESIDUAL: 0.9, PLAIN: 0.25}, 10, cancelled=False)
     assert text.startswith("after 10 steps the plain network's training loss is ") and expected in text
     assert "(medians of the last 2 steps), batch accuracy " in text
     assert text.endswith(". Validation accuracy: residual 90%, plain 25%.")
+    # The JSON's leader and measures_agree come from the same numbers as the words.
+    document = to_json_dict(RaceResult(TINY, "cpu", DataInfo("digits", ("0", "1"), 8, 2), runs, None, text, "", 1.0,
+                                       standing=race_standing(runs)))
+    assert (document["leader"], document["measures_agree"]) == (leader, agree)
 
 
 def test_diverged_plain_network_is_behind():
@@ -358,14 +372,16 @@ def test_verdict_of_the_example():
 def _result(residual: list[float], plain: list[float]) -> RaceResult:
     runs = _curves(residual, plain)
     return RaceResult(TINY, "cpu", DataInfo("digits", ("0", "1"), 8, 2), runs, {RESIDUAL: 1.0, PLAIN: None},
-                      race_verdict(runs, None, 2, False), "conditions", 1.5)
+                      race_verdict(runs, None, 2, False), "conditions", 1.5, standing=race_standing(runs))
 
 
 def test_json_is_strict_and_has_the_documented_keys():
     document = to_json_dict(_result([1.0, math.nan], [math.inf, 2.0]))
     text = json.dumps(document, allow_nan=False)
-    assert list(json.loads(text)) == ["config", "runs", "validation", "verdict", "seconds"]
-    assert document["runs"][0] == {"label": RESIDUAL, "loss": [1.0, None], "accuracy": [0.5, 0.5], "stem_grad": [1.0, 1.0]}
+    assert list(json.loads(text)) == ["config", "runs", "validation", "verdict", "leader", "measures_agree", "seconds"]
+    assert document["runs"][0] == {"label": RESIDUAL, "arch": "resnet50", "shortcuts": True, "loss": [1.0, None],
+                                   "accuracy": [0.5, 0.5], "stem_grad": [1.0, 1.0]}
+    assert (document["config"]["size"], document["config"]["precision"]) == (32, "fp32")
     assert document["runs"][1]["loss"] == [None, 2.0] and document["validation"] == {RESIDUAL: 1.0, PLAIN: None}
     assert document["config"]["device"] == "cpu" and document["config"]["dataset"]["train"] == 8
 
@@ -375,3 +391,131 @@ def test_csv_rows_follow_the_json_names():
     assert CSV_FIELDS == ("step", "label", "loss", "accuracy", "stem_grad")
     assert rows == [[1, RESIDUAL, "1.0", "0.5", "1.0"], [1, PLAIN, "3.0", "0.1", "2.0"],
                     [2, RESIDUAL, "", "0.5", "1.0"], [2, PLAIN, "2.0", "0.1", "2.0"]]
+
+
+# -- the default recipe, clipping, fp32 ---------------------------------------------------------------
+
+
+def test_the_default_race_is_resnet56_against_plain_56_at_16_px():
+    config = RaceConfig()
+    assert (config.network, config.image_size, config.depths, min_size(config)) == ("resnet56", 16, (), 8)
+    result = run_race(replace(config, steps=1, batch=4, device="cpu"))
+    assert [(r.label, r.arch, r.shortcuts) for r in result.runs] == [(RESIDUAL, "resnet56", True), (PLAIN, "resnet56", False)]
+    for words in ("ResNet-56 residual vs plain, digits", "at 16x16", "gradients clipped to norm 1", "fp32"):
+        assert words in result.conditions, words
+
+
+def test_a_clipped_step_moves_the_weights_by_lr_times_the_clipped_gradient():
+    config = replace(TINY, network="resnet20", size=16, weight_decay=0.0, clip=0.05)
+    x, y = next(batches(load_digits(16), 4, 0))
+    net = ResNet("resnet20", 10, "he", seed=0).train()
+    reference = copy.deepcopy(net)
+    grads = torch.autograd.grad(F.cross_entropy(reference(x), y), list(reference.parameters()))
+    norm = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
+    assert norm > 2 * config.clip  # the clip bites
+    before = [p.detach().clone() for p in net.parameters()]
+    Lane(RESIDUAL, net, config).train_step(x, y, lr=0.1)
+    moves = [old - new.detach() for old, new in zip(before, net.parameters())]
+    assert torch.linalg.vector_norm(torch.stack([m.norm() for m in moves])).item() == pytest.approx(0.1 * config.clip, rel=1e-4)
+    for move, grad in zip(moves, grads):  # SGD's first step: momentum buffer = gradient (the difference loses float bits)
+        torch.testing.assert_close(move, 0.1 * grad * config.clip / norm, rtol=1e-3, atol=5e-8)
+
+
+def test_training_pins_fp32_and_restores_the_setting_afterwards():
+    mkldnn = torch.backends.mkldnn
+    saved = mkldnn.conv.fp32_precision, mkldnn.matmul.fp32_precision
+    mkldnn.conv.fp32_precision = mkldnn.matmul.fp32_precision = "bf16"  # as a CPU with native bf16 may be told
+    try:
+        seen: list[tuple[str, str]] = []
+        run_race(replace(TINY, network="resnet20", size=16, steps=2),
+                 on_step=lambda _: seen.append((mkldnn.conv.fp32_precision, mkldnn.matmul.fp32_precision)))
+        assert seen == [("ieee", "ieee")] * 2
+        assert (mkldnn.conv.fp32_precision, mkldnn.matmul.fp32_precision) == ("bf16", "bf16")
+    finally:
+        mkldnn.conv.fp32_precision, mkldnn.matmul.fp32_precision = saved
+
+
+# -- the depth race (He et al. Fig. 6) ----------------------------------------------------------------
+
+DEPTHS = RaceConfig(depths=("resnet56", "resnet20"), steps=2, batch=4, device="cpu")  # given deepest first: raced by depth
+DEPTH_RUNS = [("residual-20", "resnet20", True), ("plain-20", "resnet20", False),
+              ("residual-56", "resnet56", True), ("plain-56", "resnet56", False)]
+
+
+def test_a_depth_race_trains_each_network_plain_and_residual_on_the_same_batches(monkeypatch):
+    inputs: list[tuple[str, bool, torch.Tensor]] = []
+    build = train.build_network
+
+    def instrumented(*args, **kwargs):
+        net = build(*args, **kwargs)
+
+        def record(module, args):
+            if torch.is_grad_enabled():
+                inputs.append((module.spec.name, module.blocks()["layer1.0"].shortcut_enabled, args[0].clone()))
+
+        net.register_forward_pre_hook(record)
+        return net
+
+    monkeypatch.setattr(train, "build_network", instrumented)
+    steps: list[RaceStep] = []
+    result = run_race(DEPTHS, on_step=steps.append)
+    assert [(r.label, r.arch, r.shortcuts) for r in result.runs] == DEPTH_RUNS
+    assert [(r.label, r.arch, r.shortcuts) for r in planned_runs(DEPTHS)] == DEPTH_RUNS
+    assert [n.label for n in steps[0].nets] == [label for label, _, _ in DEPTH_RUNS] and len(steps) == 2
+    assert [(arch, on) for arch, on, _ in inputs] == [(arch, on) for _, arch, on in DEPTH_RUNS] * 2
+    for step in range(2):
+        batch = [x for _, _, x in inputs[4 * step:4 * step + 4]]
+        assert all(torch.equal(x, batch[0]) for x in batch)
+    assert list(result.validation) == [label for label, _, _ in DEPTH_RUNS]
+    assert result.conditions.startswith("ResNet-20, ResNet-56, each residual and plain, digits") and "16x16" in result.conditions
+    assert result.verdict.startswith("after 2 steps (training loss and batch accuracy over the last 1 step) plain-56 ")
+    document = json.loads(json.dumps(to_json_dict(result), allow_nan=False))
+    assert [(r["label"], r["arch"], r["shortcuts"]) for r in document["runs"]] == DEPTH_RUNS
+    assert list(document["depth"]) == ["plain", "residual", "degradation", "residual_avoids_it"]
+    assert document["depth"]["plain"]["shallower"] == "plain-20" and document["depth"]["residual"]["deeper"] == "residual-56"
+    assert document["leader"] in ("residual", "plain", "level")
+
+
+def test_each_depth_starts_its_twins_from_the_same_weights():
+    lanes = build_lanes(DEPTHS, 10, torch.device("cpu"))
+    assert [lane.label for lane in lanes] == [label for label, _, _ in DEPTH_RUNS]
+    for residual, plain in (lanes[0:2], lanes[2:4]):
+        a, b = residual.net.state_dict(), plain.net.state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a)
+        assert all(b.shortcut_enabled for b in residual.net.blocks().values())
+        assert not any(b.shortcut_enabled for b in plain.net.blocks().values())
+    fresh = ResNet("resnet56", 10, "he", seed=DEPTHS.seed)
+    assert all(torch.equal(v, fresh.state_dict()[k]) for k, v in lanes[2].net.state_dict().items())
+
+
+def _depth_curves(**final: tuple[float, float]) -> tuple[RunCurve, ...]:
+    """Four runs of 10 steps, each ending at the (loss, accuracy) given by its label (plain_20=...)."""
+    runs = []
+    for label, arch, on in DEPTH_RUNS:
+        loss, accuracy = final[label.replace("-", "_")]
+        runs.append(RunCurve(label, arch, on, (2.3,) * 8 + (loss,) * 2, (0.1,) * 8 + (accuracy,) * 2, (1.0,) * 10))
+    return tuple(runs)
+
+
+@pytest.mark.parametrize(
+    "final,words,degradation,avoids",
+    [
+        ({"plain_20": (0.9, 0.7), "plain_56": (2.2, 0.1), "residual_20": (0.85, 0.72), "residual_56": (0.83, 0.74)},
+         ["plain-56 trains worse than plain-20 (plain-56: loss 2.2, accuracy 10%; plain-20: loss 0.9, accuracy 70%): "
+          "the degradation problem.", "residual-56 is level with residual-20", "the residual networks avoid it.",
+          "At 56 layers the residual network is ahead"], True, True),
+        ({"plain_20": (0.9, 0.7), "plain_56": (2.2, 0.1), "residual_20": (0.6, 0.8), "residual_56": (1.5, 0.4)},
+         ["the degradation problem.", "residual-56 trains worse than residual-20", "do not avoid it here."], True, False),
+        ({"plain_20": (0.9, 0.7), "plain_56": (0.91, 0.71), "residual_20": (0.6, 0.8), "residual_56": (0.5, 0.9)},
+         ["plain-56 is level with plain-20", "no degradation in this race.", "residual-56 trains better than residual-20",
+          "the deeper residual network is not behind either."], False, True),
+    ],
+)
+def test_depth_verdict_speaks_of_degradation_as_measured(final, words, degradation, avoids):
+    runs = _depth_curves(**final)
+    text = race_verdict(runs, {label: 0.5 for label, _, _ in DEPTH_RUNS}, 10, cancelled=False)
+    for part in words:
+        assert part in text, (part, text)
+    assert text.endswith("Validation accuracy: residual-20 50%, plain-20 50%, residual-56 50%, plain-56 50%.")
+    depth = depth_standing(runs)
+    assert (depth.degradation, depth.residual_avoids_it) == (degradation, avoids)

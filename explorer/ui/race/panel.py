@@ -1,7 +1,7 @@
 """The Race view: a residual network and its plain twin trained side by side (He et al. 2015, Fig. 1
-and 4), with live plots of each step's training loss, batch accuracy and stem gradient norm, the
-verdict and the exact conditions when the race ends, Run/Cancel with progress, export to PNG, SVG and
-CSV, and the knobs beside it.
+and 4), or two networks of different depths each with its twin (Fig. 6), with live plots of each
+step's training loss, batch accuracy and stem gradient norm, the verdict and the exact conditions when
+the race ends, Run/Cancel with progress, export to PNG, SVG and CSV, and the knobs beside it.
 
 UI layer. The race itself is ``explorer.core.race.train.run_race`` in a job on the "race" lane: the
 models live on that worker and only plain values come back (a ``RaceStep`` per step through the job's
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMenu, QProgressBar, QPushButton, QSplitter, QTool
 
 from explorer.core.devices import available_devices
 from explorer.core.race.config import RaceConfig
-from explorer.core.race.report import RaceResult, RaceStep
+from explorer.core.race.report import RaceResult, RaceStep, planned_runs
 from explorer.core.race.train import run_race
 from explorer.ui.common import dialogs
 from explorer.ui.common.export import export_saying
@@ -29,7 +29,7 @@ from explorer.ui.race.settings import RaceSettings
 
 LANE = "race"
 EXPORTS = {".png": "PNG image…", ".svg": "SVG drawing…", ".csv": "CSV table…"}
-IDLE_TEXT = "Press Run to train both networks on the same batches."
+IDLE_TEXT = "Press Run to train the networks on the same batches."
 
 
 def race_job(config: RaceConfig):  # noqa: ANN201 - a JobFn
@@ -77,7 +77,7 @@ class RacePanel(QWidget):
         self.conditions_label.setTextFormat(Qt.TextFormat.PlainText)
         self.form = RaceForm(self.settings, available_devices())
         self.run_button = QPushButton("Run")
-        self.run_button.setToolTip("Train both networks with these settings")
+        self.run_button.setToolTip("Train the networks with these settings")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress_bar = QProgressBar()
@@ -132,7 +132,7 @@ class RacePanel(QWidget):
         self._result = None
         self._steps_seen = 0
         self.export_button.setEnabled(False)
-        self.plot.clear_curves(config.steps)
+        self.plot.clear_curves(config.steps, planned_runs(config))
         self.verdict_label.setText("Racing…")
         self.conditions_label.clear()
         self.progress_bar.setValue(0)
