@@ -27,7 +27,7 @@ from explorer.commands.common import (
     positive_int,
 )
 from explorer.core.files import file_problem
-from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
+from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, cifar_defaults, validate_choice  # no torch
 from explorer.core.gradients.presets import PRESETS
 from explorer.core.loading.sources import default_weights, source_arch, source_problem
 from explorer.core.network.blocks import residual_blocks, stages_of
@@ -84,12 +84,12 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     """The preset's config with every explicitly given flag applied; contradictions are usage errors."""
     config = PRESETS[args.preset].config
     changes: dict = {k: getattr(args, k) for k in ("norm", "init", "targets", "size", "seed", "arch") if getattr(args, k) is not None}
-    specs = [MEMBERS[n] for n in args.depths or ((args.arch,) if args.arch else ())]
-    if specs and all(spec.stem == "cifar" for spec in specs):  # He et al.'s CIFAR networks: 32x32 images, 10 classes
-        changes.setdefault("size", specs[0].image_size)
-        changes["num_classes"] = specs[0].default_classes
+    cifar = cifar_defaults(args.depths or ((args.arch,) if args.arch else ()))
+    if cifar is not None:  # He et al.'s CIFAR networks: 32x32 images, 10 classes, no published weights
+        changes.setdefault("size", cifar[0])
+        changes["num_classes"] = cifar[1]
         if config.init == "weights" and args.weights is None and args.init in (None, "weights"):
-            parser.error(f"{specs[0].title} has no published weights: use --init he or pytorch (or another --preset)")
+            parser.error(f"{arch_title(args.arch or args.depths[0])} has no published weights: use --init he or pytorch (or another --preset)")
     if args.arch is not None and args.weights is None and config.weights and source_arch(config.weights) not in (None, args.arch):
         changes["weights"] = default_weights(args.arch)  # the preset's ImageNet weights, of this network
     if args.weights is not None:

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"peak learning rate (default {DEFAULTS.lr})")
     p.add_argument("--warmup", type=non_negative_int, default=DEFAULTS.warmup, metavar="N",
                    help=f"steps of linear learning-rate warm-up (default {DEFAULTS.warmup})")
-    p.add_argument("--clip", type=bounded(float, 0.0, 1e6), default=DEFAULTS.clip, metavar="X",
+    p.add_argument("--clip", type=bounded(float, 0.0, 100.0), default=DEFAULTS.clip, metavar="X",
                    help=f"scale each step's gradient down to this L2 norm where larger; 0 never (default {DEFAULTS.clip:g})")
     p.add_argument("--size", type=bounded(int, MIN_SIZE), default=DEFAULTS.size, metavar="N",
                    help=f"image side in pixels (default {RACE_SIZES['cifar']} for the CIFAR networks, {RACE_SIZES['imagenet']} "

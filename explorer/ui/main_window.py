@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QM
 
 from explorer import __version__
 from explorer.core.network.blocks import residual_blocks
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS
 from explorer.ui import window_layout
 from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
 from explorer.ui.common.drops import DropFilter
@@ -47,7 +47,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._network = (DEFAULT_ARCH, 1000)  # the member and head count the parts show
-        self.setWindowTitle(f"{RESNETS[DEFAULT_ARCH].title} · ResNet Explorer")
+        self.setWindowTitle(f"{MEMBERS[DEFAULT_ARCH].title} · ResNet Explorer")
         path = icon_path()
         if path is not None:
             self.setWindowIcon(QIcon(str(path)))
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         self.race: RacePanel | None = None
         self._closing = False
 
-        placeholder = QLabel(f"Loading {RESNETS[DEFAULT_ARCH].title}…")
+        placeholder = QLabel(f"Loading {MEMBERS[DEFAULT_ARCH].title}…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(placeholder)
         # The right column runs the full height; the bottom docks sit under the diagram only.
@@ -226,12 +226,12 @@ class MainWindow(QMainWindow):
         diagram and its switches, the lab's network, the title, and a new summary (a job)."""
         if (arch, num_classes) == self._network:
             return
-        if arch not in RESNETS:  # a shape outside the family's table: classified, not drawn
+        if arch not in MEMBERS:  # a shape outside the family's table: classified, not drawn
             self.statusBar().showMessage(f"{arch}: the diagram and the lab show only the family's members", 8000)
             return
-        self._network, spec = (arch, num_classes), RESNETS[arch]
+        self._network, spec = (arch, num_classes), MEMBERS[arch]
         self.switches.reset(residual_blocks(spec.stages))
-        self.diagram.set_network(spec.stages)
+        self.diagram.set_network(spec.stages, spec.stem)
         self.gradient.set_network(arch)
         self.setWindowTitle(f"{spec.title} · ResNet Explorer")
         self._submit_summary()
@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
         self.inspector.set_summary(summary)
         self.gradient.set_summary(summary)
         if not self.statusBar().currentMessage():  # a layout notice stays
-            spec = RESNETS[summary.arch]
+            spec = MEMBERS[summary.arch]
             self.statusBar().showMessage(f"{spec.title}: {spec.kind_text}. Click a block, double-click to expand", 8000)
         self.summary_ready.emit()
 

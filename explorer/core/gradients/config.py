@@ -45,6 +45,15 @@ class GradConfig:
     arch: str = DEFAULT_ARCH
 
 
+def cifar_defaults(archs: tuple[str, ...]) -> tuple[int, int] | None:
+    """(image side, classes) for a run of He et al.'s CIFAR networks alone (32 px, 10 classes), where
+    GradConfig's ImageNet defaults (224 px, 1000 classes) do not fit; None when any is an ImageNet member."""
+    specs = [MEMBERS[a] for a in archs if a in MEMBERS]
+    if specs and len(specs) == len(archs) and all(spec.stem == "cifar" for spec in specs):
+        return specs[0].image_size, specs[0].default_classes
+    return None
+
+
 def shortcut_variants(choice: str) -> list[bool]:
     """The runs a ``shortcuts`` choice stands for: ``on`` [True], ``off`` [False], ``both`` the
     residual run then the plain one."""

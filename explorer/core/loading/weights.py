@@ -140,7 +140,7 @@ def load_model(
     named = weight_source(source)
     if named is not None and named.url is None:
         spec = wanted or (template.spec if template is not None else resnet_spec(DEFAULT_ARCH))
-        classes = template.num_classes if template is not None and template.spec == spec else 1000
+        classes = template.num_classes if template is not None and template.spec == spec else spec.default_classes
         model = _build(spec, classes, template)
         return model, load_weights(model, source, seed=seed, labels=labels)
     if named is not None and wanted is not None and named.arch != wanted.name:

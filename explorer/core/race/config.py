@@ -116,10 +116,10 @@ def validate(config: RaceConfig) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             # batch >= 2: BN with batch statistics needs more than one value per channel.
             raise ValueError(f"{field} must be a whole number of at least {low}, got {value!r}")
-    for field, low, high in (("lr", 0.0, 10.0), ("momentum", 0.0, 0.999), ("weight_decay", 0.0, 1.0), ("clip", 0.0, 1e6)):
+    for field, low, high in (("lr", 0.0, 10.0), ("momentum", 0.0, 0.999), ("weight_decay", 0.0, 1.0), ("clip", 0.0, 100.0)):
         value = getattr(config, field)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
-            raise ValueError(f"{field} must be a number from {low:g} to {high:g}, got {value!r}")
+            raise ValueError(f"{field} must be a number from {low} to {high}, got {value!r}")
     if config.lr == 0:
         raise ValueError("lr must be above 0: with no learning rate nothing would train")
 
