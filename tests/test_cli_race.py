@@ -112,7 +112,7 @@ def test_depths_race_each_network_plain_and_residual(capsys):
     assert document["config"]["depths"] == ["resnet32", "resnet20"] and set(document["validation"]) == {"residual-20", "plain-20", "residual-32", "plain-32"}
     depth = document["depth"]
     assert (depth["plain"]["shallower"], depth["plain"]["deeper"]) == ("plain-20", "plain-32")
-    assert isinstance(depth["degradation"], bool) and isinstance(depth["residual_avoids_it"], bool)
+    assert all(isinstance(depth[k], bool) for k in ("degradation", "residual_avoids_it", "shortcuts_shrink_it"))
 
 
 def test_bad_image_is_named_on_stderr_and_the_rest_trains(tmp_path, capsys):

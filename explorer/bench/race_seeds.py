@@ -72,14 +72,15 @@ def run(args: argparse.Namespace) -> dict:
                               "validation": result.validation[run.label],
                               "max_loss_after_warmup": round(max(run.loss[base.warmup:]), 2)}
         if result.depth is not None:
-            row["degradation"], row["residual_avoids_it"] = result.depth.degradation, result.depth.residual_avoids_it
+            for key in ("degradation", "residual_avoids_it", "shortcuts_shrink_it"):
+                row[key] = getattr(result.depth, key)
         rows.append(row)
         print(f"race_seeds: seed {seed}: {result.leader} ahead, measures agree: {row['measures_agree']} "
               f"({result.seconds:.0f} s)", file=sys.stderr, flush=True)
     both = sum(r["leader"] == "residual" and r["measures_agree"] for r in rows)
     return {"conditions": result.conditions.rsplit("; seed", 1)[0], "threads": torch.get_num_threads(), "cpu": _cpu_kind(),
             "seeds": [r["seed"] for r in rows], "rows": rows, "residual_ahead_on_both": both,
-            **({"degradation": sum(r["degradation"] for r in rows), "residual_avoids_it": sum(r["residual_avoids_it"] for r in rows)}
+            **({key: sum(r[key] for r in rows) for key in ("degradation", "residual_avoids_it", "shortcuts_shrink_it")}
                if base.depths else {})}
 
 
@@ -100,5 +101,6 @@ def describe(result: dict) -> str:
     lines.append(f"residual network ahead on both measures: {result['residual_ahead_on_both']} of {n} seeds")
     if "degradation" in result:
         lines.append(f"degradation (deeper plain behind the shallower): {result['degradation']} of {n}; "
-                     f"the deeper residual not behind: {result['residual_avoids_it']} of {n}")
+                     f"the deeper residual not behind: {result['residual_avoids_it']} of {n}; "
+                     f"depth costs the residual networks less: {result['shortcuts_shrink_it']} of {n}")
     return "\n".join(lines)

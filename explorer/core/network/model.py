@@ -234,16 +234,15 @@ class ResNet(nn.Module):
             raise ValueError(f"num_classes must be at least 1, got {num_classes}")
         self.num_classes = num_classes
         # Stage 1, the stem. Flat attributes keep torchvision's keys (conv1, bn1).
-        in_ch = self.spec.stem_channels
-        self.maxpool: nn.MaxPool2d | None
-        if self.spec.stem == "imagenet":
+        # Registration order is call order (conv1, bn1, relu, maxpool): layer walks rely on it.
+        in_ch, imagenet = self.spec.stem_channels, self.spec.stem == "imagenet"
+        if imagenet:
             self.conv1 = nn.Conv2d(3, in_ch, 7, stride=2, padding=3, bias=False)
-            self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         else:  # CIFAR: a 3x3 conv at full resolution and no max-pool (He et al. 2015, Sec. 4.2)
             self.conv1 = nn.Conv2d(3, in_ch, 3, stride=1, padding=1, bias=False)
-            self.maxpool = None
         self.bn1 = SwitchableBatchNorm2d(in_ch)
         self.relu = nn.ReLU(inplace=False)
+        self.maxpool: nn.MaxPool2d | None = nn.MaxPool2d(3, stride=2, padding=1) if imagenet else None
         block = BLOCK_CLASSES[self.spec.block]
         for stage, projected in zip(self.stages, projections(self.stages)):
             out_ch = stage.out_channels

@@ -16,7 +16,7 @@ import statistics
 
 from explorer.core.network.stages import arch_title
 from explorer.core.race.config import RaceConfig
-from explorer.core.race.report import PLAIN, RESIDUAL, DataInfo, DepthStanding, RunCurve, Standing
+from explorer.core.race.report import PLAIN, RESIDUAL, DataInfo, DepthPair, DepthStanding, RunCurve, Standing
 
 # Per-batch numbers are noisy, and a residual ResNet-50 at this scale has single batches with a loss
 # of 4 to 11 among ones below 1 (confidently wrong logits): the verdict takes the median loss over the
@@ -143,10 +143,14 @@ def depth_standing(runs: tuple[RunCurve, ...]) -> DepthStanding | None:
     ordered by depth, as :func:`explorer.core.race.train.run_race` returns them); None otherwise."""
     if len(runs) <= 2 or not runs[0].loss:
         return None
-    plain = [r for r in runs if not r.shortcuts]
-    residual = [r for r in runs if r.shortcuts]
-    return DepthStanding((plain[0].label, plain[-1].label), (residual[0].label, residual[-1].label),
-                         standing(plain[0], plain[-1]), standing(residual[0], residual[-1]))
+
+    def pair(kind: list[RunCurve]) -> DepthPair:
+        low, high = kind[0], kind[-1]
+        losses = final_loss(low), final_loss(high)
+        ratio = losses[1] / losses[0] if all(math.isfinite(v) and v > 0 for v in losses) else math.nan
+        return DepthPair(low.label, high.label, standing(low, high), ratio, final_accuracy(low) - final_accuracy(high))
+
+    return DepthStanding(pair([r for r in runs if not r.shortcuts]), pair([r for r in runs if r.shortcuts]))
 
 
 def _pair(first: RunCurve, second: RunCurve) -> str:
@@ -177,18 +181,21 @@ def depth_verdict(
     if depth is None:
         return "no step was run"
     by_label = {r.label: r for r in runs}
-    plain_low, plain_high = (by_label[label] for label in depth.plain)
-    residual_low, residual_high = (by_label[label] for label in depth.residual)
+    plain_low, plain_high = by_label[depth.plain.shallower], by_label[depth.plain.deeper]
+    residual_low, residual_high = by_label[depth.residual.shallower], by_label[depth.residual.deeper]
     w = window(len(runs[0].loss))
     text = f"{_head(len(runs[0].loss), steps, cancelled)} (training loss and batch accuracy over the last {w} step{'s' if w != 1 else ''}) "
-    text += _compared(plain_high, plain_low, depth.plain_standing)
-    text += (": the degradation problem. " if depth.degradation
-             else ": no degradation in this race. ")
-    text += _compared(residual_high, residual_low, depth.residual_standing)
-    if depth.degradation:
-        text += ": the residual networks avoid it. " if depth.residual_avoids_it else ": the residual networks do not avoid it here. "
+    text += _compared(plain_high, plain_low, depth.plain.standing)
+    text += ": the degradation problem. " if depth.degradation else ": no degradation in this race. "
+    text += _compared(residual_high, residual_low, depth.residual.standing)
+    if depth.residual_avoids_it:
+        text += ": the residual networks avoid it. " if depth.degradation else ": the deeper residual network is not behind either. "
+    elif depth.shortcuts_shrink_it:
+        text += (f", but depth costs it less than the plain network (loss x{depth.residual.loss_ratio:.2f} against "
+                 f"x{depth.plain.loss_ratio:.2f}, {100 * depth.residual.accuracy_drop:.0f} against "
+                 f"{100 * depth.plain.accuracy_drop:.0f} accuracy points): the shortcuts shrink the gap without closing it here. ")
     else:
-        text += ": the deeper residual network is not behind either. " if depth.residual_avoids_it else ": the deeper residual network is behind. "
+        text += ": the residual networks do not avoid it here. " if depth.degradation else ": the deeper residual network is behind. "
     ahead = race_standing(runs)
     deepest = plain_high.label.split("-")[1]
     if ahead is not None and ahead.leader is not None:
