@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-import torchinfo
 from torch import nn
 
 from explorer.core.gradients.config import GradConfig
@@ -21,7 +20,7 @@ from explorer.core.network.counts import parameter_total
 from explorer.core.network.model import ResNet
 from explorer.core.network.stages import CIFAR_RESNETS, MEMBERS, RESNETS
 from explorer.core.network.summary import summarize
-from support import enliven
+from support import assert_summary_equals_torchinfo, enliven
 
 # He et al. 2015, Table 6 (0.27M ... 1.7M), exactly: 3x3 conv of 16, 3n basic blocks of 16/32/64, fc to 10.
 PUBLISHED = {"resnet20": 269_722, "resnet32": 464_154, "resnet44": 658_586, "resnet56": 853_018, "resnet110": 1_727_962}
@@ -84,18 +83,7 @@ def test_cifar_member_equals_the_paper_and_an_independent_build(arch):
     assert expected.std() > 0.1  # lively: not a flat output
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
 
-    summary = summarize((32, 32), 10, arch)
-    stats = torchinfo.summary(ref, input_size=(1, 3, 32, 32), depth=64, verbose=0)
-    names = {id(m): name for name, m in ref.named_modules()}
-    leaves = {names[i.layer_id]: i for i in stats.summary_list if i.is_leaf_layer}
-    layers = {name: layer for name, layer in summary.layers().items() if layer.type != "ReLU"}  # the paper's are functional
-    assert set(layers) == set(leaves)
-    for name, layer in layers.items():
-        info = leaves[name]
-        assert (layer.params, layer.mult_adds, layer.input_shape, layer.output_shape) == (
-            info.num_params, info.macs, list(info.input_size[1:]), list(info.output_size[1:])
-        ), name
-    assert (summary.total_params, summary.mult_adds) == (stats.total_params, stats.total_mult_adds)
+    assert_summary_equals_torchinfo(summarize((32, 32), 10, arch), ref, 32)  # the paper's ReLUs are functional
 
 
 def test_the_summary_has_three_stages_and_no_projection():
