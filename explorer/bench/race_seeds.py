@@ -16,7 +16,6 @@ import os
 import sys
 from dataclasses import replace
 
-from explorer.core.argtypes import positive_int
 from explorer.core.race.config import RaceConfig
 
 DEFAULT_SEEDS = "0-19"
@@ -39,7 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seeds", type=seed_range, default=seed_range(DEFAULT_SEEDS), metavar="A-B",
                        help=f"the seeds to race (default {DEFAULT_SEEDS})")
     group.add_argument("--seeds-depths", metavar="A,B", help="race these depths instead (e.g. resnet20,resnet56)")
-    group.add_argument("--seeds-threads", type=positive_int, metavar="N", help="torch CPU threads (default torch's own)")
 
 
 def _cpu_kind() -> dict:
@@ -54,13 +52,9 @@ def _cpu_kind() -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    import torch
-
     from explorer.core.race.train import run_race
     from explorer.core.race.verdict import final_accuracy, final_loss
 
-    if args.seeds_threads is not None:
-        torch.set_num_threads(args.seeds_threads)
     base = replace(RaceConfig(), device="cpu", depths=tuple(args.seeds_depths.split(",")) if args.seeds_depths else ())
     rows = []
     for seed in args.seeds:
@@ -78,7 +72,7 @@ def run(args: argparse.Namespace) -> dict:
         print(f"race_seeds: seed {seed}: {result.leader} ahead, measures agree: {row['measures_agree']} "
               f"({result.seconds:.0f} s)", file=sys.stderr, flush=True)
     both = sum(r["leader"] == "residual" and r["measures_agree"] for r in rows)
-    return {"conditions": result.conditions.rsplit("; seed", 1)[0], "threads": torch.get_num_threads(), "cpu": _cpu_kind(),
+    return {"conditions": result.conditions.rsplit("; seed", 1)[0], "cpu": _cpu_kind(),
             "seeds": [r["seed"] for r in rows], "rows": rows, "residual_ahead_on_both": both,
             **({key: sum(r[key] for r in rows) for key in ("degradation", "residual_avoids_it", "shortcuts_shrink_it")}
                if base.depths else {})}
@@ -86,7 +80,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def describe(result: dict) -> str:
     cpu = result["cpu"]
-    lines = [f"race_seeds: {result['conditions']}; {result['threads']} threads; CPU capability {cpu['capability']}, "
+    lines = [f"race_seeds: {result['conditions']}; CPU capability {cpu['capability']}, "
              f"oneDNN native bf16 {'yes' if cpu['onednn_bf16'] else 'no'}, ONEDNN_MAX_CPU_ISA {cpu['onednn_max_isa']}"]
     labels = [k for k, v in result["rows"][0].items() if isinstance(v, dict)]
     lines.append(f"{'seed':>4}  " + "  ".join(f"{label + ' loss/acc/val/max':>30}" for label in labels) + "  leader   agree  seconds")

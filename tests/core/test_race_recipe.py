@@ -68,6 +68,19 @@ def test_training_pins_fp32_and_restores_the_setting_afterwards():
         mkldnn.conv.fp32_precision, mkldnn.matmul.fp32_precision = saved
 
 
+def test_cifar_races_train_on_one_cpu_thread_and_restore_the_count():
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+        result = run_race(SMALL, on_step=lambda _: seen.append(torch.get_num_threads()))
+        assert seen == [1, 1] and torch.get_num_threads() == 2 and result.conditions.endswith("; cpu, 1 thread")
+        imagenet = run_race(replace(SMALL, network="resnet18", size=32, steps=1), on_step=lambda _: seen.append(torch.get_num_threads()))
+        assert seen[-1] == 2 and imagenet.conditions.endswith("; cpu, 2 threads")  # an ImageNet member: torch's own
+    finally:
+        torch.set_num_threads(saved)
+
+
 # -- the depth race (He et al. Fig. 6) ----------------------------------------------------------------
 
 DEPTHS = RaceConfig(depths=("resnet56", "resnet20"), steps=2, batch=4, device="cpu")  # given deepest first: raced by depth

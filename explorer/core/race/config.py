@@ -7,7 +7,7 @@ The optimiser follows He et al. 2015 (Sec. 3.4 and 4.2): SGD with momentum 0.9 a
 because 0.1 was "slightly too large to start converging"; the race does the same job with a short
 linear warm-up, so both networks start gently and the comparison is about depth, not a lucky first step.
 The default recipe (ResNet-56, 16 px, lr 0.05, gradients clipped to norm 1) and the numbers that chose
-it are in the README's "Training race" section (``resnet-explorer bench --suite race-seeds``).
+it are in the README's "Training race" section (``resnet-explorer bench --suite race_seeds``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.core.network.stages import MEMBERS, resnet_spec
+from explorer.core.network.stages import MEMBERS, MIN_INPUT_SIZE, resnet_spec
 
 DIGITS = "digits"  # the bundled data set; any other ``data`` value is a folder in ImageFolder layout
 # "batch": BatchNorm with batch statistics while training, running statistics for validation (PyTorch's
@@ -41,7 +41,7 @@ class RaceConfig:
     ``steps`` SGD steps of ``batch`` images each, the learning rate rising linearly over the first
     ``warmup`` steps to ``lr`` and then constant; each step's gradient is scaled down to L2 norm
     ``clip`` where it is larger (0: never). ``size``: images are square, ``size`` pixels a side; None
-    for the networks' own (:func:`image_size`). ``depths``: two or more networks of different depths
+    for the networks' own (:attr:`image_size`). ``depths``: two or more networks of different depths
     raced at once, each plain and residual (He et al. Fig. 6); empty for ``network`` and its twin.
     ``device``: "auto" (cuda > mps > cpu, as classification), "cpu", "cuda", "cuda:1", ...
     ``data``: ``"digits"`` (bundled) or a folder with one subfolder of images per class.
@@ -85,8 +85,8 @@ class RaceConfig:
 
 # The least image side per stem: below it the last stage sees less than a 1x1 map (ImageNet) or
 # BN's batch statistics come from a handful of positions (CIFAR at 8 px: 2x2 maps).
-MIN_SIZES = {"imagenet": 32, "cifar": 8}
-RACE_SIZES = {"imagenet": 32, "cifar": 16}  # the default sides, see RaceConfig.image_size
+MIN_SIZES = {"imagenet": MIN_INPUT_SIZE, "cifar": 8}
+RACE_SIZES = {"imagenet": MIN_INPUT_SIZE, "cifar": 16}  # the default sides, see RaceConfig.image_size
 MIN_SIZE = min(MIN_SIZES.values())  # the least any network takes (what a parser or a spin box allows)
 
 

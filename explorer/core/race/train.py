@@ -6,7 +6,8 @@ models never leave this module, only plain values do (:class:`RaceStep`, :class:
 
 Training runs in true fp32 whatever the CPU (:func:`fp32_math`): on one with native bf16, PyTorch
 may be told to let oneDNN compute fp32 convolutions and matmuls in bf16, and the race's numbers
-must not depend on which CPU ran them.
+must not depend on which CPU ran them. A race of CIFAR networks on the CPU runs on one thread
+(:func:`race_threads`).
 
 At the end both networks' BatchNorm statistics are re-estimated on the same few training batches
 (PreciseBN, Wu & Johnson 2021) and their top-1 accuracy is measured on the held-out split.
@@ -29,6 +30,7 @@ from torch import nn
 
 from explorer.core.devices import select_device
 from explorer.core.network.model import ResNet
+from explorer.core.network.stages import MEMBERS
 from explorer.core.race.config import NETWORKS, RaceConfig, check_data, validate
 from explorer.core.race.data import DataCancelled, batches, load_data
 from explorer.core.race.report import SERIES, DataInfo, NetStep, RaceResult, RaceStep, RunCurve, planned_runs
@@ -61,6 +63,29 @@ def stem_grad_norm(grad: torch.Tensor) -> torch.Tensor:
     scale = grad.detach().abs().amax()
     safe = torch.where(scale > 0, scale, torch.ones_like(scale))
     return torch.linalg.vector_norm(grad.detach() / safe) * scale
+
+
+def race_threads(config: RaceConfig, device: torch.device) -> int | None:
+    """The intra-op threads a race uses on the CPU: one for He et al.'s CIFAR networks, whose
+    convolutions of 16-64 channels at 16 px are too small to split (measured on the default race,
+    AMD EPYC Zen 4, 2 cores, load average 2-4: 17.8 s wall and 11.4 s CPU on one thread, 123 s and
+    125 s on torch's two, which mostly wait for each other); None (torch's own) otherwise."""
+    if device.type == "cpu" and all(MEMBERS[name].stem == "cifar" for name in config.networks):
+        return 1
+    return None
+
+
+@contextmanager
+def cpu_threads(count: int | None) -> Iterator[None]:
+    """``torch.set_num_threads(count)`` inside (nothing for None), the calling thread's count restored
+    afterwards (the window's jobs set their own per worker)."""
+    saved = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 @contextmanager
@@ -188,7 +213,7 @@ def run_race(
     try:
         data = load_data(config.data, config.image_size, cancel)
     except DataCancelled:
-        return _result(config, str(device), DataInfo(config.data, (), 0, 0), {}, None, start, cancelled=True)
+        return _result(config, device, DataInfo(config.data, (), 0, 0), {}, None, start, cancelled=True)
     data = data.to(device)
     stream = batches(data, config.batch, config.seed)  # refuses a batch larger than the data, before building
     info = DataInfo(data.name, data.classes, len(data.train_y), len(data.val_y), data.skipped)
@@ -196,12 +221,12 @@ def run_race(
     if on_data is not None:
         on_data(info)
     if stopped():
-        return _result(config, str(device), info, values, None, start, cancelled=True)
+        return _result(config, device, info, values, None, start, cancelled=True)
     lanes = build_lanes(config, len(data.classes), device)
-    with fp32_math():
+    with fp32_math(), cpu_threads(race_threads(config, device)):
         for step in range(config.steps):
             if stopped():
-                return _result(config, str(device), info, values, None, start, cancelled=True)
+                return _result(config, device, info, values, None, start, cancelled=True)
             x, y = next(stream)
             lr = learning_rate(config, step)
             measured = torch.stack([lane.train_step(x, y, lr) for lane in lanes]).tolist()  # one sync per step
@@ -215,12 +240,20 @@ def run_race(
             for lane in lanes:
                 lane.recalibrate(calibration)
         validation = {lane.label: lane.accuracy(data.val_x, data.val_y) for lane in lanes}
-    return _result(config, str(device), info, values, validation, start, cancelled=False)
+    return _result(config, device, info, values, validation, start, cancelled=False)
+
+
+def _device_text(config: RaceConfig, device: torch.device) -> str:
+    """The device as the conditions name it, with the CPU's thread count ("cpu, 1 thread")."""
+    if device.type != "cpu":
+        return str(device)
+    threads = race_threads(config, device) or torch.get_num_threads()
+    return f"cpu, {threads} thread{'s' if threads != 1 else ''}"
 
 
 def _result(
     config: RaceConfig,
-    device: str,
+    device: torch.device,
     info: DataInfo,
     values: dict[str, list[list[float]]],
     validation: dict[str, float | None] | None,
@@ -233,12 +266,12 @@ def _result(
     )
     return RaceResult(
         config=config,
-        device=device,
+        device=str(device),
         data=info,
         runs=runs,
         validation=validation,
         verdict=race_verdict(runs, validation, config.steps, cancelled),
-        conditions=conditions(config, device, info),
+        conditions=conditions(config, _device_text(config, device), info),
         seconds=time.perf_counter() - start,
         cancelled=cancelled,
         standing=race_standing(runs),
