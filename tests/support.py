@@ -40,6 +40,29 @@ def enliven(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return model.eval()
 
 
+def assert_summary_equals_torchinfo(summary, reference: torch.nn.Module, size: int):  # noqa: ANN001, ANN201
+    """Every non-ReLU leaf layer of ``summary`` (a ModelSummary) equals torchinfo's on ``reference`` at
+    ``size`` px, by module name (params, mult-adds, shapes), and so do the totals. ReLUs are left out:
+    ours are one module per use (act1..3), torchvision's one shared ``relu``. Returns torchinfo's stats."""
+    import torchinfo
+
+    stats = torchinfo.summary(reference, input_size=(1, 3, size, size), depth=64, verbose=0)
+    names = {id(m): n for n, m in reference.named_modules()}
+    leaves: dict = {}
+    for info in stats.summary_list:
+        if info.is_leaf_layer and not isinstance(info.module, torch.nn.ReLU):
+            leaves.setdefault(names[info.layer_id], info)
+    layers = {n: layer for n, layer in summary.layers().items() if layer.type != "ReLU"}
+    assert set(layers) == set(leaves)
+    for name, layer in layers.items():
+        info = leaves[name]
+        assert (layer.params, layer.mult_adds, layer.input_shape, layer.output_shape) == (
+            info.num_params, info.macs, list(info.input_size[1:]), list(info.output_size[1:])
+        ), name
+    assert (summary.total_params, summary.mult_adds) == (stats.total_params, stats.total_mult_adds)
+    return stats
+
+
 def lively_model(seed: int = 0, arch: str = "resnet50") -> ResNet:
     """A seeded model with random BN statistics and a sharpened classifier, so activations, heat
     maps and lesions give probabilities that are neither flat nor saturated (unlike a fresh

@@ -76,6 +76,17 @@ def test_text_output_has_table_and_verdicts(capsys):
     assert out.rstrip().splitlines()[-1].startswith("plain in layer1.0,layer4.2: gradient ")
 
 
+def test_cifar_networks_run_at_32_px_with_10_classes(capsys):
+    code, out, _ = _grads(capsys, "--arch", "resnet20", "--batch", "2", "--json")
+    assert code == 0
+    runs = json.loads(out)["runs"]
+    assert [(r["config"]["arch"], r["config"]["size"], r["config"]["num_classes"]) for r in runs] == [("resnet20", 32, 10)] * 2
+    assert [len([layer for layer in r["layers"] if not layer["shortcut"]]) for r in runs] == [20, 20]  # 6n+2 main-path layers
+    code, out, _ = _grads(capsys, "--depths", "resnet20,resnet32", "--batch", "2", "--json")
+    assert code == 0 and [c["label"] for c in json.loads(out)["depths"]["curves"]] == ["residual-20", "plain-20", "residual-32", "plain-32"]
+    assert "has no published weights" in _usage_error(capsys, "--arch", "resnet56", "--preset", "trained")
+
+
 def test_csv_rows_equal_json(tmp_path, capsys):
     target = tmp_path / "grads.csv"
     target.write_text("old contents")

@@ -1,6 +1,7 @@
 """``resnet-explorer race``: the exact JSON keys, strict JSON, CSV rows equal to the JSON and written
-atomically, refused images named on stderr, usage errors (exit 2), one-line failures (exit 1), and a
-command module that loads no torch for ``--help``. Runs in-process at 32x32, batch 4, two steps.
+atomically, refused images named on stderr, the depth race (``--depths``, He et al. Fig. 6), usage
+errors (exit 2), one-line failures (exit 1), and a command module that loads no torch for ``--help``.
+Runs in-process with the default network (ResNet-56 at 16x16), batch 4, two steps.
 """
 
 from __future__ import annotations
@@ -53,14 +54,16 @@ def race_json(tmp_path_factory) -> tuple[dict, Path]:
 
 def test_json_has_exactly_the_documented_keys(race_json):
     document, _ = race_json
-    assert list(document) == ["config", "runs", "validation", "verdict", "seconds"]
-    assert [r["label"] for r in document["runs"]] == ["residual", "plain"]
+    assert list(document) == ["config", "runs", "validation", "verdict", "leader", "measures_agree", "seconds"]
+    assert [(r["label"], r["arch"], r["shortcuts"]) for r in document["runs"]] == [("residual", "resnet56", True), ("plain", "resnet56", False)]
     for run in document["runs"]:
-        assert list(run) == ["label", "loss", "accuracy", "stem_grad"]
+        assert list(run) == ["label", "arch", "shortcuts", "loss", "accuracy", "stem_grad"]
         assert all(len(run[k]) == 2 for k in ("loss", "accuracy", "stem_grad"))
     config = document["config"]
-    assert (config["steps"], config["batch"], config["seed"], config["size"], config["device"]) == (2, 4, 2, 32, "cpu")
-    assert (config["network"], config["norm"], config["data"]) == ("resnet50", "batch", "digits")
+    assert (config["steps"], config["batch"], config["seed"], config["size"], config["device"]) == (2, 4, 2, 16, "cpu")
+    assert (config["network"], config["norm"], config["data"], config["depths"]) == ("resnet56", "batch", "digits", [])
+    assert (config["lr"], config["warmup"], config["clip"], config["precision"]) == (0.1, 10, 1.0, "fp32")
+    assert document["leader"] in ("residual", "plain", "level") and isinstance(document["measures_agree"], bool)
     assert config["dataset"] == {"name": "digits", "classes": list("0123456789"), "train": 1618, "validation": 179, "skipped": []}
     assert set(document["validation"]) == {"residual", "plain"}
     assert document["verdict"].startswith("after 2 steps the plain network's training loss is ")
@@ -82,7 +85,7 @@ def test_text_output_has_conditions_table_and_verdict(capsys):
     code, out, err = _race(capsys, "--steps", "1", "--batch", "4", "--device", "cpu", "--norm", "none")
     assert code == 0 and err == ""  # no progress lines when stderr is not a terminal
     lines = out.splitlines()
-    assert lines[0].startswith("ResNet-50 residual vs plain, digits: 10 classes") and "no normalisation" in lines[0]
+    assert lines[0].startswith("ResNet-56 residual vs plain, digits: 10 classes") and "no normalisation" in lines[0]
     assert lines[2].split()[:2] == ["step", "residual"] and lines[3].split()[0] == "1"
     assert lines[-2].startswith("after 1 step the plain network's training loss is ") and lines[-1].endswith(" s")
 
@@ -90,8 +93,26 @@ def test_text_output_has_conditions_table_and_verdict(capsys):
 def test_arch_races_any_member_of_the_family(capsys):
     code, out, _ = _race(capsys, "--arch", "resnet18", "--steps", "1", "--batch", "2", "--device", "cpu", "--json")
     document = json.loads(out)
-    assert code == 0 and document["config"]["network"] == "resnet18"
+    assert code == 0 and (document["config"]["network"], document["config"]["size"]) == ("resnet18", 32)  # ImageNet members: 32 px
     assert document["verdict"].startswith("after 1 step ")
+
+
+def test_depths_race_each_network_plain_and_residual(capsys):
+    code, out, err = _race(capsys, "--depths", "resnet20,resnet32", "--steps", "1", "--batch", "2", "--device", "cpu")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].startswith("ResNet-20, ResNet-32, each residual and plain, digits")
+    assert lines[2].split()[1:] == ["residual-20", "loss", "acc", "stem", "grad", "plain-20", "loss", "acc", "stem", "grad",
+                                    "residual-32", "loss", "acc", "stem", "grad", "plain-32", "loss", "acc", "stem", "grad"]
+    assert lines[-2].startswith("after 1 step (training loss and batch accuracy over the last 1 step) plain-32 ")
+    code, out, _ = _race(capsys, "--depths", "resnet32,resnet20", "--steps", "1", "--batch", "2", "--device", "cpu", "--json")
+    document = json.loads(out, parse_constant=_refuse_nan)
+    assert [(r["label"], r["arch"], r["shortcuts"]) for r in document["runs"]] == [
+        ("residual-20", "resnet20", True), ("plain-20", "resnet20", False), ("residual-32", "resnet32", True), ("plain-32", "resnet32", False)]
+    assert document["config"]["depths"] == ["resnet32", "resnet20"] and set(document["validation"]) == {"residual-20", "plain-20", "residual-32", "plain-32"}
+    depth = document["depth"]
+    assert (depth["plain"]["shallower"], depth["plain"]["deeper"]) == ("plain-20", "plain-32")
+    assert all(isinstance(depth[k], bool) for k in ("degradation", "residual_avoids_it", "shortcuts_shrink_it"))
 
 
 def test_bad_image_is_named_on_stderr_and_the_rest_trains(tmp_path, capsys):
@@ -110,7 +131,12 @@ def test_bad_image_is_named_on_stderr_and_the_rest_trains(tmp_path, capsys):
     [
         (["--steps", "0"], "must be at least 1"),
         (["--batch", "1"], "must be at least 2"),
-        (["--size", "16"], "must be at least 32"),
+        (["--size", "4"], "must be at least 8"),
+        (["--arch", "resnet50", "--size", "16"], "size must be a whole number of at least 32"),
+        (["--depths", "resnet20"], "give two or more of"),
+        (["--depths", "resnet20,resnet56", "--arch", "resnet18"], "--depths races the networks it names: no --arch"),
+        (["--depths", "resnet50,resnext50_32x4d"], "different depths"),
+        (["--clip", "-1"], "must be from 0.0"),
         (["--lr", "0"], "must be from 1e-06 to 10.0"),
         (["--lr", "many"], "is not a number"),
         (["--seed", "-1"], "must be 0 or more"),

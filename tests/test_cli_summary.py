@@ -48,3 +48,18 @@ def test_too_small_input_is_one_line_error():
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "too small" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "arch,total", [("resnet20", 269_722), ("resnet32", 464_154), ("resnet44", 658_586), ("resnet56", 853_018), ("resnet110", 1_727_962)]
+)
+def test_cifar_networks_total_he_et_al_s_parameters(arch, total, capsys):
+    """He et al. 2015, Sec. 4.2 and Table 6; the numbers are checked against a build of the paper's
+    networks in tests/core/test_cifar_resnets.py."""
+    assert main(["summary", "--arch", arch, "--num-classes", "10", "--input-size", "32", "32", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["total_params"], data["arch"], data["num_classes"]) == (total, arch, 10)
+    assert [s["module"] for s in data["stages"]] == ["stem", "layer1", "layer2", "layer3"]
+    assert main(["summary", "--arch", arch]) == 0  # their own defaults: 32x32, 10 classes
+    out = capsys.readouterr().out
+    assert out.startswith(f"ResNet-{arch[6:]}, input 3x32x32, 10 classes") and f"{total:,}" in out and "option A" in out

@@ -1,6 +1,6 @@
 """Bench suite ``race``: the time of one training step of each race network (the residual ``--arch``,
 default ResNet-50, and its plain twin, through the race's own ``Lane.train_step``: forward, loss, backward,
-stem gradient norm, SGD step, accuracy, read back) against torchvision's same network doing forward, loss, backward
+stem gradient norm, clipping, SGD step, accuracy, read back) against torchvision's same network doing forward, loss, backward, clipping
 and the same SGD step on the same batch, measured round-robin in the same run (torchvision is
 optional: without it the ratios are left out). Benchmarks print numbers; tests never time anything.
 """
@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("race suite")
     group.add_argument("--race-batch", type=bounded(int, 2), default=defaults.batch, metavar="N",
                        help=f"images per step (default {defaults.batch}, the race's)")
-    group.add_argument("--race-size", type=bounded(int, MIN_SIZE), default=defaults.size, metavar="N",
-                       help=f"image side (default {defaults.size}, the race's)")
+    group.add_argument("--race-size", type=bounded(int, MIN_SIZE), metavar="N",
+                       help="image side (default the race's for the network: 32 for the ImageNet members)")
     group.add_argument("--race-rounds", type=positive_int, default=10, metavar="N", help="timed rounds (default 10)")
     group.add_argument("--race-device", default="cpu", help="cpu, cuda, auto (default cpu)")
     group.add_argument("--race-threads", type=positive_int, metavar="N", help="torch CPU threads (default torch's own)")
@@ -52,6 +52,8 @@ def _torchvision_step(config: RaceConfig, x: torch.Tensor, y: torch.Tensor, clas
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if config.clip:  # the race clips too
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
         optimizer.step()
         return loss.item()  # the race reads its numbers back every step too
 
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> dict:
     device = select_device(args.race_device)
     arch = getattr(args, "arch", DEFAULT_ARCH)
     config = replace(RaceConfig(), network=arch, batch=args.race_batch, size=args.race_size, device=str(device))
-    data = load_digits(config.size).to(device)
+    data = load_digits(config.image_size).to(device)
     x, y = next(batches(data, config.batch, config.seed))
     lanes = build_lanes(config, len(data.classes), device)
     lr = learning_rate(config, config.warmup)  # the peak rate: the warm-up changes no cost
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> dict:
     }
     candidates["torchvision"] = _torchvision_step(config, x, y, len(data.classes))
     timed = {name: fn for name, fn in candidates.items() if fn is not None}
-    print(f"race: warming up (batch {config.batch}, {config.size}x{config.size}, {device})...", file=sys.stderr, flush=True)
+    print(f"race: warming up (batch {config.batch}, {config.image_size}x{config.image_size}, {device})...", file=sys.stderr, flush=True)
     for _ in range(WARMUP_STEPS):
         for fn in timed.values():
             fn()
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> dict:
         "arch": arch,
         "device": str(device),
         "batch": config.batch,
-        "size": config.size,
+        "size": config.image_size,
         "threads": torch.get_num_threads(),
         "rounds": args.race_rounds,
         "step_ms": steps,

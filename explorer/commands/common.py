@@ -38,7 +38,7 @@ from explorer.core.loading.sources import (
     weight_source,
 )
 from explorer.core.network.blocks import feature_blocks, stages_of
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title, input_size_problem
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, RESNETS, arch_title, input_size_problem
 from explorer.core.text import first_line, one_line, os_reason, shown
 
 if TYPE_CHECKING:
@@ -180,6 +180,16 @@ def block_name(text: str) -> str:
     if text not in _ANY_BLOCK:
         raise argparse.ArgumentTypeError(f"unknown block {text!r}: give stem or layerN.I, e.g. layer1.0 .. layer4.2 in ResNet-50")
     return text
+
+
+def arch_list(text: str) -> tuple[str, ...]:
+    """argparse type: two or more comma-separated members, e.g. ``resnet18,resnet34`` or
+    ``resnet20,resnet56`` (``grads --depths``, ``race --depths``)."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in MEMBERS]
+    if unknown or len(names) < 2:
+        raise argparse.ArgumentTypeError(f"give two or more of {', '.join(MEMBERS)}, got {text!r}")
+    return names
 
 
 def weights_help() -> str:

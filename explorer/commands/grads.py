@@ -18,6 +18,7 @@ from explorer.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     OutputError,
+    arch_list,
     device_name,
     error,
     lab_inputs_problem,
@@ -27,12 +28,12 @@ from explorer.commands.common import (
     positive_int,
     progress_printer,
 )
-from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice  # no torch
+from explorer.core.gradients.config import INITS, NORMS, SHORTCUT_CHOICES, TARGETS, GradConfig, cifar_defaults, validate_choice  # no torch
 from explorer.core.gradients.presets import PRESETS
 from explorer.core.loading.sources import default_weights, source_arch
 from explorer.core.network.blocks import residual_blocks, stages_of
 from explorer.core.network.memory import check_fits, training_bytes
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, arch_title
 
 if TYPE_CHECKING:
     from explorer.core.gradients import GradResult
@@ -44,7 +45,7 @@ DEFAULT_PRESET = "init-step"
 def block_list(text: str) -> tuple[str, ...]:
     """argparse type: comma-separated block names such as ``layer2.1,layer3.0``."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    valid = {b for arch in RESNETS for b in residual_blocks(stages_of(arch))}  # the network's own: validate()
+    valid = {b for arch in MEMBERS for b in residual_blocks(stages_of(arch))}  # the network's own: validate()
     unknown = [n for n in names if n not in valid]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
@@ -53,23 +54,15 @@ def block_list(text: str) -> tuple[str, ...]:
     return names
 
 
-def arch_list(text: str) -> tuple[str, ...]:
-    """argparse type: two or more comma-separated members, e.g. ``resnet18,resnet34``."""
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in RESNETS]
-    if unknown or len(names) < 2:
-        raise argparse.ArgumentTypeError(f"give two or more of {', '.join(RESNETS)}, got {text!r}")
-    return names
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grads", help="per-layer gradient norms with and without skip connections")
     presets = ", ".join(f"{k} ({v.title})" for k, v in PRESETS.items())
     p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, metavar="NAME",
                    help=f"starting settings: {presets}; default {DEFAULT_PRESET}")
-    p.add_argument("--arch", choices=list(RESNETS), metavar="NAME", help=f"the network: {', '.join(RESNETS)} (default {DEFAULT_ARCH})")
+    p.add_argument("--arch", choices=list(MEMBERS), metavar="NAME",
+                   help=f"the network: {', '.join(MEMBERS)} (default {DEFAULT_ARCH}; the CIFAR ones at 32x32 with 10 classes)")
     p.add_argument("--depths", type=arch_list, metavar="A,B",
-                   help="compare depths, residual and plain (He et al. Table 2): e.g. resnet18,resnet34")
+                   help="compare depths, residual and plain (He et al. Table 2): e.g. resnet18,resnet34 or resnet20,resnet56")
     p.add_argument("--shortcuts", choices=SHORTCUT_CHOICES, default="both", help="skip connections on, off, or both runs (default)")
     p.add_argument("--blocks", type=block_list, metavar="B,...", help="switch shortcuts off only in these blocks (layer1.0 ... layer4.2)")
     p.add_argument("--lesion", type=block_list, metavar="B,...", help="remove the residual branch of these blocks (Veit et al. 2016)")
@@ -91,6 +84,12 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     """The preset's config with every explicitly given flag applied; contradictions are usage errors."""
     config = PRESETS[args.preset].config
     changes: dict = {k: getattr(args, k) for k in ("norm", "init", "targets", "size", "seed", "arch") if getattr(args, k) is not None}
+    cifar = cifar_defaults(args.depths or ((args.arch,) if args.arch else ()))
+    if cifar is not None:  # He et al.'s CIFAR networks: 32x32 images, 10 classes, no published weights
+        changes.setdefault("size", cifar[0])
+        changes["num_classes"] = cifar[1]
+        if config.init == "weights" and args.weights is None and args.init in (None, "weights"):
+            parser.error(f"{arch_title(args.arch or args.depths[0])} has no published weights: use --init he or pytorch (or another --preset)")
     if args.arch is not None and args.weights is None and config.weights and source_arch(config.weights) not in (None, args.arch):
         changes["weights"] = default_weights(args.arch)  # the preset's ImageNet weights, of this network
     if args.weights is not None:
@@ -193,7 +192,7 @@ def _input_problem(config: GradConfig, args: argparse.Namespace) -> str | None:
         if problem:
             return problem
     batch = len(config.inputs) or config.batch
-    deepest = max(args.depths or (config.arch,), key=lambda a: RESNETS[a].depth)
+    deepest = max(args.depths or (config.arch,), key=lambda a: MEMBERS[a].depth)
     try:
         check_fits(f"batch {batch} at {config.size}x{config.size}",
                    training_bytes(batch, config.size, config.size, config.num_classes, deepest))

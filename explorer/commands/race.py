@@ -1,5 +1,6 @@
 """``resnet-explorer race``: the training race of explorer.core.race (a residual network and its plain
-twin trained side by side, He et al. 2015, Fig. 1 and 4) as a table, JSON or CSV.
+twin trained side by side, He et al. 2015, Fig. 1 and 4; with ``--depths``, several networks each
+with its twin, Fig. 6) as a table, JSON or CSV.
 
 Bad numbers are argparse usage errors (exit 2); a missing folder, an absent device or data that
 cannot be raced print one line (exit 1). The top-level imports load no torch, so ``--help`` is quick;
@@ -14,26 +15,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from explorer.commands.common import (
-    EXIT_FAILED, EXIT_OK, OutputError, bounded, device_name, error, non_negative_int, output_problem, positive_int, print_json,
+    EXIT_FAILED, EXIT_OK, OutputError, arch_list, bounded, device_name, error, non_negative_int, output_problem, positive_int,
+    print_json,
 )
 from explorer.core.network.memory import MemoryLimitError, check_fits, race_bytes
 from explorer.core.network.stages import arch_title
-from explorer.core.race.config import DIGITS, DIGITS_CLASSES, DIGITS_IMAGES, MIN_SIZE, NETWORKS, NORMS, RaceConfig, validate
-from explorer.core.race.report import LABELS, to_json_dict, write_csv
+from explorer.core.race.config import (
+    DIGITS, DIGITS_CLASSES, DIGITS_IMAGES, MIN_SIZE, NETWORKS, NORMS, RACE_SIZES, RaceConfig, validate,
+)
+from explorer.core.race.report import to_json_dict, write_csv
 from explorer.core.text import first_line, shown
 
 if TYPE_CHECKING:
     from explorer.core.race.report import DataInfo, RaceResult, RaceStep
 
 DEFAULTS = RaceConfig()
-FLAGS = ("steps", "batch", "lr", "warmup", "size", "seed", "device", "data", "norm")  # RaceConfig fields set by flags of that name
+FLAGS = ("steps", "batch", "lr", "warmup", "clip", "size", "seed", "device", "data", "norm")  # RaceConfig fields set by flags of that name
 TABLE_ROWS = 10  # steps shown in the text table (evenly spaced, the last always included)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("race", help="train a residual network and its plain twin side by side")
-    p.add_argument("--arch", choices=NETWORKS, default=DEFAULTS.network, metavar="NAME",
+    p.add_argument("--arch", choices=NETWORKS, metavar="NAME",
                    help=f"the network and its plain twin: {', '.join(NETWORKS)} (default {DEFAULTS.network})")
+    p.add_argument("--depths", type=arch_list, metavar="A,B",
+                   help="race several depths, each plain and residual, on the same batches (He et al. Fig. 6): e.g. resnet20,resnet56")
     p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N", help=f"SGD steps (default {DEFAULTS.steps})")
     p.add_argument("--batch", type=bounded(int, 2), default=DEFAULTS.batch, metavar="N",
                    help=f"images per step, at least 2 for batch statistics (default {DEFAULTS.batch})")
@@ -41,8 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"peak learning rate (default {DEFAULTS.lr})")
     p.add_argument("--warmup", type=non_negative_int, default=DEFAULTS.warmup, metavar="N",
                    help=f"steps of linear learning-rate warm-up (default {DEFAULTS.warmup})")
+    p.add_argument("--clip", type=bounded(float, 0.0, 100.0), default=DEFAULTS.clip, metavar="X",
+                   help=f"scale each step's gradient down to this L2 norm where larger; 0 never (default {DEFAULTS.clip:g})")
     p.add_argument("--size", type=bounded(int, MIN_SIZE), default=DEFAULTS.size, metavar="N",
-                   help=f"image side in pixels, at least {MIN_SIZE} (default {DEFAULTS.size})")
+                   help=f"image side in pixels (default {RACE_SIZES['cifar']} for the CIFAR networks, {RACE_SIZES['imagenet']} "
+                        f"for the ImageNet ones, which need at least {RACE_SIZES['imagenet']})")
     p.add_argument("--seed", type=non_negative_int, default=DEFAULTS.seed, metavar="S",
                    help="seed of the initial weights and the batch order (default 0)")
     p.add_argument("--device", type=device_name, default=DEFAULTS.device, help="auto (cuda > mps > cpu, default), cpu, cuda, cuda:N or mps")
@@ -58,7 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def config_from_args(args: argparse.Namespace) -> RaceConfig:
     """The settings from the flags; values the core refuses are usage errors (a missing folder is a
     failure, reported by :func:`run`)."""
-    config = RaceConfig(network=args.arch, **{name: getattr(args, name) for name in FLAGS})
+    if args.arch is not None and args.depths is not None:
+        args._parser.error("--depths races the networks it names: no --arch")
+    config = RaceConfig(network=args.arch or DEFAULTS.network, depths=args.depths or (), **{name: getattr(args, name) for name in FLAGS})
     try:
         validate(config)
     except ValueError as exc:
@@ -119,14 +130,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _memory_problem(config: RaceConfig, validation_batch: int) -> str | None:
-    """What the race needs in memory (both networks, the batch, the images at their size), checked
-    before anything is allocated, as the other commands check theirs. The digits are counted here;
-    a folder's images are counted as they are read, so for one only the networks are (with a head of
-    as many classes as the digits have: the fc is a small part)."""
+    """What the race needs in memory (every network twice, the batch, the images at their size),
+    checked before anything is allocated, as the other commands check theirs. The digits are counted
+    here; a folder's images are counted as they are read, so for one only the networks are (with a
+    head of as many classes as the digits have: the fc is a small part)."""
     images = DIGITS_IMAGES if config.data == DIGITS else 0
-    needed = race_bytes(config.batch, config.size, DIGITS_CLASSES, images, validation_batch, config.network)
+    size = config.image_size
+    needed = race_bytes(config.batch, size, DIGITS_CLASSES, images, validation_batch, config.networks)
+    nets = " and ".join(f"two {arch_title(n)}s" for n in config.networks)
     try:
-        check_fits(f"--size {config.size} with --batch {config.batch} (two {arch_title(config.network)}s)", needed)
+        check_fits(f"--size {size} with --batch {config.batch} ({nets})", needed)
     except MemoryLimitError as exc:
         return str(exc)
     return None
@@ -141,12 +154,12 @@ def _shown_steps(done: int) -> list[int]:
 
 def format_result(result: RaceResult) -> str:
     lines = [shown(result.conditions), ""]  # it names the --data folder, which may hold control characters
-    head = f"{'step':>5}" + "".join(f"  {label + ' loss':>14} {'acc':>5} {'stem grad':>10}" for label in LABELS)
+    head = f"{'step':>5}" + "".join(f"  {run.label + ' loss':>16} {'acc':>5} {'stem grad':>10}" for run in result.runs)
     lines.append(head)
     for i in _shown_steps(result.steps_done):
         row = f"{i + 1:>5}"
         for run in result.runs:
-            row += f"  {run.loss[i]:>14.4f} {run.accuracy[i]:>5.2f} {run.stem_grad[i]:>10.3e}"
+            row += f"  {run.loss[i]:>16.4f} {run.accuracy[i]:>5.2f} {run.stem_grad[i]:>10.3e}"
         lines.append(row)
     lines += ["", result.verdict, f"{result.seconds:.1f} s"]
     return "\n".join(lines)

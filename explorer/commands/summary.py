@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from explorer.commands.common import EXIT_FAILED, EXIT_OK, download_progress, error, positive_int, print_json
 from explorer.core.loading.sources import SOURCES_TEXT, arch_problem, source_arch, source_problem, weight_source
 from explorer.core.network.memory import check_fits, inference_bytes
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, input_size_problem
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, input_size_problem, resnet_spec
 
 if TYPE_CHECKING:
     from explorer.core.network.summary import ModelSummary
@@ -26,14 +26,15 @@ COMMAND = "summary"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(COMMAND, help="per-stage, per-block architecture table of any ResNet (default ResNet-50)")
-    p.add_argument("--arch", choices=list(RESNETS), metavar="NAME", help=f"the network: {', '.join(RESNETS)} (default {DEFAULT_ARCH})")
+    p.add_argument("--arch", choices=list(MEMBERS), metavar="NAME", help=f"the network: {', '.join(MEMBERS)} (default {DEFAULT_ARCH})")
     p.add_argument("--weights", metavar="SOURCE", help=f"summarise the network these weights hold: a checkpoint file, or one of {SOURCES_TEXT}")
     p.add_argument("--family", action="store_true", help="print every member as a Markdown table (blocks, parameters, mult-adds, top-1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument(
-        "--input-size", nargs=2, type=positive_int, metavar=("H", "W"), default=(224, 224), help="input height and width (default 224 224)"
+        "--input-size", nargs=2, type=positive_int, metavar=("H", "W"),
+        help="input height and width (default 224 224, 32 32 for the CIFAR networks)",
     )
-    p.add_argument("--num-classes", type=positive_int, metavar="N", help="classifier outputs (default 1000, or the checkpoint's)")
+    p.add_argument("--num-classes", type=positive_int, metavar="N", help="classifier outputs (default 1000, 10 for the CIFAR networks, or the checkpoint's)")
     p.add_argument("--layers", action="store_true", help="also list every layer inside each block")
     p.set_defaults(func=run)
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     contradiction = arch_problem(args.arch, args.weights) if args.weights else None
     if contradiction:
         parser.error(contradiction)
-    height, width = args.input_size
+    height, width = args.input_size or (resnet_spec(args.arch or DEFAULT_ARCH).image_size,) * 2
     problem = input_size_problem(height, width)
     if problem is None and args.weights is not None:
         problem = source_problem(args.weights)
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         arch, classes = found
     elif args.weights is not None:
         arch = source_arch(args.weights) or arch
-    classes = classes or 1000
+    classes = classes or resnet_spec(arch).default_classes
     try:
         check_fits(f"--input-size {height} {width} with {classes} classes", inference_bytes(1, height, width, classes, arch=arch))
     except ValueError as exc:
@@ -91,7 +92,7 @@ def _file_architecture(args: argparse.Namespace, parser: argparse.ArgumentParser
         error(COMMAND, str(exc))
         return None
     if args.arch is not None and args.arch != found.spec.name:
-        parser.error(f"--weights {args.weights} holds {found.spec.title}, not {RESNETS[args.arch].title} (the file decides; drop --arch)")
+        parser.error(f"--weights {args.weights} holds {found.spec.title}, not {MEMBERS[args.arch].title} (the file decides; drop --arch)")
     if args.num_classes is not None and args.num_classes != found.num_classes:
         parser.error(f"--weights {args.weights} has a head of {found.num_classes} classes, not --num-classes {args.num_classes}")
     return found.spec, found.num_classes
@@ -148,4 +149,7 @@ def format_table(s: ModelSummary, show_layers: bool = False) -> str:
         if s.block_type == "bottleneck"
         else "Basic blocks: two 3x3 convs each; the stride sits on the first (as in the paper and torchvision).",
     ]
+    if s.arch in MEMBERS and MEMBERS[s.arch].shortcut == "zero_pad":  # a checkpoint's own shape is never one
+        lines.append("Identity shortcuts everywhere: where the width doubles they take every 2nd position and pad zero "
+                     "channels (option A, He et al. 2015, Sec. 4.2), so the blocks are identity blocks with no projection.")
     return "\n".join(lines)

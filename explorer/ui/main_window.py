@@ -19,7 +19,7 @@ from PySide6.QtGui import QCloseEvent, QIcon, QShowEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
 
 from explorer.core.network.blocks import residual_blocks
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS
 from explorer.ui import window_layout
 from explorer.ui.classify.first_look import FirstLook, request_at_start
 from explorer.ui.classify.model_menus import ModelMenus, is_checkpoint
@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._network = (DEFAULT_ARCH, 1000)  # the member and head count the parts show
-        self.setWindowTitle(f"{RESNETS[DEFAULT_ARCH].title} · ResNet Explorer")
+        self.setWindowTitle(f"{MEMBERS[DEFAULT_ARCH].title} · ResNet Explorer")
         path = icon_path()
         if path is not None:
             self.setWindowIcon(QIcon(str(path)))
@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.first_look: FirstLook | None = None  # the dock's content until the panel has a result
         self._early: list[Callable[[], None]] = []  # the classifier's results while the parts were built
 
-        placeholder = QLabel(f"Loading {RESNETS[DEFAULT_ARCH].title}…")
+        placeholder = QLabel(f"Loading {MEMBERS[DEFAULT_ARCH].title}…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(placeholder)
         # The right column runs the full height; the bottom docks sit under the diagram only.
@@ -212,13 +212,13 @@ class MainWindow(QMainWindow):
         diagram and its switches, the lab's network, the title, and a new summary (a job)."""
         if (arch, num_classes) == self._network:
             return
-        if arch not in RESNETS:  # a shape outside the family's table: classified, not drawn
+        if arch not in MEMBERS:  # a shape outside the family's table: classified, not drawn
             self.statusBar().showMessage(f"{arch}: the diagram and the lab show only the family's members", 8000)
             return
-        self._network, spec = (arch, num_classes), RESNETS[arch]
+        self._network, spec = (arch, num_classes), MEMBERS[arch]
         # Whatever was computed for the old network goes: its overlay, the lab's run and its exports.
         self.switches.reset(residual_blocks(spec.stages))
-        self.diagram.set_network(spec.stages)
+        self.diagram.set_network(spec.stages, spec.stem)
         self.gradient.set_network(arch)
         self.insight.set_gradient_results([])
         self.theory.set_network(arch)
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         self.inspector.set_summary(summary)
         self.gradient.set_summary(summary)
         if not self.statusBar().currentMessage():  # a layout notice stays
-            spec = RESNETS[summary.arch]
+            spec = MEMBERS[summary.arch]
             self.statusBar().showMessage(f"{spec.title}: {spec.kind_text}. Click a block, double-click to expand", 8000)
         self.summary_ready.emit()
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from explorer.core.network.stages import DEFAULT_ARCH
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS
 
 if TYPE_CHECKING:
     from explorer.core.network.summary import ModelSummary
@@ -33,11 +33,13 @@ PART_MODULES = (
 
 @functools.lru_cache(maxsize=4)
 def cached_summary(arch: str = DEFAULT_ARCH, num_classes: int = 1000) -> "ModelSummary":
-    """The 224x224 summary of a member behind ``resnet-explorer summary``, computed once per network
-    and head per process (milliseconds: a torch-free layer table), always on a worker thread."""
+    """The summary of a member behind ``resnet-explorer summary``, at the side it was built for (224,
+    32 for the CIFAR networks), computed once per network and head per process (milliseconds: a
+    torch-free layer table), always on a worker thread."""
     from explorer.core.network.summary import summarize
 
-    return summarize(num_classes=num_classes, arch=arch)
+    side = MEMBERS[arch].image_size if arch in MEMBERS else 224  # a checkpoint's own shape is an ImageNet one
+    return summarize((side, side), num_classes=num_classes, arch=arch)
 
 
 def import_part_modules(ctx: object) -> None:

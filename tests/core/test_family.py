@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torchinfo
 import torchvision
 from torch import nn
 
@@ -19,19 +18,9 @@ from explorer.core.network.blocks import block_kinds, residual_blocks
 from explorer.core.network.model import BasicBlock, Bottleneck, ResNet
 from explorer.core.network.stages import RESNET50_STAGES, RESNETS, StageSpec
 from explorer.core.network.summary import summarize
-from support import enliven
+from support import assert_summary_equals_torchinfo, enliven
 
 SMALL = ("resnet18", "resnet34", "resnet50", "resnext50_32x4d")  # at 224 px; the others at 64 px
-
-
-def torchinfo_layers(model: nn.Module, size: int) -> tuple[dict, object]:
-    stats = torchinfo.summary(model, input_size=(1, 3, size, size), depth=64, verbose=0)
-    names = {id(m): n for n, m in model.named_modules()}
-    leaves = {}
-    for info in stats.summary_list:
-        if info.is_leaf_layer and not isinstance(info.module, nn.ReLU):  # ours: act1..3, theirs: one relu
-            leaves.setdefault(names[info.layer_id], info)
-    return leaves, stats
 
 
 @pytest.mark.parametrize("arch", list(RESNETS))
@@ -53,15 +42,7 @@ def test_member_equals_torchvision(arch, tmp_path):
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
 
     summary = summarize((size, size), 1000, arch)
-    leaves, stats = torchinfo_layers(ref, size)
-    layers = {n: layer for n, layer in summary.layers().items() if layer.type != "ReLU"}
-    assert set(layers) == set(leaves)
-    for name, layer in layers.items():
-        info = leaves[name]
-        assert (layer.params, layer.mult_adds, layer.input_shape, layer.output_shape) == (
-            info.num_params, info.macs, list(info.input_size[1:]), list(info.output_size[1:])
-        ), name
-    assert (summary.total_params, summary.mult_adds) == (stats.total_params, stats.total_mult_adds)
+    assert_summary_equals_torchinfo(summary, ref, size)
     assert [s.params for s in summary.stages[1:]] == [sum(p.numel() for p in getattr(ref, s.module).parameters()) for s in summary.stages[1:]]
 
     found = infer_architecture(state)

@@ -1,7 +1,8 @@
 """The training race (explorer.core.race): determinism, identical batches and initial weights, a plain
 twin with no shortcut anywhere (checked against a hand-built forward), the first step against
 ``torch.autograd.grad``, cancellation, image folders with bad files, the validation split, the verdict
-and the JSON/CSV schema. Tiny sizes (32x32, batch 4, a few steps) keep it fast; nothing is timed.
+with its leader, and the JSON/CSV schema. Tiny sizes (32x32, batch 4, a few steps) keep it fast;
+nothing is timed. The default recipe and the depth race: test_race_recipe.py.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from explorer.core.race.report import (
     to_json_dict,
 )
 from explorer.core.race.train import build_lanes, learning_rate, run_race, stem_grad_norm
-from explorer.core.race.verdict import race_verdict
+from explorer.core.race.verdict import race_standing, race_verdict
 from support import image_folder
 
-TINY = RaceConfig(steps=3, batch=4, device="cpu")
+# ResNet-50 at 32 px, the ImageNet member the race was first written for; the default race (ResNet-56)
+# and the depth race have tests of their own (test_race_recipe.py).
+TINY = RaceConfig(network="resnet50", size=32, steps=3, batch=4, lr=0.01, warmup=5, clip=0.0, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +107,7 @@ def test_both_networks_see_identical_batches_in_the_seeded_order(monkeypatch):
     config = replace(TINY, steps=2)
     run_race(config)
     assert [kind for kind, _ in events] == [RESIDUAL, "labels", PLAIN, "labels"] * 2
-    expected = batches(load_digits(config.size), config.batch, config.seed)
+    expected = batches(load_digits(config.image_size), config.batch, config.seed)
     for step in range(2):
         x, y = next(expected)
         (_, x_res), (_, y_res), (_, x_plain), (_, y_plain) = events[4 * step:4 * step + 4]
@@ -160,7 +163,7 @@ def test_plain_twin_has_no_shortcut_anywhere(network):
 
 
 def test_first_step_equals_autograd_on_an_independent_copy(tiny_result):
-    x, y = next(batches(load_digits(TINY.size), TINY.batch, TINY.seed))
+    x, y = next(batches(load_digits(TINY.image_size), TINY.batch, TINY.seed))
     for label in (RESIDUAL, PLAIN):
         net = ResNet50(num_classes=10, init="he", seed=TINY.seed).train()
         net.set_shortcuts(label == RESIDUAL)
@@ -304,6 +307,9 @@ def test_batches_are_full_seeded_and_each_epoch_a_permutation():
     [
         ({"steps": 0}, "steps"), ({"batch": 1}, "batch"), ({"size": 16}, "size"), ({"lr": 0.0}, "lr must be above 0"),
         ({"lr": math.nan}, "lr"), ({"norm": "frozen"}, "norm"), ({"network": "resnet51"}, "unknown network 'resnet51'.*resnet18"),
+        ({"clip": -1.0}, "clip must be a number from 0"), ({"network": "resnet56", "size": 4}, "size .*at least 8"),
+        ({"depths": ("resnet56",)}, "two or more networks"), ({"depths": ("resnet50", "resnext50_32x4d")}, "different depths"),
+        ({"depths": ("resnet20", "resnet50"), "size": 16}, "size .*at least 32"),
     ],
 )
 def test_invalid_settings_are_refused(change, message):
@@ -321,27 +327,33 @@ def test_missing_folder_is_named():
 
 def _curves(residual: list[float], plain: list[float], accuracy: tuple[float, float] = (0.5, 0.1)) -> tuple[RunCurve, RunCurve]:
     n = len(residual)
-    return (RunCurve(RESIDUAL, tuple(residual), (accuracy[0],) * n, (1.0,) * n),
-            RunCurve(PLAIN, tuple(plain), (accuracy[1],) * n, (2.0,) * n))
+    return (RunCurve(RESIDUAL, "resnet50", True, tuple(residual), (accuracy[0],) * n, (1.0,) * n),
+            RunCurve(PLAIN, "resnet50", False, tuple(plain), (accuracy[1],) * n, (2.0,) * n))
 
 
 @pytest.mark.parametrize(
-    "residual,plain,accuracy,expected",
+    "residual,plain,accuracy,expected,leader,agree",
     [
-        ([2.0] * 8 + [0.3, 0.31], [2.0] * 8 + [1.9, 1.92], (0.6, 0.1), ": the residual network is ahead."),
-        ([2.0] * 10, [1.0] * 10, (0.2, 0.7), ": the plain network is ahead, so the plain network is not behind here."),
-        ([1.0] * 10, [1.02] * 10, (0.5, 0.52), ": the two are level on both, so the plain network is not behind here."),
-        ([1.0] * 10, [1.02] * 10, (0.5, 0.1), ": the residual network is ahead on accuracy and level on loss."),
-        ([2.0] * 10, [1.0] * 10, (0.6, 0.1), ": the measures disagree: the plain network has the lower loss, the residual one"),
-        ([1.0] * 10, [1.0] * 9 + [math.nan], (0.5, 0.1), "the residual one's 1 (medians"),
-        ([math.inf] * 10, [math.nan] * 10, (0.1, 0.1), ": neither loss is finite, so neither network is ahead."),
+        ([2.0] * 8 + [0.3, 0.31], [2.0] * 8 + [1.9, 1.92], (0.6, 0.1), ": the residual network is ahead.", RESIDUAL, True),
+        ([2.0] * 10, [1.0] * 10, (0.2, 0.7), ": the plain network is ahead, so the plain network is not behind here.", PLAIN, True),
+        ([1.0] * 10, [1.02] * 10, (0.5, 0.52), ": the two are level on both, so the plain network is not behind here.", "level", True),
+        ([1.0] * 10, [1.02] * 10, (0.5, 0.1), ": the residual network is ahead on accuracy and level on loss.", RESIDUAL, False),
+        ([2.0] * 10, [1.0] * 10, (0.6, 0.1), ": the measures disagree: the plain network has the lower loss, the residual one",
+         "level", False),
+        ([1.0] * 10, [1.0] * 9 + [math.nan], (0.5, 0.1), "the residual one's 1 (medians", RESIDUAL, True),
+        ([math.inf] * 10, [math.nan] * 10, (0.1, 0.1), ": neither loss is finite, so neither network is ahead.", "level", True),
     ],
 )
-def test_verdict_names_who_is_ahead_as_measured(residual, plain, accuracy, expected):
-    text = race_verdict(_curves(residual, plain, accuracy), {RESIDUAL: 0.9, PLAIN: 0.25}, 10, cancelled=False)
+def test_verdict_names_who_is_ahead_as_measured(residual, plain, accuracy, expected, leader, agree):
+    runs = _curves(residual, plain, accuracy)
+    text = race_verdict(runs, {RESIDUAL: 0.9, PLAIN: 0.25}, 10, cancelled=False)
     assert text.startswith("after 10 steps the plain network's training loss is ") and expected in text
     assert "(medians of the last 2 steps), batch accuracy " in text
     assert text.endswith(". Validation accuracy: residual 90%, plain 25%.")
+    # The JSON's leader and measures_agree come from the same numbers as the words.
+    document = to_json_dict(RaceResult(TINY, "cpu", DataInfo("digits", ("0", "1"), 8, 2), runs, None, text, "", 1.0,
+                                       standing=race_standing(runs)))
+    assert (document["leader"], document["measures_agree"]) == (leader, agree)
 
 
 def test_diverged_plain_network_is_behind():
@@ -358,14 +370,16 @@ def test_verdict_of_the_example():
 def _result(residual: list[float], plain: list[float]) -> RaceResult:
     runs = _curves(residual, plain)
     return RaceResult(TINY, "cpu", DataInfo("digits", ("0", "1"), 8, 2), runs, {RESIDUAL: 1.0, PLAIN: None},
-                      race_verdict(runs, None, 2, False), "conditions", 1.5)
+                      race_verdict(runs, None, 2, False), "conditions", 1.5, standing=race_standing(runs))
 
 
 def test_json_is_strict_and_has_the_documented_keys():
     document = to_json_dict(_result([1.0, math.nan], [math.inf, 2.0]))
     text = json.dumps(document, allow_nan=False)
-    assert list(json.loads(text)) == ["config", "runs", "validation", "verdict", "seconds"]
-    assert document["runs"][0] == {"label": RESIDUAL, "loss": [1.0, None], "accuracy": [0.5, 0.5], "stem_grad": [1.0, 1.0]}
+    assert list(json.loads(text)) == ["config", "runs", "validation", "verdict", "leader", "measures_agree", "seconds"]
+    assert document["runs"][0] == {"label": RESIDUAL, "arch": "resnet50", "shortcuts": True, "loss": [1.0, None],
+                                   "accuracy": [0.5, 0.5], "stem_grad": [1.0, 1.0]}
+    assert (document["config"]["size"], document["config"]["precision"]) == (32, "fp32")
     assert document["runs"][1]["loss"] == [None, 2.0] and document["validation"] == {RESIDUAL: 1.0, PLAIN: None}
     assert document["config"]["device"] == "cpu" and document["config"]["dataset"]["train"] == 8
 

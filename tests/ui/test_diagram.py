@@ -250,3 +250,25 @@ def test_set_network_draws_resnet18_with_identity_first_blocks(qtbot, diagram):
     assert "identity block of two 3×3 convolutions" in diagram.item("layer1.0").toolTip()
     double_click(qtbot, diagram, _centre(diagram, "layer2.0"))
     assert diagram.is_expanded("layer2.0") and "layer2.0.conv2" in diagram.item("layer2.0").layer_names()
+
+
+def test_set_network_draws_a_cifar_resnet_in_three_stages(qtbot, diagram):
+    """He et al.'s ResNet-56 for CIFAR-10: the 3x3 stem, three stages of nine blocks (folded), identity
+    blocks everywhere, the strided ones with option A's zero-padded shortcut, and a note that says so."""
+    from explorer.core.network.model import ResNet
+    from explorer.core.network.stages import CIFAR_RESNETS
+
+    spec = CIFAR_RESNETS["resnet56"]
+    diagram.switches.reset(residual_blocks(spec.stages))
+    diagram.set_network(spec.stages, spec.stem)
+    assert diagram.block_names() == ["stem", *ResNet("resnet56").blocks(), "head"]
+    assert diagram.folded() == {"stage2", "stage3", "stage4"}
+    assert diagram.item("stem").lines == ("stem", "3×3 conv")
+    assert {diagram.item(name).kind for name in residual_blocks(spec.stages)} == {"identity"}
+    assert diagram.item("layer2.0").lines == ("layer2.0", "identity block", "3×3 conv /2")
+    assert "option A" in diagram.item("layer3.0").toolTip() and "option A" not in diagram.item("layer3.1").toolTip()
+    assert "CIFAR-10" in diagram._note.toPlainText() and "V1.5" not in diagram._note.toPlainText()
+    diagram.set_summary(summarize((32, 32), 10, "resnet56"))
+    assert "64×8×8" in diagram.item("layer3.0").toolTip()
+    diagram.set_network(RESNETS["resnet18"].stages)  # back to an ImageNet member
+    assert diagram.item("stem").lines == ("stem", "conv, pool") and "V1.5" in diagram._note.toPlainText()

@@ -217,3 +217,20 @@ def test_the_network_comes_back_at_the_next_start(qtbot, settings):
     qtbot.waitUntil(lambda: second.network()[0] == "resnet34", timeout=TIMEOUT_MS)
     assert second.windowTitle().startswith("ResNet-34")
     second.close()
+
+
+def test_the_network_menu_opens_a_cifar_resnet_in_three_stages(qtbot, window):
+    """He et al.'s ResNet-56 (random weights: none are published) in the diagram, the summary at its
+    32x32 with 10 classes, and the gradient lab following it."""
+    with qtbot.waitSignal(window.classify.weights_loaded, timeout=TIMEOUT_MS) as loaded:
+        window.model_menus.network_actions[("resnet56", "random")].trigger()
+    assert (loaded.args[0]["info"]["arch"], loaded.args[0]["info"]["num_classes"]) == ("resnet56", 10)
+    assert window.network() == ("resnet56", 10) and window.windowTitle().startswith("ResNet-56")
+    qtbot.waitUntil(window.diagram.has_summary, timeout=TIMEOUT_MS)
+    assert len(window.diagram.block_names()) == 29 and window.diagram.folded() == {"stage2", "stage3", "stage4"}
+    assert window.gradient.settings.values.arch == "resnet56" and window.gradient.config().num_classes == 10
+    assert "32×32" in window.diagram.item("layer1.0").toolTip()
+    with qtbot.waitSignal(window.classify.weights_loaded, timeout=TIMEOUT_MS):
+        window.model_menus.network_actions[("resnet50", "random")].trigger()
+    qtbot.waitUntil(lambda: window.diagram.has_summary() and len(window.diagram.block_names()) == 18, timeout=TIMEOUT_MS)
+    settle(qtbot, window)

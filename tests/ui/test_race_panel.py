@@ -1,9 +1,11 @@
 """The Race view: a tiny race runs to the end on the worker and the plots, verdict and conditions show
-the core's numbers; Cancel stops it mid-race and keeps the steps done; bad knob values are named in
-one line before anything runs; export writes PNG, SVG and CSV of the shown race; closing the window
-mid-race stops the worker.
+the core's numbers; a depth race (He et al. Fig. 6) draws four curves told apart by colour and marker
+with a legend naming each; Cancel stops it mid-race and keeps the steps done; bad knob values are
+named in one line before anything runs; export writes PNG, SVG and CSV of the shown race; closing the
+window mid-race stops the worker.
 
-Races are ResNet-18 at 32x32 with batch 4 and a few steps, on the CPU, so they take seconds."""
+Races are ResNet-18 at 32x32 (the depth race ResNet-20 and -32 at 16x16) with batch 4 and a few
+steps, on the CPU, so they take seconds."""
 
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ def race_to_the_end(qtbot, panel: RacePanel):
 
 def test_the_knobs_write_the_model_and_the_model_the_knobs(panel):
     assert panel.form.network_box.currentData() == "resnet18" and panel.form.steps_spin.value() == 3
+    panel.form.size_spin.setValue(panel.form.size_spin.minimum())
+    assert panel.form.size_spin.text() == "auto" and panel.settings.config().size is None
     panel.form.size_spin.setValue(40)
     panel.form.lr_edit.textEdited.emit("0.02")
     panel.form.no_norm_box.setChecked(True)
@@ -64,12 +68,37 @@ def test_a_tiny_race_runs_to_the_end_and_shows_the_core_numbers(qtbot, panel):
     assert panel.verdict_label.text() == result.verdict and result.verdict in format_result(result).splitlines()
     assert "3 steps" in result.verdict
     conditions = panel.conditions_label.text()
-    for words in ("ResNet-18 residual vs plain", "digits", "3 steps of batch 4", "lr 0.01", "seed 0", "cpu", "32x32"):
+    for words in ("ResNet-18 residual vs plain", "digits", "3 steps of batch 4", "lr 0.1", "seed 0", "cpu", "32x32"):
         assert words in conditions, words
     assert panel.progress_bar.value() == 1000 and panel.export_button.isEnabled() and not panel.cancel_button.isEnabled()
     # The plots show exactly the core's numbers (accuracy in percent).
     x, y = panel.plot._curves[("accuracy", "plain")].getData()
     assert list(y) == pytest.approx([100 * a for a in result.run("plain").accuracy])
+
+
+def test_a_depth_race_draws_four_curves_told_apart_with_a_legend(qtbot, panel):
+    panel.settings.set(network="resnet32", size=0)
+    panel.form.depth_box.setCurrentIndex(panel.form.depth_box.findData("resnet20"))
+    config = panel.settings.config()
+    assert (config.depths, config.image_size) == (("resnet32", "resnet20"), 16)
+    result = race_to_the_end(qtbot, panel)
+    labels = ["residual-20", "plain-20", "residual-32", "plain-32"]
+    assert [run.label for run in result.runs] == labels
+    for series in SERIES:
+        for label in labels:
+            assert panel.plot.points(series, label) == 3, (series, label)
+    looks = {(item.opts["pen"].color().name(), item.opts["symbol"]) for (series, _), item in panel.plot._curves.items() if series == "loss"}
+    colours, symbols = {c for c, _ in looks}, {s for _, s in looks}
+    assert len(looks) == len(colours) == len(symbols) == 4  # each curve its own colour and its own marker
+    legend = panel.plot.legend.text
+    assert all(label in legend for label in labels) and all(colour in legend.lower() for colour in colours)
+    assert panel.verdict_label.text().startswith("After 3 steps (training loss and batch accuracy over the last 1 step) plain-32 ")
+    assert "ResNet-20, ResNet-32, each residual and plain" in panel.conditions_label.text()
+    # Back to one network: two curves again.
+    panel.form.depth_box.setCurrentIndex(0)
+    assert panel.settings.config().depths == ()
+    race_to_the_end(qtbot, panel)
+    assert sorted(label for series, label in panel.plot._curves if series == "loss") == ["plain", "residual"]
 
 
 def test_cancel_mid_race_stops_and_keeps_the_steps_done(qtbot, panel):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from explorer.core.loading.sources import arch_problem
 from explorer.core.network.blocks import residual_blocks, stages_of
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS
 
 NORMS: tuple[str, ...] = ("batch", "frozen", "none")  # ResNet50.set_normalization modes offered here
 INITS: tuple[str, ...] = ("he", "pytorch", "weights")
@@ -22,7 +22,7 @@ SHORTCUT_CHOICES: tuple[str, ...] = ("on", "off", "both")
 class GradConfig:
     """One run's settings. The same config gives the same numbers on the same device.
 
-    ``arch`` is the member (``explorer.core.network.stages.RESNETS``); ``plain_blocks`` names the blocks
+    ``arch`` is the member (``explorer.core.network.stages.MEMBERS``); ``plain_blocks`` names the blocks
     whose shortcut is off when ``shortcuts`` is False (None: all of them). ``lesion`` removes the
     residual branch of the named blocks (Veit et al. 2016). ``inputs``
     are image paths (the batch is then the images, ``batch`` is ignored); empty means seeded
@@ -43,6 +43,15 @@ class GradConfig:
     seed: int = 0
     num_classes: int = 1000
     arch: str = DEFAULT_ARCH
+
+
+def cifar_defaults(archs: tuple[str, ...]) -> tuple[int, int] | None:
+    """(image side, classes) for a run of He et al.'s CIFAR networks alone (32 px, 10 classes), where
+    GradConfig's ImageNet defaults (224 px, 1000 classes) do not fit; None when any is an ImageNet member."""
+    specs = [MEMBERS[a] for a in archs if a in MEMBERS]
+    if specs and len(specs) == len(archs) and all(spec.stem == "cifar" for spec in specs):
+        return specs[0].image_size, specs[0].default_classes
+    return None
 
 
 def shortcut_variants(choice: str) -> list[bool]:
@@ -71,8 +80,8 @@ def validate(config: GradConfig) -> None:
     for field, value, allowed in (("norm", config.norm, NORMS), ("init", config.init, INITS), ("targets", config.targets, TARGETS)):
         if value not in allowed:
             raise ValueError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
-    if config.arch not in RESNETS:
-        raise ValueError(f"arch must be one of {', '.join(RESNETS)}, got {config.arch!r}")
+    if config.arch not in MEMBERS:
+        raise ValueError(f"arch must be one of {', '.join(MEMBERS)}, got {config.arch!r}")
     if config.init == "weights" and not config.weights:
         raise ValueError("init 'weights' needs a weights source (imagenet-v2, imagenet-v1, random or a file)")
     if config.init == "weights" and config.weights:

@@ -17,7 +17,7 @@ from explorer.core.gradients.config import GradConfig
 from explorer.core.gradients.result import GradResult
 from explorer.core.gradients.run import run_comparison
 from explorer.core.loading.sources import member_weights
-from explorer.core.network.stages import RESNETS
+from explorer.core.network.stages import MEMBERS
 from explorer.core.progress import Cancel, Progress
 
 DEFAULT_DEPTHS = ("resnet18", "resnet34")
@@ -62,7 +62,7 @@ def _curve(arch: str, result: GradResult) -> DepthCurve:
     norms = tuple(layer.grad_norm for layer in rows)
     return DepthCurve(
         arch=arch,
-        label=f"{'residual' if result.shortcuts else 'plain'}-{RESNETS[arch].depth}",
+        label=f"{'residual' if result.shortcuts else 'plain'}-{MEMBERS[arch].depth}",
         shortcuts=result.shortcuts,
         depth=depth,
         layers=tuple(layer.name for layer in rows),
@@ -123,18 +123,18 @@ def run_depth_comparison(
     """
     if len(archs) < 2:
         raise ValueError("a depth comparison needs at least two networks")
-    unknown = [a for a in archs if a not in RESNETS]
+    unknown = [a for a in archs if a not in MEMBERS]
     if unknown:
-        raise ValueError(f"unknown architecture(s) {', '.join(unknown)}; choose from {', '.join(RESNETS)}")
+        raise ValueError(f"unknown architecture(s) {', '.join(unknown)}; choose from {', '.join(MEMBERS)}")
     if config.plain_blocks is not None or config.lesion:
         raise ValueError("a depth comparison switches whole networks: no --blocks or --lesion (their names differ by depth)")
-    ordered = tuple(sorted(archs, key=lambda a: RESNETS[a].depth))
+    ordered = tuple(sorted(archs, key=lambda a: MEMBERS[a].depth))
     curves, results = [], []
     for index, arch in enumerate(ordered):
 
         def scaled(text: str, fraction: float, index: int = index, arch: str = arch) -> None:
             if progress is not None:
-                progress(f"{RESNETS[arch].title}: {text}", (index + fraction) / len(ordered))
+                progress(f"{MEMBERS[arch].title}: {text}", (index + fraction) / len(ordered))
 
         weights = member_weights(config.weights, arch) if config.weights else config.weights
         for result in run_comparison(replace(config, arch=arch, weights=weights), "both", device, scaled, cancel):

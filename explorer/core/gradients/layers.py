@@ -41,4 +41,4 @@ def main_path_layers(model: ResNet) -> list[str]:
 
 def stage_modules(model: ResNet) -> list[tuple[str, nn.Module]]:
     """Each stage with the module whose output ends it, in forward order."""
-    return [(STEM_STAGE, model.maxpool)] + [(s.name, m) for s, m in model.stage_modules()] + [("head", model.fc)]
+    return [(STEM_STAGE, model.stem_output)] + [(s.name, m) for s, m in model.stage_modules()] + [("head", model.fc)]

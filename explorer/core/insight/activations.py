@@ -44,7 +44,7 @@ def inference_semantics(model: ResNet) -> Iterator[ResNet]:
 def block_modules(model: ResNet) -> dict[str, nn.Module]:
     """The modules whose outputs are the activation maps: the stem (its max-pool output, i.e. the
     end of stage 1) and every residual block by state-dict prefix, in forward order (17 in ResNet-50)."""
-    return {STEM: model.maxpool, **model.blocks()}
+    return {STEM: model.stem_output, **model.blocks()}
 
 
 def as_batch(image: torch.Tensor) -> torch.Tensor:

@@ -55,7 +55,7 @@ class CamShares:
 
 def stage_module(model: ResNet, stage: int) -> nn.Module:
     """The module whose output ends ``stage``: the stem's max-pool for 1, ``layer1``..``layer4`` for 2..5."""
-    modules = [model.maxpool, *(module for _, module in model.stage_modules())]
+    modules = [model.stem_output, *(module for _, module in model.stage_modules())]
     if stage not in range(1, len(modules) + 1):
         raise ValueError(f"stage must be 1..{len(modules)}, got {stage}")
     return modules[stage - 1]

@@ -133,7 +133,7 @@ class Lesioner:
         m = self.model
         residuals, shortcuts = [], []
         with torch.inference_mode():
-            h = m.maxpool(m.relu(m.bn1(m.conv1(x.to(self.device, torch.float32)))))  # (1, 64, H/4, W/4)
+            h = m.stem(x.to(self.device, torch.float32))  # (1, 64, H/4, W/4)
             for name, block in self._blocks.items():
                 if not (block.residual_enabled or block.shortcut_enabled):
                     raise ValueError(f"{name} has both its shortcut and its residual branch off: the model cannot run")

@@ -84,7 +84,7 @@ def load_model(
     origin = locate(source)  # 1
     if origin.random:
         spec = wanted or (template.spec if template is not None else resnet_spec(DEFAULT_ARCH))
-        classes = template.num_classes if template is not None and template.spec == spec else 1000
+        classes = template.num_classes if template is not None and template.spec == spec else spec.default_classes
         return _random(Architecture(spec, classes), origin, seed, labels, template)
     if origin.named is not None and wanted is not None and origin.named.arch != wanted.name:
         raise ArchitectureMismatch(arch_problem(wanted.name, source) or f"{source}: not {wanted.title} weights")

@@ -160,8 +160,11 @@ def source_arch(source: str) -> str | None:
 
 def member_weights(source: str, arch: str) -> str:
     """``source`` for ``arch``: itself when it is that member's (or random, a file, an address),
-    else the member's own best checkpoint (ResNet-50's ``imagenet-v1`` becomes ResNet-18's V1)."""
-    return source if source_arch(source) in (None, arch) else default_weights(arch)
+    else the member's own best checkpoint (ResNet-50's ``imagenet-v1`` becomes ResNet-18's V1), or
+    random for a member with no published weights (the CIFAR networks)."""
+    if source_arch(source) in (None, arch):
+        return source
+    return default_weights(arch) if weights_for(arch) else RANDOM
 
 
 def arch_problem(arch: str | None, source: str) -> str | None:

@@ -8,7 +8,8 @@ command takes its block names and stage titles from here, so one fact has one de
   8 in ResNet-18, 50 in ResNet-152);
 - ``feature_blocks()``: ``"stem"`` and the residual blocks, the parts with an activation map (17);
 - ``diagram_blocks()``: those and ``"head"``, every box of the diagram (18);
-- ``block_kinds()``: ``conv`` (projection shortcut) or ``identity`` per residual block.
+- ``block_kinds()``: ``conv`` (projection shortcut) or ``identity`` per residual block (the CIFAR
+  networks' zero-padded shortcuts are identities, He et al.'s option A).
 
 Every function takes the stage table (default ResNet-50's); ``stages_of(x)`` gives it for a member's
 name, a :class:`~explorer.core.network.stages.ResNetSpec`, or anything with a ``spec`` (a built model).
@@ -75,10 +76,11 @@ def projections(stages: Sequence[StageSpec] = RESNET50_STAGES) -> tuple[bool, ..
     """Per stage, whether its first block needs a projection shortcut: its stride is not 1 or its
     output channels differ from its input's (torchvision's rule). ResNet-18's and -34's first stage
     keeps 64 channels at stride 1, so its first block is an identity block; every later block of a
-    stage is one too."""
+    stage is one too. A zero-padding stage (option A, the CIFAR networks) never has one: its first
+    block keeps an identity shortcut that subsamples and pads."""
     out, channels = [], STEM_CHANNELS
     for spec in stages:
-        out.append(spec.stride != 1 or channels != spec.out_channels)
+        out.append(spec.shortcut == "projection" and (spec.stride != 1 or channels != spec.out_channels))
         channels = spec.out_channels
     return tuple(out)
 

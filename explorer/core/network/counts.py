@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from explorer.core.network.blocks import HEAD, STEM, projections
-from explorer.core.network.stages import STEM_CHANNELS, ResNetSpec
+from explorer.core.network.stages import ResNetSpec
 
 FLOAT32_BYTES = 4
 
@@ -82,14 +82,19 @@ class _Walk:
 
 def layer_table(spec: ResNetSpec, height: int = 224, width: int = 224, num_classes: int = 1000) -> list[Layer]:
     """Every leaf layer of ``spec`` at a ``height`` x ``width`` input with ``num_classes`` outputs,
-    in registration (= call) order: the stem's conv1, bn1, relu, maxpool; in each block its residual
-    branch, then its projection (``downsample.0``/``.1``, ``shortcut=True``), then the ReLU after the
-    addition; the head's avgpool and fc."""
+    in registration (= call) order: the stem's conv1, bn1, relu, maxpool (none in the CIFAR networks);
+    in each block its residual branch, then its projection (``downsample.0``/``.1``, ``shortcut=True``;
+    none with option A's zero-padding, which has no layer), then the ReLU after the addition; the
+    head's avgpool and fc."""
     walk = _Walk(height, width)
-    walk.conv("conv1", STEM, STEM_CHANNELS, 7, 2)
+    if spec.stem == "imagenet":
+        walk.conv("conv1", STEM, spec.stem_channels, 7, 2)
+    else:  # CIFAR: a 3x3 conv at full resolution and no max-pool
+        walk.conv("conv1", STEM, spec.stem_channels, 3, 1)
     walk.pointwise("bn1", "BatchNorm2d", STEM)
     walk.pointwise("relu", "ReLU", STEM)
-    walk.spatial("maxpool", "MaxPool2d", STEM, STEM_CHANNELS, 3, 2, 1)
+    if spec.stem == "imagenet":
+        walk.spatial("maxpool", "MaxPool2d", STEM, spec.stem_channels, 3, 2, 1)
     bottleneck = spec.block == "bottleneck"
     for stage, projected in zip(spec.stages, projections(spec.stages)):
         for index in range(stage.blocks):
@@ -120,7 +125,8 @@ def layer_table(spec: ResNetSpec, height: int = 224, width: int = 224, num_class
                 walk.pointwise(f"{name}.downsample.1", "BatchNorm2d", name, shortcut=True)
                 walk.shape, walk.rf, walk.jump = end[0], max(end[1], walk.rf), end[2]
             else:
-                # With symmetric padding both paths stay centred, so the sum sees the larger window.
+                # With symmetric padding both paths stay centred, so the sum sees the larger window
+                # (a zero-padded shortcut, option A, takes single positions: it widens nothing).
                 walk.rf = max(residual_rf, start[1])
             walk.pointwise(f"{name}.{'act3' if bottleneck else 'act2'}", "ReLU", name)
     channels = walk.shape[0]

@@ -9,6 +9,7 @@ Core layer, pure Python (the counts are exact: a test compares them with ``summa
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from explorer.core.network.counts import FLOAT32_BYTES, layer_table, parameter_total
@@ -76,18 +77,21 @@ def loading_bytes(num_classes: int = 1000, arch: str | ResNetSpec = DEFAULT_ARCH
 
 
 def race_bytes(
-    batch: int, size: int, num_classes: int, images: int, validation_batch: int, arch: str | ResNetSpec = DEFAULT_ARCH
+    batch: int, size: int, num_classes: int, images: int, validation_batch: int,
+    networks: Sequence[str | ResNetSpec] = (DEFAULT_ARCH,),
 ) -> int:
     """A training race (explorer.core.race): ``images`` float32 pictures of ``size`` pixels, held
-    twice while the set is split into training and validation; then two networks (residual and
-    plain twin), each with its weights, gradients and SGD momentum, and one network's training step
-    at a time (its activations are freed before the other's) or the validation pass of up to
-    ``validation_batch`` images without autograd, whichever is larger."""
-    weights = weights_bytes(num_classes, arch)
-    step = training_bytes(batch, size, size, num_classes, arch) - 2 * weights
-    validation = inference_bytes(min(images, validation_batch), size, size, num_classes, arch=arch) - weights
+    twice while the set is split into training and validation; then each of ``networks`` twice
+    (residual and plain twin; a depth race lists several), each with its weights, gradients and SGD
+    momentum, and one network's training step at a time (its activations are freed before the
+    next's) or the validation pass of up to ``validation_batch`` images without autograd, whichever
+    is larger."""
+    weights = [weights_bytes(num_classes, arch) for arch in networks]
+    step = max(training_bytes(batch, size, size, num_classes, arch) - 2 * w for arch, w in zip(networks, weights))
+    shown = min(images, validation_batch)
+    validation = max(inference_bytes(shown, size, size, num_classes, arch=arch) - w for arch, w in zip(networks, weights))
     data = images * 3 * size * size * FLOAT32_BYTES
-    return max(2 * data, data + 2 * 3 * weights + max(step, validation))
+    return max(2 * data, data + 2 * 3 * sum(weights) + max(step, validation))
 
 
 def machine_memory_bytes() -> int | None:

@@ -2,7 +2,9 @@
 blocks, each opening with a convolutional block (projection shortcut) where the shape changes,
 followed by identity blocks. One model class, :class:`ResNet`, built from a spec
 (``explorer.core.network.stages``): basic blocks for ResNet-18/34, bottlenecks for ResNet-50/101/152, grouped
-bottlenecks for ResNeXt (Xie et al. 2017), wider ones for Wide ResNet (Zagoruyko & Komodakis 2016).
+bottlenecks for ResNeXt (Xie et al. 2017), wider ones for Wide ResNet (Zagoruyko & Komodakis 2016),
+and the CIFAR-10 networks ResNet-20 ... ResNet-110 (Sec. 4.2: a 3x3 stem, three stages, zero-padded
+identity shortcuts).
 
 Pure PyTorch. State-dict keys equal torchvision's (``conv1``, ``bn1``, ``layer1.0.conv1``,
 ``layer1.0.downsample.0``, ``fc``) so its checkpoints, and timm's plain ``resnet*``, load with
@@ -24,7 +26,6 @@ from explorer.core.network.stages import (  # noqa: F401 (the tables live there,
     RESNET50,
     RESNET50_STAGES,
     RESNETS,
-    STEM_CHANNELS,
     ResNetSpec,
     StageSpec,
     resnet_spec,
@@ -74,10 +75,16 @@ class ResidualBlock(nn.Module):
     """What every residual block shares: the shortcut (identity, or a 1x1 conv + BN *projection*,
     needed when the shape changes: a *convolutional block*; otherwise an *identity block*), the two
     switches, and the addition followed by the block's last ReLU (``out_act``). Subclasses define
-    the residual branch F(x)."""
+    the residual branch F(x).
+
+    An identity shortcut where the shape changes (``pad_channels`` > 0 or ``shortcut_stride`` > 1, the
+    CIFAR networks' option A) takes every ``shortcut_stride``-th position and appends ``pad_channels``
+    channels of zeros, as fb.resnet.torch's shortcut type A: no parameters, so still an identity block."""
 
     out_act: nn.ReLU
     downsample: nn.Sequential | None
+    shortcut_stride: int = 1
+    pad_channels: int = 0
 
     def __init__(self) -> None:
         super().__init__()
@@ -104,7 +111,11 @@ class ResidualBlock(nn.Module):
         raise NotImplementedError
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
-        return x if self.downsample is None else self.downsample(x)
+        if self.downsample is not None:
+            return self.downsample(x)
+        if self.shortcut_stride > 1:
+            x = x[:, :, ::self.shortcut_stride, ::self.shortcut_stride]  # (B, C, H/s, W/s)
+        return F.pad(x, (0, 0, 0, 0, 0, self.pad_channels)) if self.pad_channels else x  # (B, C + pad, H/s, W/s)
 
     def join(self, residual: torch.Tensor, shortcut: torch.Tensor, residual_on: bool, shortcut_on: bool) -> torch.Tensor:
         """The block's output from its two paths, each counted only when on."""
@@ -126,6 +137,12 @@ def _projection(in_ch: int, out_ch: int, stride: int, projection: bool) -> nn.Se
     return nn.Sequential(_conv(in_ch, out_ch, 1, stride), SwitchableBatchNorm2d(out_ch)) if projection else None
 
 
+def _zero_padding(block: ResidualBlock, in_ch: int, out_ch: int, stride: int) -> None:
+    """Without a projection, what the identity shortcut must do to match the residual branch's shape."""
+    if block.downsample is None:
+        block.shortcut_stride, block.pad_channels = stride, out_ch - in_ch
+
+
 class BasicBlock(ResidualBlock):
     """A basic block (ResNet-18/34): two 3x3 convolutions, each with BN; ReLU after the addition.
 
@@ -144,6 +161,7 @@ class BasicBlock(ResidualBlock):
         self.bn2 = SwitchableBatchNorm2d(f2)
         self.act2 = nn.ReLU(inplace=False)
         self.downsample = _projection(in_ch, f2, stride, projection)
+        _zero_padding(self, in_ch, f2, stride)
 
     @property
     def out_act(self) -> nn.ReLU:  # type: ignore[override]
@@ -178,6 +196,7 @@ class Bottleneck(ResidualBlock):
         self.bn3 = SwitchableBatchNorm2d(f3)
         self.act3 = nn.ReLU(inplace=False)
         self.downsample = _projection(in_ch, f3, stride, projection)
+        _zero_padding(self, in_ch, f3, stride)
 
     @property
     def out_act(self) -> nn.ReLU:  # type: ignore[override]
@@ -211,24 +230,32 @@ class ResNet(nn.Module):
     the GUI thread 130-180 ms (``bench --suite ui``); a plain build costs about 0.2 s off the GIL.
 
     Args:
-        spec: the member, or its name (``"resnet18"`` ... ``"wide_resnet101_2"``).
+        spec: the member, or its name (``"resnet18"`` ... ``"wide_resnet101_2"``, ``"resnet20"`` ...
+            ``"resnet110"``).
+        num_classes: the head's outputs; None for the member's own (1000, or 10 for CIFAR).
     """
 
     def __init__(
-        self, spec: ResNetSpec | str = RESNET50, num_classes: int = 1000, init: Initialization = "he", seed: int | None = None
+        self, spec: ResNetSpec | str = RESNET50, num_classes: int | None = None, init: Initialization = "he",
+        seed: int | None = None,
     ) -> None:
         super().__init__()
+        self.spec = resnet_spec(spec)
+        num_classes = self.spec.default_classes if num_classes is None else num_classes
         if num_classes < 1:
             raise ValueError(f"num_classes must be at least 1, got {num_classes}")
-        self.spec = resnet_spec(spec)
         self.num_classes = num_classes
         # Stage 1, the stem. Flat attributes keep torchvision's keys (conv1, bn1).
-        self.conv1 = nn.Conv2d(3, STEM_CHANNELS, 7, stride=2, padding=3, bias=False)
-        self.bn1 = SwitchableBatchNorm2d(STEM_CHANNELS)
+        # Registration order is call order (conv1, bn1, relu, maxpool): layer walks rely on it.
+        in_ch, imagenet = self.spec.stem_channels, self.spec.stem == "imagenet"
+        if imagenet:
+            self.conv1 = nn.Conv2d(3, in_ch, 7, stride=2, padding=3, bias=False)
+        else:  # CIFAR: a 3x3 conv at full resolution and no max-pool (He et al. 2015, Sec. 4.2)
+            self.conv1 = nn.Conv2d(3, in_ch, 3, stride=1, padding=1, bias=False)
+        self.bn1 = SwitchableBatchNorm2d(in_ch)
         self.relu = nn.ReLU(inplace=False)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.maxpool: nn.MaxPool2d | None = nn.MaxPool2d(3, stride=2, padding=1) if imagenet else None
         block = BLOCK_CLASSES[self.spec.block]
-        in_ch = STEM_CHANNELS
         for stage, projected in zip(self.stages, projections(self.stages)):
             out_ch = stage.out_channels
             blocks = [block(in_ch, stage.filters, stage.stride, projected, stage.groups)]
@@ -244,14 +271,23 @@ class ResNet(nn.Module):
         """The stage table this model was built from (its spec's)."""
         return self.spec.stages
 
+    @property
+    def stem_output(self) -> nn.Module:
+        """The module whose output ends the stem (stage 1): the max-pool, or the ReLU in the CIFAR
+        networks, which have none (where activation maps, Grad-CAM and gradients read the stem)."""
+        return self.maxpool if self.maxpool is not None else self.relu
+
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        """Stage 1: (B, 3, H, W) -> (B, 64, H/4, W/4), or (B, 16, H, W) in the CIFAR networks."""
+        x = self.relu(self.bn1(self.conv1(x)))  # (B, 64, H/2, W/2); CIFAR (B, 16, H, W)
+        return x if self.maxpool is None else self.maxpool(x)  # (B, 64, H/4, W/4)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # C = 64 for basic blocks, 256 for ResNet-50's bottlenecks (the stage's out_channels).
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, 64, H/4, W/4)
-        x = self.layer1(x)  # (B, C1, H/4, W/4)
-        x = self.layer2(x)  # (B, C2, H/8, W/8)
-        x = self.layer3(x)  # (B, C3, H/16, W/16)
-        x = self.layer4(x)  # (B, C4, H/32, W/32)
-        x = torch.flatten(self.avgpool(x), 1)  # (B, C4)
+        # ImageNet members: C = 64 for basic blocks, 256 for ResNet-50's bottlenecks (the stage's out_channels).
+        x = self.stem(x)
+        for _, stage in self.stage_modules():
+            x = stage(x)  # layer1 (B, C1, H/4, W/4) ... layer4 (B, C4, H/32, W/32); CIFAR layer3 (B, 64, H/4, W/4)
+        x = torch.flatten(self.avgpool(x), 1)  # (B, C_last)
         return self.fc(x)  # (B, num_classes)
 
     # -- initialisation -------------------------------------------------------------------------

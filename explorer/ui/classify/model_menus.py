@@ -1,7 +1,8 @@
 """The menus that choose the network: File > Open model… (a checkpoint file, whose state dict says
 which member of the family it is), File > Open recent (the last model files, kept in QSettings; a
 file that has gone is dropped with a one-line notice) and the Network menu (every member of the
-family with random weights or each of its torchvision checkpoints).
+family with random weights or each of its torchvision checkpoints; He et al.'s CIFAR networks with
+random weights, to see them in the diagram, the inspector and the lab).
 
 UI layer (Qt widgets) over the torch-free tables of explorer.core.network.stages and sources. The menus emit
 ``model_chosen(source, arch)`` (``arch`` only for random weights, else ""); the classifier loads it,
@@ -18,7 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 from explorer.core.loading.sources import CHECKPOINT_SUFFIXES, NAMED_WEIGHTS, RANDOM, weights_for
-from explorer.core.network.stages import RESNETS
+from explorer.core.network.stages import MEMBERS
 from explorer.core.text import shown
 
 RECENT_KEY = "models/recent"
@@ -69,8 +70,8 @@ class ModelMenus(QObject):
         self.recent_menu = QMenu("Open &recent", parent)
         self.network_menu = QMenu("&Network", parent)
         self.network_actions: dict[tuple[str, str], QAction] = {}  # (arch, source) -> its action
-        for arch, spec in RESNETS.items():
-            sub = self.network_menu.addMenu(f"{spec.title} · {spec.block}")
+        for arch, spec in MEMBERS.items():  # the CIFAR networks have random weights only
+            sub = self.network_menu.addMenu(f"{spec.title} · {spec.block}" + (" · CIFAR" if spec.stem == "cifar" else ""))
             sub.setToolTipsVisible(True)
             self.network_actions[(arch, RANDOM)] = sub.addAction(
                 "Random weights (untrained)", lambda a=arch: self.model_chosen.emit(RANDOM, a)

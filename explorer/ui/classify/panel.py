@@ -33,7 +33,7 @@ from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference.classifier import Prediction
 from explorer.core.loading.sources import needs_download
 from explorer.core.loading.sources import DEFAULT_SOURCE, WEIGHT_SOURCES
-from explorer.core.network.stages import RESNETS, arch_title
+from explorer.core.network.stages import MEMBERS, arch_title
 from explorer.core.text import shown
 from explorer.ui.classify.engine_choice import EngineChoice
 from explorer.ui.classify.download_dialog import DownloadDialog
@@ -200,7 +200,7 @@ class ClassifyPanel(QWidget):
         if device in available_devices():
             self._device = device
             self._sync_device_box()
-        self.load_weights(source, arch if arch in RESNETS else None)
+        self.load_weights(source, arch if arch in MEMBERS else None)
 
     def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
         """(key, name, source) of the selected image, for views that explain it; the key is unique per

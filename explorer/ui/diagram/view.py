@@ -33,7 +33,7 @@ from explorer.ui.diagram.layers import block_layers
 from explorer.ui.diagram.menus import block_menu
 from explorer.ui.diagram.painting import STAGE_HUES, font, overlay_colour
 from explorer.ui.diagram.scene_items import ColourBarItem, EdgeItem, FoldItem, StageItem, route_edges
-from explorer.ui.diagram.structure import NOTE, folds, stage_groups
+from explorer.ui.diagram.structure import folds, note, stage_groups
 
 if TYPE_CHECKING:  # the diagram is drawn before torch is imported; the summary comes later
     from explorer.core.network.summary import BlockSummary, HeadSummary, ModelSummary
@@ -74,8 +74,7 @@ class BlockDiagram(QGraphicsView):
         self._edges: list[EdgeItem] = []
         self._note = QGraphicsTextItem()
         self._note.setTextWidth(NOTE_WIDTH)
-        self._note.setFont(font(1.0))
-        self._note.setPlainText(NOTE)
+        self._note.setFont(font(1.0))  # its text: set_network's
         self.scene().addItem(self._note)
         self.colour_bar = ColourBarItem()
         self.scene().addItem(self.colour_bar)
@@ -90,9 +89,9 @@ class BlockDiagram(QGraphicsView):
 
     # -- public API -----------------------------------------------------------------------------
 
-    def set_network(self, stages: Sequence[StageSpec]) -> None:
-        """Draw another member from its stage table: every block anew, long stages folded, nothing
-        selected or expanded, no overlay, until the window hands over the new summary."""
+    def set_network(self, stages: Sequence[StageSpec], stem: str = "imagenet") -> None:
+        """Draw another member from its stages and stem ("imagenet", "cifar"): every block anew, long stages
+        folded, nothing selected or expanded, no overlay, until the window hands over the new summary."""
         old = [*(item for _, item, _ in self._stages), *self._blocks.values(), *self._folds.values(), *self._edges,
                *self._continued.values()]
         for item in old:
@@ -101,7 +100,8 @@ class BlockDiagram(QGraphicsView):
         self._blocks, self._stages, self._folds, self._continued = {}, [], {}, {}
         fold_of = folds(stages)
         self._folded = set(fold_of)
-        for index, (stage, title, blocks) in enumerate(stage_groups(stages)):
+        self._note.setPlainText(note(stages))
+        for index, (stage, title, blocks) in enumerate(stage_groups(stages, stem)):
             hue = QColor(STAGE_HUES[min(index, len(STAGE_HUES) - 1)])
             stage_item = StageItem(title, hue)
             self.scene().addItem(stage_item)

@@ -17,7 +17,7 @@ from explorer.core.devices import available_devices
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS
 from explorer.core.loading.sources import RANDOM, weights_for
 from explorer.core.network.blocks import residual_blocks, stages_of
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, arch_title
 from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
@@ -28,7 +28,7 @@ NORM_WORDS = {"batch": "batch statistics", "frozen": "frozen running statistics"
 INIT_WORDS = {"he": "He (Kaiming normal)", "pytorch": "PyTorch default", "weights": "loaded weights"}
 INPUT_WORDS = {"noise": "seeded noise", "images": "images"}
 TARGET_WORDS = {"random": "seeded random labels", "top1": "model's own top-1"}
-ARCH_WORDS = {name: spec.title for name, spec in RESNETS.items()}
+ARCH_WORDS = {name: spec.title for name, spec in MEMBERS.items()}
 DEPTH_WORDS = {d: " vs ".join(arch_title(a) for a in d.split(",")) + ", plain and residual" for d in DEPTHS if d}
 DEPTH_WORDS[""] = "off: the network above, plain vs residual"
 WEIGHTS_TIP = "A named checkpoint of the network above, random, or a checkpoint file"
@@ -54,7 +54,7 @@ class LabForm(QWidget):
             self.preset_box.addItem(preset.title, preset.name)
         self.preset_box.addItem("Custom settings", CUSTOM)
         self.preset_description = wrapping_label(selectable=False)
-        self.arch_box = choice_box(tuple(RESNETS), ARCH_WORDS)
+        self.arch_box = choice_box(tuple(MEMBERS), ARCH_WORDS)
         self.arch_box.setToolTip("The network the lab runs (the window's network, unless you choose another)")
         self.depths_box = choice_box(DEPTHS, DEPTH_WORDS)
         self.depths_box.setToolTip("Run several depths, plain and residual, into one plot (He et al. 2015, Fig. 4)")

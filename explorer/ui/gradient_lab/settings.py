@@ -13,9 +13,10 @@ from typing import Any
 
 from explorer.core.devices import available_devices
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS, GradConfig, validate_choice
+from explorer.core.gradients.config import cifar_defaults
 from explorer.core.loading.sources import RANDOM, default_weights, member_weights, source_arch
 from explorer.core.network.blocks import residual_blocks, stages_of
-from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, MIN_INPUT_SIZE
 from explorer.ui.common.events import Event
 
 CUSTOM = "custom"
@@ -23,8 +24,9 @@ INPUTS = ("noise", "images")
 QUANTITIES = ("grad_norm", "activation_std")
 LIMITS = {"batch": (1, 256), "size": (MIN_INPUT_SIZE, 1024), "seed": (0, 2**31 - 1)}  # the form's spin boxes
 # The depth comparisons offered (explorer.core.gradients.depth): "" runs the one network; He et al.
-# 2015's Fig. 4 pair (plain and residual 18 against 34), and the bottleneck members.
-DEPTHS = ("", "resnet18,resnet34", "resnet50,resnet101,resnet152")
+# 2015's Fig. 4 pair (plain and residual 18 against 34), the bottleneck members, and the CIFAR pair
+# of their Fig. 6 and 7 (20 against 56 layers).
+DEPTHS = ("", "resnet18,resnet34", "resnet50,resnet101,resnet152", "resnet20,resnet56")
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "inputs": INPUTS,
     "targets": TARGETS,
     "quantity": QUANTITIES,
-    "arch": tuple(RESNETS),
+    "arch": tuple(MEMBERS),
     "depths": DEPTHS,
 }
 
@@ -111,6 +113,7 @@ class LabSettings:
         v = self.values
         order = {name: i for i, name in enumerate(residual_blocks(stages_of(v.arch)))}
         in_order = lambda blocks: tuple(sorted(blocks, key=lambda b: order.get(b, len(order))))  # noqa: E731
+        cifar = cifar_defaults(self.depth_archs() or (v.arch,))
         return GradConfig(
             plain_blocks=in_order(plain_blocks) or None,
             lesion=in_order(residual_off),
@@ -122,6 +125,7 @@ class LabSettings:
             batch=v.batch,
             size=v.size,
             seed=v.seed,
+            num_classes=cifar[1] if cifar else GradConfig.num_classes,  # CIFAR networks: 10 classes
             arch=v.arch,
         )
 

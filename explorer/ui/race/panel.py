@@ -1,7 +1,7 @@
 """The Race view: a residual network and its plain twin trained side by side (He et al. 2015, Fig. 1
-and 4), with live plots of each step's training loss, batch accuracy and stem gradient norm, the
-verdict and the exact conditions when the race ends, Run/Cancel with progress, export to PNG, SVG and
-CSV, and the knobs beside it.
+and 4), or two networks of different depths each with its twin (Fig. 6), with live plots of each
+step's training loss, batch accuracy and stem gradient norm, the verdict and the exact conditions when
+the race ends, Run/Cancel with progress, export to PNG, SVG and CSV, and the knobs beside it.
 
 UI layer. The race itself is ``explorer.core.race.train.run_race`` in a job on the "race" lane: the
 models live on that worker and only plain values come back (a ``RaceStep`` per step through the job's
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from explorer.core.devices import available_devices
 from explorer.core.race.config import RaceConfig
-from explorer.core.race.report import RaceResult, RaceStep
+from explorer.core.race.report import RaceResult, RaceStep, planned_runs
 from explorer.core.race.train import run_race
 from explorer.ui.common.actions import Actions
 from explorer.ui.common.export import export_saying
@@ -30,7 +30,7 @@ from explorer.ui.race.plot import RacePlot
 from explorer.ui.race.settings import RaceSettings
 
 LANE = "race"
-IDLE_TEXT = "Run: both networks, the same batches."  # one line: the dock is short at 1280x720
+IDLE_TEXT = "Run: the networks, the same batches."  # one line: the dock is short at 1280x720
 
 
 def race_job(config: RaceConfig):  # noqa: ANN201 - a JobFn
@@ -103,7 +103,7 @@ class RacePanel(QWidget):
         job.finished.connect(self.actions.refresh)
         self._result = None
         self._steps_seen = 0
-        self.plot.clear_curves(config.steps)
+        self.plot.clear_curves(config.steps, planned_runs(config))
         self.verdict_label.setText("Racing…")
         self.conditions_label.clear()
         self.controls.set_progress(0)

@@ -1,6 +1,7 @@
 """The race's live plots: per step, the training loss, the batch accuracy and the stem conv's gradient
-norm (on a log axis) of the residual network and its plain twin, side by side in one layout, with a
-legend line above them that is exported with the plots.
+norm (on a log axis) of the residual network and its plain twin (or, in a depth race, of each network
+and its twin: four curves told apart by colour and marker), side by side in one layout, with a legend
+line above them naming each run, exported with the plots.
 
 UI layer (pyqtgraph): it draws the plain values handed to it (``RaceStep``, ``RaceResult``) and
 computes nothing. Points a plot cannot show (a diverged loss, a zero gradient on the log axis) are
@@ -17,17 +18,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from explorer.core.race.config import RaceConfig
-from explorer.core.race.report import LABELS, RESIDUAL, SERIES, RaceResult, RaceStep
+from explorer.core.race.report import RESIDUAL, SERIES, PlannedRun, RaceResult, RaceStep, planned_runs
 from explorer.ui.common.axes import TidyAxis
-from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
+from explorer.ui.common.palette import DEPTH_COLOURS, DEPTH_MARKS, DEPTH_SYMBOLS
 from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
 # Short: three plots share a dock's width, and a title sets its plot's least width.
 TITLES = {"loss": "training loss", "accuracy": "batch accuracy %", "stem_grad": "stem gradient (log)"}
-NAMES = {RESIDUAL: "with shortcuts (residual)", "plain": "without shortcuts (plain)"}
+NAMES = {RESIDUAL: "with shortcuts (residual)", "plain": "without shortcuts (plain)"}  # a depth race's runs keep their labels
 LOG_SERIES = frozenset({"stem_grad"})
 SCALE = {"accuracy": 100.0}  # shown in percent
-DEFAULT_STEPS = RaceConfig().steps
+DEFAULT = RaceConfig()
 MIN_HEIGHT = 120
 
 
@@ -35,8 +36,19 @@ def drawable(series: str, value: float) -> bool:
     return math.isfinite(value) and (value > 0 or series not in LOG_SERIES)
 
 
+def run_styles(runs: tuple[PlannedRun, ...]) -> dict[str, tuple[str, str, str]]:
+    """Per run label, its colour, pyqtgraph symbol and legend mark: residual blue, plain orange; in a
+    depth race the shallower network of each kind in the next shade with another mark."""
+    styles = {}
+    for run in runs:
+        rank = sum(1 for other in runs[runs.index(run) + 1:] if other.shortcuts == run.shortcuts)  # deeper ones after it
+        on = run.shortcuts
+        styles[run.label] = (DEPTH_COLOURS[on][rank], DEPTH_SYMBOLS[on][rank], DEPTH_MARKS[on][rank])
+    return styles
+
+
 class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
-    """Three plots over the step axis; one curve per network in each."""
+    """Three plots over the step axis; one curve per run in each."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +57,7 @@ class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self._values: dict[tuple[str, str], list[float]] = {}
+        self._runs: tuple[PlannedRun, ...] = ()
         for series in SERIES:
             plot = self.addPlot(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
             plot.setMenuEnabled(False)
@@ -54,27 +67,34 @@ class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
             if series in LOG_SERIES:
                 plot.setLogMode(x=False, y=True)
             self.plots[series] = plot
-            for label in LABELS:
-                colour = CURVE_COLOURS[label == RESIDUAL]
-                item = plot.plot(
-                    pen=pg.mkPen(colour, width=2), symbol=CURVE_SYMBOLS[label == RESIDUAL], symbolSize=5,
-                    symbolBrush=colour, symbolPen=pg.mkPen(colour), name=NAMES[label],
-                )
-                self._curves[(series, label)] = item
+        self.clear_curves()
         self.follow_palette()
         # The layout does not shrink below its titles' and axes' widths; a narrower view would clip
-        # the last plot, so the widget asks for that much (the dock scrolls instead).
+        # the last plot, so the widget asks for that much (the dock scrolls instead). Short enough for
+        # a 200 px bottom dock at 1280x720 (the plots are the height left after the legend and
+        # titles); the step axis is named in the legend line, not under every plot.
         least = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
-        # Short enough for a 200 px bottom dock at 1280x720 (the plots are the height left after the
-        # legend and titles); the step axis is named in the legend line, not under every plot.
         self.setMinimumSize(math.ceil(least) + 8, MIN_HEIGHT)
-        self.clear_curves()
 
-    def clear_curves(self, steps: int = DEFAULT_STEPS) -> None:
-        """Empty curves before a race of ``steps`` steps: the step axis spans the whole race, so the
-        curves grow across it."""
-        for key in self._curves:
-            self._values[key] = []
+    def clear_curves(self, steps: int = DEFAULT.steps, runs: tuple[PlannedRun, ...] = planned_runs(DEFAULT)) -> None:
+        """Empty curves, one per run of ``runs``, before a race of ``steps`` steps: the step axis spans
+        the whole race, so the curves grow across it."""
+        if runs != self._runs:
+            self._runs = runs
+            styles = run_styles(runs)
+            for (series, _), item in self._curves.items():
+                self.plots[series].removeItem(item)
+            self._curves = {}
+            for series, plot in self.plots.items():
+                for run in runs:
+                    colour, symbol, _ = styles[run.label]
+                    self._curves[(series, run.label)] = plot.plot(
+                        pen=pg.mkPen(colour, width=2), symbol=symbol, symbolSize=6, symbolBrush=colour,
+                        symbolPen=pg.mkPen(colour), name=NAMES.get(run.label, run.label),
+                    )
+            if self._palette_ready:
+                self.apply_palette()
+        self._values = {key: [] for key in self._curves}
         for plot in self.plots.values():
             plot.setXRange(0, steps + 1, padding=0)
         self._redraw()
@@ -112,6 +132,7 @@ class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
         for series, plot in self.plots.items():
             plot.setTitle(TITLES[series], color=text.name(), size=size)
             colour_axes((plot.getAxis(name) for name in ("left", "bottom")), text)
-        parts = [f'<span style="color:{CURVE_COLOURS[label == RESIDUAL]}">{CURVE_MARKS[label == RESIDUAL]}</span> {NAMES[label]}'
-                 for label in LABELS]
+        styles = run_styles(self._runs)
+        parts = [f'<span style="color:{styles[run.label][0]}">{styles[run.label][2]}</span> {NAMES.get(run.label, run.label)}'
+                 for run in self._runs]
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;· per training step", color=text.name(), size=size)
