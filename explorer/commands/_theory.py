@@ -14,7 +14,7 @@ from typing import Any, Callable
 from explorer.commands.common import error, lab_inputs_problem
 from explorer.core.argtypes import device_name, non_negative_int, positive_int
 from explorer.core.loading.sources import SOURCES_TEXT, is_url, source_arch, weight_source
-from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, MIN_INPUT_SIZE
 
 
 def add_theory_arguments(p: argparse.ArgumentParser, norm: str) -> None:
@@ -22,7 +22,7 @@ def add_theory_arguments(p: argparse.ArgumentParser, norm: str) -> None:
     has them, the theory lab's initialisations included; ``norm`` is the view's default."""
     from explorer.core.theory.config import INITS, NORMS
 
-    p.add_argument("--arch", choices=list(RESNETS), metavar="NAME", help=f"the network: {', '.join(RESNETS)} (default {DEFAULT_ARCH})")
+    p.add_argument("--arch", choices=list(MEMBERS), metavar="NAME", help=f"the network: {', '.join(MEMBERS)} (default {DEFAULT_ARCH})")
     p.add_argument("--weights", metavar="SOURCE", help=f"{SOURCES_TEXT}, a checkpoint file or an http(s):// URL (implies --init weights)")
     p.add_argument("--init", choices=INITS, help="he (default), pytorch, zero-residual, skipinit, fixup (implies --norm none) or weights")
     p.add_argument("--norm", choices=NORMS, help=f"batch statistics, frozen running statistics, or no normalisation (default {norm})")

@@ -17,7 +17,7 @@ from typing import Any
 
 from explorer.core.loading.sources import arch_problem
 from explorer.core.network.blocks import STEM
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, input_size_problem
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, ResNetSpec, input_size_problem, resnet_spec
 
 # The model's initialisations (network.model.INITIALIZATIONS, which a test keeps equal) and loaded weights.
 INITS: tuple[str, ...] = ("he", "pytorch", "zero-residual", "skipinit", "fixup", "weights")
@@ -25,11 +25,17 @@ NORMS: tuple[str, ...] = ("batch", "frozen", "none")  # ResNet.set_normalization
 # Fixup replaces normalisation; every other initialisation runs under any of NORMS.
 FIXUP_NORM = "none"
 VIEWS: tuple[str, ...] = ("signal", "paths", "erf")
-# The stages whose output the ERF view reads, by module name: the stem (after its max-pool) and layer1..4.
+# The stages whose output the ERF view reads, by module name: the stem (its last module's output) and
+# layer1..4 (an ImageNet member; the CIFAR networks have layer1..3, see erf_stages).
 ERF_STAGES: tuple[str, ...] = (STEM, "layer1", "layer2", "layer3", "layer4")
 # Up to this many residual blocks the paths view enumerates every subset (2^12 = 4096); beyond it samples.
 EXACT_BLOCKS = 12
 DEFAULT_SAMPLES = 8
+
+
+def erf_stages(arch: str | ResNetSpec) -> tuple[str, ...]:
+    """The stages of ``arch`` whose output the ERF view reads: the stem and each stage's module."""
+    return (STEM, *(stage.module for stage in resnet_spec(arch).stages))
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,8 @@ def validate(config: TheoryConfig) -> None:
     for field, value, allowed in (("init", config.init, INITS), ("norm", config.norm, NORMS)):
         if value not in allowed:
             raise ValueError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
-    if config.arch not in RESNETS and not (config.arch is None and config.init == "weights"):
-        raise ValueError(f"arch must be one of {', '.join(RESNETS)}, got {config.arch!r}")
+    if config.arch not in MEMBERS and not (config.arch is None and config.init == "weights"):
+        raise ValueError(f"arch must be one of {', '.join(MEMBERS)}, got {config.arch!r}")
     if config.init == "fixup" and config.norm != FIXUP_NORM:
         raise ValueError(f"init fixup replaces normalisation: use norm {FIXUP_NORM}, not {config.norm}")
     if config.init == "weights":

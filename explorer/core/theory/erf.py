@@ -21,9 +21,10 @@ import numpy as np
 import torch
 
 from explorer.core.network.blocks import STEM
+from explorer.core.network.stages import ResNetSpec
 from explorer.core.network.summary import summarize
 from explorer.core.progress import Cancel, Progress, Steps
-from explorer.core.theory.config import ERF_STAGES, TheoryConfig
+from explorer.core.theory.config import ERF_STAGES, TheoryConfig, erf_stages
 from explorer.core.theory.prepare import picture, prepare
 
 MASS = 0.95
@@ -80,22 +81,23 @@ def radius_holding(weights: np.ndarray, mass: float = MASS) -> tuple[float, tupl
 
 def run_erf(
     config: TheoryConfig,
-    stages: tuple[str, ...] = ERF_STAGES,
+    stages: tuple[str, ...] | None = None,
     device: str = "cpu",
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> list[ErfResult]:
     """One forward pass of ``config``'s network, then one gradient per stage in ``stages`` (names of
-    :data:`~explorer.core.theory.config.ERF_STAGES`); see the module docstring. Progress after
-    building, after the forward pass and after every stage's gradient."""
-    unknown = [s for s in stages if s not in ERF_STAGES]
-    if unknown or not stages:
-        raise ValueError(f"unknown stage(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(ERF_STAGES)}")
+    :func:`~explorer.core.theory.config.erf_stages`; default all of the network's); see the module
+    docstring. Progress after building, after the forward pass and after every stage's gradient."""
+    if stages is not None:
+        _check_stages(stages, config.arch)
     prepared = prepare(config, device, progress, cancel)
     model = prepared.model
+    stages = stages if stages is not None else erf_stages(model.spec)
+    _check_stages(stages, model.spec)  # a file decided the network: its stages
     step = Steps(2 + len(stages), progress, cancel)
     step("network built")
-    modules = {STEM: model.maxpool, **{s.module: getattr(model, s.module) for s in model.stages}}
+    modules = {STEM: model.stem_output, **{s.module: getattr(model, s.module) for s in model.stages}}
     outputs: dict[str, torch.Tensor] = {}
     handles = [modules[s].register_forward_hook(lambda m, i, out, s=s: outputs.__setitem__(s, out)) for s in stages]
     x = prepared.x.detach().requires_grad_(True)
@@ -126,3 +128,10 @@ def run_erf(
         step(f"gradient of {stage}'s centre unit")
     return results
 
+
+def _check_stages(stages: tuple[str, ...], arch: str | ResNetSpec | None) -> None:
+    """ValueError unless ``stages`` are some of ``arch``'s (an ImageNet member's when it is not known yet)."""
+    known = erf_stages(arch) if arch is not None else ERF_STAGES
+    unknown = [s for s in stages if s not in known]
+    if unknown or not stages:
+        raise ValueError(f"unknown stage(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}")

@@ -88,7 +88,7 @@ class _Backward:
             inputs.append(args[0])
             outputs.append(out)
 
-        handles = [model.maxpool.register_forward_hook(lambda m, i, out: stem.append(out))]
+        handles = [model.stem_output.register_forward_hook(lambda m, i, out: stem.append(out))]
         handles += [block.register_forward_hook(on_block) for block in self.blocks]
         self.x = x.detach().requires_grad_(True)
         try:

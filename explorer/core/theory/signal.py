@@ -66,7 +66,7 @@ def run_signal(config: TheoryConfig, device: str = "cpu", progress: Progress | N
     step("network built")
     outputs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     branches: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    handles = [model.maxpool.register_forward_hook(lambda m, i, out: outputs.__setitem__(STEM, channel_statistics(out)))]
+    handles = [model.stem_output.register_forward_hook(lambda m, i, out: outputs.__setitem__(STEM, channel_statistics(out)))]
 
     def on_block(name: str, out: torch.Tensor) -> None:
         outputs[name] = channel_statistics(out)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core.loading.sources import RANDOM, weights_for
-from explorer.core.network.stages import DEFAULT_ARCH, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS
 from explorer.core.theory.config import INITS, NORMS
 from explorer.ui.common import dialogs
 from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
@@ -26,7 +26,7 @@ INIT_WORDS = {
 }
 NORM_WORDS = {"batch": "batch stats", "frozen": "frozen stats", "none": "none"}
 INPUT_WORDS = {"noise": "seeded noise", "images": "images"}
-ARCH_WORDS = {name: spec.title for name, spec in RESNETS.items()}
+ARCH_WORDS = {name: spec.title for name, spec in MEMBERS.items()}
 
 
 def weights_choices(arch: str) -> list[str]:
@@ -42,7 +42,7 @@ class TheoryForm(QWidget):
     def __init__(self, settings: TheorySettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.arch_box = choice_box(tuple(RESNETS), ARCH_WORDS)
+        self.arch_box = choice_box(tuple(MEMBERS), ARCH_WORDS)
         self.arch_box.setToolTip("The network the lab runs (the window's network, unless you choose another)")
         self.device_box = choice_box(settings.devices)
         self.init_box = choice_box(INITS, INIT_WORDS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from explorer.core.loading.sources import default_weights, source_arch, weight_source
-from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, RESNETS
+from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, MEMBERS
 from explorer.core.theory.config import DEFAULT_SAMPLES, FIXUP_NORM, INITS, NORMS, TheoryConfig, validate
 from explorer.ui.common.events import Event
 
@@ -46,7 +46,7 @@ class TheoryValues:
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "arch": tuple(RESNETS), "init": INITS, "norm": NORMS, "inputs": INPUTS, "compare": COMPARISONS, "second_init": RANDOM_INITS,
+    "arch": tuple(MEMBERS), "init": INITS, "norm": NORMS, "inputs": INPUTS, "compare": COMPARISONS, "second_init": RANDOM_INITS,
 }
 
 
