@@ -76,6 +76,47 @@ def test_every_engine_gives_pytorch_eagers_predictions(name, lively, checkpoint,
     assert len(tops) > 1  # the weights really look at the image
 
 
+def test_another_threads_model_runs_untouched_while_a_model_is_traced():
+    """torch.fx patches every module call of the process while it traces; the window traces on a
+    load while the race or the lab trains on another thread, which must see plain module calls (it
+    failed with "module is not installed as a submodule") and its own results."""
+    import threading
+
+    other = ResNet("resnet18", seed=1).eval()
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = other(x)
+    failures: list[BaseException] = []
+    calls = [0]
+    stop = threading.Event()
+
+    def run_beside() -> None:
+        while not stop.is_set():
+            try:
+                with torch.no_grad():
+                    torch.testing.assert_close(other(x), expected)
+            except BaseException as exc:  # noqa: BLE001 - reported by the test below
+                failures.append(exc)
+                return
+            calls[0] += 1
+
+    beside = threading.Thread(target=run_beside)
+    beside.start()
+    traced = ResNet("resnet50", seed=2).eval()
+    try:
+        # Trace until the other thread has run 5 forwards meanwhile (or failed): each trace takes
+        # about 15 ms, a forward of the small model a few.
+        start, traces = calls[0], 0
+        while calls[0] - start < 5 and not failures and traces < 2000:
+            onnx_graph.trace(traced)
+            traces += 1
+    finally:
+        stop.set()
+        beside.join()
+    assert not failures, failures[0]
+    assert calls[0] - start >= 5
+
+
 def test_the_onnx_bytes_pass_onnxs_checker(lively):
     onnx = pytest.importorskip("onnx")
     tv_models = pytest.importorskip("torchvision.models")

@@ -12,6 +12,7 @@ keeps PyTorch); the engine that runs the graph is checked against PyTorch on eve
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -37,10 +38,30 @@ class UnsupportedModel(Exception):
 
 class _Tracer(fx.Tracer):
     """torch.fx's tracer, with every BatchNorm kept whole (their forward checks the input's rank,
-    which a symbolic trace cannot follow): the translation then sees one layer per BatchNorm."""
+    which a symbolic trace cannot follow): the translation then sees one layer per BatchNorm.
+
+    While it traces, torch.fx patches ``nn.Module.__call__`` and ``__getattr__`` for the whole
+    process; a model another thread runs meanwhile (the window's race or gradient lab beside a
+    weights load) would be traced too and fail with "module is not installed as a submodule". Calls
+    from any other thread than the tracing one pass straight through.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread = threading.get_ident()
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return isinstance(m, nn.modules.batchnorm._BatchNorm) or super().is_leaf_module(m, qualname)
+
+    def call_module(self, m: nn.Module, forward: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        if threading.get_ident() != self._thread:
+            return forward(*args, **kwargs)
+        return super().call_module(m, forward, args, kwargs)
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict) -> Any:
+        if threading.get_ident() != self._thread:
+            return attr_val
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
 
 
 def trace(model: nn.Module) -> fx.GraphModule:
