@@ -34,8 +34,8 @@ from explorer.core.devices import available_devices
 from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference.classifier import Prediction
 from explorer.core.loading.sources import needs_download
-from explorer.core.loading.weights import DEFAULT_SOURCE, WEIGHT_SOURCES
-from explorer.core.network.stages import RESNETS, arch_title
+from explorer.core.loading.weights import DEFAULT_SOURCE, weight_source
+from explorer.core.network.stages import DEFAULT_ARCH, RESNETS, arch_title
 from explorer.core.text import shown
 from explorer.ui.classify.engine_choice import EngineChoice
 from explorer.ui.classify.entries import Entry, picture_pixmap
@@ -208,8 +208,7 @@ class ClassifyPanel(QWidget):
         self.load_weights(source, arch if arch in RESNETS else None)
 
     def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
-        """(key, name, source) of the selected image, for views that explain it; the key is unique per
-        entry. None when nothing usable is selected."""
+        """(key, name, source) of the selected image for views that explain it (a key unique per entry), or None."""
         entry = self._current_entry()
         if entry is None or entry.source is None:
             return None
@@ -220,7 +219,7 @@ class ClassifyPanel(QWidget):
 
     def pending(self) -> int:
         """Entries still waiting for a result."""
-        return sum(1 for e in self._entries.values() if e.source is not None and e.result is None and e.error is None)
+        return sum(e.waiting for e in self._entries.values())
 
     def predictions(self) -> list[Prediction]:
         """The predictions shown now, in list order (the ui bench reads their forward times)."""
@@ -243,7 +242,8 @@ class ClassifyPanel(QWidget):
         job.returned.connect(self._on_weights_job_returned)
         job.errored.connect(self._on_weights_job_errored)
         job.progressed.connect(self._on_weights_job_progressed)
-        title = WEIGHT_SOURCES[source].label if source in WEIGHT_SOURCES else Path(source).name
+        named = weight_source(source)  # random weights: of the network asked for
+        title = Path(source).name if named is None else named.label if named.url else f"{arch_title(arch or DEFAULT_ARCH)}, {named.label}"
         self._say(f"Loading {title} on {device}…")
         if needs_download(source):
             self._open_dialog(title)
@@ -295,8 +295,7 @@ class ClassifyPanel(QWidget):
         self._say(" ".join(loaded.notices))
         self._show_status()
         self.weights_loaded.emit(loaded.as_signal_payload())
-        # Every image is classified again with the new weights; results of older jobs are dropped.
-        # Old predictions are cleared rather than shown under the new weights' name.
+        # Every image is classified again; older results are dropped, not shown under the new weights' name.
         for entry in self._entries.values():
             if entry.source is not None:
                 entry.result, entry.error = None, None
@@ -400,13 +399,17 @@ class ClassifyPanel(QWidget):
             text = (f"Weights: {info.label} · {arch_title(info.arch)}{head} · device {weights.device}"
                     f" · {weights.engine} {weights.precision}")
         self.weights_label.setText(text)
+        self.weights_menu.set_network(self._weights.info.arch if self._weights else self._arch or DEFAULT_ARCH)
         self.weights_menu.mark(self._weights.info.source if self._weights else None)
         self.status_changed.emit(text)
 
     def _back_to_loaded(self) -> None:
-        """After a failed or cancelled load: the source and device of the weights still in use."""
+        """After a failed or cancelled load: back to the weights in use; with none, waiting images say so."""
         if self._weights is not None:
             self._source, self._device, self._arch = self._weights.info.source, self._weights.device, self._weights.info.arch
+        for entry in [e for e in self._entries.values() if e.waiting and self._weights is None]:
+            entry.error = f"{shown(entry.origin)}: not classified, no weights are loaded"
+            self._show_item(entry)
         self._sync_device_box()
         self._show_status()
 
