@@ -113,7 +113,7 @@ class Classifier:
             raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISION_CHOICES)}")
         if engine not in ENGINE_CHOICES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINE_CHOICES)}")
-        self.precision_choice = precision  # "auto" falls back to fp32 silently, an explicit choice with a note
+        self._named_precision = precision != "auto"  # a named one that is dropped says so; auto's choice does not
         if precision == "auto":
             precision = devices.default_precision(self.device)
             if engine != "auto" and not engines.runs(engine, precision):  # e.g. onnxruntime: fp32 only
@@ -282,6 +282,6 @@ class Classifier:
         k = min(5, expected.shape[1])  # a fine-tuned head may have fewer classes than five
         if torch.equal(expected.topk(k).indices, got.topk(k).indices):
             return reduced, precision
-        if self.precision_choice != "auto":
+        if self._named_precision:
             notes.append(f"{precision} changed the top-{k} on the sample photos; using fp32 instead")
         return self._build_engine(model, transform, "fp32", notes), "fp32"

@@ -27,9 +27,10 @@ class EngineChoice(QWidget):
         for name in ENGINE_CHOICES:
             self.engine_box.addItem(name, name)
         self.engine_box.setToolTip("What runs the network: auto takes the fastest one installed for the device and "
-                                   "precision; one that cannot run here falls back to torch with a note")
+                                   "precision; one chosen here that cannot run falls back to torch with a note")
         self.precision_box = QComboBox()
-        self.precision_box.setToolTip("auto: bf16 on a CPU that runs it natively, else fp32")
+        self.precision_box.setToolTip("auto: bf16 on a CPU that runs it natively (if the engine does and the sample photos "
+                                      "keep their top classes), else fp32; a precision chosen here that is dropped says so")
         for box in (self.engine_box, self.precision_box):  # narrow: the right column is ~280 px at 1280x720
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(4)
