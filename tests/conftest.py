@@ -1,11 +1,17 @@
 """Shared test setup: Qt runs offscreen on a virtual 1600x1000 screen (the size the layout's
-targets are set for), so geometry tests measure what a person would see on such a screen."""
+targets are set for), so geometry tests measure what a person would see on such a screen; each
+CPU's precision path runs on any machine (the ``native_bf16`` and ``no_native_bf16`` fixtures, the
+``cpu_kind`` marker)."""
 
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+import pytest
+
+from explorer.core.devices import NATIVE_BF16_ENV
 
 SCREEN = {"width": 1600, "height": 1000}
 
@@ -29,3 +35,22 @@ os.environ["RESNET_EXPLORER_ENGINE_CACHE"] = _ENGINE_CACHE
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_ENGINE_CACHE, ignore_errors=True)
+
+
+# A CPU with native bf16 (AMX, AVX512-BF16) runs the classifier in bf16 by default, one without in
+# fp32: different code paths (the sample-photo check, notes, fallbacks, each engine's choice). These
+# fixtures make the precision facts those of the other kind of CPU (PyTorch runs bf16 on any x86 CPU,
+# only slower; OpenVINO asks the hardware itself). Tests whose path follows the CPU without such a
+# fixture are marked ``cpu_kind``; CI runs them again as the other kind of CPU (see .ci/run).
+
+
+@pytest.fixture
+def native_bf16(monkeypatch):
+    """Precision facts as on a CPU that runs bf16 natively, whatever this one is."""
+    monkeypatch.setenv(NATIVE_BF16_ENV, "1")
+
+
+@pytest.fixture
+def no_native_bf16(monkeypatch):
+    """Precision facts as on a CPU without native bf16 (AVX2 only), whatever this one is."""
+    monkeypatch.setenv(NATIVE_BF16_ENV, "0")

@@ -94,6 +94,19 @@ def photo_calibrated_model(seed: int = 0, arch: str = "resnet50") -> ResNet:
     return model.eval()
 
 
+def head_model(bias: torch.Tensor, arch: str = "resnet18", seed: int = 0, spread: float = 0.0) -> ResNet:
+    """A lively ``arch`` with a head of ``len(bias)`` classes whose logits are ``bias`` plus an
+    image-dependent part of weights with standard deviation ``spread`` (0: the bias alone decides).
+    Integer biases near zero are exact in bf16, so its top classes survive bf16; biases closer than
+    bf16's resolution (8 bits of mantissa) tie in bf16, so the order is lost."""
+    model = lively_model(seed, arch)
+    model.fc = torch.nn.Linear(model.fc.in_features, len(bias))
+    with torch.no_grad():
+        model.fc.weight.copy_(torch.randn(model.fc.weight.shape, generator=torch.Generator().manual_seed(seed)) * spread)
+        model.fc.bias.copy_(bias)
+    return model.eval()
+
+
 # -- Files, checkpoints and the hostile corpus (core and CLI edges) ----------------------------------
 # Deterministic factories: every test makes its inputs in its own tmp_path through these.
 

@@ -10,23 +10,27 @@ import socket
 
 import numpy as np
 import pytest
+import torch
 
 import support
 from explorer.cli import main
+from explorer.core.devices import NATIVE_BF16_ENV, default_precision
 from explorer.core.inference.classifier import Classifier
 from explorer.core.loading import sources
-from support import photo
+from support import one_error_line, photo, strict_json
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    return support.checkpoint(tmp_path_factory.mktemp("weights") / "model.pth", seed=3)
+    """A ResNet-18: CI runs the cpu_kind tests as the other kind of CPU too, where bf16 may be emulated."""
+    return support.checkpoint(tmp_path_factory.mktemp("weights") / "model.pth", support.lively_model(3, "resnet18"))
 
 
 def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
     return support.run_cli(capsys, "classify", *argv)
 
 
+@pytest.mark.cpu_kind
 def test_json_matches_the_core_classifier_in_input_order(tmp_path, checkpoint, capsys):
     a, b = photo(tmp_path / "a.png", 1), photo(tmp_path / "b.jpg", 2)
     code, out, err = run_cli(capsys, b, a, "--weights", checkpoint, "--json", "--topk", "3")
@@ -68,14 +72,42 @@ def test_bad_inputs_are_reported_and_the_good_ones_still_classified(tmp_path, ch
     assert str(tmp_path / "notes.jpg") in lines[0] and "missing.png" in lines[1] and "empty" in lines[2]
 
 
+@pytest.mark.cpu_kind
 def test_human_output_labels_random_weights_untrained(tmp_path, capsys):
+    """Untrained weights skip the sample-photo check (their top classes are near ties): no note, and
+    the precision auto chose for this CPU is the one used."""
     image = photo(tmp_path / "p.png", 6)
-    code, out, err = run_cli(capsys, image, "--weights", "random", "--topk", "2")
+    code, out, err = run_cli(capsys, image, "--weights", "random", "--arch", "resnet18", "--topk", "2")
     assert code == 0 and err == ""
     header, *rest = out.strip().splitlines()
-    assert "untrained" in header and "UNTRAINED" in header
+    assert "untrained" in header and "UNTRAINED" in header and f"cpu {default_precision(torch.device('cpu'))}, engine" in header
     assert rest[0] == "" and rest[1].startswith(str(image)) and "untrained" in rest[1]
     assert len([line for line in rest if "%" in line]) == 2
+
+
+def test_a_precision_asked_for_by_name_says_when_it_is_dropped_auto_does_not(tmp_path, capsys, native_bf16):
+    """As on a CPU with native bf16: on weights whose top-5 ties in bf16, ``--precision bf16`` falls
+    back to fp32 with a note, ``auto`` silently; the header and the JSON say what ran."""
+    crowded = support.checkpoint(tmp_path / "crowded.pth", support.head_model(1 + torch.arange(1000.0) * 1e-5))
+    image = photo(tmp_path / "p.png", 9)
+    small = ["--weights", crowded, "--resize", "64", "--crop", "64", "--engine", "torch"]  # OpenVINO's last sums stay fp32
+    code, out, err = run_cli(capsys, image, *small, "--precision", "bf16", "--json")
+    assert code == 0 and err == "resnet-explorer classify: note: bf16 changed the top-5 on the sample photos; using fp32 instead\n"
+    report = strict_json(out)
+    assert report["weights"]["precision"] == report["results"][0]["precision"] == "fp32"
+    code, out, err = run_cli(capsys, image, *small)
+    assert code == 0 and err == "" and "; cpu fp32, engine " in out.splitlines()[0]
+
+
+def test_a_precision_the_cpu_lacks_is_one_error_line(tmp_path, capsys, no_native_bf16, monkeypatch):
+    image = photo(tmp_path / "p.png", 10)
+    code, out, err = run_cli(capsys, image, "--weights", "random", "--precision", "bf16")
+    assert code == 1 and out == ""
+    one_error_line(err, "bf16 is not supported natively on cpu (offered: fp32")
+    monkeypatch.setenv(NATIVE_BF16_ENV, "yes")
+    code, out, err = run_cli(capsys, image, "--weights", "random", "--json")
+    assert code == 1
+    one_error_line(err, f"{NATIVE_BF16_ENV} must be 0, 1 or unset, not 'yes'")
 
 
 def test_unusable_weights_exit_1_with_one_line(tmp_path, capsys):

@@ -65,12 +65,18 @@ def test_contradictions_are_usage_errors(files, capsys, argv):
     assert "usage:" in capsys.readouterr().err
 
 
-def test_classify_a_fine_tuned_head_with_its_labels(files, capsys):
+@pytest.mark.parametrize("precision", ["auto", "bf16", "fp32"])
+def test_classify_a_fine_tuned_head_with_its_labels(files, capsys, native_bf16, precision):
+    """A 3-class head in every precision, as on a CPU with native bf16 (where auto is bf16, whose check
+    of the sample photos once took a top-5 of three classes)."""
     checkpoint = files / "ft" / "r18-3classes.pth"
-    code, out, err = run_cli(capsys, "classify", files / "photo.png", "--weights", checkpoint, "--device", "cpu", "--json")
+    code, out, err = run_cli(
+        capsys, "classify", files / "photo.png", "--weights", checkpoint, "--device", "cpu", "--precision", precision, "--json"
+    )
     report = strict_json(out)
     assert code == 0, err
     assert (report["weights"]["arch"], report["weights"]["num_classes"]) == ("resnet18", 3)
+    assert report["weights"]["precision"] == report["results"][0]["precision"] in ({"bf16", "fp32"} if precision != "fp32" else {"fp32"})  # after the check
     assert {t["label"] for t in report["results"][0]["top"]} == {"red", "green", "blue"}
     wrong = files / "two.txt"
     wrong.write_text("red\ngreen\n")

@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", type=device_name, default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument(
         "--precision", choices=PRECISION_CHOICES, default="auto",
-        help="auto (default: bf16 on a CPU that runs it natively, else fp32), fp32, or bf16/fp16 where the hardware runs them natively",
+        help="auto (default: bf16 on a CPU that runs it natively, else fp32), fp32, or bf16/fp16 where the hardware runs them "
+        "natively; a reduced precision that changes the sample photos' top classes falls back to fp32 (with a note if named)",
     )
     p.add_argument(
         "--engine", choices=ENGINE_CHOICES, default="auto",

@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
             return
         info = payload["info"]
         self.show_network(info["arch"], info["num_classes"])
-        self.model_menus.opened(info["source"])
+        self.model_menus.opened(info["source"], info["arch"])
         self.inspector.set_weight_stats(payload.get("stats", {}))
         # The same source and network on the classifier's device, into the Insight panel's own model.
         self.insight.set_weights(info["source"], self.classify.device(), info["arch"])

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 import support
+from explorer.core import devices
 from explorer.core.choices import ENGINES
 from explorer.core.devices import default_precision, supported_precisions
 from explorer.core.images import load_image, preprocess
@@ -149,6 +150,42 @@ def test_every_family_member_runs_on_every_engine_with_its_own_cache_entry(arch,
     assert clf.engine == name and len(list(cache_folder.glob("*.onnx"))) == 2
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=needs(n)) for n in ENGINES])
+@pytest.mark.parametrize("classes", [1, 2, 3, 10, 1000])
+def test_a_head_of_any_size_classifies_with_every_engine_and_precision(classes, name, precision, native_bf16, tmp_path, cache_folder):
+    """A fine-tuned head of any size: the sample-photo check of bf16 takes the top min(5, classes),
+    and so does every prediction. Its integer biases decide the order, exactly in bf16 too."""
+    order = torch.randperm(classes, generator=torch.Generator().manual_seed(classes))
+    model = support.head_model(-order.float(), spread=0.01)  # class order[0] first, with a margin of 1
+    clf = Classifier("cpu", precision, resize=64, crop=64, engine=name)
+    clf.load(str(support.checkpoint(tmp_path / "head.pth", model)))
+    if clf.engine == name:
+        assert clf.notices == []
+    else:  # onnxruntime runs fp32 only, OpenVINO bf16 only where the hardware has it: torch, with a note
+        assert precision == "bf16" and clf.engine == "torch" and len(clf.notices) == 1
+        assert clf.notices[0].startswith(f"{name} engine unavailable (")
+        assert name == "onnxruntime" or not devices.hardware_bf16()
+    prediction = clf.classify_path(sample_images()[0])
+    k = min(5, classes)
+    assert (prediction.precision, clf.precision) == (precision, precision)  # the margins survive bf16
+    assert [t.index for t in prediction.top] == order.argsort()[:k].tolist()
+    expected = eager_probs(model, sample_images()[0], 64, 64).topk(k)
+    tolerance = 1e-4 if precision == "fp32" else 0.05  # bf16: 8 bits of mantissa through 20 layers
+    np.testing.assert_allclose([t.prob for t in prediction.top], expected.values.tolist(), rtol=tolerance, atol=1e-6)
+
+
+def test_bf16_that_changes_a_small_heads_order_falls_back_to_fp32_with_a_note(native_bf16, tmp_path):
+    """The top-3 of a 3-class head is checked (a top-5 was once taken, which failed); biases closer
+    than bf16's resolution tie on torch, which rounds the logits to bf16 (OpenVINO keeps its last
+    sums in fp32), the order is lost, and fp32 takes over, saying so."""
+    crowded = support.checkpoint(tmp_path / "r18-3.pth", support.head_model(1 + torch.arange(3.0) * 1e-5))
+    clf = Classifier("cpu", "bf16", resize=64, crop=64, engine="torch")
+    clf.load(str(crowded))
+    assert clf.precision == "fp32" and clf.notices == ["bf16 changed the top-3 on the sample photos; using fp32 instead"]
+    assert [t.index for t in clf.classify_path(sample_images()[0]).top] == [2, 1, 0]
+
+
 @needs("onnxruntime")
 def test_torchvisions_own_resnet_exports_with_batchnorm_kept_whole():
     tv_models = pytest.importorskip("torchvision.models")
@@ -217,14 +254,47 @@ def test_auto_means_torch_off_the_cpu_and_onnx_engines_refuse_other_devices():
         Classifier("cpu", engine="tensorrt")
 
 
-def test_bf16_is_the_default_only_where_the_cpu_runs_it_natively(monkeypatch):
-    from explorer.core import devices
+@pytest.mark.parametrize("kind", ["native_bf16", "no_native_bf16"])
+def test_auto_precision_is_bf16_exactly_where_the_cpu_runs_it_natively_and_the_engine_can(kind, request):
+    request.getfixturevalue(kind)
+    native = kind == "native_bf16"
+    assert ("bf16" in supported_precisions(CPU)) == native
+    assert default_precision(CPU) == Classifier("cpu").precision == ("bf16" if native else "fp32")
+    assert Classifier("cpu", engine="openvino").precision == Classifier("cpu", engine="torch").precision == default_precision(CPU)
+    assert Classifier("cpu", engine="onnxruntime").precision == "fp32"  # a named engine that runs fp32 only
+    assert Classifier("cpu", "fp32").precision == "fp32" and default_precision(torch.device("cuda")) == "fp32"
+    if not native:
+        with pytest.raises(ValueError, match="bf16 is not supported natively on cpu"):
+            Classifier("cpu", "bf16")
 
-    native = "bf16" in supported_precisions(CPU)
-    assert default_precision(CPU) == ("bf16" if native else "fp32") and Classifier("cpu").precision == default_precision(CPU)
-    monkeypatch.setattr(devices, "supported_precisions", lambda device: ["fp32", "bf16"])
-    assert Classifier("cpu").precision == "bf16" and Classifier("cpu", "fp32").precision == "fp32"
-    assert default_precision(torch.device("cuda")) == "fp32"
+
+def test_the_switch_takes_0_or_1_and_unset_asks_the_cpu(monkeypatch):
+    monkeypatch.delenv(devices.NATIVE_BF16_ENV, raising=False)
+    detected = devices.native_bf16()
+    monkeypatch.setenv(devices.NATIVE_BF16_ENV, "")
+    assert devices.native_bf16() == detected
+    for value, native in (("1", True), ("0", False), (" 1 ", True)):
+        monkeypatch.setenv(devices.NATIVE_BF16_ENV, value)
+        assert devices.native_bf16() is native
+    monkeypatch.setenv(devices.NATIVE_BF16_ENV, "yes")
+    with pytest.raises(ValueError, match=f"{devices.NATIVE_BF16_ENV} must be 0, 1 or unset, not 'yes'"):
+        Classifier("cpu")
+
+
+def test_auto_takes_openvino_for_bf16_and_replaces_one_that_cannot_run_silently(checkpoint, native_bf16, monkeypatch):
+    """auto's choice per precision; an engine auto chose that cannot run (here OpenVINO "found" but
+    broken, as OpenVINO refuses bf16 on a CPU without it) is replaced by torch without a note, one the
+    user named with one."""
+    monkeypatch.setattr(engines, "installed", lambda name: True)
+    assert [engines.resolve("auto", CPU, p) for p in ("fp32", "bf16")] == ["onnxruntime", "openvino"]
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    quiet = Classifier("cpu", resize=64, crop=64)  # small: bf16 is emulated, and slow, on a CPU without it
+    quiet.load(str(checkpoint), check_precision=False)
+    assert (quiet.engine, quiet.precision, quiet.notices) == ("torch", "bf16", [])
+    named = Classifier("cpu", engine="openvino", resize=64, crop=64)
+    named.load(str(checkpoint), check_precision=False)
+    assert (named.engine, named.precision) == ("torch", "bf16") and len(named.notices) == 1
+    assert named.notices[0].startswith("openvino engine unavailable (it cannot be imported")
 
 
 # -- the disk cache ------------------------------------------------------------------------------

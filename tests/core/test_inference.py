@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+import support
 from explorer.core.devices import available_devices, select_device, supported_precisions
 from explorer.core.images import IMAGENET_MEAN, IMAGENET_STD, load_image, preprocess
 from explorer.core.inference import classifier as inference
@@ -52,7 +53,7 @@ def checkpoint(reference, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def classifier(checkpoint) -> Classifier:
-    clf = Classifier("cpu")
+    clf = Classifier("cpu", "fp32")  # torchvision's numbers to 1e-4: the precision is pinned, whatever the CPU
     clf.load(str(checkpoint))
     return clf
 
@@ -236,7 +237,7 @@ def test_cuda_is_preferred_when_present(monkeypatch):
         select_device("cuda:2")
 
 
-def test_unsupported_precision_is_refused():
+def test_unsupported_precision_is_refused(no_native_bf16):
     with pytest.raises(ValueError, match="unknown precision"):
         Classifier("cpu", precision="int4")
     for precision in ("bf16", "fp16"):
@@ -265,38 +266,48 @@ def test_cuda_out_of_memory_falls_back_to_cpu_with_a_notice(classifier, monkeypa
     assert len(clf.notices) == 1 and "out of memory on cuda:0" in clf.notices[0]
 
 
-# -- reduced precision ---------------------------------------------------------------------------
+# -- reduced precision: run on every CPU (the fixture makes bf16 native; PyTorch emulates it where it
+# is not, slowly, hence the small inputs) ----------------------------------------------------------
 
-needs_bf16 = pytest.mark.skipif("bf16" not in supported_precisions(torch.device("cpu")), reason="no native bf16 on this CPU")
 
-
-@needs_bf16
-def test_bf16_is_close_to_fp32_and_labelled(classifier, checkpoint):
-    clf = Classifier("cpu", precision="bf16")
+def test_bf16_is_close_to_fp32_and_labelled(reference, checkpoint, native_bf16):
+    clf = Classifier("cpu", precision="bf16", resize=64, crop=64)
     clf.load(str(checkpoint), check_precision=False)
-    batch = torch.stack([preprocess(load_image(p)) for p in sample_images()])
-    reduced, full = clf.logits(batch), classifier.logits(batch)
+    batch = torch.stack([preprocess(load_image(p), 64, 64) for p in sample_images()])
+    with torch.inference_mode():
+        reduced, full = clf.logits(batch), reference(batch)
     # bf16 keeps ~3 significant digits per op; over 53 convs the logits stay strongly aligned
     assert torch.nn.functional.cosine_similarity(reduced, full).min() > 0.98
     assert clf.classify(load_image(sample_images()[0])).precision == "bf16"
 
 
-@needs_bf16
-def test_bf16_is_kept_only_when_the_top5_survives(tmp_path):
-    model = ResNet50(seed=0)
-    model.fc.weight.data.zero_()  # the prediction is decided by the fc bias alone
-
-    def checkpoint_with_bias(name: str, bias: torch.Tensor) -> str:
-        model.fc.bias.data.copy_(bias)
-        torch.save(model.state_dict(), tmp_path / name)
-        return str(tmp_path / name)
-
-    # torch's bf16 casts the bias to bf16; OpenVINO's keeps biases and sums in f32 and would keep the
-    # order below: the fallback is the Classifier's, the same for every engine.
-    clf = Classifier("cpu", precision="bf16", engine="torch")
-    clf.load(checkpoint_with_bias("spread.pth", torch.arange(1000.0)))  # integers: exact in bf16
+def test_bf16_is_kept_only_when_the_top5_survives(native_bf16, tmp_path):
+    """Each load checks afresh; a reduced precision asked for by name that is dropped says so. On
+    torch, which rounds the logits to bf16 (OpenVINO keeps its last layer's sums in fp32)."""
+    spread = str(support.checkpoint(tmp_path / "spread.pth", support.head_model(-torch.arange(1000.0))))  # 0, -1, ...: exact in bf16
+    crowded = str(support.checkpoint(tmp_path / "crowded.pth", support.head_model(1 + torch.arange(1000.0) * 1e-5)))  # 1.0 in bf16
+    clf = Classifier("cpu", precision="bf16", resize=64, crop=64, engine="torch")
+    clf.load(spread)
     assert clf.precision == "bf16" and clf.notices == []
-    # 1 + k * 1e-5 all round to 1.0 in bf16 (8 bits of mantissa): the order is lost
-    clf.load(checkpoint_with_bias("crowded.pth", 1 + torch.arange(1000.0) * 1e-5))
-    assert clf.precision == "fp32" and "using fp32" in clf.notices[0]
+    clf.load(crowded)
+    assert clf.precision == "fp32" and clf.notices == ["bf16 changed the top-5 on the sample photos; using fp32 instead"]
     assert [t.index for t in clf.classify(Image.new("RGB", (64, 64))).top] == [999, 998, 997, 996, 995]
+    clf.load(spread)
+    assert clf.precision == "bf16" and len(clf.notices) == 1  # back to what was asked for, quietly
+
+
+def test_auto_falls_back_silently_and_untrained_weights_skip_the_check(native_bf16, tmp_path):
+    crowded = str(support.checkpoint(tmp_path / "crowded.pth", support.head_model(1 + torch.arange(1000.0) * 1e-5)))
+    auto = Classifier("cpu", resize=64, crop=64, engine="torch")
+    auto.load(crowded)
+    assert (auto.precision, auto.notices) == ("fp32", [])
+    assert auto.classify(Image.new("RGB", (64, 64))).precision == "fp32"  # what ran is always said
+    for precision in ("auto", "bf16"):
+        untrained = Classifier("cpu", precision, resize=64, crop=64)
+
+        def refuse(*args):
+            raise AssertionError("random weights were checked on the sample photos")
+
+        untrained._checked_precision = refuse
+        assert not untrained.load("random", arch="resnet18").trained
+        assert (untrained.precision, untrained.notices) == ("bf16", [])

@@ -200,7 +200,19 @@ def test_warm_up_rises_linearly_then_holds():
     assert learning_rate(replace(config, warmup=0), 0) == 0.06
 
 
-def test_a_tiny_overfit_set_loss_falls(tmp_path):
+@pytest.fixture
+def one_thread_ieee_fp32():
+    """The same numbers on every run on a machine: one thread (no reduction split between threads, and
+    no thread count left behind by an earlier test) and full-precision fp32 matmuls."""
+    threads, matmul = torch.get_num_threads(), torch.get_float32_matmul_precision()
+    torch.set_num_threads(1)
+    torch.set_float32_matmul_precision("highest")
+    yield
+    torch.set_num_threads(threads)
+    torch.set_float32_matmul_precision(matmul)
+
+
+def test_a_tiny_overfit_set_loss_falls(tmp_path, one_thread_ieee_fp32):
     folder = image_folder(tmp_path / "data", {"red": 3, "blue": 3})  # 2 per class train, 1 validation
     result = run_race(replace(TINY, data=str(folder), steps=12, batch=4, lr=0.01, warmup=2))
     for label in (RESIDUAL, PLAIN):

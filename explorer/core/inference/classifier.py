@@ -67,15 +67,15 @@ class Classifier:
 
     Args:
         device: ``None``/``"auto"`` or a device name, see :func:`select_device`.
-        precision: ``auto`` (see :func:`default_precision`), ``fp32``, or ``bf16``/``fp16`` where
-            :func:`supported_precisions` offers it.
+        precision: ``auto`` (see :func:`default_precision`; fp32 where a named ``engine`` runs nothing
+            else), ``fp32``, or ``bf16``/``fp16`` where :func:`supported_precisions` offers it.
         resize, crop: override the eval transform of the loaded weights.
         fast_decode: let libjpeg decode JPEGs at a reduced size in :meth:`classify_path` (faster,
             pixels differ slightly; the README gives the measured gain). Off by default: the default
             input is exactly torchvision's eval pipeline, so the probabilities shown are the reference's.
         engine: ``auto`` (the fastest installed for the device and precision) or an engine name of
-            :data:`~explorer.core.choices.ENGINES`; one that cannot be had falls back to ``torch``
-            with a notice. :attr:`engine` names the one in use once weights are loaded.
+            :data:`~explorer.core.choices.ENGINES`; one that cannot be had falls back to ``torch``,
+            with a notice if it was named. :attr:`engine` names the one in use once weights are loaded.
     """
 
     def __init__(
@@ -92,15 +92,20 @@ class Classifier:
             raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISION_CHOICES)}")
         if engine not in ENGINE_CHOICES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINE_CHOICES)}")
-        self._precision_choice = precision  # what the quick-start index is keyed by (engines.remember)
+        # As asked ("auto" included): the quick-start index is keyed by it (engines.remember), and a
+        # named precision that is dropped says so where auto's choice does not.
+        self._precision_choice = precision
         if precision == "auto":
             precision = devices.default_precision(self.device)
+            if engine != "auto" and not engines.runs(engine, precision):  # e.g. onnxruntime: fp32 only
+                precision = "fp32"
         if precision not in devices.supported_precisions(self.device):
             offered = ", ".join(devices.supported_precisions(self.device))
             raise ValueError(f"{precision} is not supported natively on {self.device} (offered: {offered})")
         if (resize is not None and resize < 1) or (crop is not None and crop < 1):
             raise ValueError("resize and crop must be positive")
-        self.precision = precision
+        self._precision = precision  # what each load starts from, before the sample-photo check
+        self.precision = precision  # what runs now
         self.resize = resize
         self.crop = crop
         self.fast_decode = fast_decode
@@ -136,18 +141,20 @@ class Classifier:
 
         Atomic: the weights go into a copy of the model, whose engine (made from its BN-folded
         inference copy) must give finite logits; only then do the true weights, the engine and
-        :attr:`weights` change together. With bf16/fp16 and ``check_precision``, the reduced
-        precision is kept only if it gives the same top-5 as fp32 on the bundled sample photos;
-        otherwise fp32 is used, with a notice.
+        :attr:`weights` change together. With bf16/fp16, trained weights and ``check_precision``,
+        the reduced precision is kept only if it gives the same top classes as fp32 on the bundled
+        sample photos; otherwise fp32 is used, with a notice if the reduced precision was asked for
+        by name (``auto`` falls back silently). Untrained weights skip the check: their top classes
+        are near ties that say nothing about the precision. :attr:`precision` says what runs.
         """
         candidate, info = load_model(source, arch, progress, cancel, seed, labels, template=self._model)
         candidate.eval()  # a member built afresh (not copied from the current one) starts in training mode
-        precision = self.precision
+        precision = self._precision
         transform = (self.resize or info.resize, self.crop or info.crop)
         notes: list[str] = []
         engine = self._build_engine(candidate, transform, precision, notes)
-        if precision != "fp32" and check_precision:
-            engine, precision = self._checked_precision(candidate, engine, transform, notes)
+        if precision != "fp32" and check_precision and info.trained:
+            engine, precision = self._checked_precision(candidate, engine, precision, transform, notes)
         self._model, self._engine, self.weights, self.precision = candidate, engine, info, precision
         self.notices.extend(notes)
         if labels is None and self.resize is None and self.crop is None:  # what the app's quick start reproduces
@@ -219,7 +226,9 @@ class Classifier:
         """The engine for ``model`` on this device, warmed up on a zero image whose logits must be
         finite (WeightsError otherwise: the weights are then not taken); fallbacks go to ``notes``."""
         name = engines.resolve(self.engine_choice, self.device, precision)
-        engine = engines.build(name, model, lambda: fold_batchnorm(model), self.device, precision, notes)
+        # An engine auto chose that cannot run here is replaced silently, like auto's precision.
+        fallbacks = notes if self.engine_choice != "auto" else []
+        engine = engines.build(name, model, lambda: fold_batchnorm(model), self.device, precision, notes, fallbacks)
         # Warm-up: the first call creates oneDNN/cuDNN kernels or the runtime's buffers (about a
         # second on a CPU), which should not show up as the first image's latency. Zeros, not a
         # photo: an untrained model turns a photo into denormal numbers, several times slower on a
@@ -237,21 +246,23 @@ class Classifier:
         previous = self.device
         self.device = torch.device("cpu")
         if self.precision not in devices.supported_precisions(self.device):
-            self.precision = "fp32"
+            self.precision = self._precision = "fp32"
         self.notices.append(f"out of memory on {previous}; running on the CPU ({self.precision}) from now on")
         self._engine = self._build_engine(self._model, self.transform, self.precision, self.notices)
 
     def _checked_precision(
-        self, model: ResNet, reduced: engines.Engine, transform: tuple[int, int], notes: list[str]
+        self, model: ResNet, reduced: engines.Engine, precision: str, transform: tuple[int, int], notes: list[str]
     ) -> tuple[engines.Engine, str]:
-        """Keep bf16/fp16 only if the bundled sample photos get the same top-5 as PyTorch eager in
-        fp32; otherwise an fp32 engine, with a note."""
+        """Keep ``reduced`` (an engine at ``precision``) only if the bundled sample photos get the same
+        top min(5, classes) as PyTorch eager in fp32; otherwise an fp32 engine."""
         resize, crop = transform
         batch = torch.stack([preprocess(load_image(p), resize, crop) for p in sample_images()])
         with torch.inference_mode():
-            expected = model(batch).topk(5).indices
-            got = reduced(batch).topk(5).indices
-        if not torch.equal(expected, got):
-            notes.append(f"{self.precision} changed the top-5 on the sample photos; using fp32 instead")
-            return self._build_engine(model, transform, "fp32", notes), "fp32"
-        return reduced, self.precision
+            expected = model(batch)  # (photos, classes)
+            got = reduced(batch)
+        k = min(5, expected.shape[1])  # a fine-tuned head may have fewer classes than five
+        if torch.equal(expected.topk(k).indices, got.topk(k).indices):
+            return reduced, precision
+        if self._precision_choice != "auto":
+            notes.append(f"{precision} changed the top-{k} on the sample photos; using fp32 instead")
+        return self._build_engine(model, transform, "fp32", notes), "fp32"

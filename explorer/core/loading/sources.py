@@ -144,6 +144,13 @@ def weights_for(arch: str) -> list[str]:
     return [name for name, source in NAMED_WEIGHTS.items() if source.arch == arch]
 
 
+def menu_sources(arch: str) -> list[str]:
+    """The named sources a menu offers for a member, newest first: its torchvision checkpoints
+    (ResNet-50's by their short names, which users' settings hold) and random."""
+    named = list(_ALIASES) if arch == DEFAULT_ARCH else list(reversed(weights_for(arch)))
+    return [*named, RANDOM]
+
+
 def default_weights(arch: str = DEFAULT_ARCH) -> str:
     """The best published checkpoint of a member: V2 where torchvision has one, else V1
     (``imagenet-v2`` for ResNet-50, the default source)."""

@@ -25,7 +25,8 @@ def offered_engines() -> list[str]:
 
 def engine_tip() -> str:
     missing = [name for name in ENGINE_CHOICES if name not in offered_engines()]
-    tip = "What runs the network: auto takes the fastest one installed for the device and precision"
+    tip = ("What runs the network: auto takes the fastest one installed for the device and precision; one chosen "
+           "here that cannot run falls back to torch with a note")
     if missing:
         tip += "; not offered, not installed here: " + ", ".join(f"{name} (pip install {name})" for name in missing)
     return tip
@@ -43,7 +44,8 @@ class EngineChoice(QWidget):
             self.engine_box.addItem(name, name)
         self.engine_box.setToolTip(engine_tip())
         self.precision_box = QComboBox()
-        self.precision_box.setToolTip("auto: bf16 on a CPU that runs it natively, else fp32")
+        self.precision_box.setToolTip("auto: bf16 on a CPU that runs it natively (if the engine does and the sample photos "
+                                      "keep their top classes), else fp32; a precision chosen here that is dropped says so")
         for box in (self.engine_box, self.precision_box):  # narrow: the right column is ~280 px at 1280x720
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(4)

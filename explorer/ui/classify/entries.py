@@ -34,6 +34,11 @@ class Entry:
     thumbnail: QPixmap | None = field(default=None, repr=False)
     preview: QPixmap | None = field(default=None, repr=False)
 
+    @property
+    def waiting(self) -> bool:
+        """Something to classify, and neither a result nor an error yet."""
+        return self.source is not None and self.result is None and self.error is None
+
 
 def picture_pixmap(picture: Picture, device_pixel_ratio: float) -> QPixmap:
     return rgb_bytes_pixmap(picture.width, picture.height, picture.data, device_pixel_ratio)

@@ -2,7 +2,7 @@
 which member of the family it is), File > Open recent (the last model files, kept in QSettings; a
 file that has gone is dropped with a one-line notice) and the Network menu (every member of the
 family with random weights or each of its torchvision checkpoints; He et al.'s CIFAR networks with
-random weights, to see them in the diagram, the inspector and the lab).
+random weights, to see them in the diagram, the inspector and the lab; the loaded one is checked).
 
 UI layer (Qt widgets) over the torch-free tables of explorer.core.network.stages and sources. The menus emit
 ``model_chosen(source, arch)`` (``arch`` only for random weights, else ""); the classifier loads it,
@@ -15,10 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
-from explorer.core.loading.sources import CHECKPOINT_SUFFIXES, NAMED_WEIGHTS, RANDOM, weights_for
+from explorer.core.loading.sources import CHECKPOINT_SUFFIXES, NAMED_WEIGHTS, RANDOM, weight_source, weights_for
 from explorer.core.network.stages import MEMBERS
 from explorer.core.text import shown
 
@@ -70,6 +70,8 @@ class ModelMenus(QObject):
         self.recent_menu = QMenu("Open &recent", parent)
         self.network_menu = QMenu("&Network", parent)
         self.network_actions: dict[tuple[str, str], QAction] = {}  # (arch, source) -> its action
+        self._loaded = QActionGroup(self)  # the check mark on the network and weights in use
+        self._loaded.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
         for arch, spec in MEMBERS.items():  # the CIFAR networks have random weights only
             sub = self.network_menu.addMenu(f"{spec.title} · {spec.block}" + (" · CIFAR" if spec.stem == "cifar" else ""))
             sub.setToolTipsVisible(True)
@@ -80,10 +82,17 @@ class ModelMenus(QObject):
                 self.network_actions[(arch, name)] = sub.addAction(
                     NAMED_WEIGHTS[name].label, lambda n=name: self.model_chosen.emit(n, "")
                 )
+        for action in self.network_actions.values():
+            action.setCheckable(True)
+            self._loaded.addAction(action)
         self._show_recent()
 
-    def opened(self, source: str) -> None:
-        """A model file loaded: it goes to the top of the recent list."""
+    def opened(self, source: str, arch: str) -> None:
+        """Weights of ``arch`` loaded from ``source``: its Network entry is checked (none for a file or
+        an address), and a model file goes to the top of the recent list."""
+        named = weight_source(source)
+        for (member, name), action in self.network_actions.items():
+            action.setChecked(member == arch and named is not None and weight_source(name) is named)
         if Path(source).is_file():
             self.recent.add(source)
             self._save()

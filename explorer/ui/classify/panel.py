@@ -31,15 +31,14 @@ from PySide6.QtWidgets import (
 from explorer.core.devices import available_devices
 from explorer.core.images import ImageError, expand_inputs
 from explorer.core.inference.classifier import Prediction
-from explorer.core.loading.sources import needs_download
-from explorer.core.loading.sources import DEFAULT_SOURCE, WEIGHT_SOURCES
-from explorer.core.network.stages import MEMBERS, arch_title
+from explorer.core.loading.sources import DEFAULT_SOURCE, needs_download, weight_source
+from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, arch_title
 from explorer.core.text import shown
-from explorer.ui.classify.engine_choice import EngineChoice
 from explorer.ui.classify.download_dialog import DownloadDialog
+from explorer.ui.classify.engine_choice import EngineChoice
 from explorer.ui.classify.entries import Entry, picture_pixmap
-from explorer.ui.classify.image_list import ImageList
 from explorer.ui.classify.host import Classified, ClassifierHost, LoadedWeights
+from explorer.ui.classify.image_list import ImageList
 from explorer.ui.classify.results import ResultView
 from explorer.ui.classify.weights_menu import WeightsMenu
 from explorer.ui.common import dialogs
@@ -203,8 +202,7 @@ class ClassifyPanel(QWidget):
         self.load_weights(source, arch if arch in MEMBERS else None)
 
     def selected_image(self) -> tuple[str, str, Path | Image.Image] | None:
-        """(key, name, source) of the selected image, for views that explain it; the key is unique per
-        entry. None when nothing usable is selected."""
+        """(key, name, source) of the selected image for views that explain it (a key unique per entry), or None."""
         entry = self._current_entry()
         if entry is None or entry.source is None:
             return None
@@ -215,7 +213,7 @@ class ClassifyPanel(QWidget):
 
     def pending(self) -> int:
         """Entries still waiting for a result."""
-        return sum(1 for e in self._entries.values() if e.source is not None and e.result is None and e.error is None)
+        return sum(e.waiting for e in self._entries.values())
 
     def predictions(self) -> list[Prediction]:
         """The predictions shown now, in list order (the ui bench reads their forward times)."""
@@ -238,7 +236,8 @@ class ClassifyPanel(QWidget):
         job.returned.connect(self._on_weights_job_returned)
         job.errored.connect(self._on_weights_job_errored)
         job.progressed.connect(self._download.progress)
-        title = WEIGHT_SOURCES[source].label if source in WEIGHT_SOURCES else Path(source).name
+        named = weight_source(source)  # random weights: of the network asked for
+        title = Path(source).name if named is None else named.label if named.url else f"{arch_title(arch or DEFAULT_ARCH)}, {named.label}"
         self._say(f"Loading {title} on {device}…")
         if needs_download(source):
             self._download.open(title)
@@ -284,8 +283,7 @@ class ClassifyPanel(QWidget):
         self._say(" ".join(loaded.notices))
         self._show_status()
         self.weights_loaded.emit(loaded.as_signal_payload())
-        # Every image is classified again with the new weights; results of older jobs are dropped.
-        # Old predictions are cleared rather than shown under the new weights' name.
+        # Every image is classified again; older results are dropped, not shown under the new weights' name.
         for entry in self._entries.values():
             if entry.source is not None:
                 entry.result, entry.error = None, None
@@ -365,7 +363,7 @@ class ClassifyPanel(QWidget):
 
     def _show_waiting(self) -> None:
         for entry in self._entries.values():
-            if entry.result is None and entry.error is None:
+            if entry.waiting:
                 self._show_item(entry)
 
     def _show_item(self, entry: Entry) -> None:
@@ -394,6 +392,7 @@ class ClassifyPanel(QWidget):
             text = (f"Weights: {info.label} · {arch_title(info.arch)}{head} · device {weights.device}"
                     f" · {weights.engine} {weights.precision}")
         self.weights_label.setText(text)
+        self.weights_menu.set_network(self._weights.info.arch if self._weights else self._arch or DEFAULT_ARCH)
         self.weights_menu.mark(self._weights.info.source if self._weights else None)
         self.status_changed.emit(text)
 

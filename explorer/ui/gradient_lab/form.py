@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QPushButton, QS
 
 from explorer.core.devices import available_devices
 from explorer.core.gradients import INITS, NORMS, PRESETS, SHORTCUT_CHOICES, TARGETS
-from explorer.core.loading.sources import RANDOM, weights_for
+from explorer.core.loading.sources import menu_sources
 from explorer.core.network.blocks import residual_blocks, stages_of
-from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, arch_title
+from explorer.core.network.stages import MEMBERS, arch_title
 from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
@@ -33,13 +33,6 @@ DEPTH_WORDS = {d: " vs ".join(arch_title(a) for a in d.split(",")) + ", plain an
 DEPTH_WORDS[""] = "off: the network above, plain vs residual"
 WEIGHTS_TIP = "A named checkpoint of the network above, random, or a checkpoint file"
 DEPTH_WEIGHTS_TIP = "Each network of the comparison runs with its own checkpoint of this kind (V1 or V2)"
-
-
-def weights_choices(arch: str) -> list[str]:
-    """The weights box's entries for a member: its torchvision checkpoints (ResNet-50's by their
-    short names) and random."""
-    named = ["imagenet-v2", "imagenet-v1"] if arch == DEFAULT_ARCH else list(reversed(weights_for(arch)))
-    return [*named, RANDOM]
 
 
 class LabForm(QWidget):
@@ -63,7 +56,7 @@ class LabForm(QWidget):
         self.init_box = choice_box(INITS, INIT_WORDS)
         self.weights_box = QComboBox()
         self.weights_box.setEditable(True)
-        self.weights_box.addItems(weights_choices(settings.values.arch))
+        self.weights_box.addItems(menu_sources(settings.values.arch))
         self.weights_browse = QPushButton("File…")
         self.inputs_box = choice_box(INPUTS, INPUT_WORDS)
         self.images_button = QPushButton("Choose images…")
@@ -144,7 +137,7 @@ class LabForm(QWidget):
         if "arch" in names:
             with QSignalBlocker(self.weights_box):
                 self.weights_box.clear()
-                self.weights_box.addItems(weights_choices(v.arch))
+                self.weights_box.addItems(menu_sources(v.arch))
                 self.weights_box.setCurrentText(v.weights)
         if "weights" in names and self.weights_box.currentText() != v.weights:
             with QSignalBlocker(self.weights_box):

@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from explorer.core.loading.sources import RANDOM, weights_for
-from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS
+from explorer.core.loading.sources import menu_sources
+from explorer.core.network.stages import MEMBERS
 from explorer.core.theory.config import INITS, NORMS
 from explorer.ui.common import dialogs
 from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
@@ -27,13 +27,6 @@ INIT_WORDS = {
 NORM_WORDS = {"batch": "batch stats", "frozen": "frozen stats", "none": "none"}
 INPUT_WORDS = {"noise": "seeded noise", "images": "images"}
 ARCH_WORDS = {name: spec.title for name, spec in MEMBERS.items()}
-
-
-def weights_choices(arch: str) -> list[str]:
-    """The weights box's entries for a member: its torchvision checkpoints (ResNet-50's by their
-    short names) and random."""
-    named = ["imagenet-v2", "imagenet-v1"] if arch == DEFAULT_ARCH else list(reversed(weights_for(arch)))
-    return [*named, RANDOM]
 
 
 class TheoryForm(QWidget):
@@ -53,7 +46,7 @@ class TheoryForm(QWidget):
         self.norm_box.setToolTip("Normalisation: batch statistics, frozen running statistics, or none (no BN)")
         self.weights_box = QComboBox()
         self.weights_box.setEditable(True)
-        self.weights_box.addItems(weights_choices(settings.values.arch))
+        self.weights_box.addItems(menu_sources(settings.values.arch))
         self.weights_box.setToolTip("A named source, random, a checkpoint file or an http(s):// URL (with loaded weights)")
         self.weights_browse = QPushButton("File…")
         self.inputs_box = choice_box(INPUTS, INPUT_WORDS)
@@ -117,7 +110,7 @@ class TheoryForm(QWidget):
         if "arch" in names:
             with QSignalBlocker(self.weights_box):
                 self.weights_box.clear()
-                self.weights_box.addItems(weights_choices(v.arch))
+                self.weights_box.addItems(menu_sources(v.arch))
                 self.weights_box.setEditText(v.weights)
         if "weights" in names and self.weights_box.currentText() != v.weights:
             with QSignalBlocker(self.weights_box):

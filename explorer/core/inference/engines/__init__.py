@@ -31,7 +31,7 @@ from explorer.core.loading.sources import locate
 from explorer.core.loading.pipeline import WeightsInfo
 from explorer.core.text import shown
 
-__all__ = ["AUTO", "Engine", "EngineUnavailable", "ExportedEngine", "TorchEngine", "build", "installed", "remember", "resolve"]
+__all__ = ["AUTO", "Engine", "EngineUnavailable", "ExportedEngine", "TorchEngine", "build", "installed", "remember", "resolve", "runs"]
 
 # What ``auto`` takes, fastest first, per (device type, precision); the first one installed wins,
 # and anything not listed runs on torch. Both runtimes are dependencies, so the default install runs
@@ -86,6 +86,11 @@ def installed(name: str) -> bool:
     return name == "torch" or importlib.util.find_spec(RUNTIMES[name].module) is not None
 
 
+def runs(name: str, precision: str) -> bool:
+    """Whether engine ``name`` can run ``precision`` at all (torch: whatever the device offers)."""
+    return name == "torch" or precision in RUNTIMES[name].precisions
+
+
 def resolve(choice: str, device: torch.device, precision: str) -> str:
     """The engine ``choice`` means on ``device`` at ``precision``: ``auto`` becomes the first
     installed engine of :data:`AUTO`, any other name stays itself.
@@ -107,15 +112,17 @@ def build(
     device: torch.device,
     precision: str,
     notes: list[str],
+    fallbacks: list[str] | None = None,
 ) -> Engine:
     """Engine ``name`` for ``model`` (the true model, on the CPU, in eval mode: it keys the cache and
     is the reference of the check) running ``inference_copy()`` (its BN-folded copy, made only when
-    needed). Falls back to torch, appending one line to ``notes``, when ``name`` cannot be had."""
+    needed). Falls back to torch, appending one line to ``fallbacks`` (default ``notes``), when
+    ``name`` cannot be had; what the disk cache has to say goes to ``notes``."""
     if name != "torch":
         try:
             return _exported(name, model, inference_copy, device, precision, notes)
         except EngineUnavailable as exc:
-            notes.append(f"{name} engine unavailable ({exc}); using torch")
+            (notes if fallbacks is None else fallbacks).append(f"{name} engine unavailable ({exc}); using torch")
     return TorchEngine(inference_copy(), device, precision)
 
 
