@@ -188,6 +188,6 @@ def test_a_race_too_large_for_this_machine_is_refused_before_allocating(capsys, 
 
     monkeypatch.setattr(memory, "machine_memory_bytes", lambda: 24 * 2**30)  # the machine
     monkeypatch.setattr(train, "run_race", lambda *a, **k: pytest.fail("the race started"))
-    code, out, err = run_cli(capsys, "race", "--size", size, "--json")
+    code, out, err = run_cli(capsys, "race", "--arch", "resnet50", "--size", size, "--json")
     assert code == 1 and out == ""
     assert "needs about" in one_error_line(err, "resnet-explorer race: error: ", f"--size {size}", "ResNet-50")

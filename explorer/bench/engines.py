@@ -29,8 +29,6 @@ from typing import Any
 from explorer.bench._timing import interleaved, median_min
 from explorer.core.argtypes import bounded, positive_int
 from explorer.core.choices import ENGINES
-from explorer.core.inference.quick import cpu_flags
-from explorer.core.inference.runtimes import import_openvino
 from explorer.core.network.memory import check_fits, inference_bytes
 from explorer.core.network.stages import MIN_INPUT_SIZE
 
@@ -69,6 +67,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from explorer.core.devices import supported_precisions
+    from explorer.core.inference.quick import cpu_flags
 
     cpu = torch.device("cpu")
     native_bf16 = "bf16" in supported_precisions(cpu)
@@ -169,6 +168,8 @@ def _stock_onnx(model: Any, side: int, missing: list[str]) -> bytes | None:
 
 def _stock_runtimes(graph: bytes, native_bf16: bool, missing: list[str]) -> dict[str, Callable]:
     import torch
+
+    from explorer.core.inference.runtimes import import_openvino
 
     threads = torch.get_num_threads()
     calls: dict[str, Callable] = {}

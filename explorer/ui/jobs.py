@@ -23,7 +23,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QMetaMethod, QObject, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,16 @@ class Job(QObject):
         else:
             self.errored.emit(str(payload))
         self.finished.emit()
+        self._release_listeners()
+
+    def _release_listeners(self) -> None:
+        # An ended job emits nothing more, yet Qt would keep its listeners (often lambdas holding
+        # their view) as long as the handle lives, and a view that keeps its last job's handle
+        # would then be kept by it: a cycle through C++ that Python's collector cannot see (every
+        # closed window of the test suite stayed in memory, 14 GB by its end).
+        for signal in (self.progressed, self.published, self.returned, self.errored, self.aborted, self.finished):
+            if self.isSignalConnected(QMetaMethod.fromSignal(signal)):
+                signal.disconnect()
 
 
 class JobRunner(QObject):

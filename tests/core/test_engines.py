@@ -286,7 +286,7 @@ def test_auto_takes_openvino_for_bf16_and_replaces_one_that_cannot_run_silently(
     broken, as OpenVINO refuses bf16 on a CPU without it) is replaced by torch without a note, one the
     user named with one."""
     monkeypatch.setattr(engines, "installed", lambda name: True)
-    assert [engines.resolve("auto", CPU, p) for p in ("fp32", "bf16")] == ["onnxruntime", "openvino"]
+    assert [engines.resolve("auto", CPU, p) for p in ("fp32", "bf16")] == ["openvino", "openvino"]
     monkeypatch.setitem(sys.modules, "openvino", None)
     quiet = Classifier("cpu", resize=64, crop=64)  # small: bf16 is emulated, and slow, on a CPU without it
     quiet.load(str(checkpoint), check_precision=False)

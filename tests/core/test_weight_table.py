@@ -48,6 +48,7 @@ def test_short_names_keep_meaning_resnet50s():
     assert WEIGHT_SOURCES["imagenet-v1"] == NAMED_WEIGHTS["resnet50-imagenet-v1"]
     assert DEFAULT_SOURCE == "imagenet-v2" and default_weights("resnet50") == "imagenet-v2"
     assert default_weights("resnet18") == "resnet18-imagenet-v1" and default_weights("resnet152") == "resnet152-imagenet-v2"
+    assert default_weights("resnet56") == "random"  # He et al.'s CIFAR networks: none published
     assert weights_for("resnext101_64x4d") == ["resnext101_64x4d-imagenet-v1"]
 
 

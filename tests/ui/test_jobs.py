@@ -4,8 +4,10 @@ overlap; failures are one line; shutdown cancels and waits."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 import torch
@@ -48,6 +50,28 @@ def test_job_runs_on_a_worker_thread_and_result_arrives_on_the_gui_thread(qtbot,
     assert arrived_on == [gui]
     assert seen["progressed"] == [("half way", 0.5)] and seen["published"] == [{"step": 1}]
     assert not job.is_running() and runner.running() == []
+
+
+def test_an_ended_job_lets_go_of_its_listeners_while_its_handle_is_kept(qtbot, runner):
+    """A view keeps its last job's handle and the handle's listeners (lambdas) hold the view: Qt
+    keeps them as long as the handle lives, a cycle Python's collector cannot see, so every closed
+    window stayed in memory. Once ended, the job holds no listener."""
+
+    class View:
+        def __init__(self) -> None:
+            self.job = runner.submit(lambda ctx: "done", "lane")
+            self.got: list[str] = []
+            self.job.returned.connect(lambda result: self.got.append(result))
+            self.job.aborted.connect(lambda: self.got.append("aborted"))
+
+    view = View()
+    with qtbot.waitSignal(view.job.finished, timeout=5000):
+        pass
+    assert view.got == ["done"]
+    alive = weakref.ref(view)
+    del view
+    gc.collect()
+    assert alive() is None
 
 
 def test_results_reach_only_their_own_handle(qtbot, runner):

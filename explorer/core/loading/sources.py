@@ -153,10 +153,12 @@ def menu_sources(arch: str) -> list[str]:
 
 def default_weights(arch: str = DEFAULT_ARCH) -> str:
     """The best published checkpoint of a member: V2 where torchvision has one, else V1
-    (``imagenet-v2`` for ResNet-50, the default source)."""
+    (``imagenet-v2`` for ResNet-50, the default source); random for a member with none (the CIFAR
+    networks)."""
     if arch == DEFAULT_ARCH:
         return DEFAULT_SOURCE
-    return weights_for(arch)[-1]
+    published = weights_for(arch)
+    return published[-1] if published else RANDOM
 
 
 def source_arch(source: str) -> str | None:
@@ -171,7 +173,7 @@ def member_weights(source: str, arch: str) -> str:
     random for a member with no published weights (the CIFAR networks)."""
     if source_arch(source) in (None, arch):
         return source
-    return default_weights(arch) if weights_for(arch) else RANDOM
+    return default_weights(arch)
 
 
 def arch_problem(arch: str | None, source: str) -> str | None:
