@@ -531,7 +531,7 @@ def image_folder(root, counts: dict[str, int], bad: dict[str, str] | None = None
 def prediction(labels: list[str], probs: list[float], trained: bool = True):  # noqa: ANN201 - a Prediction
     """A classifier result with these classes and probabilities, for views that only render one
     (the longest ImageNet names, a 0.5% top-1)."""
-    from explorer.core.inference.classifier import Prediction, TopClass
+    from explorer.core.inference.prediction import Prediction, TopClass
 
     top = tuple(TopClass(index, label, prob) for index, (label, prob) in enumerate(zip(labels, probs)))
     return Prediction("made.png", top, "cpu", 1.0, trained)

@@ -66,7 +66,7 @@ def test_json_has_exactly_the_documented_keys(race_json):
     assert document["leader"] in ("residual", "plain", "level") and isinstance(document["measures_agree"], bool)
     assert config["dataset"] == {"name": "digits", "classes": list("0123456789"), "train": 1618, "validation": 179, "skipped": []}
     assert set(document["validation"]) == {"residual", "plain"}
-    assert document["verdict"].startswith("after 2 steps the plain network's training loss is ")
+    assert document["verdict"].startswith("After 2 steps the plain network's training loss is ")
     assert document["seconds"] > 0
 
 
@@ -87,14 +87,14 @@ def test_text_output_has_conditions_table_and_verdict(capsys):
     lines = out.splitlines()
     assert lines[0].startswith("ResNet-56 residual vs plain, digits: 10 classes") and "no normalisation" in lines[0]
     assert lines[2].split()[:2] == ["step", "residual"] and lines[3].split()[0] == "1"
-    assert lines[-2].startswith("after 1 step the plain network's training loss is ") and lines[-1].endswith(" s")
+    assert lines[-2].startswith("After 1 step the plain network's training loss is ") and lines[-1].endswith(" s")
 
 
 def test_arch_races_any_member_of_the_family(capsys):
     code, out, _ = _race(capsys, "--arch", "resnet18", "--steps", "1", "--batch", "2", "--device", "cpu", "--json")
     document = json.loads(out)
     assert code == 0 and (document["config"]["network"], document["config"]["size"]) == ("resnet18", 32)  # ImageNet members: 32 px
-    assert document["verdict"].startswith("after 1 step ")
+    assert document["verdict"].startswith("After 1 step ")
 
 
 def test_depths_race_each_network_plain_and_residual(capsys):
@@ -104,7 +104,7 @@ def test_depths_race_each_network_plain_and_residual(capsys):
     assert lines[0].startswith("ResNet-20, ResNet-32, each residual and plain, digits")
     assert lines[2].split()[1:] == ["residual-20", "loss", "acc", "stem", "grad", "plain-20", "loss", "acc", "stem", "grad",
                                     "residual-32", "loss", "acc", "stem", "grad", "plain-32", "loss", "acc", "stem", "grad"]
-    assert lines[-2].startswith("after 1 step (training loss and batch accuracy over the last 1 step) plain-32 ")
+    assert lines[-2].startswith("After 1 step (training loss and batch accuracy over the last 1 step) plain-32 ")
     code, out, _ = _race(capsys, "--depths", "resnet32,resnet20", "--steps", "1", "--batch", "2", "--device", "cpu", "--json")
     document = json.loads(out, parse_constant=_refuse_nan)
     assert [(r["label"], r["arch"], r["shortcuts"]) for r in document["runs"]] == [

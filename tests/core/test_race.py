@@ -234,7 +234,7 @@ def test_cancel_stops_between_steps_and_returns_what_was_done():
 def test_cancel_before_the_first_step_builds_no_model(monkeypatch):
     _forbid_building(monkeypatch)
     result = run_race(TINY, cancel=lambda: True)
-    assert result.cancelled and result.steps_done == 0 and result.verdict.startswith("cancelled before the first step")
+    assert result.cancelled and result.steps_done == 0 and result.verdict.startswith("Cancelled before the first step")
 
 
 def test_progress_reports_every_step_as_plain_values(tiny_run):
@@ -359,7 +359,7 @@ def _curves(residual: list[float], plain: list[float], accuracy: tuple[float, fl
 def test_verdict_names_who_is_ahead_as_measured(residual, plain, accuracy, expected, leader, agree):
     runs = _curves(residual, plain, accuracy)
     text = race_verdict(runs, {RESIDUAL: 0.9, PLAIN: 0.25}, 10, cancelled=False)
-    assert text.startswith("after 10 steps the plain network's training loss is ") and expected in text
+    assert text.startswith("After 10 steps the plain network's training loss is ") and expected in text
     assert "(medians of the last 2 steps), batch accuracy " in text
     assert text.endswith(". Validation accuracy: residual 90%, plain 25%.")
     # The JSON's leader and measures_agree come from the same numbers as the words.
@@ -376,7 +376,7 @@ def test_diverged_plain_network_is_behind():
 
 def test_verdict_of_the_example():
     text = race_verdict(_curves([0.31] * 200, [1.92] * 200), None, 200, cancelled=False)
-    assert text.startswith("after 200 steps the plain network's training loss is 1.92, the residual one's 0.31")
+    assert text.startswith("After 200 steps the plain network's training loss is 1.92, the residual one's 0.31")
 
 
 def _result(residual: list[float], plain: list[float]) -> RaceResult:

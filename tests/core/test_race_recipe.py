@@ -114,7 +114,7 @@ def test_a_depth_race_trains_each_network_plain_and_residual_on_the_same_batches
         assert all(torch.equal(x, batch[0]) for x in batch)
     assert list(result.validation) == [label for label, _, _ in DEPTH_RUNS]
     assert result.conditions.startswith("ResNet-20, ResNet-56, each residual and plain, digits") and "16x16" in result.conditions
-    assert result.verdict.startswith("after 2 steps (training loss and batch accuracy over the last 1 step) plain-56 ")
+    assert result.verdict.startswith("After 2 steps (training loss and batch accuracy over the last 1 step) plain-56 ")
     document = json.loads(json.dumps(to_json_dict(result), allow_nan=False))
     assert [(r["label"], r["arch"], r["shortcuts"]) for r in document["runs"]] == DEPTH_RUNS
     assert list(document["depth"]) == ["plain", "residual", "degradation", "residual_avoids_it", "shortcuts_shrink_it"]

@@ -30,18 +30,23 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
 def squeezed(window: QWidget) -> list[str]:
     """Visible widgets smaller than their minimum size hint: what overlaps its neighbours (a widget
-    inside a scroll area gets its minimum and scrolls instead)."""
+    inside a scroll area gets its minimum and scrolls instead). Only what is on screen counts."""
     out = []
+    # A dock tabbed behind another is parked outside the window by Qt, at whatever size: not on screen.
+    parked = [d for d in window.findChildren(QDockWidget) if not d.isFloating() and not window.rect().intersects(d.geometry())]
     for widget in window.findChildren(QWidget):
         if not widget.isVisible() or widget.isWindow() or widget.window() is not window:
+            continue
+        if any(dock.isAncestorOf(widget) for dock in parked):
             continue
         parent = widget.parentWidget()
         if parent is None or parent.layout() is None or parent.layout().indexOf(widget) < 0:
             continue  # sized by its owner (a spin box's line edit, a scroll area's viewport), not by a layout
-        policy, hint, size = widget.sizePolicy(), widget.minimumSizeHint(), widget.size()
+        policy, hint, size, set_minimum = widget.sizePolicy(), widget.minimumSizeHint(), widget.size(), widget.minimumSize()
+        # As Qt's layouts do: a minimum the widget was given wins over its hint.
         for ignored, want, have, axis in (
-            (policy.horizontalPolicy() == QSizePolicy.Policy.Ignored, hint.width(), size.width(), "width"),
-            (policy.verticalPolicy() == QSizePolicy.Policy.Ignored, hint.height(), size.height(), "height"),
+            (policy.horizontalPolicy() == QSizePolicy.Policy.Ignored, set_minimum.width() or hint.width(), size.width(), "width"),
+            (policy.verticalPolicy() == QSizePolicy.Policy.Ignored, set_minimum.height() or hint.height(), size.height(), "height"),
         ):
             if not ignored and want > 0 and have < want - 1:
                 out.append(f"{type(widget).__name__} {widget.objectName() or ''} {axis} {have} < {want}")

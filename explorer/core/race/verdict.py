@@ -94,19 +94,19 @@ def _standing_text(by_loss: str | None, by_accuracy: str | None) -> str:
 
 
 def _head(done: int, steps: int, cancelled: bool) -> str:
-    return f"after {done} step{'s' if done != 1 else ''}" + (f" (cancelled; {steps} planned)" if cancelled else "")
+    return f"After {done} step{'s' if done != 1 else ''}" + (f" (cancelled; {steps} planned)" if cancelled else "")
 
 
 def race_verdict(
     runs: tuple[RunCurve, ...], validation: dict[str, float | None] | None, steps: int, cancelled: bool
 ) -> str:
-    """E.g. "after 40 steps the plain network's training loss is 2.86, the residual one's 2.16 (medians of
+    """E.g. "After 40 steps the plain network's training loss is 2.86, the residual one's 2.16 (medians of
     the last 8 steps), batch accuracy 14% and 60% (means): the residual network is ahead. Validation
     accuracy: residual 72%, plain 15%." A race of several depths: :func:`depth_verdict`.
     """
     done = len(runs[0].loss) if runs else 0
     if done == 0:
-        return "cancelled before the first step: nothing to compare" if cancelled else "no step was run"
+        return "Cancelled before the first step: nothing to compare." if cancelled else "No step was run."
     if len(runs) > 2:
         return depth_verdict(runs, validation, steps, cancelled)
     plain_run, residual_run = (next(r for r in runs if r.label == label) for label in (PLAIN, RESIDUAL))
@@ -174,12 +174,12 @@ def _compared(deeper: RunCurve, shallower: RunCurve, ahead: Standing) -> str:
 def depth_verdict(
     runs: tuple[RunCurve, ...], validation: dict[str, float | None] | None, steps: int, cancelled: bool
 ) -> str:
-    """He et al.'s Fig. 6 as measured, e.g. "after 40 steps plain-56 trains worse than plain-20 (...):
+    """He et al.'s Fig. 6 as measured, e.g. "After 40 steps plain-56 trains worse than plain-20 (...):
     the degradation problem. residual-56 is level with residual-20 (...): the residual networks avoid it.
     At 56 layers the residual network is ahead. Validation accuracy: ..."."""
     depth = depth_standing(runs)
     if depth is None:
-        return "no step was run"
+        return "No step was run."
     by_label = {r.label: r for r in runs}
     plain_low, plain_high = by_label[depth.plain.shallower], by_label[depth.plain.deeper]
     residual_low, residual_high = by_label[depth.residual.shallower], by_label[depth.residual.deeper]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from explorer.ui.common import dialogs
@@ -53,6 +54,23 @@ class NoteLabel(QLabel):
 
     def clear(self) -> None:
         self.setText("")
+
+    # Qt's wrapping label asks for the height of its text wrapped at a width of its own guessing (a
+    # verdict of 200 characters: 190 px, so the dock scrolled at 1600x1000); it needs the height at
+    # the width it has, which the layout asks again whenever that width changes.
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return self._at_own_width(super().minimumSizeHint())
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return self._at_own_width(super().sizeHint())
+
+    def _at_own_width(self, hint: QSize) -> QSize:
+        return QSize(hint.width(), self.heightForWidth(self.width())) if self.text() and self.width() > 0 else hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()
 
 
 class RunControls(QWidget):
@@ -104,6 +122,7 @@ def side_column(controls: QWidget, parts: list[QWidget], owner: QWidget, max_cha
         column.addWidget(part)
     column.addStretch(1)
     area = scrolling(inner)
+    area.setMinimumHeight(2 * owner.fontMetrics().lineSpacing())  # the knobs scroll; Run and the verdict get the height
     side = QWidget()
     outer = QVBoxLayout(side)
     outer.setContentsMargins(0, 0, 0, 0)
