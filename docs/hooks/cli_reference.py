@@ -30,6 +30,12 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _code_cell(text: str) -> str:
+    """Code for one Markdown table cell: one line in backticks. A pipe inside a code span does not
+    split the row, and an escaped one would show its backslash (``noise|IMAGE``)."""
+    return "`" + " ".join(text.split()) + "`"
+
+
 def _invocation(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
     formatter = parser._get_formatter()
     return formatter._format_action_invocation(action)
@@ -57,7 +63,7 @@ def _command_section(name: str, summary: str, parser: argparse.ArgumentParser) -
             continue
         title = group.title[:1].upper() + group.title[1:]
         lines += [f"**{title}**", "", "| argument | meaning |", "|---|---|"]
-        lines += [f"| `{_cell(_invocation(parser, a))}` | {_cell(_help(parser, a))} |" for a in actions]
+        lines += [f"| {_code_cell(_invocation(parser, a))} | {_cell(_help(parser, a))} |" for a in actions]
         lines.append("")
     return lines
 
