@@ -97,7 +97,7 @@ def reference_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def on_files(files, config):  # noqa: ANN001, ANN201 - MkDocs' hook signature
+def on_files(files, config):  # MkDocs' hook signature
     """MkDocs event: add the generated reference to the site's files."""
     from mkdocs.structure.files import File
 
