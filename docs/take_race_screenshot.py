@@ -1,10 +1,10 @@
-"""The README's screenshot of a finished Fig. 6 race: run under Xvfb,
+"""The documentation's screenshot of a finished Fig. 6 race (docs/race.md): run under Xvfb,
 ``xvfb-run -a -s "-screen 0 1600x1000x24" python docs/take_race_screenshot.py``.
 
 Drives the real window through its own widgets, as a person would: Network > ResNet-56 (CIFAR) >
 Random weights, the Race tab dragged to half the window's height, Network ResNet-56, *Fig. 6 with*
 ResNet-20, Run; once the race has finished it saves the whole screen (``import -window root``) to
-docs/race-fig6.png and prints the verdict. Random weights, the CPU, nothing downloaded.
+docs/images/race-fig6.png and prints the verdict. Random weights, the CPU, nothing downloaded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SETTLE_MS = 3000  # after weights load: the classifier's engine traces the model
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "race-fig6.png")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "race-fig6.png")
     parser.add_argument("--network", default="resnet56")
     parser.add_argument("--depth-with", default="resnet20")
     parser.add_argument("--dock-share", type=float, default=0.5, help="the Race dock's share of the window's height (0: as laid out)")

@@ -1,10 +1,11 @@
-"""Screenshots of the Insight dock for the README: run under Xvfb,
+"""Screenshots of the Insight dock for the documentation (docs/insight.md): run under Xvfb,
 ``xvfb-run -a -s "-screen 0 1920x1200x24" python docs/take_screenshots.py``.
 
 Drives the app the way a user would (samples dropped in, a block selected, the Insight dock's three
-views and a metric overlay) and saves docs/insight_activations.png, insight_cam.png,
+views and a metric overlay) and saves docs/images/insight_activations.png, insight_cam.png,
 insight_lesions.png and insight_overlay.png. The whole window's screenshots come from the soak
-(``tests/soak/run.py --out shots/``), which works the real window on Xvfb.
+(``tests/soak/run.py --out shots/``), which works the real window on Xvfb; docs/development.md
+says which soak screenshot is which image.
 Uses random weights unless ``--weights`` names a checkpoint or an ImageNet source (no download
 happens here unless you ask for one). ``--dark`` applies a dark palette to check contrast.
 """
@@ -41,7 +42,7 @@ def dark_palette() -> QPalette:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--weights", default="random")
     parser.add_argument("--dark", action="store_true")
     args = parser.parse_args()

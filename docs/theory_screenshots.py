@@ -1,10 +1,10 @@
-"""Screenshots of the Theory dock for the README: run under Xvfb,
+"""Screenshots of the Theory dock for the documentation (docs/theory.md): run under Xvfb,
 ``xvfb-run -a -s "-screen 0 1600x1000x24" python docs/theory_screenshots.py``.
 
 Runs each tab of the real panel the way a user would (Run pressed, the worker's results drawn) on
 ResNet-50 with random weights at the command line's defaults (224 px, seed 0; the ERF tab on the
 bundled photos with frozen statistics, zero-residual against He, or ``--weights`` against He) and saves
-docs/theory_signal.png, theory_signal_inits.png, theory_paths.png and theory_erf.png. ``--weights``
+docs/images/theory_signal.png, theory_signal_inits.png, theory_paths.png and theory_erf.png. ``--weights``
 names a checkpoint or an ImageNet source for the ERF tab's first row (nothing is downloaded unless
 you ask for it).
 """
@@ -27,7 +27,7 @@ SIZE = (1500, 440)  # a bottom dock made taller, as a person would drag it
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--weights", default=None)
     args = parser.parse_args()
     app = create_application()

@@ -1,7 +1,7 @@
 """How the command line behaves before any work: the parser imports no torch, GUI options go before
 or after the paths, mistyped commands get a suggestion, every command checks its inputs before it
 builds a model, one exit code per kind of failure, one minimum input size, memory refusals in one
-line, and the docs list every command."""
+line, and the development page's layout lists every command."""
 
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ def test_json_is_strict_everywhere(capsys):
 
 def test_help_texts_speak_to_the_user():
     """No help text refers to an issue tracker's targets, and the fast decode's gain is stated in
-    one place (the README), not in the help."""
+    one place (the documentation), not in the help."""
     parser = build_parser()
     texts = [parser.format_help(), *(p.format_help() for p in command_parsers(parser).values())]
     assert not any("issue" in t for t in texts)
@@ -214,11 +214,10 @@ def test_docs_list_every_command():
     import explorer.cli
 
     listed_in_docstring = re.search(r"``resnet-explorer ([a-z|]+)``", explorer.cli.__doc__).group(1).split("|")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    development = readme[readme.index("## Development"):]
-    listed_in_readme = re.search(r"one module per subcommand \(([^)]*)\)", development).group(1)
+    development = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    listed_in_layout = re.search(r"one module per subcommand \(([^)]*)\)", development).group(1)
     assert sorted(listed_in_docstring) == sorted(command_names())
-    assert sorted(re.split(r",\s*", " ".join(listed_in_readme.split()))) == sorted(command_names())
+    assert sorted(re.split(r",\s*", " ".join(listed_in_layout.split()))) == sorted(command_names())
 
 
 def test_exit_codes_are_defined_once():

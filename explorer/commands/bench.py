@@ -23,7 +23,7 @@ def _suites() -> list[str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(COMMAND, help="measure speed and memory (prints numbers; see README)")
+    p = sub.add_parser(COMMAND, help="measure speed and memory (prints numbers; see the documentation's Benchmarks page)")
     names = _suites()
     p.add_argument(
         "--suite",

@@ -9,13 +9,11 @@ does or when it is enabled. The window's own entries act on the window's parts.
 
 from __future__ import annotations
 
-import importlib.metadata
-from pathlib import Path
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMessageBox
 
-from explorer import __version__
+from explorer import DOCS_URL, __version__
 from explorer.ui.common.actions import Actions, ActionSpec, shortcut_rows
 
 WINDOW_ACTIONS = (
@@ -30,25 +28,11 @@ WINDOW_ACTIONS = (
     ActionSpec("view.reset_layout", "&Reset layout", lambda m: m.w.reset_layout(),
                tip="Every dock back in place, the diagram fitted"),
     ActionSpec("help.shortcuts", "&Keyboard shortcuts", lambda m: m.show_shortcuts(), shortcuts=("HelpContents",)),
-    ActionSpec("help.docs", "&Documentation", lambda m: m.open_docs(), lambda m: m.docs_url() is not None),
+    ActionSpec("help.docs", "&Documentation", lambda m: m.open_docs(), tip="The documentation site, in the web browser"),
     ActionSpec("help.about", "&About ResNet Explorer", lambda m: m.about()),
 )
 ABOUT = ("The ResNet family (He et al. 2015), ResNet-18 to -152, ResNeXt and Wide ResNet, as a clickable diagram, "
          "live classification, a gradient lab that shows why skip connections matter and a training race.")
-
-
-def docs_url() -> QUrl | None:
-    """Where the documentation is: the installed package's Documentation address, else the README
-    of a source checkout; None when neither exists."""
-    try:
-        for entry in importlib.metadata.metadata("resnet-explorer").get_all("Project-URL") or []:
-            label, _, url = entry.partition(",")
-            if label.strip().lower() in ("documentation", "docs", "homepage"):
-                return QUrl(url.strip())
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    readme = Path(__file__).resolve().parents[2] / "README.md"
-    return QUrl.fromLocalFile(str(readme)) if readme.is_file() else None
 
 
 class WindowMenus:
@@ -152,13 +136,13 @@ class WindowMenus:
     def show_shortcuts(self) -> None:
         QMessageBox.information(self.w, "Keyboard shortcuts", self.shortcuts_text())
 
-    def docs_url(self) -> QUrl | None:
-        return docs_url()
+    def docs_url(self) -> QUrl:
+        return QUrl(DOCS_URL)
 
     def open_docs(self) -> None:
-        url = docs_url()
-        if url is not None and not QDesktopServices.openUrl(url):
-            self.w.statusBar().showMessage(f"Could not open {url.toString()}", 8000)
+        # The site, not a file of a source checkout: an installed app has no README beside it.
+        if not QDesktopServices.openUrl(self.docs_url()):
+            self.w.statusBar().showMessage(f"Could not open {DOCS_URL}: no web browser answered", 8000)
 
     def about(self) -> None:
         QMessageBox.about(self.w, "About ResNet Explorer", f"ResNet Explorer {__version__}\n\n{ABOUT}")

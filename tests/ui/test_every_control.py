@@ -12,6 +12,7 @@ from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QMenu, QMessageBox, QToolButton
 
+from explorer import DOCS_URL
 from explorer.core.loading import download
 from explorer.ui import window_layout
 from explorer.ui.common import dialogs
@@ -190,6 +191,7 @@ def test_every_menu_action_button_and_choice_works(qtbot, window):
                 trigger(qtbot, window, table[action_id], done)
     assert window.triggered >= {i for t in window.menus.tables for i in t.specs} - {"file.quit"}
     assert "Keyboard shortcuts" in window.answered and any(text in done for text in ("Cancel r&ace", "Fold long stages"))
+    assert DOCS_URL in window.answered  # Help > Documentation asked for the site (openUrl is answered above, no browser)
 
     window.actions["file.quit"].trigger()
     assert not window.isVisible()
