@@ -1,6 +1,6 @@
 """Bench suite ``race_seeds``: the default race (or ``--seeds-depths``, the Fig. 6 race) on many seeds,
 one after another, and how often its verdict names the residual network ahead on both measures (the
-README's seeds table). Per seed: the verdict's numbers, who leads, the largest single-batch loss after
+seeds table of docs/race.md). Per seed: the verdict's numbers, who leads, the largest single-batch loss after
 the warm-up (a spike would dominate the plot) and the seconds. Benchmarks print numbers; tests never
 time anything.
 

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
         problem = binding_problem()
         from explorer.ui.app import run_app
-    except ImportError as exc:  # Qt's system libraries missing (see the README)
+    except ImportError as exc:  # Qt's system libraries missing (see docs/install.md)
         error("gui", f"cannot load Qt: {exc}")
         return EXIT_FAILED
     if problem is not None:

@@ -1,6 +1,6 @@
 """``resnet-explorer summary``: the exact architecture table (or JSON) of any member of the family
 from explorer.core.network.summary: ``--arch NAME``, or ``--weights FILE`` (the architecture and head read
-from the file); ``--family`` prints the family as a Markdown table (the README's). Torch-free unless
+from the file); ``--family`` prints the family as a Markdown table (docs/model.md's). Torch-free unless
 a file has to be read.
 
 Exit status 0, 1 for an input the network cannot take or this machine's memory cannot hold (one

@@ -1,7 +1,7 @@
 """The family at a glance: per member its block kind, blocks per stage, main-path depth,
 parameters, mult-adds at an input size and torchvision's published top-1 of each checkpoint, from
 the spec table, the layer table and the weights table (what ``summary --family`` prints and the
-README shows).
+docs/model.md shows).
 
 Core layer, pure Python; the counts are ``explorer.core.network.counts``', equal to torchinfo's.
 """

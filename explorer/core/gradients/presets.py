@@ -1,5 +1,5 @@
-"""Named gradient-lab settings, each chosen to show one effect (documented in the README's "Gradient
-lab"). Pure Python; part of explorer.core.gradients, used by the ``grads`` CLI and the GUI.
+"""Named gradient-lab settings, each chosen to show one effect (documented in docs/gradient-lab.md,
+"Presets and verdicts"). Pure Python; part of explorer.core.gradients, used by the ``grads`` CLI and the GUI.
 """
 
 from __future__ import annotations

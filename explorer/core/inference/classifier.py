@@ -71,7 +71,7 @@ class Classifier:
             else), ``fp32``, or ``bf16``/``fp16`` where :func:`supported_precisions` offers it.
         resize, crop: override the eval transform of the loaded weights.
         fast_decode: let libjpeg decode JPEGs at a reduced size in :meth:`classify_path` (faster,
-            pixels differ slightly; the README gives the measured gain). Off by default: the default
+            pixels differ slightly; docs/benchmarks.md gives the measured gain). Off by default: the default
             input is exactly torchvision's eval pipeline, so the probabilities shown are the reference's.
         engine: ``auto`` (the fastest installed for the device and precision) or an engine name of
             :data:`~explorer.core.choices.ENGINES`; one that cannot be had falls back to ``torch``,

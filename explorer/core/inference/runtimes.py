@@ -3,7 +3,7 @@ of an ONNX model: numpy in, numpy out, so that the app's first prediction need n
 
 Core layer, torch-free (numpy only); each runtime is imported only when one of its engines is made.
 The settings are the runtimes' own defaults except where a measurement said otherwise; the numbers
-behind each are in the README (Benchmarks, ``bench --suite engines``), measured on 2 cores of an AMD
+behind each are in docs/benchmarks.md (``bench --suite engines``), measured on 2 cores of an AMD
 EPYC (Zen 4, AVX512-BF16) quiet and under load.
 """
 

@@ -151,7 +151,7 @@ class ResNetSpec:
 
     @property
     def kind_text(self) -> str:
-        """How the README and the window name the block kind, in the seed's words."""
+        """How the documentation and the window name the block kind, in the seed's words."""
         if self.stem == "cifar":
             return "basic blocks (two 3x3 convolutions), CIFAR-10 design: three stages, zero-padded identity shortcuts"
         if self.block == "basic":

@@ -7,7 +7,7 @@ The optimiser follows He et al. 2015 (Sec. 3.4 and 4.2): SGD with momentum 0.9 a
 because 0.1 was "slightly too large to start converging"; the race does the same job with a short
 linear warm-up, so both networks start gently and the comparison is about depth, not a lucky first step.
 The default recipe (ResNet-56, 16 px, lr 0.05, gradients clipped to norm 1) and the numbers that chose
-it are in the README's "Training race" section (``resnet-explorer bench --suite race_seeds``).
+it are on the documentation's race page (docs/race.md) (``resnet-explorer bench --suite race_seeds``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ __all__ = ["AUTO", "Engine", "EngineUnavailable", "ExportedEngine", "TorchEngine
 # and anything not listed runs on torch. Both runtimes are dependencies, so the default install runs
 # OpenVINO on a CPU, configured as OpenVINO configures itself (runtimes.py): whatever the CPU, the
 # default install then runs as OpenVINO at its defaults does (bf16 where native, else f32), one of
-# the two runtimes a user would otherwise pick, and no setting tried beat that. Measured with ``resnet-explorer bench --suite engines`` (README, Benchmarks),
+# the two runtimes a user would otherwise pick, and no setting tried beat that. Measured with ``resnet-explorer bench --suite engines`` (docs/benchmarks.md),
 # ResNet-50 at 224x224, medians of round-robin rounds, 2 cores of an AMD EPYC (Zen 4, AVX512-BF16):
 # - cpu bf16: OpenVINO about 1.9x faster than its own fp32 and 10x torch's fp32 path; on issue 14's
 #   AMX Xeon 19.9 ms (batch 1) and 98 ms (batch 8) against torch bf16's 42.7 and 161 ms.
