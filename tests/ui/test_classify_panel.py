@@ -22,7 +22,6 @@ from explorer.core.devices import available_devices
 from explorer.core.inference import engines
 from explorer.core.inference.classifier import Classifier
 from explorer.core.loading import download
-from explorer.core.network.model import ResNet50
 from explorer.ui.classify.host import ClassifierHost
 from explorer.ui.classify.panel import ClassifyPanel
 from explorer.ui.jobs import JobRunner

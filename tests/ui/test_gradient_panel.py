@@ -12,7 +12,6 @@ import math
 from dataclasses import replace
 
 import pytest
-import torch
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtSvg import QSvgRenderer
 

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QApplication, QWidget
 from explorer.cli import main as cli_main
 from explorer.core.gradients import run_comparison
 from explorer.core.inference.classifier import Classifier
-from explorer.core.network.model import ResNet50
 from explorer.ui.jobs import default_torch_threads
 from explorer.ui.main_window import MainWindow
 from support import checkpoint as make_checkpoint

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 # The note colours: amber on light themes, a deep amber on dark ones (text contrast above 7:1 on both).
 LIGHT_BANNER = ("#fff1c2", "#3b2f00")
@@ -118,6 +118,41 @@ def spin(low: int, high: int) -> QSpinBox:
     box = QSpinBox()
     box.setRange(low, high)
     return box
+
+
+def show_settings(
+    values: object, names: set[str], boxes: Mapping[str, QComboBox], spins: Mapping[str, QSpinBox] | None = None
+) -> None:
+    """Show the settings ``names`` of ``values`` in their combo and spin boxes, signals blocked so
+    that nothing echoes back into the model."""
+    for name, box in boxes.items():
+        if name in names:
+            with QSignalBlocker(box):
+                box.setCurrentIndex(box.findData(getattr(values, name)))
+    for name, number in (spins or {}).items():
+        if name in names:
+            with QSignalBlocker(number):
+                number.setValue(getattr(values, name))
+
+
+def settings_group(
+    title: str, rows: Sequence[Sequence[tuple[str, QWidget]]], last: QWidget, owner: QWidget
+) -> None:
+    """``owner``'s knobs in a titled box: a grid of rows of one or two labelled widgets (one alone
+    takes the row's width), then ``last`` across the bottom."""
+    grid = QGridLayout()
+    for r, pairs in enumerate(rows):
+        for i, (text, widget) in enumerate(pairs):
+            grid.addWidget(QLabel(text), r, 2 * i)
+            grid.addWidget(widget, r, 2 * i + 1, 1, 1 if len(pairs) > 1 else 3)
+    grid.addWidget(last, len(rows), 0, 1, 4)
+    grid.setColumnStretch(1, 1)
+    grid.setColumnStretch(3, 1)
+    knobs = QGroupBox(title)
+    knobs.setLayout(grid)
+    column = QVBoxLayout(owner)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(knobs)
 
 
 def row(*widgets: QWidget, stretch_last: bool = False) -> QWidget:

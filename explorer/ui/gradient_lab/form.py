@@ -20,7 +20,7 @@ from explorer.core.network.blocks import residual_blocks, stages_of
 from explorer.core.network.stages import MEMBERS, arch_title
 from explorer.ui.common import dialogs
 from explorer.ui.common.switches import BlockSwitches
-from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
+from explorer.ui.common.widgets import choice_box, row, show_settings, spin, wrapping_label
 from explorer.ui.gradient_lab.settings import CUSTOM, DEPTHS, INPUTS, LIMITS, LabSettings
 
 SHORTCUT_WORDS = {"both": "both (overlay)", "on": "on only", "off": "off only"}
@@ -124,14 +124,7 @@ class LabForm(QWidget):
 
     def _on_settings_changed(self, names: set[str]) -> None:
         v = self.settings.values
-        for name, box in self._boxes().items():
-            if name in names:
-                with QSignalBlocker(box):
-                    box.setCurrentIndex(box.findData(getattr(v, name)))
-        for name, box in self._spins().items():
-            if name in names:
-                with QSignalBlocker(box):
-                    box.setValue(getattr(v, name))
+        show_settings(v, names, self._boxes(), self._spins())
         if names & {"arch", "depths"}:
             self._on_switches_changed()  # the block count (or "each network") follows the lab's network
         if "arch" in names:

@@ -18,6 +18,7 @@ from explorer.core.loading.sources import RANDOM, default_weights, member_weight
 from explorer.core.network.blocks import residual_blocks, stages_of
 from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, MIN_INPUT_SIZE
 from explorer.ui.common.events import Event
+from explorer.ui.common.setting_rules import check_setting
 
 CUSTOM = "custom"
 INPUTS = ("noise", "images")
@@ -49,6 +50,7 @@ class LabValues:
     depths: str = ""  # one of DEPTHS: networks to compare instead of ``arch`` alone
 
 
+LAB_SETTINGS = frozenset(f.name for f in fields(LabValues))
 CHOICES: dict[str, tuple[str, ...]] = {
     "shortcuts": SHORTCUT_CHOICES,
     "norm": NORMS,
@@ -168,16 +170,7 @@ class LabSettings:
 
 
 def _check(name: str, value: Any) -> None:
-    if name not in {f.name for f in fields(LabValues)}:
-        raise ValueError(f"the gradient lab has no setting {name!r}")
-    if name in CHOICES and value not in CHOICES[name]:
-        raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, got {value!r}")
-    if name in LIMITS:
-        low, high = LIMITS[name]
-        if not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
-    if name == "device" and value not in available_devices():
-        raise ValueError(f"device {value!r} is not available here")
+    check_setting("gradient lab", LAB_SETTINGS, CHOICES, LIMITS, available_devices, name, value)
 
 
 def named(source: str) -> bool:

@@ -9,11 +9,11 @@ model, the model's ``changed`` updates the widgets (with QSignalBlocker, so noth
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker
-from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox, QWidget
 
 from explorer.core.network.stages import arch_title
 from explorer.core.race.config import DIGITS, NETWORKS
-from explorer.ui.common.widgets import spin
+from explorer.ui.common.widgets import settings_group, show_settings, spin
 from explorer.ui.race.settings import AUTO_DEVICE, LIMITS, RaceSettings
 
 ONE_NETWORK = "none: residual vs plain"  # the depth box's first entry
@@ -53,25 +53,13 @@ class RaceForm(QWidget):
         self.no_norm_box.setToolTip("No BatchNorm and PyTorch's default init: the plain network's stem gradient vanishes")
 
         # Two short label-field pairs a row (the dock is short and wide), the wide fields on their own.
-        grid = QGridLayout()
         rows = (
             (("Network", self.network_box),), (("Fig. 6 with", self.depth_box),),
             (("Steps", self.steps_spin), ("Batch", self.batch_spin)),
             (("Learning rate", self.lr_edit), ("Size (px)", self.size_spin)), (("Seed", self.seed_spin),),
             (("Device", self.device_box),), (("Data", self.data_edit),),
         )
-        for r, pairs in enumerate(rows):
-            for i, (text, widget) in enumerate(pairs):
-                grid.addWidget(QLabel(text), r, 2 * i)
-                grid.addWidget(widget, r, 2 * i + 1, 1, 1 if len(pairs) > 1 else 3)
-        grid.addWidget(self.no_norm_box, len(rows), 0, 1, 4)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
-        knobs = QGroupBox("Race settings")
-        knobs.setLayout(grid)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(knobs)
+        settings_group("Race settings", rows, self.no_norm_box, self)
 
         self.network_box.currentIndexChanged.connect(lambda _: self.settings.set(network=self.network_box.currentData()))
         self.depth_box.currentIndexChanged.connect(lambda _: self.settings.set(depth_with=self.depth_box.currentData()))
@@ -89,14 +77,7 @@ class RaceForm(QWidget):
 
     def _on_settings_changed(self, names: set[str]) -> None:
         v = self.settings.values
-        for name, box in self._spins().items():
-            if name in names:
-                with QSignalBlocker(box):
-                    box.setValue(getattr(v, name))
-        for name, box in (("network", self.network_box), ("depth_with", self.depth_box)):
-            if name in names:
-                with QSignalBlocker(box):
-                    box.setCurrentIndex(box.findData(getattr(v, name)))
+        show_settings(v, names, {"network": self.network_box, "depth_with": self.depth_box}, self._spins())
         for name, edit in (("lr", self.lr_edit), ("data", self.data_edit)):
             if name in names and edit.text() != getattr(v, name):
                 with QSignalBlocker(edit):

@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker
-from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QWidget
 
 from explorer.core.loading.sources import menu_sources
 from explorer.core.network.stages import MEMBERS
 from explorer.core.theory.config import INITS, NORMS
 from explorer.ui.common import dialogs
-from explorer.ui.common.widgets import choice_box, row, spin, wrapping_label
+from explorer.ui.common.widgets import choice_box, row, settings_group, show_settings, spin, wrapping_label
 from explorer.ui.theory.settings import INPUTS, LIMITS, TheorySettings
 
 # Short: the form shares a narrow column; the tooltips say more.
@@ -57,7 +57,6 @@ class TheoryForm(QWidget):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(5)  # the longest name must not widen the dock
 
-        grid = QGridLayout()
         rows = (
             (("Network", self.arch_box), ("Device", self.device_box)),
             (("Init", self.init_box), ("Norm", self.norm_box)),
@@ -66,18 +65,7 @@ class TheoryForm(QWidget):
             (("Batch", self.batch_spin), ("Size (px)", self.size_spin)),
             (("Seed", self.seed_spin),),
         )
-        for r, pairs in enumerate(rows):
-            for i, (text, widget) in enumerate(pairs):
-                grid.addWidget(QLabel(text), r, 2 * i)
-                grid.addWidget(widget, r, 2 * i + 1, 1, 1 if len(pairs) > 1 else 3)
-        grid.addWidget(self.images_label, len(rows), 0, 1, 4)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
-        knobs = QGroupBox("Settings (all three views)")
-        knobs.setLayout(grid)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(knobs)
+        settings_group("Settings (all three views)", rows, self.images_label, self)
 
         for name, box in self._boxes().items():
             box.currentIndexChanged.connect(lambda _=0, n=name, b=box: self.settings.set(**{n: b.currentData()}))
@@ -99,14 +87,7 @@ class TheoryForm(QWidget):
 
     def _on_settings_changed(self, names: set[str]) -> None:
         v = self.settings.values
-        for name, box in self._boxes().items():
-            if name in names:
-                with QSignalBlocker(box):
-                    box.setCurrentIndex(box.findData(getattr(v, name)))
-        for name, box in self._spins().items():
-            if name in names:
-                with QSignalBlocker(box):
-                    box.setValue(getattr(v, name))
+        show_settings(v, names, self._boxes(), self._spins())
         if "arch" in names:
             with QSignalBlocker(self.weights_box):
                 self.weights_box.clear()

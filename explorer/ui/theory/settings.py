@@ -16,6 +16,7 @@ from explorer.core.loading.sources import default_weights, source_arch, weight_s
 from explorer.core.network.stages import DEFAULT_ARCH, MIN_INPUT_SIZE, MEMBERS
 from explorer.core.theory.config import DEFAULT_SAMPLES, FIXUP_NORM, INITS, NORMS, TheoryConfig, validate
 from explorer.ui.common.events import Event
+from explorer.ui.common.setting_rules import check_setting
 
 INPUTS = ("noise", "images")
 # What the signal view sets side by side: the network with and without shortcuts, or two initialisations.
@@ -45,6 +46,7 @@ class TheoryValues:
     samples: int = DEFAULT_SAMPLES
 
 
+THEORY_SETTINGS = frozenset(f.name for f in fields(TheoryValues))
 CHOICES: dict[str, tuple[str, ...]] = {
     "arch": tuple(MEMBERS), "init": INITS, "norm": NORMS, "inputs": INPUTS, "compare": COMPARISONS, "second_init": RANDOM_INITS,
 }
@@ -115,13 +117,4 @@ class TheorySettings:
         return None
 
     def _check(self, name: str, value: Any) -> None:
-        if name not in {f.name for f in fields(TheoryValues)}:
-            raise ValueError(f"the theory lab has no setting {name!r}")
-        if name in CHOICES and value not in CHOICES[name]:
-            raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, got {value!r}")
-        if name in LIMITS:
-            low, high = LIMITS[name]
-            if not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
-        if name == "device" and value not in self.devices:
-            raise ValueError(f"device {value!r} is not available here")
+        check_setting("theory lab", THEORY_SETTINGS, CHOICES, LIMITS, lambda: self.devices, name, value)
