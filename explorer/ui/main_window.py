@@ -184,6 +184,8 @@ class MainWindow(QMainWindow):
         self.gradient.run_finished.connect(self._on_gradient_run_finished)
         self.insight.overlay_changed.connect(self.diagram.set_overlay)
         self.insight.block_chosen.connect(self._on_insight_block_chosen)
+        # Its tab brought forward: once laid out there, Insight computes what it skipped behind.
+        self.insight_dock.visibilityChanged.connect(lambda shown: shown and QTimer.singleShot(0, self.insight.refresh))
 
         self.menus.add_parts(self.classify.weights_menu, self.gradient.actions, self.race.actions, self.theory.actions)
 

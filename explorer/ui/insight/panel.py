@@ -128,11 +128,11 @@ class InsightPanel(QWidget):
 
         self.block_box.currentIndexChanged.connect(self._on_block_box_changed)
         self.overlay_box.currentIndexChanged.connect(self._on_overlay_box_changed)
-        self.tabs.currentChanged.connect(self._refresh)
-        self.activations.channels_spin.valueChanged.connect(self._refresh)
-        self.cam.stage_box.currentIndexChanged.connect(self._refresh)
-        self.cam.class_box.activated.connect(self._refresh)
-        self.lesions.kind_box.currentIndexChanged.connect(self._refresh)
+        self.tabs.currentChanged.connect(self.refresh)
+        self.activations.channels_spin.valueChanged.connect(self.refresh)
+        self.cam.stage_box.currentIndexChanged.connect(self.refresh)
+        self.cam.class_box.activated.connect(self.refresh)
+        self.lesions.kind_box.currentIndexChanged.connect(self.refresh)
         self.lesions.sweep_button.clicked.connect(self.sweep)
 
     # -- public API ---------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ class InsightPanel(QWidget):
         self._loading.cancel()
         self._forget_results()
         self._show_state()
-        self._refresh()
+        self.refresh()
 
     def _load_weights(self) -> None:
         (source, device, arch), host, crop = self._wanted_weights, self._host, self._crop
@@ -161,7 +161,7 @@ class InsightPanel(QWidget):
         self._image = (key, name, source) if key is not None and source is not None else None
         self._forget_results()
         self._show_state()
-        self._refresh()
+        self.refresh()
 
     def set_block(self, name: str) -> None:
         """The block shown (the diagram's selection): a layer name selects its block; the head,
@@ -239,17 +239,18 @@ class InsightPanel(QWidget):
             return (*base, None if chosen == self._top1 else chosen)
         return (*base, *self.lesions.want())
 
-    def _refresh(self, *_: object) -> None:
-        """Ask for the jobs whose views are stale: the shown tab's, while the panel is visible (a dock
-        tabbed behind another costs no CPU), and the metric that colours the diagram."""
+    def refresh(self, *_: object) -> None:
+        """Ask for the jobs whose views are stale: the shown tab's, while the panel is on screen (a
+        dock tabbed behind another costs no CPU), and the metric that colours the diagram."""
         self._show_state()
         overlay_view = OVERLAY_VIEWS.get(self.overlay_box.currentData())
-        needed = self.isVisible() or overlay_view is not None
+        on_screen = self._on_screen()
+        needed = on_screen or overlay_view is not None
         if needed and self._wanted_weights is not None and self._weights_id == 0 and self._asked_weights != self._wanted_weights:
             self._load_weights()
         if not self.is_ready():
             return
-        wanted = [TAB_VIEWS[self.tabs.currentIndex()]] if self.isVisible() else []
+        wanted = [TAB_VIEWS[self.tabs.currentIndex()]] if on_screen else []
         if overlay_view is not None and overlay_view not in wanted:
             wanted.append(overlay_view)
         key, _, source = self._image
@@ -300,14 +301,14 @@ class InsightPanel(QWidget):
         self._set_blocks(weights.blocks)
         self._weights_id = next(self._generation)
         self._say("")
-        self._refresh()
+        self.refresh()
 
     def _on_weights_errored(self, message: str) -> None:
         if self._weights is not None:
             # The host keeps its previous model when a load fails: the views go on with those weights.
             self._weights_id = next(self._generation)
             self._say(sentences(f"Loading the weights failed: {message}", f"Still showing {self._weights.label}"))
-            self._refresh()
+            self.refresh()
         else:
             self._say(sentence(f"Loading the weights failed: {message}"))
             self._weights_problem = message
@@ -403,12 +404,17 @@ class InsightPanel(QWidget):
 
     def _on_block_box_changed(self, index: int) -> None:
         self.block_chosen.emit(self.block())
-        self._refresh()
+        self.refresh()
 
     def _on_overlay_box_changed(self, index: int) -> None:
         self._emit_overlay()
-        self._refresh()
+        self.refresh()
+
+    def _on_screen(self) -> bool:
+        # Qt keeps a dock tabbed behind another "visible", parked outside the window: there its
+        # Grad-CAM ran beside every classification and doubled the forward's time on 2 cores.
+        return self.isVisible() and not self.visibleRegion().isEmpty()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
-        self._refresh()  # what was skipped while hidden
+        self.refresh()  # what was skipped while hidden
