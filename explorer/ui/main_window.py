@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
         self.race = RacePanel(self.runner)
         self.race_dock.setWidget(scrolling(self.race, horizontal=True))
         yield
-        self.theory = TheoryPanel(self.runner)
+        self.theory = yield from TheoryPanel.in_steps(self.runner)
         self.theory_dock.setWidget(scrolling(self.theory, horizontal=True))
         yield
 

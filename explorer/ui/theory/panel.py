@@ -10,6 +10,7 @@ and only the core's frozen results come back. Knobs live in a ``TheorySettings``
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
@@ -51,20 +52,30 @@ class TheoryPanel(QWidget):
     view_shown = Signal(str)
     run_failed = Signal(str)
 
-    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None, views: tuple[SignalPlot, PathsPlot, ErfView] | None = None) -> None:
         super().__init__(parent)
         self._run = LatestJob(runner, LANE)
         self._started = 0.0
         self.results: dict[str, list] = {}  # the results each view shows, by view
         self.settings = TheorySettings(available_devices())
+        self.signal_plot, self.paths_plot, self.erf_view = views or (SignalPlot(), PathsPlot(), ErfView())
         self._build()
         self.settings.changed.connect(self._on_settings_changed)
         self._on_settings_changed({"compare", "second_init", "samples"})
 
+    @classmethod
+    def in_steps(cls, runner: JobRunner) -> Generator[None, None, TheoryPanel]:
+        """The panel built over several turns of the event loop, a view per turn: its six plots took
+        100-280 ms of the GUI thread at once (``self.theory = yield from TheoryPanel.in_steps(runner)``)."""
+        views = []
+        for make in (SignalPlot, PathsPlot, ErfView):
+            views.append(make())
+            yield
+        return cls(runner, views=tuple(views))
+
     # -- construction ---------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.signal_plot, self.paths_plot, self.erf_view = SignalPlot(), PathsPlot(), ErfView()
         self.tabs = QTabWidget()
         for view, plot in zip(VIEWS, (self.signal_plot, self.paths_plot, self.erf_view)):
             self.tabs.addTab(plot, TAB_TITLES[view])
