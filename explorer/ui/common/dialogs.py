@@ -7,12 +7,20 @@ UI layer (Qt widgets).
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QWidget
 
 from explorer.core.images import IMAGE_SUFFIXES
 from explorer.core.loading.sources import CHECKPOINT_SUFFIXES
 
 ALL_FILES = "All files (*)"
+
+
+class Settable(Protocol):
+    """A lab's settings model."""
+
+    def set(self, **changes: Any) -> None: ...
 
 
 def _patterns(suffixes) -> str:  # noqa: ANN001 - any iterable of ".ext"
@@ -39,6 +47,20 @@ def open_checkpoint(parent: QWidget | None, title: str) -> str:
     """A checkpoint file chosen by the user ("" when cancelled)."""
     path, _ = QFileDialog.getOpenFileName(parent, title, "", CHECKPOINT_FILTER)
     return path
+
+
+def ask_lab_weights(parent: QWidget, settings: Settable, lab: str) -> None:
+    """A lab's Browse button: the chosen checkpoint becomes its weights (nothing when cancelled)."""
+    path = open_checkpoint(parent, f"Weights for the {lab}")
+    if path:
+        settings.set(weights=path)
+
+
+def ask_lab_images(parent: QWidget, settings: Settable, lab: str) -> None:
+    """A lab's Images button: the chosen files become its input batch (nothing when cancelled)."""
+    paths = open_images(parent, f"Images for the {lab}")
+    if paths:
+        settings.set(images=tuple(paths), inputs="images")
 
 
 def save_export(parent: QWidget | None, title: str, suggested: str, suffix: str) -> str:

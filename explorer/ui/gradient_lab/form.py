@@ -98,8 +98,8 @@ class LabForm(QWidget):
         self.weights_box.editTextChanged.connect(lambda text: self.settings.set(weights=text))
         for name, box in self._spins().items():
             box.valueChanged.connect(lambda value, n=name: self.settings.set(**{n: value}))
-        self.weights_browse.clicked.connect(self._on_weights_browse_clicked)
-        self.images_button.clicked.connect(self._on_images_button_clicked)
+        self.weights_browse.clicked.connect(lambda: dialogs.ask_lab_weights(self, self.settings, "gradient lab"))
+        self.images_button.clicked.connect(lambda: dialogs.ask_lab_images(self, self.settings, "gradient lab"))
         settings.changed.connect(self._on_settings_changed)
         switches.changed.connect(self._on_switches_changed)
         self._on_settings_changed(set(settings.as_dict()))
@@ -172,13 +172,3 @@ class LabForm(QWidget):
             self.settings.apply_preset(name)
         else:
             self.preset_description.setText("Your own settings.")
-
-    def _on_weights_browse_clicked(self) -> None:
-        path = dialogs.open_checkpoint(self, "Weights for the gradient lab")
-        if path:
-            self.settings.set(weights=path)
-
-    def _on_images_button_clicked(self) -> None:
-        paths = dialogs.open_images(self, "Images for the gradient lab")
-        if paths:
-            self.settings.set(images=tuple(paths), inputs="images")

@@ -72,8 +72,8 @@ class TheoryForm(QWidget):
         self.weights_box.editTextChanged.connect(lambda text: self.settings.set(weights=text))
         for name, box in self._spins().items():
             box.valueChanged.connect(lambda value, n=name: self.settings.set(**{n: value}))
-        self.weights_browse.clicked.connect(self._on_weights_browse_clicked)
-        self.images_button.clicked.connect(self._on_images_button_clicked)
+        self.weights_browse.clicked.connect(lambda: dialogs.ask_lab_weights(self, self.settings, "theory lab"))
+        self.images_button.clicked.connect(lambda: dialogs.ask_lab_images(self, self.settings, "theory lab"))
         settings.changed.connect(self._on_settings_changed)
         self._on_settings_changed({"arch", "weights", "images", "init", "inputs", *self._boxes(), *self._spins()})
 
@@ -105,15 +105,3 @@ class TheoryForm(QWidget):
             shown = ", ".join(Path(p).name for p in v.images[:3]) + (f" and {len(v.images) - 3} more" if len(v.images) > 3 else "")
             self.images_label.setText(f"Images: {shown}" if v.inputs == "images" and v.images else "")
             self.images_label.setVisible(v.inputs == "images")
-
-    # -- widgets -> model -----------------------------------------------------------------------
-
-    def _on_weights_browse_clicked(self) -> None:
-        path = dialogs.open_checkpoint(self, "Weights for the theory lab")
-        if path:
-            self.settings.set(weights=path)
-
-    def _on_images_button_clicked(self) -> None:
-        paths = dialogs.open_images(self, "Images for the theory lab")
-        if paths:
-            self.settings.set(images=tuple(paths), inputs="images")
