@@ -348,8 +348,17 @@ class BlockDiagram(QGraphicsView):
         if abs(factor - 1.0) > 1e-9:
             self.scale(factor, factor)
 
+    def _shown_rect(self) -> QRectF:
+        """What the diagram shows, margins included. Not the scene's itemsBoundingRect: that counts
+        hidden items too, so a stage folded again kept the unfolded rows' room and stayed small."""
+        shown = QRectF()
+        for item in self.scene().items():
+            if item.isVisible():
+                shown = shown.united(item.sceneBoundingRect())
+        return shown.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
+
     def _fit_now(self) -> None:
-        rect = self.scene().itemsBoundingRect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
+        rect = self._shown_rect()
         self.setSceneRect(rect)
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.scale_factor() > MAX_FIT_SCALE:
@@ -422,7 +431,6 @@ class BlockDiagram(QGraphicsView):
         route_edges(self._edges, [box for group in groups for box in group.boxes], placement, shapes, self._summary)
         self._note.setPos(0, placement.height + 12)
         self.colour_bar.setPos(NOTE_WIDTH + 40, placement.height + 16)
-        m = SCENE_MARGIN
-        self.scene().setSceneRect(self.scene().itemsBoundingRect().adjusted(-m, -m, m, m))
+        self.scene().setSceneRect(self._shown_rect())
         if self._auto_fit:
             self._fit_now()
