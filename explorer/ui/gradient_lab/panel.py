@@ -193,7 +193,7 @@ class GradientPanel(QWidget):
 
     def cancel(self) -> None:
         if self._run.cancel():
-            self._say("Cancelled; the plot still shows the previous run.")
+            self._say("Cancelled; the plot still shows the previous run." if self._results else "Cancelled; nothing was measured.")
         self.controls.set_progress(0)
         self.actions.refresh()
 
