@@ -210,9 +210,10 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
         assert result["startup_summary_s"][launch] > parts and panel > parts
         assert 0 < result["startup_gap_ms"][launch] <= (parts - shown) * 1000
         # With the engine cached the first prediction comes from the cache before torch's parts;
-        # with an empty cache it is the panel's.
+        # with an empty cache it is the panel's, once the parts are built (the two lines the app
+        # prints for it are read a moment apart, so their times need not be equal).
         first = result["startup_prediction_s"][launch]
-        assert first < parts if cache == "cached" else first == panel
+        assert first < parts if cache == "cached" else parts < first <= panel
     phases = result["phases"]
     assert list(phases) == [
         "idle", "build parts + summary job", "weights (random)", "classification", "gradient run", "classification + gradient run",
