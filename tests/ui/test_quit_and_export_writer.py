@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings
 
 from explorer.core.gradients import GradConfig, run_comparison
-from explorer.ui.app import CloseOnSignals
 from explorer.ui.common.export import ExportError
 from explorer.ui.gradient_lab.export import export
 from support import device_copy_of_dev_null
@@ -56,23 +54,42 @@ def test_a_signal_closes_the_window_as_quit_does(tmp_path, number):
     assert "geometry" in saved.read_text()  # closeEvent ran: the settings were saved
 
 
-def test_the_handlers_close_the_window_and_are_put_back(qtbot, tmp_path):
-    from explorer.ui.main_window import MainWindow
+# In a process of its own, as the signalled windows above: sending SIGINT to the test process itself
+# after 900 other tests ended it with a segfault now and then (3 of 6 full runs, never alone; not
+# understood, see the closing note of 2026-12-06), taking the whole suite with it.
+_HANDLERS_PUT_BACK = """
+import os, signal, sys
+from PySide6.QtCore import QSettings, QTimer
+from explorer.ui.app import CloseOnSignals, create_application
+from explorer.ui.main_window import MainWindow
+app = create_application()
+before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), signal.set_wakeup_fd(-1))
+signal.set_wakeup_fd(before[2])
+settings = QSettings(sys.argv[1], QSettings.Format.IniFormat)
+window = MainWindow(settings)
+window.show()
+signals = CloseOnSignals(window)
+signals.GRACE_S = 600  # the test ends the wait (restore), not the process's end
+QTimer.singleShot(100, lambda: os.kill(os.getpid(), signal.SIGINT))  # the handler only asks the window to close
+QTimer.singleShot(30_000, app.quit)
+window.destroyed.connect(app.quit)
+timer = QTimer()
+timer.timeout.connect(lambda: window.isVisible() or app.quit())
+QTimer.singleShot(200, lambda: timer.start(20))
+app.exec()
+signals.restore()
+after = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), signal.set_wakeup_fd(-1))
+print(signals.received == signal.SIGINT, settings.value("window/geometry") is not None, after == before, window.isVisible())
+"""
 
-    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
-    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings)
-    qtbot.addWidget(window)
-    window.show()
-    signals = CloseOnSignals(window)
-    signals.GRACE_S = 600  # in this process the test ends the wait (restore), not the process's end
-    try:
-        os.kill(os.getpid(), signal.SIGINT)  # raises nothing: the handler only asks the window to close
-        qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
-    finally:
-        signals.restore()
-    assert signals.received == signal.SIGINT and settings.value("window/geometry") is not None
-    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+def test_the_handlers_close_the_window_and_are_put_back(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", _HANDLERS_PUT_BACK, str(tmp_path / "s.ini")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    # SIGINT received, settings saved by closing, the handlers and wakeup descriptor as before, window gone.
+    assert proc.stdout.split() == ["True", "True", "True", "False"], proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
