@@ -5,7 +5,6 @@ CPU's precision path runs on any machine (the ``native_bf16`` and ``no_native_bf
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,13 +27,16 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
 
 
 # Engines export each set of weights into a disk cache (100 MB for ResNet-50): the tests, and the
-# commands they start, use a folder of their own, removed at the end, never the user's.
-_ENGINE_CACHE = tempfile.mkdtemp(prefix="engine-cache-")
-os.environ["RESNET_EXPLORER_ENGINE_CACHE"] = _ENGINE_CACHE
+# commands they start, use a folder of their own inside pytest's temporary folder, never the user's.
+# It goes with that folder (at the end of a passed run; a failed run's is kept for two runs).
 
 
-def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(_ENGINE_CACHE, ignore_errors=True)
+@pytest.fixture(scope="session", autouse=True)
+def engine_cache(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("engine-cache")
+    os.environ["RESNET_EXPLORER_ENGINE_CACHE"] = str(folder)
+    yield folder
+    del os.environ["RESNET_EXPLORER_ENGINE_CACHE"]
 
 
 # A CPU with native bf16 (AMX, AVX512-BF16) runs the classifier in bf16 by default, one without in

@@ -144,18 +144,18 @@ def _heartbeat(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], l
         lambda mode, context, text: None if text.startswith("This plugin does not support") else print(text, file=sys.stderr)
     )
     try:
-        return _phases(app, args)
+        with tempfile.TemporaryDirectory(prefix="ui-bench-") as folder:
+            return _phases(app, args, Path(folder) / "bench.ini")
     finally:
         qInstallMessageHandler(previous)
 
 
-def _phases(app, args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], list, dict[str, float]]:  # noqa: ANN001
+def _phases(app, args: argparse.Namespace, settings_file: Path) -> tuple[dict[str, dict[str, float]], list, dict[str, float]]:  # noqa: ANN001
     from PySide6.QtCore import QSettings
 
     from explorer.ui.main_window import MainWindow
 
-    settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings)
+    window = MainWindow(QSettings(str(settings_file), QSettings.Format.IniFormat))
     window.resize(1400, 900)
     window.show()
     beat = _Heartbeat(args.ui_heartbeat_ms)

@@ -132,9 +132,9 @@ def run_app(paths: list[str], weights: str | None = None, device: str | None = N
     """Open the window and run the event loop; returns the exit status (128 + the signal's number
     when a signal closed it)."""
     app = create_application()
-    if probe:
-        settings = QSettings(str(Path(tempfile.mkdtemp()) / "probe.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings)
+    probe_folder = tempfile.TemporaryDirectory(prefix="resnet-explorer-probe-") if probe else None
+    if probe_folder:
+        window = MainWindow(QSettings(str(Path(probe_folder.name) / "probe.ini"), QSettings.Format.IniFormat))
     else:
         window = MainWindow()
     window.show()
@@ -147,6 +147,8 @@ def run_app(paths: list[str], weights: str | None = None, device: str | None = N
         status = app.exec()
     finally:
         signals.restore()
+        if probe_folder:
+            probe_folder.cleanup()
     return _end_process(status if signals.received is None else 128 + signals.received)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -390,7 +389,9 @@ def main() -> int:
     torch.save(ResNet50(seed=7).state_dict(), checkpoint)
     small_head_checkpoint(args.out / "soak-small-head.pth")
     app = create_application()
-    window = MainWindow(QSettings(str(Path(tempfile.mkdtemp()) / "soak.ini"), QSettings.Format.IniFormat))
+    settings_file = args.out / "soak.ini"  # a fresh start each time, as a new user's
+    settings_file.unlink(missing_ok=True)
+    window = MainWindow(QSettings(str(settings_file), QSettings.Format.IniFormat))
     window.show()
     session = Session(app, window, args.out, args.minutes, checkpoint)
     session.scenario()
