@@ -232,10 +232,15 @@ def _keep_mode_and_owner(temp: str, before: os.stat_result) -> None:
 
 
 def sha256_of(path: str | Path) -> str:
-    """The SHA-256 hex digest of a file's bytes, read in pieces of 1 MiB (hashlib lets other threads
-    run meanwhile)."""
+    """The SHA-256 hex digest of a regular file's bytes (a link is followed), read in pieces of
+    1 MiB (hashlib lets other threads run meanwhile).
+
+    Raises:
+        RefusedFile: a pipe, socket or device (a pipe would block the open, a device never end).
+        OSError: it could not be read.
+    """
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with os.fdopen(open_regular(path, follow_links=True), "rb") as f:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
@@ -249,30 +254,47 @@ class RefusedFile(OSError):
         self.why = why
 
 
-def read_regular(path: str | Path, limit: int, too_large: str = "more than expected") -> bytes:
-    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, never following a
-    symbolic link: a pipe would block the open, a device or a sparse giant would fill the memory.
+def open_regular(path: str | Path, follow_links: bool = False, limit: int | None = None,
+                 too_large: str = "more than expected") -> int:
+    """A descriptor open for reading on ``path`` when it is a regular file (of at most ``limit``
+    bytes): opened without blocking, so a pipe is refused rather than waited on.
 
     Raises:
         FileNotFoundError: there is none.
-        RefusedFile: a link, a pipe, socket or device, or larger than ``limit`` (``too_large`` ends
-            the reason: "6,144 MiB, <too_large> (221 MiB)").
-        OSError: it could not be read.
+        RefusedFile: a symbolic link (unless ``follow_links``), a pipe, socket or device, or larger
+            than ``limit`` (``too_large`` ends the reason: "6,144 MiB, <too_large> (221 MiB)").
+        OSError: it could not be opened.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    nofollow = 0 if follow_links else getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_RDONLY | nofollow | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
+        if exc.errno == errno.ELOOP and not follow_links:  # O_NOFOLLOW met a symbolic link
             raise RefusedFile("a symbolic link, not a file this app wrote") from None
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise RefusedFile("not a regular file (a pipe, socket or device)")
-        if info.st_size > limit:
+        if limit is not None and info.st_size > limit:
             raise RefusedFile(f"{info.st_size / 2**20:,.0f} MiB, {too_large} ({limit / 2**20:,.0f} MiB)")
-        chunks, left = [], info.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: str | Path, limit: int, too_large: str = "more than expected") -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, never following a
+    symbolic link: a pipe would block the open, a device or a sparse giant would fill the memory.
+
+    Raises:
+        FileNotFoundError, RefusedFile, OSError: as :func:`open_regular`.
+    """
+    fd = open_regular(path, limit=limit, too_large=too_large)
+    try:
+        chunks, left = [], os.fstat(fd).st_size
         while left > 0:  # never more than the size it had: a file that grows meanwhile is cut there
             chunk = os.read(fd, min(left, 2**24))
             if not chunk:

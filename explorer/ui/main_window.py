@@ -237,13 +237,12 @@ class MainWindow(QMainWindow):
         download. Importing torch on the GUI thread froze the fresh window for over a second; on a
         worker the window keeps painting (longest gap ~0.2 s, the GIL-held parts of the import)."""
         self._pending_start = (paths, weights, device)
-        self.build_diagram()
+        if paths:  # the first image from the engine cache without torch (ui/classify/first_look.py), then the rest
+            self.first_look = FirstLook.open_in(self.classify_dock, self.runner, request_at_start(self.settings, weights, device),
+                                                paths, then=self.prepare_parts)
+        self.build_diagram()  # on the GUI thread while the first look runs on a worker
         if not paths:
             self.prepare_parts()
-            return
-        # The first image from the engine cache without torch (ui/classify/first_look.py), then the rest.
-        self.first_look = FirstLook.open_in(self.classify_dock, self.runner, request_at_start(self.settings, weights, device),
-                                            paths, then=self.prepare_parts)
 
     def prepare_parts(self) -> None:
         """Import the part modules on a worker, then :meth:`build_parts` on the GUI thread."""

@@ -6,6 +6,7 @@ temporary one."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import stat
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.core.files import OutputError, output_problem, write_atomically, write_atomically_named
+from explorer.core.files import OutputError, RefusedFile, output_problem, sha256_of, write_atomically, write_atomically_named
 from support import device_copy_of_dev_null
 
 
@@ -149,3 +150,15 @@ def test_a_library_that_writes_by_name_gets_the_suffix_and_an_empty_result_is_re
         write_atomically_named(tmp_path / "plot.png", lambda name: None)
     assert (tmp_path / "plot.png").read_bytes() == b"\x89PNG"
     _only(tmp_path, "plot.png")
+
+
+def test_hashing_follows_a_link_and_refuses_a_pipe_or_device_without_waiting(tmp_path):
+    data = bytes(range(256)) * 5000
+    (tmp_path / "model.pth").write_bytes(data)
+    (tmp_path / "link.pth").symlink_to(tmp_path / "model.pth")  # a user's link to a checkpoint
+    assert sha256_of(tmp_path / "link.pth") == sha256_of(tmp_path / "model.pth") == hashlib.sha256(data).hexdigest()
+    os.mkfifo(tmp_path / "pipe.pth")  # opening it for reading would wait for a writer forever
+    with pytest.raises(RefusedFile, match="not a regular file"):
+        sha256_of(tmp_path / "pipe.pth")
+    with pytest.raises(RefusedFile, match="not a regular file"):
+        sha256_of("/dev/zero")  # reading it would never end

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,36 @@ def test_the_index_never_serves_other_weights(tmp_path, cache_folder, monkeypatc
     data[len(data) // 2] ^= 1
     graph.write_bytes(bytes(data))
     assert quick.QuickClassifier.open(asked("random", arch="resnet18")) is None
+
+
+def _opened_within(request: quick.Request, seconds: float = 60) -> tuple[bool, object]:
+    """(whether ``QuickClassifier.open`` returned within ``seconds``, what it returned): a pipe that
+    it opened would block it forever (the app's parts wait for the first look)."""
+    out: list[object] = []
+    worker = threading.Thread(target=lambda: out.append(quick.QuickClassifier.open(request)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return bool(out), out[0] if out else None
+
+
+def test_a_pipe_or_link_in_a_files_place_is_refused_without_waiting(tmp_path, cache_folder):
+    weights = support.checkpoint(tmp_path / "w.pth", support.lively_model(seed=1, arch="resnet18"))
+    Classifier("cpu", "fp32", engine="onnxruntime").load(str(weights))
+    Classifier("cpu", "fp32", engine="onnxruntime").load("random", arch="resnet18")
+    weights.rename(tmp_path / "kept.pth")
+    os.mkfifo(weights)  # a pipe in the checkpoint's place: nobody will ever write to it
+    assert _opened_within(asked(weights)) == (True, None)
+    graph = cache_folder / quick.served(asked("random", arch="resnet18")).graph
+    graph.rename(tmp_path / "graph.onnx")
+    os.mkfifo(graph)
+    assert _opened_within(asked("random", arch="resnet18")) == (True, None)
+    graph.unlink()
+    graph.symlink_to(tmp_path / "graph.onnx")  # the same bytes behind a link: not a file this app wrote
+    assert _opened_within(asked("random", arch="resnet18")) == (True, None)
+    graph.unlink()
+    (tmp_path / "graph.onnx").rename(graph)  # the file itself back: served again
+    done, fast = _opened_within(asked("random", arch="resnet18"))
+    assert done and fast is not None
 
 
 def test_a_torch_engine_an_override_or_explicit_labels_record_nothing(tmp_path, cache_folder):

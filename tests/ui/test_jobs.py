@@ -5,6 +5,9 @@ overlap; failures are one line; shutdown cancels and waits."""
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -262,3 +265,25 @@ def test_creating_a_runner_does_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_a_job_does_not_import_torch_for_a_process_that_has_not():
+    # The start-up's first look runs torch-free while torch is still to be imported; setting the
+    # job's thread count imported it first (1.1 s before the first prediction could start).
+    script = (
+        "import sys\n"
+        "from PySide6.QtCore import QCoreApplication\n"
+        "from explorer.ui.jobs import JobRunner\n"
+        "app = QCoreApplication([])\n"
+        "runner = JobRunner(torch_threads=1)\n"
+        "seen = []\n"
+        "job = runner.submit(lambda ctx: 'torch' in sys.modules, 'lane')\n"
+        "job.returned.connect(seen.append)\n"
+        "job.finished.connect(app.quit)\n"
+        "app.exec()\n"
+        "runner.shutdown()\n"
+        "print(seen, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.stdout.split() == ["[False]", "False"]

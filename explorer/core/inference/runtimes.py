@@ -1,5 +1,6 @@
 """The two ONNX runtimes an engine can run on, onnxruntime and OpenVINO (CPU), each made from the bytes
-of an ONNX model: numpy in, numpy out, so that the app's first prediction need not wait for torch.
+of an ONNX model or its file: numpy in, numpy out, so that the app's first prediction need not wait
+for torch.
 
 Core layer, torch-free (numpy only); each runtime is imported only when one of its engines is made.
 The settings are the runtimes' own defaults except where a measurement said otherwise; the numbers
@@ -12,12 +13,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 INPUT = "input"  # the input's name in the graphs onnx_graph writes
+Graph = bytes | Path  # an ONNX model's bytes, or its file (checked by the caller: a regular file)
+
+
+def _model(graph: Graph) -> bytes | str:
+    return graph if isinstance(graph, bytes) else str(graph)
 
 
 class EngineUnavailable(Exception):
@@ -35,14 +42,14 @@ class OnnxRuntimeEngine:
 
     name = "onnxruntime"
 
-    def __init__(self, graph: bytes, precision: str) -> None:
+    def __init__(self, graph: Graph, precision: str) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only: its warnings would reach the user's terminal
         self.precision = precision
-        self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(_model(graph), options, providers=["CPUExecutionProvider"])
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """float32 ``(B, 3, H, W)`` in, float32 logits out."""
@@ -58,9 +65,10 @@ class OpenVinoEngine:
     name = "openvino"
     _HINTS = {"fp32": "f32", "bf16": "bf16"}
 
-    def __init__(self, graph: bytes, precision: str) -> None:
+    def __init__(self, graph: Graph, precision: str) -> None:
         core = import_openvino().Core()
-        compiled = core.compile_model(core.read_model(graph), "CPU", {"INFERENCE_PRECISION_HINT": self._HINTS[precision]})
+        # From a file it reads the model in about 0.17 s, from bytes in 0.34 s (ResNet-50, quiet EPYC).
+        compiled = core.compile_model(core.read_model(_model(graph)), "CPU", {"INFERENCE_PRECISION_HINT": self._HINTS[precision]})
         # Without native bf16 OpenVINO silently runs f32: say so rather than label f32 as bf16.
         actual = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # "f32", "bf16"
         if actual != self._HINTS[precision]:
@@ -90,7 +98,7 @@ def import_openvino() -> ModuleType:
 class Runtime:
     module: str  # what must be importable
     precisions: tuple[str, ...]  # what it runs on a CPU
-    make: Callable[[bytes, str], Any]
+    make: Callable[[Graph, str], Any]
 
 
 RUNTIMES: dict[str, Runtime] = {
