@@ -16,7 +16,7 @@ from explorer.core.inference import classifier as inference
 from explorer.core.inference.classifier import Classifier, fold_batchnorm, sample_images
 from explorer.core.loading.labels import imagenet_classes
 from explorer.core.loading.errors import WeightsError
-from explorer.core.network.model import ResNet50
+from explorer.core.network.model import ResNet, ResNet50
 
 tv_models = pytest.importorskip("torchvision.models")
 transforms = pytest.importorskip("torchvision.transforms")
@@ -99,6 +99,18 @@ def test_folded_copy_equals_the_plain_model(reference):
         expected, got = plain(x), folded(x.contiguous(memory_format=torch.channels_last))
     assert (got - expected).abs().max() < 1e-4 * expected.abs().max()
     assert torch.equal(got.topk(5).indices, expected.topk(5).indices)
+
+
+def test_the_folded_copy_shares_no_tensor_and_leaves_the_model_as_it_was(reference):
+    plain = ResNet50().eval()
+    plain.load_state_dict(reference.state_dict())
+    before = {name: t.clone() for name, t in plain.state_dict().items()}
+    folded = fold_batchnorm(plain)
+    storage = {t.untyped_storage().data_ptr() for t in plain.state_dict().values()}
+    assert not storage & {t.untyped_storage().data_ptr() for t in folded.state_dict().values()}
+    folded.to(torch.bfloat16)  # as the torch engine does in bf16: it converts the copy's tensors
+    for name, tensor in plain.state_dict().items():
+        assert tensor.dtype == before[name].dtype and torch.equal(tensor, before[name]), name
 
 
 def test_folding_refuses_batch_statistics():
@@ -184,7 +196,7 @@ def test_no_rejected_file_ever_leaves_its_weights_behind(classifier, checkpoint,
         raise RuntimeError("simulated failure inside load_state_dict")
 
     with monkeypatch.context() as patch:
-        patch.setattr(ResNet50, "load_state_dict", half_then_fail)
+        patch.setattr(ResNet, "load_state_dict", half_then_fail)  # every member's, ResNet50 included
         with pytest.raises(RuntimeError, match="simulated"):
             classifier.load(str(good))
     unchanged()

@@ -115,6 +115,21 @@ def test_stage6_copies_a_template_of_the_same_shape_and_loads_only_finite_weight
     assert torch.equal(copy.conv1.weight, state["conv1.weight"])
 
 
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50", "resnet20"])
+def test_random_weights_are_the_seeds_whether_built_or_copied(arch):
+    # The weights of "random, seed 7" are those of a plain build re-initialised from seed 7, the
+    # global generator set anywhere: a fresh build draws them once, a template's copy again.
+    reference = ResNet(arch)
+    reference.initialize("he", seed=7)
+    found = Architecture(reference.spec, reference.num_classes)
+    torch.manual_seed(123)
+    built = new_model(found, None, seed=7)
+    torch.manual_seed(456)
+    copied = new_model(found, ResNet(arch, seed=1), seed=7)
+    for name, tensor in reference.state_dict().items():
+        assert torch.equal(built.state_dict()[name], tensor) and torch.equal(copied.state_dict()[name], tensor), name
+
+
 # -- the pipeline -------------------------------------------------------------------------------------
 
 

@@ -194,16 +194,19 @@ def _random(
 ) -> tuple[ResNet, WeightsInfo]:
     check_memory(found, origin.source)
     names = _labels(found.num_classes, labels, origin)
-    model = new_model(found, template)
-    return model, _initialize(model, origin, seed, names)
+    return new_model(found, template, seed), _random_info(found, origin, seed, names)
 
 
 def _initialize(model: ResNet, origin: Origin, seed: int, names: tuple[str, ...]) -> WeightsInfo:
-    assert origin.named is not None
     model.initialize("he", seed=seed)  # also resets every BN's running statistics
+    return _random_info(Architecture(model.spec, model.num_classes), origin, seed, names)
+
+
+def _random_info(found: Architecture, origin: Origin, seed: int, names: tuple[str, ...]) -> WeightsInfo:
+    assert origin.named is not None
     return WeightsInfo(
         origin.source, f"random (untrained, seed {seed})", False, origin.named.resize, origin.named.crop, None,
-        model.spec.name, model.num_classes, names,
+        found.spec.name, found.num_classes, names,
     )
 
 
