@@ -247,7 +247,7 @@ def sha256_of(path: str | Path) -> str:
 
 
 class RefusedFile(OSError):
-    """A file :func:`read_regular` would not read: ``why`` says what it is instead, in words."""
+    """A file :func:`open_regular` would not open: ``why`` says what it is instead, in words."""
 
     def __init__(self, why: str) -> None:
         super().__init__(why)
@@ -283,24 +283,3 @@ def open_regular(path: str | Path, follow_links: bool = False, limit: int | None
         os.close(fd)
         raise
     return fd
-
-
-def read_regular(path: str | Path, limit: int, too_large: str = "more than expected") -> bytes:
-    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, never following a
-    symbolic link: a pipe would block the open, a device or a sparse giant would fill the memory.
-
-    Raises:
-        FileNotFoundError, RefusedFile, OSError: as :func:`open_regular`.
-    """
-    fd = open_regular(path, limit=limit, too_large=too_large)
-    try:
-        chunks, left = [], os.fstat(fd).st_size
-        while left > 0:  # never more than the size it had: a file that grows meanwhile is cut there
-            chunk = os.read(fd, min(left, 2**24))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)

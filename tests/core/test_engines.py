@@ -399,7 +399,7 @@ def test_the_store_keeps_only_the_newest_files_of_its_own_folder(tmp_path, monke
             (folder / "my_model.onnx").write_bytes(b"the user's")  # in the app's folder, still not the app's
     assert sorted(p.name for p in folder.iterdir()) == sorted([cache.TAG, "my_model.onnx", f"{_key(1)}.onnx", f"{_key(2)}.onnx"])
     assert (folder / cache.TAG).read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
-    assert store.read(_key(2), 10) == b"xxx" and store.read(_key(0), 10) is None
+    assert store.find(_key(2), 10).read_bytes() == b"xxx" and store.find(_key(0), 10) is None
 
 
 @pytest.mark.parametrize("place", ["a folder of the user's", "a link to a folder like /"])

@@ -26,7 +26,7 @@ from explorer.core.inference import quick
 from explorer.core.inference.engines import cache
 from explorer.core.inference.engines.onnx_graph import UnsupportedModel, onnx_model, trace
 from explorer.core.inference.engines.torch_engine import TorchEngine
-from explorer.core.inference.runtimes import RUNTIMES, EngineUnavailable
+from explorer.core.inference.runtimes import RUNTIMES, EngineUnavailable, Graph
 from explorer.core.loading import download
 from explorer.core.loading.sources import locate
 from explorer.core.loading.pipeline import WeightsInfo
@@ -165,9 +165,9 @@ def _exported(
     try:
         key = cache.model_key(model, trace(model).code)
         store = cache.Store(notes)
-        graph = store.read(key, cache.size_limit(model))
-        if graph is not None:
-            engine = _checked(runtime.make, graph, key, model, precision)
+        cached = store.find(key, cache.size_limit(model))
+        if cached is not None:
+            engine = _checked(runtime.make, cached, key, model, precision)
             if engine is not None:
                 return engine
             store.discard(key)  # unreadable or wrong: made again below
@@ -186,8 +186,8 @@ def _exported(
     return engine
 
 
-def _checked(make: Callable[[bytes, str], Any], graph: bytes, key: str, model: nn.Module, precision: str) -> Engine | None:
-    """The engine made from ``graph`` (cached under ``key``), or None when the runtime refuses the file (a damaged cache
+def _checked(make: Callable[[Graph, str], Any], graph: Graph, key: str, model: nn.Module, precision: str) -> Engine | None:
+    """The engine made from ``graph`` (its bytes or its file, cached under ``key``), or None when the runtime refuses the file (a damaged cache
     entry) or, in fp32, its logits differ from PyTorch eager's on a seeded input."""
     try:
         engine = ExportedEngine(make(graph, precision), key)

@@ -11,8 +11,9 @@ Writes are atomic (explorer.core.files), the newest :data:`KEEP` files are kept,
 cannot be written only costs the cache, with one note per process: the model is then exported again
 on each load. Only what this app wrote is ever deleted: files named by :func:`model_key`, in a folder
 carrying the tag it writes when it creates the folder. A cache file is opened only when it is a
-regular file no larger than the model can make (:func:`size_limit`); anything else is made again
-with a note, so a pipe, a link to a device or a huge sparse file there neither hangs nor fills memory.
+regular file no larger than the model can make (:func:`size_limit`), and read by the runtime from
+its path; anything else is made again with a note, so a pipe, a link to a device or a huge sparse
+file there neither hangs nor fills memory.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from explorer.core.files import OutputError, RefusedFile, read_regular, write_atomically
+from explorer.core.files import OutputError, RefusedFile, open_regular, write_atomically
 from explorer.core.inference.engines.onnx_graph import EXPORTER_VERSION
 from explorer.core.inference.quick import ENV_VAR, INDEX, cache_dir  # noqa: F401 - also this module's API
 from explorer.core.network.counts import FLOAT32_BYTES
@@ -82,14 +83,15 @@ class Store:
     def path(self, key: str) -> Path:
         return self.folder / f"{key}{SUFFIX}"
 
-    def read(self, key: str, limit: int) -> bytes | None:
-        """The cached file's bytes, or None when there is none (or it cannot be read). An entry that
-        is not a regular file of at most ``limit`` bytes (a link, a pipe that would block the open, a
-        device or sparse giant that would fill the memory) is never read: it is removed, with a note,
-        and the model exported again."""
+    def find(self, key: str, limit: int) -> Path | None:
+        """The cached file, for the runtime to read (OpenVINO reads ResNet-152's 240 MB from a file
+        in 0.3 s, from bytes in 0.5 s after 0.26 s of reading them here), or None when there is none
+        (or it cannot be opened). An entry that is not a regular file of at most ``limit`` bytes (a
+        link, a pipe that would block the open, a device or sparse giant that would fill the memory)
+        is never opened by the runtime: it is removed, with a note, and the model exported again."""
         path = self.path(key)
         try:
-            data = read_regular(path, limit, "more than a model of this architecture takes")
+            os.close(open_regular(path, limit=limit, too_large="more than a model of this architecture takes"))
             os.utime(path, follow_symlinks=False)  # recently used: kept longest
         except FileNotFoundError:
             return None
@@ -98,7 +100,7 @@ class Store:
             return None
         except OSError:
             return None
-        return data
+        return path
 
     def write(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key`` atomically, then prune (:meth:`_prune`)."""
