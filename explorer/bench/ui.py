@@ -17,6 +17,7 @@ Without a display Qt runs offscreen.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
@@ -71,6 +72,8 @@ def _startup_once(env: dict[str, str], sample: str) -> dict[str, float]:
         word, _, value = line.strip().partition(" ")
         if word == "gap":  # the app's own heartbeat between first paint and parts (ms)
             marks["gap_ms"] = float(value)
+        elif word == "frozen":  # objects taken out of the collector's scans once the parts were built
+            marks["frozen_objects"] = float(value)
         else:
             marks[word] = time.perf_counter() - start
             if word in ("prediction", "panel"):
@@ -148,12 +151,14 @@ def _heartbeat(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], l
             return _phases(app, args, Path(folder) / "bench.ini")
     finally:
         qInstallMessageHandler(previous)
+        gc.unfreeze()  # frozen as the app freezes them (below): the process is left as it was (a test runs this)
 
 
 def _phases(app, args: argparse.Namespace, settings_file: Path) -> tuple[dict[str, dict[str, float]], list, dict[str, float]]:  # noqa: ANN001
     from PySide6.QtCore import QSettings
 
     from explorer.ui.main_window import MainWindow
+    from explorer.ui.startup import freeze_long_lived_objects
 
     window = MainWindow(QSettings(str(settings_file), QSettings.Format.IniFormat))
     window.resize(1400, 900)
@@ -166,7 +171,8 @@ def _phases(app, args: argparse.Namespace, settings_file: Path) -> tuple[dict[st
     state = {"weights": False, "runs": 0, "swept": False, "raced": False}
 
     def build() -> None:
-        window.prepare_parts()  # as the app does (torch is already loaded in this process)
+        window.prepare_parts()  # as the app does
+        window.parts_ready.connect(freeze_long_lived_objects)  # as run_app does
         window.parts_ready.connect(hooks)
 
     def hooks() -> None:
@@ -285,6 +291,7 @@ def run(args: argparse.Namespace) -> dict:
         "startup_panel_s": marks("panel"),
         "startup_caches": ["empty cache", *["cached"] * args.ui_startup_runs],
         "startup_gap_ms": marks("gap_ms", 1),
+        "startup_frozen_objects": marks("frozen_objects", 0),
         "targets_s": {"shown": STARTUP_TARGET_S, "diagram": DIAGRAM_TARGET_S, "prediction": PREDICTION_TARGET_S},
         "startup_forward_ms": marks("prediction_ms", 1),
         "heartbeat_ms": args.ui_heartbeat_ms,
@@ -316,7 +323,8 @@ def describe(result: dict) -> str:
         f"prediction {_seconds(result['startup_prediction_s'])} s (target {t['prediction']['empty cache']} with the empty "
         f"cache, {t['prediction']['cached']} cached), the panel's own {_seconds(result['startup_panel_s'])} s; parts built "
         f"{_seconds(result['startup_parts_s'])} s, summary in {_seconds(result['startup_summary_s'])} s; longest paint gap "
-        f"before the parts {', '.join('-' if g is None else f'{g:.0f}' for g in result['startup_gap_ms'])} ms",
+        f"before the parts {', '.join('-' if g is None else f'{g:.0f}' for g in result['startup_gap_ms'])} ms; objects then "
+        f"frozen out of the collector's scans {', '.join('-' if n is None else f'{n:,.0f}' for n in result['startup_frozen_objects'])}",
         f"ui: classification forward ({result.get('forward_engine', 'torch fp32')}) in the app (as the panel shows it) median {statistics.median(f['app_panel']):.1f} ms "
         f"against the classify command's {statistics.median(f['cli']):.1f} ms: {result['forward_ratio']:.2f}x "
         f"(target at most {result['forward_ratio_target']}x)",

@@ -14,6 +14,7 @@ with status 128 + the signal's number (130 for Ctrl+C), and a second signal ends
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -28,6 +29,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from explorer.ui.main_window import MainWindow
+from explorer.ui.startup import freeze_long_lived_objects
 
 APP_ID = "io.github.resnet_explorer.ResNetExplorer"  # the .desktop file's and AppStream's id
 
@@ -137,6 +139,7 @@ def run_app(paths: list[str], weights: str | None = None, device: str | None = N
         window = MainWindow(QSettings(str(Path(probe_folder.name) / "probe.ini"), QSettings.Format.IniFormat))
     else:
         window = MainWindow()
+    window.parts_ready.connect(freeze_long_lived_objects)
     window.show()
     if probe:
         _FirstPaint(window, lambda: _probe_steps(window, paths))
@@ -193,6 +196,7 @@ def _probe_steps(window: MainWindow, paths: list[str]) -> None:
         timer.stop()
         mark("parts")
         mark("gap", f"{beat['max'] * 1000:.1f}")
+        mark("frozen", str(gc.get_freeze_count()))  # run_app's freeze_long_lived_objects, connected first
         window.classify.image_list.model().dataChanged.connect(on_entry_changed)
 
     def on_entry_changed(*_: object) -> None:

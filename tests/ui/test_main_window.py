@@ -5,6 +5,7 @@ and the gui command refuses to start without a display. Nothing downloads: a tor
 
 from __future__ import annotations
 
+import gc
 import warnings
 
 import pytest
@@ -209,6 +210,8 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
         assert None not in (shown, diagram, parts, panel) and 0 < shown <= diagram <= parts  # the diagram needs no torch
         assert result["startup_summary_s"][launch] > parts and panel > parts
         assert 0 < result["startup_gap_ms"][launch] <= (parts - shown) * 1000
+        # The app froze torch's and the parts' objects out of the collector's scans once built.
+        assert result["startup_frozen_objects"][launch] > 100_000
         # With the engine cached the first prediction comes from the cache before torch's parts;
         # with an empty cache it is the panel's, once the parts are built (the two lines the app
         # prints for it are read a moment apart, so their times need not be equal).
@@ -224,6 +227,7 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
     for name, phase in phases.items():
         assert phase["beats"] > 0 and phase["max_gap_ms"] >= phase["median_gap_ms"] > 0
         assert phase["completed"] or name == "idle"
+    assert gc.get_freeze_count() == 0  # frozen during the phases as the app does, then let go: this process goes on
     assert len(result["forward_ms"]["app_panel"]) == 3 and all(ms > 0 for ms in result["forward_ms"]["cli"])
     engine, precision = result["forward_engine"].split()  # the panel ran the engine asked for, and the CLI side the same
     assert engine == "torch" and precision in ("fp32", "bf16")  # bf16 by default only where the CPU runs it natively
