@@ -122,10 +122,11 @@ def test_random_weights_are_the_seeds_whether_built_or_copied(arch):
     reference = ResNet(arch)
     reference.initialize("he", seed=7)
     found = Architecture(reference.spec, reference.num_classes)
-    torch.manual_seed(123)
-    built = new_model(found, None, seed=7)
-    torch.manual_seed(456)
-    copied = new_model(found, ResNet(arch, seed=1), seed=7)
+    with torch.random.fork_rng(devices=[]):  # the global generator is left as it was for later tests
+        torch.manual_seed(123)
+        built = new_model(found, None, seed=7)
+        torch.manual_seed(456)
+        copied = new_model(found, ResNet(arch, seed=1), seed=7)
     for name, tensor in reference.state_dict().items():
         assert torch.equal(built.state_dict()[name], tensor) and torch.equal(copied.state_dict()[name], tensor), name
 
