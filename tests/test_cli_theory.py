@@ -103,6 +103,7 @@ def test_weights_imply_init_weights_and_images_form_the_batch(capsys, tmp_path):
     (["erf", "--stage", "layer5"], "invalid choice: 'layer5'"),
     (["paths", "--samples", "0"], "must be at least 1"),
     (["signal", "--arch", "resnet18", "--weights", "imagenet-v2"], "ResNet-50's, not ResNet-18's"),
+    (["signal", "--init", "weights"], "needs a weights source"),
 ])
 def test_contradictions_are_usage_errors(capsys, argv, words):
     assert words in usage_error(capsys, *argv)

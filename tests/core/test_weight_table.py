@@ -18,6 +18,7 @@ from explorer.core.loading.sources import (
     source_problem,
     weight_source,
     weights_for,
+    weights_problem,
 )
 from explorer.core.network.stages import RESNETS
 
@@ -59,3 +60,12 @@ def test_lookups_and_contradictions():
     assert arch_problem("resnet18", "resnet18-imagenet-v1") is None and arch_problem("resnet18", "random") is None
     problem = arch_problem("resnet18", "imagenet-v2")
     assert "ResNet-50" in problem and "ResNet-18" in problem and "resnet18-imagenet-v1" in problem
+
+
+def test_a_labs_weights_are_checked_once_for_both_labs():
+    # The gradient lab's and the theory lab's validators both ask this one function.
+    assert weights_problem("resnet18", "he", None) is None and weights_problem("resnet18", "he", "imagenet-v2") is None
+    assert "needs a weights source" in weights_problem("resnet18", "weights", None)
+    assert "needs a weights source" in weights_problem(None, "weights", "")
+    assert weights_problem("resnet18", "weights", "imagenet-v2") == arch_problem("resnet18", "imagenet-v2")
+    assert weights_problem(None, "weights", "imagenet-v2") is None and weights_problem("resnet50", "weights", "w.pth") is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from explorer.core.loading.sources import arch_problem
+from explorer.core.loading.sources import weights_problem
 from explorer.core.network.blocks import residual_blocks, stages_of
 from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS
 
@@ -82,12 +82,9 @@ def validate(config: GradConfig) -> None:
             raise ValueError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
     if config.arch not in MEMBERS:
         raise ValueError(f"arch must be one of {', '.join(MEMBERS)}, got {config.arch!r}")
-    if config.init == "weights" and not config.weights:
-        raise ValueError("init 'weights' needs a weights source (imagenet-v2, imagenet-v1, random or a file)")
-    if config.init == "weights" and config.weights:
-        problem = arch_problem(config.arch, config.weights)
-        if problem:
-            raise ValueError(problem)
+    problem = weights_problem(config.arch, config.init, config.weights)
+    if problem:
+        raise ValueError(problem)
     for field in ("batch", "size", "num_classes"):
         if getattr(config, field) < 1:
             raise ValueError(f"{field} must be at least 1, got {getattr(config, field)}")

@@ -185,6 +185,16 @@ def arch_problem(arch: str | None, source: str) -> str | None:
     return f"--weights {source} are {theirs}'s, not {ours}'s (--arch {arch}); use {default_weights(arch)}"
 
 
+def weights_problem(arch: str | None, init: str, weights: str | None) -> str | None:
+    """Why a lab's initialisation ``init`` with ``weights`` cannot run on ``arch``, in one line, or
+    None: ``init="weights"`` needs a source, and a named one must be ``arch``'s (:func:`arch_problem`)."""
+    if init != "weights":
+        return None
+    if not weights:
+        return "init 'weights' needs a weights source (a named source, random, a file or a URL)"
+    return arch_problem(arch, weights)
+
+
 @dataclass(frozen=True)
 class Origin:
     """A weights source, located: ``random`` (``named.url`` is None), a named checkpoint or a URL to

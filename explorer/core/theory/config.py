@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from explorer.core.loading.sources import arch_problem
+from explorer.core.loading.sources import weights_problem
 from explorer.core.network.blocks import STEM
 from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS, ResNetSpec, input_size_problem, resnet_spec
 
@@ -80,12 +80,9 @@ def validate(config: TheoryConfig) -> None:
         raise ValueError(f"arch must be one of {', '.join(MEMBERS)}, got {config.arch!r}")
     if config.init == "fixup" and config.norm != FIXUP_NORM:
         raise ValueError(f"init fixup replaces normalisation: use norm {FIXUP_NORM}, not {config.norm}")
-    if config.init == "weights":
-        if not config.weights:
-            raise ValueError("init 'weights' needs a weights source (a named source, random, a file or a URL)")
-        problem = arch_problem(config.arch, config.weights)
-        if problem:
-            raise ValueError(problem)
+    problem = weights_problem(config.arch, config.init, config.weights)
+    if problem:
+        raise ValueError(problem)
     for field in ("batch", "size", "samples"):
         if getattr(config, field) < 1:
             raise ValueError(f"{field} must be at least 1, got {getattr(config, field)}")
