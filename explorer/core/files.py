@@ -239,10 +239,16 @@ def sha256_of(path: str | Path) -> str:
         RefusedFile: a pipe, socket or device (a pipe would block the open, a device never end).
         OSError: it could not be read.
     """
-    digest = hashlib.sha256()
     with os.fdopen(open_regular(path, follow_links=True), "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
+        return sha256_of_open(f)
+
+
+def sha256_of_open(f: IO[bytes]) -> str:
+    """The SHA-256 hex digest of what is left to read in ``f`` (such as a descriptor from
+    :func:`open_regular`: the very file that was checked), read in pieces of 1 MiB."""
+    digest = hashlib.sha256()
+    while block := f.read(1 << 20):
+        digest.update(block)
     return digest.hexdigest()
 
 

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -30,12 +29,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from explorer.core.files import open_regular, sha256_of, write_atomically
+from explorer.core.files import open_regular, sha256_of, sha256_of_open, write_atomically
 from explorer.core.images import load_image, preprocess_array
 from explorer.core.inference.prediction import Prediction, top_classes
 from explorer.core.inference.runtimes import RUNTIMES
 from explorer.core.loading.labels import class_labels
 from explorer.core.loading.sources import is_url, weight_source
+from explorer.core.overlap import overlapped
 
 ENV_VAR = "RESNET_EXPLORER_ENGINE_CACHE"
 INDEX = "index.json"
@@ -150,17 +150,16 @@ class QuickClassifier:
             return None
         graph = folder / service.graph
         try:
-            os.close(open_regular(graph, limit=service.graph_bytes))  # never a link, pipe or larger file
             labels = class_labels(service.num_classes, None, service.file)
+            opened = open_regular(graph, limit=service.graph_bytes)  # never a link, pipe or larger file
             # The runtime reads the graph from its file (half the time of reading it from bytes)
             # while the files are hashed beside it: 0.45 s, where one after the other took 0.75 s.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                unchanged = pool.submit(_unchanged, service, graph)
-                engine = RUNTIMES[service.engine].make(graph, service.precision)
-                if not unchanged.result():
-                    return None  # a file changed since: its weights are not the graph's
+            unchanged, engine = overlapped(lambda: _unchanged(service, opened),
+                                           lambda: RUNTIMES[service.engine].make(graph, service.precision))
         except Exception:  # a file gone, unreadable or not a file, labels changed, a runtime missing or broken
             return None
+        if not unchanged:
+            return None  # a file changed since: its weights are not the graph's
         return cls(service, engine, labels)
 
     def classify(self, image: Image.Image, name: str, topk: int = 5) -> Prediction:
@@ -178,11 +177,13 @@ class QuickClassifier:
         return self.classify(load_image(path), str(path), topk)
 
 
-def _unchanged(service: Served, graph: Path) -> bool:
-    """Whether the checkpoint and the graph still have the SHA-256 they had when the entry was written."""
-    if service.file is not None and sha256_of(service.file) != service.sha256:
-        return False
-    return os.stat(graph).st_size == service.graph_bytes and sha256_of(graph) == service.graph_sha256
+def _unchanged(service: Served, graph: int) -> bool:
+    """Whether the checkpoint and the graph (open on the descriptor ``graph``, closed here) still
+    have the SHA-256 they had when the entry was written."""
+    with os.fdopen(graph, "rb") as f:
+        if service.file is not None and sha256_of(service.file) != service.sha256:
+            return False
+        return os.fstat(f.fileno()).st_size == service.graph_bytes and sha256_of_open(f) == service.graph_sha256
 
 
 def _entries(path: Path) -> dict[str, dict]:

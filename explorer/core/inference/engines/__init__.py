@@ -13,7 +13,6 @@ Core layer, pure PyTorch; a runtime is imported only when an engine of its own i
 from __future__ import annotations
 
 import importlib.util
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -28,8 +27,9 @@ from explorer.core.inference.engines.onnx_graph import UnsupportedModel, onnx_mo
 from explorer.core.inference.engines.torch_engine import TorchEngine
 from explorer.core.inference.runtimes import RUNTIMES, EngineUnavailable, Graph
 from explorer.core.loading import download
-from explorer.core.loading.sources import locate
 from explorer.core.loading.pipeline import WeightsInfo
+from explorer.core.loading.sources import locate
+from explorer.core.overlap import overlapped
 from explorer.core.text import shown
 
 __all__ = ["AUTO", "Engine", "EngineUnavailable", "ExportedEngine", "TorchEngine", "build", "installed", "remember", "resolve", "runs"]
@@ -177,10 +177,7 @@ def _exported(
         raise EngineUnavailable(f"the model cannot be exported: {exc}") from None
     # The file is written while the runtime reads and compiles the bytes (both let go of the GIL):
     # 0.37 s of writing ResNet-50's 100 MB were added to the load before.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(store.write, key, graph)
-        engine = _checked(runtime.make, graph, key, model, precision)
-        written.result()
+    _, engine = overlapped(lambda: store.write(key, graph), lambda: _checked(runtime.make, graph, key, model, precision))
     if engine is None:
         raise EngineUnavailable("its output differs from PyTorch's")
     return engine
