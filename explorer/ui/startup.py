@@ -49,16 +49,14 @@ def import_part_modules(ctx: object) -> None:
         importlib.import_module(name)
 
 
-def freeze_long_lived_objects() -> int:
-    """Take every object alive now out of the cyclic garbage collector's scans (``gc.freeze``) and
-    return how many there are: once torch, the views and their modules are loaded (some 240,000
-    objects), a full collection scanned them all each time and held every thread for 100-290 ms,
-    the longest stalls of the GUI thread in a race and a network switch (bench --suite ui: the
-    race's 195 ms, the switch's 130 ms, to 111 and 89 ms). Frozen objects are still freed when
-    their last reference goes; a reference cycle among them that is garbage already stays (the app
-    calls this once, when its parts are built)."""
+def freeze_long_lived_objects() -> None:
+    """Take every object alive now out of the cyclic garbage collector's scans (``gc.freeze``): once
+    torch, the views and their modules are loaded (some 250,000 objects), a full collection scanned
+    them all each time and held every thread for 100-290 ms, the longest stalls of the GUI thread in
+    a race and a network switch (bench --suite ui: the race's 195 ms, the switch's 130 ms, to 82-107
+    and 84-89 ms). Frozen objects are still freed when their last reference goes; a reference cycle
+    among them that is garbage already stays (the app calls this once, when its parts are built)."""
     gc.freeze()
-    return gc.get_freeze_count()
 
 
 def icon_path() -> Path | None:
