@@ -44,9 +44,12 @@ def cached_summary(arch: str = DEFAULT_ARCH, num_classes: int = 1000) -> "ModelS
 
 
 def import_part_modules(ctx: object) -> None:
-    """Import the part modules (a job: torch loads off the GUI thread)."""
-    for name in PART_MODULES:
-        importlib.import_module(name)
+    """Import the part modules (a job: torch loads off the GUI thread, without holding it: quiet_import)."""
+    from explorer.ui.quiet_import import quietly_importing
+
+    with quietly_importing():
+        for name in PART_MODULES:
+            importlib.import_module(name)
 
 
 def freeze_long_lived_objects() -> None:
