@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QShowEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from explorer.core.network.blocks import residual_blocks
 from explorer.core.network.stages import DEFAULT_ARCH, MEMBERS
@@ -106,7 +106,6 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self._restored = state is not None and self.restoreState(state)
-        wheel_guard.install(QApplication.instance())
         self.drops = DropFilter(self, lambda: self.classify is not None)
         self.drops.paths_dropped.connect(self.open_paths)
         self.drops.image_dropped.connect(lambda image: self.classify.add_qimage(image, "dropped image"))
@@ -132,6 +131,7 @@ class MainWindow(QMainWindow):
         self.switches = BlockSwitches(residual_blocks())
         self.diagram = BlockDiagram(self.switches)
         self.setCentralWidget(self.diagram)
+        self._adopt(self.diagram)
         self.diagram.block_selected.connect(self._on_diagram_block_selected)
         self.diagram.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.switches.changed.connect(self._on_switches_changed)
@@ -150,7 +150,6 @@ class MainWindow(QMainWindow):
             return
         self.build_diagram()
         from explorer.ui.classify.panel import ClassifyPanel
-        from explorer.ui.common.widgets import scrolling
         from explorer.ui.gradient_lab.panel import GradientPanel
         from explorer.ui.insight.panel import InsightPanel
         from explorer.ui.inspector.panel import Inspector
@@ -158,7 +157,7 @@ class MainWindow(QMainWindow):
         from explorer.ui.theory.panel import TheoryPanel
 
         self.classify = ClassifyPanel(self.runner)
-        self.classify_dock.setWidget(scrolling(self.classify, horizontal=True))
+        self._place(self.classify_dock, self.classify)
         if self.first_look is not None:  # the start-up's quick result stays until the panel has its own
             self.first_look.keep_in(self.classify_dock, self.classify)
             self.first_look = None
@@ -170,19 +169,19 @@ class MainWindow(QMainWindow):
         self._load_start_weights()
         yield
         self.inspector = Inspector()
-        self.inspector_dock.setWidget(scrolling(self.inspector, horizontal=True))
+        self._place(self.inspector_dock, self.inspector)
         yield
         self.gradient = GradientPanel(self.runner, self.switches)
-        self.gradient_dock.setWidget(scrolling(self.gradient, horizontal=True))
+        self._place(self.gradient_dock, self.gradient)
         yield
         self.insight = InsightPanel(self.runner)
-        self.insight_dock.setWidget(scrolling(self.insight, horizontal=True))
+        self._place(self.insight_dock, self.insight)
         yield
         self.race = RacePanel(self.runner)
-        self.race_dock.setWidget(scrolling(self.race, horizontal=True))
+        self._place(self.race_dock, self.race)
         yield
         self.theory = yield from TheoryPanel.in_steps(self.runner)
-        self.theory_dock.setWidget(scrolling(self.theory, horizontal=True))
+        self._place(self.theory_dock, self.theory)
         yield
 
         self.gradient.run_finished.connect(self._on_gradient_run_finished)
@@ -201,6 +200,17 @@ class MainWindow(QMainWindow):
         for handle in early:
             handle()
         self.parts_ready.emit()
+
+    def _place(self, dock: QDockWidget, part: QWidget) -> None:
+        from explorer.ui.common.widgets import scrolling
+
+        dock.setWidget(scrolling(part, horizontal=True))
+        self._adopt(part)
+
+    def _adopt(self, part: QWidget) -> None:
+        """A part's boxes follow the wheel rule and its drop-taking widgets take files for the window."""
+        wheel_guard.guard_boxes(part)
+        self.drops.watch(part)
 
     def _submit_summary(self) -> None:
         arch, classes = self._network
@@ -384,7 +394,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self._closing:
             self._closing = True
-            self.drops.remove()
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())
             if self.race is not None:  # every part built

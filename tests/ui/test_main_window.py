@@ -72,6 +72,7 @@ def drop(target: QWidget, paths) -> None:
     with warnings.catch_warnings():  # QDragEnterEvent's only constructor, which PySide6 marks deprecated
         warnings.simplefilter("ignore", DeprecationWarning)
         enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter.ignore()  # as Qt delivers it: a widget that does nothing with it refuses the drag
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
     QApplication.sendEvent(target, QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
@@ -97,6 +98,20 @@ def test_drops_anywhere_classify_and_a_broken_file_shows_its_error(qtbot, window
     qtbot.waitUntil(window.diagram.has_summary, timeout=TIMEOUT_MS)
     window.diagram.select("layer1.0.conv1")
     assert window.inspector.shown()["Weights"] == f"mean {weight.mean().item():+.4g}, std {weight.std().item():.4g}"
+
+
+def test_every_widget_that_takes_drags_takes_files_for_the_window(qtbot, window, images):
+    """Qt hands a drag to the widget under the cursor if it takes drops (the diagram, each plot, a
+    text field), else to the window: the filter watches those widgets, not the application."""
+    window.show_network("resnet18", 1000)  # a switch keeps them watched
+    window.drops.paths_dropped.disconnect(window.open_paths)  # what a drop means is tested above
+    dropped = []
+    window.drops.paths_dropped.connect(dropped.append)
+    takers = [w for w in window.findChildren(QWidget) if w.acceptDrops()]
+    assert len(takers) > 10
+    for widget in takers + [window]:
+        drop(widget, [images["good"][0]])
+        assert dropped.pop() == [str(images["good"][0])], widget
 
 
 def test_pasted_image_is_classified(qtbot, window, checkpoint):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
-from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QScrollArea, QWidget
 
 from explorer.core.gradients import GradConfig
 from explorer.core.gradients import depth as depth_module
@@ -206,6 +206,21 @@ def test_the_wheel_scrolls_past_an_unfocused_box_and_changes_a_focused_one(qtbot
     before = preset.currentIndex()
     wheel(preset, -1)
     assert preset.currentIndex() != before
+
+
+def test_every_box_of_every_part_ignores_the_wheel_until_focused(qtbot, window):
+    """The guard sits on each box the window places (not on the application, where it was handed
+    every event): a box it missed would change under a scrolling pointer."""
+    window.diagram.setFocus()
+    boxes = window.findChildren(QComboBox) + window.findChildren(QAbstractSpinBox)
+    assert len(boxes) > 20
+    for box in boxes:
+        if not box.isEnabled():
+            continue
+        before = box.currentIndex() if isinstance(box, QComboBox) else box.text()
+        for notches in (-1, 1):  # one way or the other moves an unguarded box, wherever it stands
+            wheel(box, notches)
+            assert (box.currentIndex() if isinstance(box, QComboBox) else box.text()) == before, box
 
 
 # -- 7, 11: depth curves apart; the plot's labels ---------------------------------------------------------

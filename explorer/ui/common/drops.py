@@ -1,6 +1,12 @@
-"""Files and images dropped anywhere on a window, whichever child is under the cursor: an
-application-wide event filter that accepts drags of local files or image data over the window and
-emits what was dropped as plain values.
+"""Files and images dropped anywhere on a window, whichever child is under the cursor: an event
+filter that accepts drags of local files or image data over the window and emits what was dropped
+as plain values.
+
+Qt hands a drag to the widget under the cursor if it takes drops itself (text fields, graphics
+views: the diagram, every plot), else to the nearest parent that does: the window. So the filter
+watches the window and, as the window places each part, the part's widgets that take drops
+(``watch``). On the application it was handed every event of every object, which (with the wheel
+guard's) doubled the time the GUI thread took to build the parts.
 
 UI layer (Qt). The window decides what a drop means (model files open a network, images are classified).
 """
@@ -11,7 +17,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 _DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
 
@@ -27,11 +33,14 @@ class DropFilter(QObject):
         super().__init__(window)
         self._window = window
         self._accepting = accepting
-        QApplication.instance().installEventFilter(self)
         window.setAcceptDrops(True)
+        window.installEventFilter(self)
 
-    def remove(self) -> None:
-        QApplication.instance().removeEventFilter(self)
+    def watch(self, root: QWidget) -> None:
+        """Watch the widgets in ``root`` that take drops themselves (``root`` included)."""
+        for widget in [root, *root.findChildren(QWidget)]:
+            if widget.acceptDrops():
+                widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() not in _DRAG_EVENTS:
