@@ -124,7 +124,7 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self._axis = _LayerAxis()
-        super().__init__(parent, axisItems={"bottom": self._axis, "left": TidyAxis("left")})
+        super().__init__(parent, axisItems={"bottom": self._axis, "left": TidyAxis("left")}, enableMenu=False)
         self._layout: tuple[tuple[str, str], ...] = ()
         self._bands: list[pg.LinearRegionItem] = []
         self._curves: list[pg.PlotDataItem] = []
@@ -133,7 +133,6 @@ class GradientPlot(FollowsPalette, pg.PlotWidget):
         item = self.getPlotItem()
         item.setLogMode(x=False, y=True)
         item.showGrid(x=False, y=True, alpha=0.25)
-        item.setMenuEnabled(False)
         # Real values on the log axis: the SI prefix would put "(x0.001)" in the label and 1..100 on
         # the ticks for values of 0.001..0.1.
         item.getAxis("left").enableAutoSIPrefix(False)

@@ -143,9 +143,8 @@ class SweepChart(FollowsPalette, pg.PlotWidget):
     no bar. ``heights`` holds the drops as probabilities (0..1), as the core reports them."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, enableMenu=False)
         self.setMinimumHeight(160)
-        self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.showGrid(y=True, alpha=0.3)

@@ -59,8 +59,7 @@ class RacePlot(FollowsPalette, pg.GraphicsLayoutWidget):
         self._values: dict[tuple[str, str], list[float]] = {}
         self._runs: tuple[PlannedRun, ...] = ()
         for series in SERIES:
-            plot = self.addPlot(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
-            plot.setMenuEnabled(False)
+            plot = self.addPlot(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")}, enableMenu=False)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setTitle(TITLES[series])
             plot.getAxis("left").enableAutoSIPrefix(False)

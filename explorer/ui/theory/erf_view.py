@@ -74,8 +74,7 @@ class ErfView(pg.GraphicsLayoutWidget):
             self.nextRow()
 
     def _cell(self, result: ErfResult, text: str, size: str) -> pg.PlotItem:
-        cell = self.addPlot()
-        cell.setMenuEnabled(False)
+        cell = self.addPlot(enableMenu=False)
         cell.hideButtons()
         for axis in ("left", "bottom"):
             cell.hideAxis(axis)

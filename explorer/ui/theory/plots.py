@@ -55,8 +55,7 @@ class PlotRow(pg.GraphicsLayoutWidget):
         self.titles = tuple(titles)
         self.plots: list[pg.PlotItem] = []
         for log in logs:
-            plot = self.addPlot(axisItems={"left": DecadeAxis("left")} if log else None)
-            plot.setMenuEnabled(False)
+            plot = self.addPlot(axisItems={"left": DecadeAxis("left")} if log else None, enableMenu=False)
             plot.showGrid(x=False, y=True, alpha=0.25)
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.setLogMode(x=False, y=log)
