@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap, QResizeEvent
-from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.inference.prediction import Prediction
 from explorer.ui.common.text import percent
-from explorer.ui.common.widgets import Banner, ElidedLabel, bold, wrapping_label
+from explorer.ui.common.widgets import Banner, ElidedLabel, ProgressBar, bold, wrapping_label
 
 TOPK = 5
 UNTRAINED = "Untrained weights (random initialisation): these classes mean nothing."
@@ -65,11 +65,11 @@ class ResultView(QWidget):
         self.banner.hide()
         self.title_label = bold(wrapping_label())
         self.class_labels: list[QLabel] = []
-        self.class_bars: list[QProgressBar] = []
+        self.class_bars: list[ProgressBar] = []
         bars = QGridLayout()
         for rank in range(TOPK):
             label = ElidedLabel()  # a long class name shortens; the bar keeps its room
-            bar = QProgressBar()
+            bar = ProgressBar()
             bar.setRange(0, 1000)
             bar.setTextVisible(True)
             bar.setMinimumWidth(self.fontMetrics().averageCharWidth() * BAR_MIN_CHARS + 16)

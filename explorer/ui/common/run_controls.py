@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from explorer.ui.common import dialogs
 from explorer.ui.common.actions import Actions, ActionSpec
-from explorer.ui.common.widgets import bold, row, scrolling
+from explorer.ui.common.widgets import ProgressBar, bold, row, scrolling
 
 EXPORTS = {".png": "PNG image…", ".svg": "SVG drawing…", ".csv": "CSV table…"}
 
@@ -92,7 +92,7 @@ class RunControls(QWidget):
         self.export_button.setMenu(self.export_menu)
         self.export_button.setEnabled(exports[0].isEnabled())
         exports[0].enabledChanged.connect(self.export_button.setEnabled)  # the three share one predicate
-        self.progress_bar = QProgressBar()
+        self.progress_bar = ProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setTextVisible(False)
         self.message_label = NoteLabel()

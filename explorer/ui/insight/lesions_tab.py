@@ -7,11 +7,11 @@ UI layer (Qt widgets). It renders ``Lesion`` and ``Sweep`` results computed by `
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from explorer.core.insight.lesion import KINDS, Lesion, Sweep
 from explorer.core.network.blocks import residual_blocks
-from explorer.ui.common.widgets import buddy, wrapping_label
+from explorer.ui.common.widgets import ProgressBar, buddy, wrapping_label
 from explorer.ui.insight.views import SweepChart, TopTable
 
 KIND_TITLES = {"residual": "residual branch (keep the shortcut)", "shortcut": "shortcut (keep the residual branch)"}
@@ -28,7 +28,7 @@ class LesionsTab(QWidget):
         self._blocks = residual_blocks()
         self.sweep_button = QPushButton(f"S&weep all {len(self._blocks)} blocks")
         self.sweep_button.setToolTip("Lesion each block in turn and chart how much the top-1 probability drops")
-        self.sweep_progress = QProgressBar()
+        self.sweep_progress = ProgressBar()
         self.sweep_progress.setRange(0, 1000)
         self.sweep_progress.setTextVisible(False)
         self.sweep_label = wrapping_label()

@@ -16,7 +16,6 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 from explorer.core.devices import available_devices
 from explorer.core.theory.config import VIEWS
 from explorer.ui.common.actions import Actions
-from explorer.ui.common.widgets import choice_box, row, scrolling, spin, wrapping_label
+from explorer.ui.common.widgets import ProgressBar, choice_box, row, scrolling, spin, wrapping_label
 from explorer.ui.jobs import JobRunner, LatestJob
 from explorer.ui.theory.actions import THEORY_ACTIONS
 from explorer.ui.theory.erf_view import ErfView
@@ -116,7 +115,7 @@ class TheoryPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.actions.bind(self.run_button, "theory.run")
         self.actions.bind(self.cancel_button, "theory.cancel")
-        self.progress_bar = QProgressBar()
+        self.progress_bar = ProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setTextVisible(False)
         self.message_label = wrapping_label(IDLE_TEXT)
