@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import importlib
 import importlib.abc
 import importlib.machinery
 import os
@@ -107,10 +106,3 @@ def quietly_importing() -> Iterator[None]:
         if collecting:
             gc.enable()
 
-
-def import_quietly(name: str) -> None:
-    """Import module ``name`` inside :func:`quietly_importing`, unless it is imported already (the
-    freeze is for what an import made: once)."""
-    if name not in sys.modules:
-        with quietly_importing():
-            importlib.import_module(name)

@@ -6,6 +6,8 @@ values. Core layer, pure PyTorch, no Qt.
   the networks (``NETWORKS``: the ResNet family, the CIFAR ResNets included);
 - ``data``: the bundled digits, ImageFolder-style folders, the validation split, the batch stream;
 - ``train``: ``build_network``, ``run_race(config, on_step, cancel, on_data) -> RaceResult``;
+- ``sgd``: the optimiser, SGD with momentum and weight decay as ``torch.optim.SGD`` computes it, without
+  importing ``torch.optim``'s ``torch._dynamo``;
 - ``report``: the plain-value types (``RaceStep``, ``RaceResult``, ``Standing``, ...), ``planned_runs``
   and the JSON/CSV schema;
 - ``verdict``: the verdict (who leads, and across depths), the conditions line, from the numbers.

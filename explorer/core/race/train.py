@@ -34,6 +34,7 @@ from explorer.core.network.stages import MEMBERS
 from explorer.core.race.config import NETWORKS, RaceConfig, check_data, validate
 from explorer.core.race.data import DataCancelled, batches, load_data
 from explorer.core.race.report import SERIES, DataInfo, NetStep, RaceResult, RaceStep, RunCurve, planned_runs
+from explorer.core.race.sgd import MomentumSGD
 from explorer.core.race.verdict import conditions, depth_standing, race_standing, race_verdict
 
 OnStep = Callable[[RaceStep], None]
@@ -109,19 +110,16 @@ class Lane:
         self.label = label
         self.net = net
         self.clip = config.clip
-        self.optimizer = torch.optim.SGD(
-            net.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
-        )
+        self.optimizer = MomentumSGD(net.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
         """One SGD step on the batch; returns ``[loss, accuracy, stem gradient norm]`` as a tensor on
         the device (no synchronisation here: the caller reads both lanes at once)."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.optimizer.lr = lr
         self.net.train()  # BN uses batch statistics (and updates its running ones) while training
         logits = self.net(x)  # (B, classes)
         loss = F.cross_entropy(logits, y)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
         loss.backward()
         stem = stem_grad_norm(self.net.conv1.weight.grad)  # before clipping and step(): the loss's own gradient
         if self.clip:

@@ -23,7 +23,6 @@ from explorer.ui.common.run_controls import RunControls, ask_export, side_column
 from explorer.ui.common.text import sentence
 from explorer.ui.common.widgets import wrapping_label
 from explorer.ui.jobs import JobContext, JobRunner, LatestJob
-from explorer.ui.quiet_import import import_quietly
 from explorer.ui.race.actions import RACE_ACTIONS
 from explorer.ui.race.export import export
 from explorer.ui.race.form import RaceForm
@@ -41,9 +40,6 @@ def race_job(config: RaceConfig):  # noqa: ANN201 - a JobFn
         def on_data(info) -> None:  # noqa: ANN001 - a DataInfo
             ctx.progress(f"{info.train} training images of {len(info.classes)} classes; building the networks…", 0.0)
 
-        # torch.optim's first optimizer imports torch._dynamo (sympy with it): 135,000 objects in 1.3 s
-        # after the start-up froze the rest, which each full collection then scanned (50-85 ms stalls).
-        import_quietly("torch._dynamo")
         return run_race(config, on_step=ctx.publish, cancel=ctx.cancelled, on_data=on_data)
 
     return run
