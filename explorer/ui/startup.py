@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gc
 import importlib
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,11 +45,17 @@ def cached_summary(arch: str = DEFAULT_ARCH, num_classes: int = 1000) -> "ModelS
 
 
 def import_part_modules(ctx: object) -> None:
-    """Import the part modules (a job: torch loads off the GUI thread, without holding it: quiet_import)."""
+    """Import the part modules (a job: torch loads off the GUI thread, without holding it: quiet_import).
+    Nothing happens once they are imported: the freeze at the end of a quiet import is for what it
+    made, and a second one would keep every garbage cycle alive then for good (a process that opens
+    a second window, the test suite's)."""
     from explorer.ui.quiet_import import quietly_importing
 
+    missing = [name for name in PART_MODULES if name not in sys.modules]
+    if not missing:
+        return
     with quietly_importing():
-        for name in PART_MODULES:
+        for name in missing:
             importlib.import_module(name)
 
 

@@ -127,3 +127,18 @@ print(json.dumps({"failed": failed, "finders_restored": sys.meta_path == finders
     assert "explorer.no_such_module" in result["failed"]
     assert result["finders_restored"] and result["collecting_after"]
 
+
+
+def test_the_part_modules_are_imported_quietly_once_per_process():
+    """The window's parts job freezes what its import made; a second window (the test suite opens
+    hundreds) must not freeze again, keeping every garbage cycle alive then for good."""
+    import gc
+    import importlib
+
+    from explorer.ui.startup import PART_MODULES, import_part_modules
+
+    for name in PART_MODULES:
+        importlib.import_module(name)
+    frozen, collecting = gc.get_freeze_count(), gc.isenabled()
+    import_part_modules(None)
+    assert gc.get_freeze_count() == frozen and gc.isenabled() == collecting
