@@ -31,26 +31,27 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 
 
-def _libc_dlopen() -> Callable[[bytes | None, int], int | None] | None:
-    """The C library's ``dlopen`` as a ctypes function (called with the lock released), or None."""
+Dlopen = Callable[[bytes | None, int], int | None]
+
+
+def _libc_linker() -> tuple[Dlopen, Callable[[], bytes | None]] | None:
+    """The C library's ``dlopen`` and ``dlerror`` as ctypes functions (a call releases the lock), or
+    None: not Linux, or not found there."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        dlopen = ctypes.CDLL(None).dlopen
+        libc = ctypes.CDLL(None)
+        dlopen, dlerror = libc.dlopen, libc.dlerror
     except (AttributeError, OSError):
         return None
-    dlopen.restype = ctypes.c_void_p
-    dlopen.argtypes = (ctypes.c_char_p, ctypes.c_int)
-    return dlopen
+    dlopen.restype, dlopen.argtypes = ctypes.c_void_p, (ctypes.c_char_p, ctypes.c_int)
+    dlerror.restype, dlerror.argtypes = ctypes.c_char_p, ()
+    return dlopen, dlerror
 
 
-def _ctypes_loader(dlopen: Callable[[bytes | None, int], int | None]) -> Callable[..., int] | None:
+def _ctypes_loader(dlopen: Dlopen, dlerror: Callable[[], bytes | None]) -> Callable[..., int]:
     """What ``ctypes.CDLL`` calls to link a library (``_ctypes.dlopen``, which holds the lock),
     made over ``dlopen``: the same flags, handle and ``OSError``."""
-    try:
-        dlerror = ctypes.CDLL(None).dlerror
-    except (AttributeError, OSError):
-        return None
-    dlerror.restype = ctypes.c_char_p
-    dlerror.argtypes = ()
 
     def load(name: str | None, mode: int = ctypes.DEFAULT_MODE) -> int:
         handle = dlopen(None if name is None else os.fsencode(name), mode | os.RTLD_NOW)
@@ -66,7 +67,7 @@ class _LinkExtensionsFirst(importlib.abc.MetaPathFinder):
     the lock released, so that the import's own ``dlopen`` finds it loaded (a reference count).
     It finds nothing itself: the usual finders then find and load the module as always."""
 
-    def __init__(self, dlopen: Callable[[bytes | None, int], int | None]) -> None:
+    def __init__(self, dlopen: Dlopen) -> None:
         self._dlopen = dlopen
 
     def find_spec(self, name: str, path: Sequence[str] | None, target: object = None) -> None:
@@ -85,15 +86,15 @@ def quietly_importing() -> Iterator[None]:
     linked with the interpreter lock released and the garbage collector waits until the end, when
     everything the import made is frozen out of its scans (``gc.freeze``: modules live as long as
     the process). Not reentrant; one import at a time (the parts lane's only job does this)."""
-    dlopen = _libc_dlopen() if sys.platform.startswith("linux") else None
-    finder = _LinkExtensionsFirst(dlopen) if dlopen is not None else None
-    ctypes_load = _ctypes_loader(dlopen) if dlopen is not None and hasattr(ctypes, "_dlopen") else None
-    ctypes_own = getattr(ctypes, "_dlopen", None)
+    linker = _libc_linker()
+    finder = _LinkExtensionsFirst(linker[0]) if linker is not None else None
+    ctypes_own = getattr(ctypes, "_dlopen", None)  # ctypes.CDLL links through this module global
+    ctypes_load = _ctypes_loader(*linker) if linker is not None and ctypes_own is not None else None
     collecting = gc.isenabled()
     gc.disable()
     if finder is not None:
         sys.meta_path.insert(0, finder)
-    if ctypes_load is not None:  # ctypes.CDLL links through this module global of ctypes
+    if ctypes_load is not None:
         ctypes._dlopen = ctypes_load
     try:
         yield
@@ -105,4 +106,3 @@ def quietly_importing() -> Iterator[None]:
         gc.freeze()
         if collecting:
             gc.enable()
-

@@ -29,6 +29,16 @@ origin = importlib.machinery.PathFinder.find_spec(name).origin
 finders = list(sys.meta_path)
 """
 
+# Every dlopen the quiet import makes, recorded as [path, flags] in ``linked`` (Linux only).
+SPY = """
+real_dlopen, real_dlerror = quiet_import._libc_linker()
+linked = []
+def spy(path, flags):
+    linked.append([path.decode(), flags])
+    return real_dlopen(path, flags)
+quiet_import._libc_linker = lambda: (spy, real_dlerror)
+"""
+
 
 def run(body: str) -> dict:
     done = subprocess.run([sys.executable, "-c", PROLOGUE + body], capture_output=True, text=True, timeout=120)
@@ -41,13 +51,7 @@ def run(body: str) -> dict:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="linking outside the lock is done on Linux only")
 def test_an_extension_module_is_linked_first_with_the_imports_flags_and_everything_is_put_back():
-    result = run("""
-real = quiet_import._libc_dlopen()
-linked = []
-def spy(path, flags):
-    linked.append([path.decode(), flags])
-    return real(path, flags)
-quiet_import._libc_dlopen = lambda: spy
+    result = run(SPY + """
 with quiet_import.quietly_importing():
     collecting_inside = gc.isenabled()
     module = importlib.import_module(name)
@@ -65,14 +69,8 @@ print(json.dumps({"linked": linked, "origin": origin, "flags": sys.getdlopenflag
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="linking outside the lock is done on Linux only")
 def test_ctypes_links_through_the_same_dlopen_inside_with_ctypes_own_handles_and_errors():
     """torch's CUDA build preloads cuBLAS with ctypes.CDLL, whose own linking holds the lock (56 ms)."""
-    result = run("""
+    result = run(SPY + """
 import ctypes, ctypes.util
-real = quiet_import._libc_dlopen()
-linked = []
-def spy(path, flags):
-    linked.append(path.decode())
-    return real(path, flags)
-quiet_import._libc_dlopen = lambda: spy
 own = ctypes._dlopen
 libm = ctypes.util.find_library("m")
 with quiet_import.quietly_importing():
@@ -85,7 +83,7 @@ with quiet_import.quietly_importing():
         missing = None
     except OSError as error:
         missing = str(error)
-print(json.dumps({"libm": libm, "linked": linked, "value": value, "same_handle": same_handle, "missing": missing,
+print(json.dumps({"libm": libm, "linked": [path for path, _ in linked], "value": value, "same_handle": same_handle, "missing": missing,
                   "restored": ctypes._dlopen is own}))
 """)
     assert result["libm"] in result["linked"] and result["value"] == 1.0 and result["same_handle"]
@@ -95,7 +93,7 @@ print(json.dumps({"libm": libm, "linked": linked, "value": value, "same_handle":
 
 def test_without_a_dlopen_to_call_the_import_links_as_usual():
     result = run("""
-quiet_import._libc_dlopen = lambda: None
+quiet_import._libc_linker = lambda: None
 with quiet_import.quietly_importing():
     same_finders = sys.meta_path == finders
     module = importlib.import_module(name)
