@@ -14,6 +14,7 @@ from explorer.core.network.model import ResNet50
 from explorer.core.network.stages import RESNETS
 from explorer.core.network.summary import summarize
 from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.diagram.block_item import AddItem, LayerItem
 from explorer.ui.diagram.scene_items import EdgeItem
 from explorer.ui.diagram.view import BlockDiagram
 
@@ -81,6 +82,24 @@ def test_double_click_expands_to_the_summary_layers_each_selectable(qtbot, diagr
         qtbot.mouseClick(diagram.viewport(), Qt.MouseButton.LeftButton, pos=_centre(diagram, "layer2.0.downsample.0"))
     assert signal.args == ["layer2.0.downsample.0"]
     assert diagram.item("layer2.0.conv2").view.text == "3×3 conv /2, 128"  # V1.5: stride on the 3x3
+
+
+def test_layer_boxes_are_made_when_first_needed_and_pass_on_their_clicks(qtbot, diagram):
+    # Making every layer box with the summary held the window (ResNet-152 has 500): none exists until
+    # a block is expanded or one of its layers is asked for; Find knows them all the same.
+    def made() -> set[str]:
+        return {i.name for i in diagram.scene().items() if isinstance(i, (LayerItem, AddItem))}
+
+    assert made() == set() and "layer3.1.conv2" in diagram.names()
+    assert diagram.names().index("layer3.1.add") == diagram.names().index("layer3.1.bn3") + 1  # network order
+    diagram.select("layer3.1.conv2")
+    assert made() == set(diagram.item("layer3.1").layer_names()) and diagram.is_expanded("layer3.1")
+    diagram.set_expanded("layer3.1", False)
+    diagram.set_expanded("layer3.1", True)  # made once
+    assert len([i for i in diagram.scene().items() if isinstance(i, LayerItem)]) == len(made()) - 1
+    with qtbot.waitSignal(diagram.block_selected) as signal:
+        double_click(qtbot, diagram, _centre(diagram, "layer3.1.conv3"))
+    assert signal.args == ["layer3.1.conv3"] and diagram.selected() == "layer3.1.conv3"
 
 
 def test_keyboard_moves_the_selection_and_enter_expands(qtbot, diagram):

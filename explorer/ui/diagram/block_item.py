@@ -166,11 +166,13 @@ class BlockItem(SelectableItem):
         self.expanded = False
         self.projection_text = ""  # e.g. "1×1 conv /2": drawn on a convolutional block's arc
         self.overlay: QColor | None = None  # a metric's colour instead of the stage's, or None
-        self.layer_items: dict[str, SelectableItem] = {}
+        self._views: tuple[list[LayerView], list[LayerView], list[LayerView], LayerView | None] = ([], [], [], None)
+        self.layer_items: dict[str, SelectableItem] = {}  # made on first need (see set_layers)
         self._main: list[LayerItem] = []
         self._short: list[LayerItem] = []
         self._after: list[LayerItem] = []
         self._add: AddItem | None = None
+        self._layer_names: list[str] = []
         self._size = (self._collapsed_width(), BODY_H)
 
     @property
@@ -206,29 +208,52 @@ class BlockItem(SelectableItem):
         self.update()
 
     def set_layers(self, main: list[LayerView], shortcut: list[LayerView], after: list[LayerView], add: LayerView | None) -> None:
-        """Create the child items shown when expanded (hidden while collapsed)."""
+        """Take the layers shown when expanded. Their items are made when first needed (expanded,
+        selected, found): ResNet-152 has 500 layers, and making them all with the summary held the
+        window 20-30 ms."""
         for item in self.layer_items.values():
             item.setParentItem(None)
             if item.scene() is not None:
                 item.scene().removeItem(item)
         self.layer_items.clear()
+        self._main, self._short, self._after, self._add = [], [], [], None
+        self._views = (main, shortcut, after, add)
+        self._layer_names = [v.name for v in (*main, *shortcut, *([add] if add else []), *after)]
+        self.set_expanded(self.expanded)
+
+    def layer_names(self) -> list[str]:
+        """Selectable children in network order: main path, shortcut path, addition, after it."""
+        return list(self._layer_names)
+
+    def has_layer(self, name: str) -> bool:
+        return name in self._layer_names
+
+    def layer_item(self, name: str) -> SelectableItem:
+        """The item of one of the block's layers (made now if not yet); KeyError for another name."""
+        self._make_layer_items()
+        return self.layer_items[name]
+
+    def _make_layer_items(self) -> None:
+        if self.layer_items or not self._layer_names:
+            return
+        main, shortcut, after, add = self._views
         self._main = [LayerItem(v, self.hue, self) for v in main]
         self._short = [LayerItem(v, self.hue, self) for v in shortcut]
         self._after = [LayerItem(v, self.hue, self) for v in after]
         self._add = AddItem(add.name, add.tooltip, self.hue, self) if add is not None else None
         for item in [*self._main, *self._short, *self._after, *([self._add] if self._add else [])]:
+            item.setVisible(self.expanded)
+            item.clicked.connect(self.clicked)  # the view hears a layer's clicks from its block
+            item.double_clicked.connect(self.double_clicked)
+            item.context_menu_requested.connect(self.context_menu_requested)
             self.layer_items[item.name] = item
         self.set_switches(self.shortcut_on, self.residual_on)
-        self.set_expanded(self.expanded)
-
-    def layer_names(self) -> list[str]:
-        """Selectable children in network order: main path, shortcut path, addition, after it."""
-        order = [*self._main, *self._short, *([self._add] if self._add else []), *self._after]
-        return [item.name for item in order]
 
     def set_expanded(self, expanded: bool) -> None:
         self.prepareGeometryChange()
-        self.expanded = expanded and bool(self.layer_items)
+        self.expanded = expanded and bool(self._layer_names)
+        if self.expanded:
+            self._make_layer_items()
         for item in self.layer_items.values():
             item.setVisible(self.expanded)
         if not self.expanded:

@@ -171,7 +171,7 @@ class BlockDiagram(QGraphicsView):
 
     def names(self) -> list[str]:
         """Every block and (once the summary is in) layer name, in network order: what Find offers."""
-        return [n for block in self._blocks.values() for n in (block.name, *block.layer_items)]
+        return [n for block in self._blocks.values() for n in (block.name, *block.layer_names())]
 
     def block_of_item(self, name: str) -> str:
         """The block a layer belongs to, or the block itself."""
@@ -186,8 +186,8 @@ class BlockDiagram(QGraphicsView):
             if fold.name == name:
                 return fold
         for block in self._blocks.values():
-            if name in block.layer_items:
-                return block.layer_items[name]
+            if block.has_layer(name):
+                return block.layer_item(name)
         raise KeyError(f"no block or layer named {name!r} in the diagram")
 
     def selected(self) -> str | None:
@@ -226,8 +226,6 @@ class BlockDiagram(QGraphicsView):
             main, shortcut, after, add, projection = block_layers(name, block, item.residual)
             item.set_layers(main, shortcut, after, add)
             item.projection_text = projection
-            for layer_item in item.layer_items.values():
-                self._connect(layer_item)
         self._layout(force=True)
 
     def has_summary(self) -> bool:
@@ -370,7 +368,7 @@ class BlockDiagram(QGraphicsView):
         if name in self._blocks:
             return None
         for block in self._blocks.values():
-            if name in block.layer_items:
+            if block.has_layer(name):
                 return block
         raise KeyError(f"no block or layer named {name!r} in the diagram")
 
