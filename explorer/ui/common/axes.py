@@ -1,7 +1,8 @@
-"""A plot axis whose tick labels never overlap: a label that would overlap the one before it is
-left out. pyqtgraph draws every tick label it is given (ResNet-18's one-layer stem and four-layer
-stage2 drew "stestage2", on screen and in the exported PNG) and, on a short log axis, every minor
-label ("8 6 4 3 2" on top of each other in a 90 px race plot).
+"""Plot axes that repaint cheaply (:class:`CachedAxis`) and whose tick labels never overlap
+(:class:`TidyAxis`: a label that would overlap the one before it is left out). pyqtgraph draws every
+tick label it is given (ResNet-18's one-layer stem and four-layer stage2 drew "stestage2", on screen
+and in the exported PNG) and, on a short log axis, every minor label ("8 6 4 3 2" on top of each
+other in a 90 px race plot).
 
 UI layer (pyqtgraph).
 """
@@ -9,11 +10,25 @@ UI layer (pyqtgraph).
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 GAP_PX = 2.0
 
 
-class TidyAxis(pg.AxisItem):
+class CachedAxis(pg.AxisItem):
+    """``pg.AxisItem`` kept by Qt as a pixmap until it changes (its range, size or style: pyqtgraph
+    calls ``update()``). Without it pyqtgraph replays its recorded picture of the labels on every
+    paint of the plot, whatever changed: 1.5 ms an axis, 12 of the 14 ms of a repaint of the race's
+    three plots with nothing changed (1.5-2 ms with the cache), in every redraw of a running race.
+    Drawing the labels straight into the pixmap instead of through pyqtgraph's picture gained
+    nothing measurable."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - pyqtgraph's signature
+        super().__init__(*args, **kwargs)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class TidyAxis(CachedAxis):
     """``pg.AxisItem`` that keeps, in axis order, only the labels clear of the last one kept."""
 
     def generateDrawSpecs(self, p):  # noqa: ANN001, ANN201, N802 - pyqtgraph's signature

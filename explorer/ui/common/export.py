@@ -9,7 +9,8 @@ UI layer (pyqtgraph exporters, Qt's SVG generator).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -17,7 +18,7 @@ import pyqtgraph.exporters
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from explorer.core.files import OutputError, check_output, write_atomically_named
 
@@ -53,11 +54,26 @@ def write_file(path: Path, write: Callable[[], None]) -> None:
 
 def write_plot(path: Path, view: pg.GraphicsView, item: QGraphicsItem, title: str, description: Iterable[str] | str) -> None:
     """The ``item`` (a plot, or a layout of several) of ``view`` as PNG or SVG, by ``path``'s suffix."""
-    if path.suffix.lower() == ".png":
-        write_file(path, lambda: write_atomically_named(path, lambda temp: pyqtgraph.exporters.ImageExporter(item).export(temp)))
-    else:
-        text = description if isinstance(description, str) else "\n".join(description)
-        write_file(path, lambda: write_atomically_named(path, lambda temp: _write_svg(temp, view, item, title, text)))
+    with _painted_afresh(view.scene()):
+        if path.suffix.lower() == ".png":
+            write_file(path, lambda: write_atomically_named(path, lambda temp: pyqtgraph.exporters.ImageExporter(item).export(temp)))
+        else:
+            text = description if isinstance(description, str) else "\n".join(description)
+            write_file(path, lambda: write_atomically_named(path, lambda temp: _write_svg(temp, view, item, title, text)))
+
+
+@contextmanager
+def _painted_afresh(scene: QGraphicsScene) -> Iterator[None]:
+    """The scene's items without the pixmaps Qt keeps of some (the axes: common.axes.CachedAxis)
+    while the export paints them: an SVG took those pixmaps for pictures, its axes' text lost."""
+    cached = [(item, item.cacheMode()) for item in scene.items() if item.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    for item, _ in cached:
+        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    try:
+        yield
+    finally:
+        for item, mode in cached:
+            item.setCacheMode(mode)
 
 
 def _write_svg(path: str, view: pg.GraphicsView, item: QGraphicsItem, title: str, description: str) -> None:

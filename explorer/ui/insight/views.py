@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from explorer.core.insight.activations import ChannelMap
 from explorer.core.insight.gradcam import colorize
 from explorer.core.insight.lesion import Sweep
+from explorer.ui.common.axes import CachedAxis
 from explorer.ui.common.pixmaps import rgb_pixmap
 from explorer.ui.common.plot_palette import FollowsPalette, colour_axes
 
@@ -143,7 +144,7 @@ class SweepChart(FollowsPalette, pg.PlotWidget):
     no bar. ``heights`` holds the drops as probabilities (0..1), as the core reports them."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, enableMenu=False)
+        super().__init__(parent, enableMenu=False, axisItems={"left": CachedAxis("left"), "bottom": CachedAxis("bottom")})
         self.setMinimumHeight(160)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
