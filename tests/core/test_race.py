@@ -7,10 +7,13 @@ nothing is timed. The default recipe and the depth race: test_race_recipe.py.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from dataclasses import replace
+from importlib.resources import files
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -18,7 +21,7 @@ import torch.nn.functional as F
 from explorer.core.network.model import ResNet, ResNet50
 from explorer.core.race import train
 from explorer.core.race.config import RaceConfig, check_data, validate
-from explorer.core.race.data import DataError, RaceData, batches, load_digits, load_folder, split_indices
+from explorer.core.race.data import DIGITS_FILE, PARSE_LINES, DataError, RaceData, batches, digits_table, load_digits, load_folder, split_indices
 from explorer.core.race.report import (
     CSV_FIELDS,
     PLAIN,
@@ -282,6 +285,13 @@ def test_digits_are_standardised_and_split_per_class():
     assert abs(data.train_x.mean().item()) < 1e-4 and data.train_x.std().item() == pytest.approx(1.0, abs=1e-3)
     assert torch.equal(data.train_x[:, 0], data.train_x[:, 2])  # grey, repeated over three channels
     assert set(data.val_y.tolist()) == set(range(10)) == set(data.train_y.tolist())
+
+
+def test_the_digits_table_parsed_in_pieces_is_the_whole_file_parsed_at_once():
+    whole = np.loadtxt(gzip.decompress(files("explorer.resources").joinpath(DIGITS_FILE).read_bytes()).decode("ascii").splitlines(),
+                       delimiter=",", dtype=np.float32)
+    table = digits_table()
+    assert table.shape == (1797, 65) and PARSE_LINES < len(table) and np.array_equal(table, whole)
 
 
 def test_validation_split_is_disjoint_deterministic_and_covers_every_class():
