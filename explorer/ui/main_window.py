@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         self.insight = InsightPanel(self.runner)
         self._place(self.insight_dock, self.insight)
         yield
-        self.race = RacePanel(self.runner)
+        self.race = yield from RacePanel.in_steps(self.runner)
         self._place(self.race_dock, self.race)
         yield
         self.theory = yield from TheoryPanel.in_steps(self.runner)

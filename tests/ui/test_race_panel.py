@@ -174,3 +174,23 @@ def test_closing_the_window_mid_race_stops_the_worker(qtbot, tmp_path):
     window.close()
     assert not window.isVisible() and not window.runner.running()
     assert window.runner.shutdown(1000)  # every worker thread has already stopped
+
+
+def test_built_in_steps_a_plot_per_turn_it_is_the_same_panel(qtbot, runner):
+    """The window builds the panel over turns of the event loop (the three plots at once held the
+    GUI thread 26-36 ms): one step per plot, then the panel with those plots, titled and empty."""
+    steps = RacePanel.in_steps(runner)
+    made = 0
+    with pytest.raises(StopIteration) as end:
+        while True:
+            next(steps)
+            made += 1
+    panel = end.value.value
+    qtbot.addWidget(panel)
+    assert made == len(SERIES) and list(panel.plot.plots) == list(SERIES)
+    at_once = RacePanel(runner)
+    qtbot.addWidget(at_once)
+    for series in SERIES:
+        plot, other = panel.plot.plots[series], at_once.plot.plots[series]
+        assert plot.titleLabel.text == other.titleLabel.text and plot.getAxis("left").logMode == other.getAxis("left").logMode
+    assert panel.plot.points(SERIES[0], LABELS[0]) == 0

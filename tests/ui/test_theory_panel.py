@@ -180,3 +180,20 @@ def test_settings_give_each_view_its_configs():
         settings.set(size=8)
     with pytest.raises(ValueError, match="not available"):
         settings.set(device="cuda:7")
+
+
+def test_built_in_steps_a_plot_per_turn_it_is_the_same_panel(qtbot, runner):
+    """The window builds the panel over turns of the event loop (a row of three plots at once held
+    the GUI thread 18-30 ms): one step per plot of the two rows and one for the ERF view."""
+    steps = TheoryPanel.in_steps(runner)
+    made = 0
+    with pytest.raises(StopIteration) as end:
+        while True:
+            next(steps)
+            made += 1
+    panel = end.value.value
+    qtbot.addWidget(panel)
+    rows = (panel.signal_plot, panel.paths_plot)
+    assert made == sum(len(row.LOGS) for row in rows) + 1
+    assert [[p.getAxis("left").logMode for p in row.plots] for row in rows] == [list(row.LOGS) for row in rows]
+    assert all(row.plots[0].scene() is row.scene() for row in rows)  # in their rows, not left aside

@@ -34,6 +34,7 @@ from explorer.ui.theory.erf_view import ErfView
 from explorer.ui.theory.form import INIT_WORDS, TheoryForm
 from explorer.ui.theory.host import view_job
 from explorer.ui.theory.paths_plot import PathsPlot
+from explorer.ui.theory.plots import row_plot
 from explorer.ui.theory.settings import COMPARISONS, LIMITS, RANDOM_INITS, TheorySettings
 from explorer.ui.theory.signal_plot import SignalPlot
 from explorer.ui.theory.text import conditions, erf_notes, paths_notes, run_name, signal_notes
@@ -64,12 +65,18 @@ class TheoryPanel(QWidget):
 
     @classmethod
     def in_steps(cls, runner: JobRunner) -> Generator[None, None, TheoryPanel]:
-        """The panel built over several turns of the event loop, a view per turn: its six plots took
-        100-280 ms of the GUI thread at once (``self.theory = yield from TheoryPanel.in_steps(runner)``)."""
-        views = []
-        for make in (SignalPlot, PathsPlot, ErfView):
-            views.append(make())
-            yield
+        """The panel built over several turns of the event loop, a plot per turn: its six plots took
+        100-280 ms of the GUI thread at once, a row of three 18-30 ms
+        (``self.theory = yield from TheoryPanel.in_steps(runner)``)."""
+        views: list[SignalPlot | PathsPlot | ErfView] = []
+        for row_view in (SignalPlot, PathsPlot):
+            plots = []
+            for log in row_view.LOGS:
+                plots.append(row_plot(log))
+                yield
+            views.append(row_view(plots=plots))
+        views.append(ErfView())
+        yield
         return cls(runner, views=tuple(views))
 
     # -- construction ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ UI layer (pyqtgraph), drawing the plain ``PathsResult`` values handed to it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
@@ -20,8 +22,10 @@ IDLE = "Run to see the gradient paths of each length carry"
 
 
 class PathsPlot(PlotRow):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(TITLES, (False, True, False), IDLE, parent)
+    LOGS = (False, True, False)  # a log y axis, per plot
+
+    def __init__(self, parent: QWidget | None = None, plots: Sequence[pg.PlotItem] | None = None) -> None:
+        super().__init__(TITLES, self.LOGS, IDLE, parent, plots)
 
     def show_result(self, result: PathsResult, name: str) -> int:
         """Replace the plots; returns how many lengths the log axis could not show."""

@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
+from explorer.ui.common.axes import CachedAxis
 from explorer.ui.common.palette import CURVE_COLOURS, CURVE_MARKS, CURVE_SYMBOLS
 
 # The first run of a pair takes the residual network's colour, the second the plain one's: in the
@@ -35,7 +36,7 @@ def run_colour(index: int) -> str:
     return CURVE_COLOURS[RUN_KEYS[index % 2]]
 
 
-class DecadeAxis(pg.AxisItem):
+class DecadeAxis(CachedAxis):
     """A log axis that writes only the decades (0.01, 0.1, 1, ...): a plot 60 px high has no room
     for the 2..9 between them, which pyqtgraph labels whenever the range spans few decades."""
 
@@ -43,23 +44,30 @@ class DecadeAxis(pg.AxisItem):
         return [f"{10.0**v:g}" if abs(v - round(v)) < 1e-6 else "" for v in values]
 
 
+def row_plot(log: bool) -> pg.PlotItem:
+    """One empty plot of a row (6-9 ms: a row's three at once took 18-30 ms), log y if ``log``."""
+    plot = pg.PlotItem(axisItems={"left": (DecadeAxis if log else CachedAxis)("left"), "bottom": CachedAxis("bottom")}, enableMenu=False)
+    plot.showGrid(x=False, y=True, alpha=0.25)
+    plot.getAxis("left").enableAutoSIPrefix(False)
+    plot.setLogMode(x=False, y=log)
+    return plot
+
+
 class PlotRow(pg.GraphicsLayoutWidget):
     """A legend line over ``titles`` plots side by side (log y where ``logs`` says)."""
 
-    def __init__(self, titles: Sequence[str], logs: Sequence[bool], idle: str, parent: QWidget | None = None) -> None:
+    def __init__(self, titles: Sequence[str], logs: Sequence[bool], idle: str, parent: QWidget | None = None,
+                 plots: Sequence[pg.PlotItem] | None = None) -> None:
+        """``plots``: made beforehand by :func:`row_plot`, one per entry of ``logs`` (TheoryPanel.in_steps)."""
         super().__init__(parent)
         self._idle = idle
         self._names: list[str] = []
         self.legend = self.addLabel("", col=0, colspan=len(titles))
         self.nextRow()
         self.titles = tuple(titles)
-        self.plots: list[pg.PlotItem] = []
-        for log in logs:
-            plot = self.addPlot(axisItems={"left": DecadeAxis("left")} if log else None, enableMenu=False)
-            plot.showGrid(x=False, y=True, alpha=0.25)
-            plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.setLogMode(x=False, y=log)
-            self.plots.append(plot)
+        self.plots: list[pg.PlotItem] = list(plots or [row_plot(log) for log in logs])
+        for plot in self.plots:
+            self.addItem(plot)
         self._apply_palette()
         # Three titled plots need their titles' width; below it the dock scrolls instead of clipping.
         least = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from explorer.core.theory.signal import SignalResult
@@ -32,8 +33,10 @@ def stage_ticks(names: Sequence[str]) -> list[tuple[float, str]]:
 
 
 class SignalPlot(PlotRow):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(TITLES, (True,) * len(SERIES), IDLE, parent)
+    LOGS = (True,) * len(SERIES)  # a log y axis, per plot
+
+    def __init__(self, parent: QWidget | None = None, plots: Sequence[pg.PlotItem] | None = None) -> None:
+        super().__init__(TITLES, self.LOGS, IDLE, parent, plots)
 
     def show_results(self, results: Sequence[SignalResult], names: Sequence[str]) -> dict[str, int]:
         """Replace the curves; ``names`` are the legend's. Returns, per series, the points left out."""
