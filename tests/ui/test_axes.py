@@ -53,3 +53,17 @@ def test_an_svg_export_has_the_axes_as_text_and_the_pixmaps_are_kept_after(plot,
     assert "<image" not in svg  # a pixmap of an axis would be a picture of its labels
     assert svg.count("<text") >= 8  # the tick labels of both axes (0 ... 80 and 0 ... 8)
     assert all(a.cacheMode() == a.CacheMode.DeviceCoordinateCache for a in (plot.getAxis("left"), plot.getAxis("bottom")))
+
+
+def test_an_axis_keeps_its_width_when_its_labels_narrow(qtbot, plot, axis_paints):
+    """A narrower label made pyqtgraph narrow the axis, which laid the plots out again and painted
+    every axis twice more (a race's start: three rounds of all six axes)."""
+    left = plot.getAxis("left")
+    left.enableAutoSIPrefix(False)
+    plot.setYRange(0, 800_000, padding=0)
+    qtbot.wait(50)  # painted, and laid out again for the labels' width
+    wide = left.width()
+    plot.setYRange(0, 1, padding=0)
+    axis_paints.clear()
+    qtbot.wait(50)
+    assert left.width() == wide and axis_paints == ["left"]  # painted once, for the new labels

@@ -21,11 +21,14 @@ class CachedAxis(pg.AxisItem):
     paint of the plot, whatever changed: 1.5 ms an axis, 12 of the 14 ms of a repaint of the race's
     three plots with nothing changed (1.5-2 ms with the cache), in every redraw of a running race.
     Drawing the labels straight into the pixmap instead of through pyqtgraph's picture gained
-    nothing measurable."""
+    nothing measurable. Its width only grows: pyqtgraph narrowed an axis whose labels narrowed,
+    which laid the plots out again and painted every axis anew, twice more at a race's start (the
+    GUI thread's turns 23-36, 16-23 and 12-18 ms; one turn of 24-29 ms with this)."""
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - pyqtgraph's signature
         super().__init__(*args, **kwargs)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setStyle(autoReduceTextSpace=False)
 
 
 class TidyAxis(CachedAxis):
