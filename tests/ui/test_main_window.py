@@ -210,6 +210,32 @@ def test_gui_command_rejects_unknown_options(capsys):
     assert exc.value.code == 2
 
 
+def test_steps_each_take_a_turn_of_the_event_loop_the_first_too(qtbot):
+    """A job's result handed on in steps: nothing happens inside the slot that got it (the first
+    step there joined the turn that had just painted another result), then a step per timer."""
+    from PySide6.QtCore import QTimer
+
+    from explorer.ui.startup import run_in_steps
+
+    done: list[str] = []
+    ticks: list[int] = []  # a 0 ms timer's ticks seen by each step: the loop turned between steps
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(0)
+
+    def steps():
+        for name in ("a", "b", "c"):
+            done.append(f"{name}{len(ticks)}")
+            yield
+
+    run_in_steps(steps(), lambda: done.append("then"))
+    assert done == []
+    qtbot.waitUntil(lambda: "then" in done, timeout=2000)
+    timer.stop()
+    counts = [int(entry[1:]) for entry in done[:3]]
+    assert [entry[0] for entry in done[:3]] == ["a", "b", "c"] and counts[0] < counts[1] < counts[2]
+
+
 def test_ui_bench_counts_what_a_phase_left_to_do_after_its_end_as_the_phases(qapp):
     """A stall just after a phase's end (a race's verdict resizing its plots) belongs to that phase,
     not to the next one started at once."""
