@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self._place(self.inspector_dock, self.inspector)
         yield
-        self.gradient = GradientPanel(self.runner, self.switches)
+        self.gradient = yield from GradientPanel.in_steps(self.runner, self.switches)
         self._place(self.gradient_dock, self.gradient)
         yield
         self.insight = InsightPanel(self.runner)

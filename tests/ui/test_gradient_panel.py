@@ -343,3 +343,17 @@ def test_a_depth_comparison_plots_plain_and_residual_18_and_34_with_the_verdict_
     panel.switches.set_shortcut("layer1.0", False)
     panel.run()
     assert "switches whole networks" in panel.message_label.text()  # the diagram's switches name one network's blocks
+
+
+def test_built_in_steps_the_plot_first_it_is_the_same_panel(qtbot, runner):
+    """The window builds the panel over two turns of the event loop (at once: 18-29 ms of the GUI
+    thread while torch's parts loaded), the plot first; the panel then holds that plot, empty."""
+    switches = BlockSwitches(residual_blocks())
+    steps = GradientPanel.in_steps(runner, switches)
+    next(steps)
+    with pytest.raises(StopIteration) as end:
+        next(steps)
+    panel = end.value.value
+    qtbot.addWidget(panel)
+    assert isinstance(panel.plot, GradientPlot) and panel.plot.parent() is not None and panel.plot.window() is panel
+    assert panel.switches is switches and panel.plot.curve_points() == []

@@ -11,6 +11,7 @@ model, the diagram's switches in the shared ``BlockSwitches``.
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
@@ -72,7 +73,8 @@ class GradientPanel(QWidget):
     run_finished = Signal(object)  # list[GradResult]
     run_failed = Signal(str)
 
-    def __init__(self, runner: JobRunner, switches: BlockSwitches, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, switches: BlockSwitches, parent: QWidget | None = None,
+                 plot: GradientPlot | None = None) -> None:
         super().__init__(parent)
         self._run = LatestJob(runner, LANE)
         self._started = 0.0
@@ -80,15 +82,23 @@ class GradientPanel(QWidget):
         self._comparison: DepthComparison | None = None  # when the shown run compares depths
         self.settings = LabSettings()
         self.switches = switches
-        self._build()
+        self._build(plot or GradientPlot())
         self.plot.show_curves([], self.settings.values.quantity)
         self.settings.changed.connect(self._on_settings_changed)
 
+    @classmethod
+    def in_steps(cls, runner: JobRunner, switches: BlockSwitches) -> Generator[None, None, GradientPanel]:
+        """The panel built over two turns of the event loop, the plot first: at once it took 18-29 ms
+        of the GUI thread while torch's parts loaded (``self.gradient = yield from GradientPanel.in_steps(...)``)."""
+        plot = GradientPlot()
+        yield
+        return cls(runner, switches, plot=plot)
+
     # -- construction ---------------------------------------------------------------------------------
 
-    def _build(self) -> None:
+    def _build(self, plot: GradientPlot) -> None:
         self.actions = Actions(self, LAB_ACTIONS, self)
-        self.plot = GradientPlot(self)
+        self.plot = plot
         self.quantity_box = QComboBox()
         for key in QUANTITIES:
             self.quantity_box.addItem(quantity_label(key), key)
