@@ -584,3 +584,15 @@ def torchvision_branch(block: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def torchvision_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
     return [block for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for block in layer]
+
+
+def built_in_steps(steps):  # noqa: ANN001, ANN201 - a panel's in_steps generator; returns (steps taken, the panel)
+    """Run a panel's ``in_steps`` as the window does, a ``next`` per turn: how many steps it took and
+    the panel it returned."""
+    taken = 0
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            return taken, end.value
+        taken += 1

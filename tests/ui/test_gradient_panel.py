@@ -25,6 +25,7 @@ from explorer.ui.common.switches import BlockSwitches
 from explorer.ui.gradient_lab.panel import GradientPanel, main_path_layout
 from explorer.ui.gradient_lab.plot import Curve, GradientPlot
 from explorer.ui.jobs import JobRunner
+from support import built_in_steps
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -349,11 +350,8 @@ def test_built_in_steps_the_plot_first_it_is_the_same_panel(qtbot, runner):
     """The window builds the panel over two turns of the event loop (at once: 18-29 ms of the GUI
     thread while torch's parts loaded), the plot first; the panel then holds that plot, empty."""
     switches = BlockSwitches(residual_blocks())
-    steps = GradientPanel.in_steps(runner, switches)
-    next(steps)
-    with pytest.raises(StopIteration) as end:
-        next(steps)
-    panel = end.value.value
+    made, panel = built_in_steps(GradientPanel.in_steps(runner, switches))
+    assert made == 1
     qtbot.addWidget(panel)
     assert isinstance(panel.plot, GradientPlot) and panel.plot.parent() is not None and panel.plot.window() is panel
     assert panel.switches is switches and panel.plot.curve_points() == []

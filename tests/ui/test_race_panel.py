@@ -18,6 +18,7 @@ from PySide6.QtSvg import QSvgRenderer
 from explorer.commands.race import format_result
 from explorer.core.race.report import CSV_FIELDS, LABELS, SERIES, csv_rows
 from explorer.ui.race.panel import RacePanel
+from support import built_in_steps
 
 RACE_TIMEOUT_MS = 120_000
 TINY = {"network": "resnet18", "steps": 3, "batch": 4, "size": 32, "device": "cpu"}
@@ -179,13 +180,7 @@ def test_closing_the_window_mid_race_stops_the_worker(qtbot, tmp_path):
 def test_built_in_steps_a_plot_per_turn_it_is_the_same_panel(qtbot, runner):
     """The window builds the panel over turns of the event loop (the three plots at once held the
     GUI thread 26-36 ms): one step per plot, then the panel with those plots, titled and empty."""
-    steps = RacePanel.in_steps(runner)
-    made = 0
-    with pytest.raises(StopIteration) as end:
-        while True:
-            next(steps)
-            made += 1
-    panel = end.value.value
+    made, panel = built_in_steps(RacePanel.in_steps(runner))
     qtbot.addWidget(panel)
     assert made == len(SERIES) and list(panel.plot.plots) == list(SERIES)
     at_once = RacePanel(runner)

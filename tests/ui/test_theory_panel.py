@@ -17,7 +17,7 @@ from explorer.ui.common import dialogs
 from explorer.core.theory.config import VIEWS
 from explorer.ui.theory.panel import TheoryPanel
 from explorer.ui.theory.settings import TheorySettings
-from support import checkpoint, pattern_image
+from support import built_in_steps, checkpoint, pattern_image
 
 TIMEOUT_MS = 120_000
 SMALL = {"arch": "resnet18", "size": 64, "batch": 2, "device": "cpu"}
@@ -185,13 +185,7 @@ def test_settings_give_each_view_its_configs():
 def test_built_in_steps_a_plot_per_turn_it_is_the_same_panel(qtbot, runner):
     """The window builds the panel over turns of the event loop (a row of three plots at once held
     the GUI thread 18-30 ms): one step per plot of the two rows and one for the ERF view."""
-    steps = TheoryPanel.in_steps(runner)
-    made = 0
-    with pytest.raises(StopIteration) as end:
-        while True:
-            next(steps)
-            made += 1
-    panel = end.value.value
+    made, panel = built_in_steps(TheoryPanel.in_steps(runner))
     qtbot.addWidget(panel)
     rows = (panel.signal_plot, panel.paths_plot)
     assert made == sum(len(row.LOGS) for row in rows) + 1
