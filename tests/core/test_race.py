@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.core.network.model import ResNet, ResNet50
+from explorer.core.race import data as race_data
 from explorer.core.race import train
 from explorer.core.race.config import RaceConfig, check_data, validate
 from explorer.core.race.data import DIGITS_FILE, PARSE_LINES, DataError, RaceData, batches, digits_table, load_digits, load_folder, split_indices
@@ -292,6 +293,18 @@ def test_the_digits_table_parsed_in_pieces_is_the_whole_file_parsed_at_once():
                        delimiter=",", dtype=np.float32)
     table = digits_table()
     assert table.shape == (1797, 65) and PARSE_LINES < len(table) and np.array_equal(table, whole)
+
+
+def test_the_digits_are_read_once_and_each_caller_gets_a_table_of_its_own(monkeypatch):
+    first = digits_table()
+    first[0, 0] = -1.0  # a caller's change stays its own
+
+    def unreadable(*_: object) -> None:
+        raise AssertionError("the digits file was read again")
+
+    monkeypatch.setattr(race_data, "files", unreadable)
+    second = digits_table()
+    assert second[0, 0] != -1.0 and second.shape == first.shape
 
 
 def test_validation_split_is_disjoint_deterministic_and_covers_every_class():
