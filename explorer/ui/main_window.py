@@ -121,8 +121,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def build_diagram(self) -> None:
-        """The diagram and its switches, in the centre: torch-free, so the window shows the network
-        at once while torch loads on a worker. Idempotent."""
+        """The diagram and its switches, in the centre: torch-free, so the window's first frame shows
+        the network while torch loads on a worker later. Idempotent."""
         if self.diagram is not None:
             return
         self.switches = BlockSwitches(residual_blocks())
@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
         if paths:  # the first image from the engine cache without torch (ui/classify/first_look.py), then the rest
             self.first_look = FirstLook.open_in(self.classify_dock, self.runner, request_at_start(self.settings, weights, device),
                                                 paths, then=self.prepare_parts)
-        self.build_diagram()  # on the GUI thread while the first look runs on a worker
+        self.build_diagram()  # run_app has built it before the window showed; tests start without one
         if not paths:
             self.prepare_parts()
 

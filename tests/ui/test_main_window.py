@@ -301,6 +301,27 @@ def test_ui_bench_reports_launch_times_every_phase_and_the_forward_beside_the_cl
     assert f"({engine} {precision})" in text and "switch to resnet152" in text
 
 
+def test_the_app_shows_its_window_with_the_network_in_the_first_frame(qtbot, settings):
+    """run_app's window: the diagram is in place when the window shows, so the first paint has it
+    (built after, it froze the fresh window 45-110 ms); the parts come later, from start."""
+    from explorer.ui.app import show_window
+
+    at_show: list[bool] = []
+    original = MainWindow.show
+
+    def show(self):
+        at_show.append(self.diagram is not None and self.centralWidget() is self.diagram)
+        original(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MainWindow, "show", show)
+        w = show_window(settings)
+    qtbot.addWidget(w)
+    qtbot.waitExposed(w)
+    assert at_show == [True] and w.diagram.isVisible() and w.classify is None
+    assert w.diagram.names()[:2] == ["stem", "layer1.0"]  # ResNet-50's blocks
+
+
 def test_start_builds_the_parts_then_loads_weights_and_classifies(qtbot, settings, images):
     """The app's own launch path: part modules imported on a worker, parts built on the GUI thread,
     then the given weights and images."""
