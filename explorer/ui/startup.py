@@ -65,7 +65,8 @@ def freeze_long_lived_objects() -> None:
     them all each time and held every thread for 100-290 ms, the longest stalls of the GUI thread in
     a race and a network switch (bench --suite ui: the race's 195 ms, the switch's 130 ms, to 82-107
     and 84-89 ms). Frozen objects are still freed when their last reference goes; a reference cycle
-    among them that is garbage already stays (the app calls this once, when its parts are built)."""
+    among them that is garbage already stays (the app calls this when its window shows and when its
+    parts are built)."""
     gc.freeze()
 
 
