@@ -3,15 +3,21 @@ imported inside ``quietly_importing`` is linked first through the C library's ``
 call, made with the interpreter lock released) with the flags the import itself uses, and so is a
 library that ``ctypes.CDLL`` links there, with ctypes' own handles and errors; the garbage
 collector waits meanwhile and finds everything imported frozen afterwards; the import machinery is
-as it was. Each case runs in a fresh interpreter: freezing is for a process's lifetime."""
+as it was. Each case runs in a fresh interpreter: freezing is for a process's lifetime. While it
+imports, the importing thread shares one CPU with the main thread, and every thread has its CPUs
+back afterwards."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 
 import pytest
+
+from explorer.ui import quiet_import
 
 # Extension modules of the standard library that nothing imports at start-up; the first one this
 # interpreter has as a shared library (not built in) is imported inside.
@@ -140,3 +146,60 @@ def test_the_part_modules_are_imported_quietly_once_per_process():
     frozen, collecting = gc.get_freeze_count(), gc.isenabled()
     import_part_modules(None)
     assert gc.get_freeze_count() == frozen and gc.isenabled() == collecting
+
+
+SETS_CPUS = hasattr(os, "sched_setaffinity") and os.path.isdir("/proc/self/task") and len(os.sched_getaffinity(0)) > 1
+
+
+def cpus_seen_from_a_worker(body) -> dict:  # noqa: ANN001
+    """``body(seen)`` run on a worker thread inside ``_sharing_a_cpu_with_the_main_thread``; then
+    the CPUs of the worker, the main thread and a thread the worker started inside, as sets."""
+    main = threading.main_thread().native_id
+    seen: dict = {}
+    release = threading.Event()
+
+    def work() -> None:
+        with quiet_import._sharing_a_cpu_with_the_main_thread():
+            seen["inside"] = (os.sched_getaffinity(0), os.sched_getaffinity(main))
+            born = threading.Thread(target=release.wait)  # a thread started meanwhile takes its creator's CPUs
+            born.start()
+            seen["born inside"] = os.sched_getaffinity(born.native_id)
+            body(seen)
+        seen["after"] = (os.sched_getaffinity(0), os.sched_getaffinity(main), os.sched_getaffinity(born.native_id))
+        release.set()
+        born.join()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    return seen
+
+
+@pytest.mark.skipif(not SETS_CPUS, reason="needs Linux's per-thread CPU sets and two CPUs")
+def test_the_importing_thread_shares_one_cpu_with_the_main_thread_then_every_thread_has_its_cpus_back():
+    """Against the lock's convoy (quiet_import's docstring): one CPU for the importer and the main
+    thread while it imports; after, both have the CPUs they had, and so has a thread started inside."""
+    before = os.sched_getaffinity(threading.main_thread().native_id)
+    seen = cpus_seen_from_a_worker(lambda seen: None)
+    own, main = seen["inside"]
+    assert len(own) == 1 and own == main and seen["born inside"] == own
+    assert seen["after"] == (before, before, before)
+
+
+@pytest.mark.skipif(not SETS_CPUS, reason="needs Linux's per-thread CPU sets and two CPUs")
+def test_cpus_that_cannot_be_set_leave_every_thread_as_it_was(monkeypatch):
+    before = os.sched_getaffinity(threading.main_thread().native_id)
+
+    def refused(tid, cpus):  # noqa: ANN001
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setaffinity", refused)
+    seen = cpus_seen_from_a_worker(lambda seen: None)
+    assert seen["inside"] == (before, before) and seen["after"] == (before, before, before)
+
+
+def test_on_the_main_thread_nothing_is_pinned():
+    before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    with quiet_import._sharing_a_cpu_with_the_main_thread():
+        inside = os.sched_getaffinity(0) if before is not None else None
+    assert inside == before
