@@ -18,14 +18,15 @@ that holds the lock never waits on one that is linking. Anything unusual (no ``d
 C library, a library that does not link) falls back to what the import does by itself: the
 library is then linked by the import, under the lock, as always.
 
-The importing thread also shares one CPU with the main thread while it imports. CPython 3.11's lock
-has a convoy: a thread that runs Python and lets the lock go only for short system calls (torch's
-import registers its operators through ``inspect``, a ``stat`` or ``open`` every 0.1-1 ms) takes it
-back before a waiting thread, woken on the other CPU, can run, and the waiter's timed request to
-have it handed over is never made because the lock changed hands meanwhile. The GUI thread then
-waited 35-120 ms for it in one launch in three or four. On one CPU the woken thread runs first.
-Measured here (quiet 2-core EPYC), a 5 ms heartbeat beside a thread that runs 0.1-6 ms of Python
-between two ``stat`` calls: longest gap 140-4,500 ms on two CPUs, 10-12 ms on one.
+The importing thread also shares one CPU with the main thread while it imports (with its own CPUs
+back while it links a library, whose set-up may count them). CPython 3.11's lock has a convoy: a
+thread that runs Python and lets the lock go only for short system calls (torch's import registers
+its operators through ``inspect``, a ``stat`` or ``open`` every 0.1-1 ms) takes it back before a
+waiting thread, woken on the other CPU, can run, and the waiter's timed request to have it handed
+over is never made because the lock changed hands meanwhile. The GUI thread then waited 35-120 ms
+for it in one launch in three or four. On one CPU the woken thread runs first. Measured here (quiet
+2-core EPYC), a 5 ms heartbeat beside a thread that runs 0.1-6 ms of Python between two ``stat``
+calls: longest gap 140-4,500 ms on two CPUs, 10-12 ms on one.
 """
 
 from __future__ import annotations
@@ -95,31 +96,61 @@ def _threads() -> set[int]:
     return {int(tid) for tid in os.listdir("/proc/self/task")}
 
 
-@contextlib.contextmanager
-def _sharing_a_cpu_with_the_main_thread() -> Iterator[None]:
-    """The calling thread and the main thread on one CPU while inside (the convoy, above), then on
-    the CPUs they had; a thread started meanwhile, which took its creator's one CPU, gets their
-    CPUs too. Not on Linux, on the main thread itself, or where CPUs cannot be set: nothing."""
-    if not hasattr(os, "sched_setaffinity") or threading.current_thread() is threading.main_thread():
-        yield
-        return
-    pair = (threading.main_thread().native_id, threading.get_native_id())
-    try:
-        masks = {tid: os.sched_getaffinity(tid) for tid in pair}
-        before = _threads()
-        shared = min(masks[pair[0]] & masks[pair[1]])
-        for tid in pair:
-            os.sched_setaffinity(tid, {shared})
-    except (OSError, ValueError):  # no /proc, no common CPU, not allowed: as without
-        yield
-        return
-    try:
-        yield
-    finally:
-        everywhere = masks[pair[0]] | masks[pair[1]]
-        for tid, mask in [*masks.items(), *((tid, everywhere) for tid in _threads() - before)]:
+class _CpuSharing:
+    """Entered on a worker: it and the main thread on one CPU (the convoy, above). A library linked
+    meanwhile must count the worker's own CPUs (libgomp takes its default thread count from them:
+    torch's was 1 after an import on one CPU), so :meth:`linking` gives them back for each link. On
+    exit the two, and every thread started meanwhile (it took its creator's one CPU), have their
+    CPUs back. Not on Linux, on the main thread itself, or where CPUs cannot be set: nothing."""
+
+    def __init__(self) -> None:
+        self._own = threading.get_native_id()
+        self._masks: dict[int, set[int]] = {}  # each thread's own CPUs, while shared
+        self._shared: set[int] = set()
+        self._before: set[int] = set()
+
+    def __enter__(self) -> _CpuSharing:
+        if not hasattr(os, "sched_setaffinity") or threading.current_thread() is threading.main_thread():
+            return self
+        pair = (threading.main_thread().native_id, self._own)
+        try:
+            masks = {tid: os.sched_getaffinity(tid) for tid in pair}
+            self._before, self._shared = _threads(), {min(masks[pair[0]] & masks[pair[1]])}
+        except (OSError, ValueError):  # no /proc, no CPU in common: as without
+            return self
+        self._masks = masks
+        try:
+            for tid in pair:
+                os.sched_setaffinity(tid, self._shared)
+        except OSError:  # not allowed: as without
+            self.__exit__()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if not self._masks:
+            return
+        everywhere = set().union(*self._masks.values())
+        for tid, mask in [*self._masks.items(), *((tid, everywhere) for tid in _threads() - self._before)]:
             with contextlib.suppress(OSError):  # a thread that has ended meanwhile
                 os.sched_setaffinity(tid, mask)
+        self._masks = {}
+
+    def linking(self, dlopen: Dlopen) -> Dlopen:
+        """``dlopen`` called with the worker on its own CPUs (another thread calls it as it is)."""
+
+        def link(path: bytes | None, flags: int) -> int | None:
+            own = self._masks.get(self._own)
+            if own is None or threading.get_native_id() != self._own:
+                return dlopen(path, flags)
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, own)
+            try:
+                return dlopen(path, flags)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(0, self._shared)
+
+        return link
 
 
 @contextlib.contextmanager
@@ -127,11 +158,14 @@ def quietly_importing() -> Iterator[None]:
     """Import inside this (on a worker) without holding the other threads: shared libraries are
     linked with the interpreter lock released, the worker shares the main thread's CPU, and the
     garbage collector waits until the end, when everything the import made is frozen out of its
-    scans (``gc.freeze``: modules live as long as the process). Not reentrant; one import at a time (the parts lane's only job does this)."""
+    scans (``gc.freeze``: modules live as long as the process). Not reentrant; one import at a
+    time (the parts lane's only job does this)."""
     linker = _libc_linker()
-    finder = _LinkExtensionsFirst(linker[0]) if linker is not None else None
+    sharing = _CpuSharing() if linker is not None else None  # every library then links through it
+    dlopen = sharing.linking(linker[0]) if sharing is not None else None
+    finder = _LinkExtensionsFirst(dlopen) if dlopen is not None else None
     ctypes_own = getattr(ctypes, "_dlopen", None)  # ctypes.CDLL links through this module global
-    ctypes_load = _ctypes_loader(*linker) if linker is not None and ctypes_own is not None else None
+    ctypes_load = _ctypes_loader(dlopen, linker[1]) if dlopen is not None and ctypes_own is not None else None
     collecting = gc.isenabled()
     gc.disable()
     if finder is not None:
@@ -139,7 +173,7 @@ def quietly_importing() -> Iterator[None]:
     if ctypes_load is not None:
         ctypes._dlopen = ctypes_load
     try:
-        with _sharing_a_cpu_with_the_main_thread():
+        with sharing or contextlib.nullcontext():
             yield
     finally:
         if ctypes_load is not None:

@@ -152,19 +152,19 @@ SETS_CPUS = hasattr(os, "sched_setaffinity") and os.path.isdir("/proc/self/task"
 
 
 def cpus_seen_from_a_worker(body) -> dict:  # noqa: ANN001
-    """``body(seen)`` run on a worker thread inside ``_sharing_a_cpu_with_the_main_thread``; then
-    the CPUs of the worker, the main thread and a thread the worker started inside, as sets."""
+    """``body(sharing, seen)`` run on a worker thread inside a ``_CpuSharing``; then the CPUs of the
+    worker, the main thread and a thread the worker started inside, as sets."""
     main = threading.main_thread().native_id
     seen: dict = {}
     release = threading.Event()
 
     def work() -> None:
-        with quiet_import._sharing_a_cpu_with_the_main_thread():
+        with quiet_import._CpuSharing() as sharing:
             seen["inside"] = (os.sched_getaffinity(0), os.sched_getaffinity(main))
             born = threading.Thread(target=release.wait)  # a thread started meanwhile takes its creator's CPUs
             born.start()
             seen["born inside"] = os.sched_getaffinity(born.native_id)
-            body(seen)
+            body(sharing, seen)
         seen["after"] = (os.sched_getaffinity(0), os.sched_getaffinity(main), os.sched_getaffinity(born.native_id))
         release.set()
         born.join()
@@ -180,7 +180,7 @@ def test_the_importing_thread_shares_one_cpu_with_the_main_thread_then_every_thr
     """Against the lock's convoy (quiet_import's docstring): one CPU for the importer and the main
     thread while it imports; after, both have the CPUs they had, and so has a thread started inside."""
     before = os.sched_getaffinity(threading.main_thread().native_id)
-    seen = cpus_seen_from_a_worker(lambda seen: None)
+    seen = cpus_seen_from_a_worker(lambda sharing, seen: None)
     own, main = seen["inside"]
     assert len(own) == 1 and own == main and seen["born inside"] == own
     assert seen["after"] == (before, before, before)
@@ -194,12 +194,57 @@ def test_cpus_that_cannot_be_set_leave_every_thread_as_it_was(monkeypatch):
         raise PermissionError(1, "Operation not permitted")
 
     monkeypatch.setattr(os, "sched_setaffinity", refused)
-    seen = cpus_seen_from_a_worker(lambda seen: None)
+    seen = cpus_seen_from_a_worker(lambda sharing, seen: None)
     assert seen["inside"] == (before, before) and seen["after"] == (before, before, before)
 
 
 def test_on_the_main_thread_nothing_is_pinned():
     before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    with quiet_import._sharing_a_cpu_with_the_main_thread():
+    with quiet_import._CpuSharing():
         inside = os.sched_getaffinity(0) if before is not None else None
     assert inside == before
+
+
+@pytest.mark.skipif(not SETS_CPUS, reason="needs Linux's per-thread CPU sets and two CPUs")
+def test_a_library_is_linked_with_the_workers_own_cpus_and_another_threads_link_changes_nothing():
+    """A library's set-up may count the CPUs it is linked on (libgomp's default thread count)."""
+    before = os.sched_getaffinity(0)
+
+    def body(sharing, seen) -> None:  # noqa: ANN001
+        seen["linking"] = sharing.linking(lambda path, flags: seen.setdefault("cpus", os.sched_getaffinity(0)))(b"lib", 0)
+        seen["then"] = os.sched_getaffinity(0)
+        other = threading.Thread(target=sharing.linking(lambda path, flags: seen.setdefault("other", os.sched_getaffinity(0))),
+                                 args=(b"lib", 0))  # started inside: on the shared CPU, and left there
+        other.start()
+        other.join()
+
+    seen = cpus_seen_from_a_worker(body)
+    assert seen["cpus"] == before and seen["linking"] == before  # dlopen's own return value comes back
+    assert len(seen["then"]) == 1 and seen["other"] == seen["then"] and seen["after"] == (before, before, before)
+
+
+@pytest.mark.skipif(not SETS_CPUS, reason="needs Linux's per-thread CPU sets and two CPUs")
+def test_torch_imported_quietly_keeps_its_default_thread_count():
+    """libgomp, linked with torch, takes its default thread count from the CPUs it is linked on: an
+    import on the one shared CPU left torch with 1 thread."""
+    code = """
+import json, sys, threading
+from explorer.ui.quiet_import import quietly_importing
+def load():
+    if sys.argv[1] == "quiet":
+        with quietly_importing():
+            import torch
+    else:
+        import torch
+worker = threading.Thread(target=load)
+worker.start()
+worker.join()
+import torch
+print(json.dumps(torch.get_num_threads()))
+"""
+    counts = {}
+    for how in ("quiet", "plain"):
+        done = subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        counts[how] = json.loads(done.stdout)
+    assert counts["quiet"] == counts["plain"] > 1
