@@ -1,6 +1,6 @@
 """JobRunner: jobs run off the GUI thread and their results reach only their own handle, on the GUI
 thread; the latest request wins (a cancelled job says only "aborted"); jobs of one lane never
-overlap; failures are one line; shutdown cancels and waits."""
+overlap; failures are one line; shutdown cancels and waits; a job may wait for a widget's paint."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import weakref
 import pytest
 import torch
 
-from explorer.ui.jobs import Job, JobRunner, LatestJob
+from PySide6.QtWidgets import QWidget
+
+from explorer.ui.jobs import AFTER_PAINT_MS, Job, JobRunner, LatestJob
 
 
 @pytest.fixture
@@ -287,3 +289,78 @@ def test_a_job_does_not_import_torch_for_a_process_that_has_not():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert done.stdout.split() == ["[False]", "False"]
+
+
+# -- after_paint: heavy work once the widget has painted what the click changed --------------------------------------
+
+
+class Painted(QWidget):
+    """Records its paints and when each happened, beside the jobs' starts."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+        self.resize(80, 60)
+
+    def paintEvent(self, event):  # noqa: N802
+        self.events.append("paint")
+
+
+def test_a_job_after_a_paint_starts_once_its_widget_has_painted_and_runs_meanwhile(qtbot, runner):
+    events: list[str] = []
+    widget = Painted(events)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: "paint" in events)
+    events.clear()
+    widget.update()  # what the click changed, painted on a later turn
+    job = runner.submit(lambda ctx: events.append("job"), "heavy", after_paint=widget)
+    time.sleep(0.2)  # the GUI thread busy: no paint yet, and so no job (at once, it would have run by now)
+    assert job.is_running() and events == []
+    with qtbot.waitSignal(job.finished, timeout=5000):
+        pass
+    assert events[:2] == ["paint", "job"]
+
+
+def test_a_job_after_a_hidden_widgets_paint_starts_at_once_and_one_that_never_paints_at_most_a_moment_later(qtbot, runner):
+    events: list[str] = []
+    hidden = Painted(events)
+    qtbot.addWidget(hidden)
+    at_once = runner.submit(lambda ctx: events.append("hidden's job"), "heavy", after_paint=hidden)
+    with qtbot.waitSignal(at_once.finished, timeout=5000):
+        pass
+    shown = Painted(events)
+    qtbot.addWidget(shown)
+    shown.show()
+    qtbot.waitExposed(shown)
+    qtbot.waitUntil(lambda: "paint" in events)
+    shown.setUpdatesEnabled(False)  # no paint will come
+    began = time.perf_counter()
+    waited = runner.submit(lambda ctx: time.perf_counter() - began, "heavy", after_paint=shown)
+    with qtbot.waitSignal(waited.returned, timeout=5000) as blocker:
+        pass
+    assert events[0] == "hidden's job" and blocker.args[0] >= AFTER_PAINT_MS / 1000 * 0.9
+
+
+def test_a_job_waiting_for_a_paint_can_be_cancelled_and_a_shutdown_ends_it_unrun(qtbot, runner):
+    events: list[str] = []
+    widget = Painted(events)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.setUpdatesEnabled(False)
+    latest = LatestJob(runner, "heavy")
+    first = latest.submit(lambda ctx: events.append("first ran"), after_paint=widget)
+    second = latest.submit(lambda ctx: events.append("second ran"), after_paint=widget)
+    with qtbot.waitSignals([first.aborted, second.finished], timeout=5000):
+        pass
+    assert "first ran" not in events and "second ran" in events
+    other = JobRunner(torch_threads=0)
+    unrun = other.submit(lambda ctx: events.append("unrun ran"), "heavy", after_paint=widget)
+    seen = record(unrun)
+    assert other.shutdown(5000)
+    with qtbot.waitSignal(unrun.finished, timeout=5000):
+        pass
+    assert seen["aborted"] == [True] and "unrun ran" not in events
+    assert "heavy" not in other._lanes  # no lane, and so no thread, made after the shutdown

@@ -109,7 +109,7 @@ class RacePanel(QWidget):
         except ValueError as exc:
             self._say(f"Cannot race: {exc}")
             return
-        job = self._race.submit(race_job(config))
+        job = self._race.submit(race_job(config), after_paint=self.plot)  # the cleared plots first, then the networks
         job.progressed.connect(self._on_race_progressed)
         job.published.connect(self._on_race_published)
         job.returned.connect(self._on_race_returned)
