@@ -28,27 +28,11 @@ from typing import NoReturn
 from PySide6.QtCore import QEvent, QObject, QSettings, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
+from explorer.ui.jobs import AfterPaint
 from explorer.ui.main_window import MainWindow
 from explorer.ui.startup import freeze_long_lived_objects
 
 APP_ID = "io.github.resnet_explorer.ResNetExplorer"  # the .desktop file's and AppStream's id
-
-
-class _FirstPaint(QObject):
-    """Calls ``callback`` once, from the event loop, after ``owner`` (or one of ``widgets``) first paints."""
-
-    def __init__(self, owner, callback, widgets=None) -> None:  # noqa: ANN001
-        super().__init__(owner)
-        self._callback = callback
-        self._done = False
-        for widget in widgets if widgets is not None else (owner, owner.centralWidget()):
-            widget.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.Paint and not self._done:
-            self._done = True
-            QTimer.singleShot(0, self._callback)  # let this paint reach the screen first
-        return False
 
 
 class CloseOnSignals(QObject):
@@ -151,10 +135,10 @@ def run_app(paths: list[str], weights: str | None = None, device: str | None = N
     settings = QSettings(str(Path(probe_folder.name) / "probe.ini"), QSettings.Format.IniFormat) if probe_folder else None
     window = show_window(settings)
     if probe:
-        _FirstPaint(window.diagram, lambda: print("diagram", flush=True), widgets=(window.diagram.viewport(),))
-        _FirstPaint(window, lambda: _probe_steps(window, paths))
+        AfterPaint((window.diagram,), lambda: print("diagram", flush=True), window)
+        AfterPaint((window, window.diagram), lambda: _probe_steps(window, paths), window)
     else:
-        _FirstPaint(window, lambda: window.start(paths, weights, device))
+        AfterPaint((window, window.diagram), lambda: window.start(paths, weights, device), window)
     signals = CloseOnSignals(window)
     try:
         status = app.exec()

@@ -27,7 +27,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QMetaMethod, QObject, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
@@ -168,7 +168,7 @@ class JobRunner(QObject):
         self._jobs[job.job_id] = job
         job.finished.connect(lambda job_id=job.job_id: self._jobs.pop(job_id, None))
         if after_paint is not None and after_paint.isVisible():
-            _AfterPaint(after_paint, lambda: self._start(job, fn), self)
+            AfterPaint((after_paint,), lambda: self._start(job, fn), self, AFTER_PAINT_MS)
         else:
             self._start(job, fn)
         return job
@@ -235,30 +235,34 @@ class JobRunner(QObject):
                 torch.set_num_threads(self._torch_threads)
 
 
-class _AfterPaint(QObject):
-    """Calls ``start`` once, from the event loop, right after ``widget`` (its viewport, for a scroll
-    area or graphics view) next paints, or :data:`AFTER_PAINT_MS` from now if it does not."""
+class AfterPaint(QObject):
+    """Calls ``callback`` once, from the event loop, right after one of ``widgets`` (a scroll area's
+    viewport, for a scroll area or graphics view) next paints; with ``at_most_ms``, that long from now
+    if none does. The app's first-paint steps use it, and :meth:`JobRunner.submit`'s ``after_paint``."""
 
-    def __init__(self, widget: QWidget, start: Callable[[], None], parent: QObject) -> None:
+    def __init__(self, widgets: Sequence[QWidget], callback: Callable[[], None], parent: QObject,
+                 at_most_ms: int | None = None) -> None:
         super().__init__(parent)
-        self._start = start
-        self._watched = widget.viewport() if isinstance(widget, QAbstractScrollArea) else widget
-        self._watched.installEventFilter(self)
-        QTimer.singleShot(AFTER_PAINT_MS, self, self._go)
+        self._callback: Callable[[], None] | None = callback
+        self._watched = [w.viewport() if isinstance(w, QAbstractScrollArea) else w for w in widgets]
+        for widget in self._watched:
+            widget.installEventFilter(self)
+        if at_most_ms is not None:
+            QTimer.singleShot(at_most_ms, self, self._go)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.Paint:
-            self._watched.removeEventFilter(self)
+        if event.type() == QEvent.Type.Paint and self._callback is not None:
             QTimer.singleShot(0, self, self._go)  # once this paint has reached the screen
         return False
 
     def _go(self) -> None:
-        if self._start is not None:
-            start, self._start = self._start, None
-            with contextlib.suppress(RuntimeError):  # the widget is gone already (its window closed)
-                self._watched.removeEventFilter(self)
+        if self._callback is not None:
+            callback, self._callback = self._callback, None
+            for widget in self._watched:
+                with contextlib.suppress(RuntimeError):  # the widget is gone already (its window closed)
+                    widget.removeEventFilter(self)
             self.deleteLater()
-            start()
+            callback()
 
 
 class LatestJob:
