@@ -306,13 +306,19 @@ class Painted(QWidget):
         self.events.append("paint")
 
 
-def test_a_job_after_a_paint_starts_once_its_widget_has_painted_and_runs_meanwhile(qtbot, runner):
-    events: list[str] = []
+def painted_on_screen(qtbot, events: list[str]) -> Painted:
+    """A Painted widget shown, its first paint done (and recorded in ``events``)."""
     widget = Painted(events)
     qtbot.addWidget(widget)
     widget.show()
     qtbot.waitExposed(widget)
     qtbot.waitUntil(lambda: "paint" in events)
+    return widget
+
+
+def test_a_job_after_a_paint_starts_once_its_widget_has_painted_and_runs_meanwhile(qtbot, runner):
+    events: list[str] = []
+    widget = painted_on_screen(qtbot, events)
     events.clear()
     widget.update()  # what the click changed, painted on a later turn
     job = runner.submit(lambda ctx: events.append("job"), "heavy", after_paint=widget)
@@ -330,11 +336,7 @@ def test_a_job_after_a_hidden_widgets_paint_starts_at_once_and_one_that_never_pa
     at_once = runner.submit(lambda ctx: events.append("hidden's job"), "heavy", after_paint=hidden)
     with qtbot.waitSignal(at_once.finished, timeout=5000):
         pass
-    shown = Painted(events)
-    qtbot.addWidget(shown)
-    shown.show()
-    qtbot.waitExposed(shown)
-    qtbot.waitUntil(lambda: "paint" in events)
+    shown = painted_on_screen(qtbot, events)
     shown.setUpdatesEnabled(False)  # no paint will come
     began = time.perf_counter()
     waited = runner.submit(lambda ctx: time.perf_counter() - began, "heavy", after_paint=shown)
@@ -345,10 +347,7 @@ def test_a_job_after_a_hidden_widgets_paint_starts_at_once_and_one_that_never_pa
 
 def test_a_job_waiting_for_a_paint_can_be_cancelled_and_a_shutdown_ends_it_unrun(qtbot, runner):
     events: list[str] = []
-    widget = Painted(events)
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = painted_on_screen(qtbot, events)
     widget.setUpdatesEnabled(False)
     latest = LatestJob(runner, "heavy")
     first = latest.submit(lambda ctx: events.append("first ran"), after_paint=widget)
