@@ -2,14 +2,15 @@
 weights and the command-line images.
 
 UI layer. The window appears with the diagram before torch is imported; right after its first paint
-the view modules (and torch) are imported on a worker thread and then the parts are built. ``probe=True`` is the
-startup benchmark's mode: it starts like the app with random weights (nothing to download) and the
-given images, prints ``shown``, ``parts``, the longest paint gap in between (``gap MS``),
-``diagram`` (the diagram painted), ``summary``, ``prediction MS`` (the first image classified, from
-the engine cache before torch is loaded or by the panel, with the forward time shown) and ``panel
-MS`` (the panel's own first result) as each is reached, and quits. Ctrl+C in the terminal and
-SIGTERM close the window as File > Quit does (jobs cancelled, settings saved); the process then ends
-with status 128 + the signal's number (130 for Ctrl+C), and a second signal ends it at once.
+the view modules (and torch) are imported on a worker thread and then the parts are built.
+``probe=True`` is the startup benchmark's mode: it starts like the app with random weights (nothing
+to download) and the given images, prints ``shown``, ``parts``, the longest paint gap in between
+(``gap MS``), ``diagram`` (the diagram painted), ``summary``, ``prediction MS`` (the first image
+classified, from the engine cache before torch is loaded or by the panel, with the forward time
+shown) and ``panel MS`` (the panel's own first result) as each is reached, and quits. Ctrl+C in the
+terminal and SIGTERM close the window as File > Quit does (jobs cancelled, settings saved); the
+process then ends with status 128 + the signal's number (130 for Ctrl+C), and a second signal ends
+it at once.
 """
 
 from __future__ import annotations
