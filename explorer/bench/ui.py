@@ -247,8 +247,8 @@ def _switch_network(window, beat: _Heartbeat, phases: dict[str, dict[str, float]
         began[0] = time.perf_counter()
         window.model_menus.network_actions[(SWITCH_ARCH, "random")].trigger()
 
-    def done() -> bool:
-        return window.network()[0] == SWITCH_ARCH and {"classifier", "diagram"} <= set(marks) and not window.classify.loading()
+    def done() -> bool:  # the images classified again and the replaced classifier freed too: still the switch's
+        return window.network()[0] == SWITCH_ARCH and {"classifier", "diagram"} <= set(marks) and not window.runner.running()
 
     phases[SWITCH_PHASE] = beat.measure(start, done)
     return {key: round(value, 3) for key, value in marks.items()}

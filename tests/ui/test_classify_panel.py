@@ -170,6 +170,34 @@ def test_new_weights_reclassify_every_image(qtbot, panel, checkpoints, images, r
     assert shown_top(panel) == [(t.label, f"{t.prob:.1%}") for t in expected["c.png"]]
 
 
+def test_the_replaced_classifier_is_freed_after_the_new_one_has_answered(qtbot, panel, monkeypatch, checkpoints, images):
+    # Freeing an engine holds the allocator's locks for tens of ms (host.release_replaced): not while
+    # the window takes the new weights, but once every image has its new prediction.
+    calls: list[str] = []
+    classify, release = ClassifierHost.classify, ClassifierHost.release_replaced
+    monkeypatch.setattr(ClassifierHost, "classify", lambda self, *a, **k: calls.append("classify") or classify(self, *a, **k))
+    monkeypatch.setattr(ClassifierHost, "release_replaced", lambda self: calls.append(f"release {release(self)}"))
+    load(qtbot, panel, str(checkpoints[0]))
+    panel.add_paths([str(p) for p in images["files"]])
+    wait_classified(qtbot, panel)
+    calls.clear()
+    first = panel._host._classifier
+    load(qtbot, panel, str(checkpoints[1]))
+    qtbot.waitUntil(lambda: not panel._runner.running(), timeout=TIMEOUT_MS)
+    assert calls == ["classify"] * len(images["files"]) + ["release 1"]
+    assert panel._host._classifier is not first and panel._host._replaced == []
+
+
+def test_the_host_keeps_a_replaced_classifier_until_released(checkpoints):
+    host = ClassifierHost()
+    for token, path in enumerate(checkpoints[:2]):
+        host.load(token, str(path), "cpu", lambda *a: None, lambda: False)
+        host.commit(token)
+    assert host.release_replaced() == 1  # the first one; the second is in service
+    assert host.release_replaced() == 0
+    assert host._classifier is not None and host._classifier.weights is not None
+
+
 def test_a_failed_load_keeps_the_current_weights(qtbot, panel, checkpoints, images, tmp_path, auto_runs):
     status: list[str] = []
     load(qtbot, panel, str(checkpoints[0]))

@@ -53,6 +53,7 @@ class ClassifierHost:
     def __init__(self) -> None:
         self._classifier: Classifier | None = None
         self._candidate: tuple[int, Classifier] | None = None
+        self._replaced: list[Classifier] = []  # put out of service by commit, freed by release_replaced
 
     def load(
         self, token: int, source: str, device: str, progress: Progress, cancelled: Cancel,
@@ -75,11 +76,24 @@ class ClassifierHost:
         )
 
     def commit(self, token: int) -> None:
-        """Put the Classifier prepared by ``load(token, ...)`` in service."""
+        """Put the Classifier prepared by ``load(token, ...)`` in service; the one it replaces is kept
+        until :meth:`release_replaced`."""
         if self._candidate is None or self._candidate[0] != token:
             raise RuntimeError("the loaded weights were replaced before they could be used; load them again")
+        if self._classifier is not None:
+            self._replaced.append(self._classifier)
         self._classifier = self._candidate[1]
         self._candidate = None
+
+    def release_replaced(self) -> int:
+        """Free the classifiers :meth:`commit` put out of service; how many there were. The panel
+        queues this after the new weights' predictions: freeing an OpenVINO engine (ResNet-152's
+        holds ~360 MB) ends in its ``malloc_trim``, which holds glibc's allocator locks for 30-80 ms,
+        and the GUI thread, allocating as it drew the new network, waited on them (switch stalls of
+        50-100 ms, traced with perf's sched_switch)."""
+        count = len(self._replaced)
+        self._replaced.clear()
+        return count
 
     def classify(self, source: str | Path | Image.Image, name: str, topk: int = 5, scale: float = 1.0) -> Classified:
         """Classify a file (raises ImageError, one line naming it) or an already decoded image.

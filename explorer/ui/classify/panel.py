@@ -289,6 +289,8 @@ class ClassifyPanel(QWidget):
                 entry.result, entry.error = None, None
                 self._submit_classify(entry)
                 self._show_item(entry)
+        # The replaced classifier is freed once the new one has answered (host.release_replaced says why).
+        self._runner.submit(lambda ctx: host.release_replaced(), LANE)
 
     def _on_weights_job_errored(self, message: str) -> None:
         self._download.close()
