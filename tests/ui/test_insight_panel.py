@@ -155,6 +155,26 @@ def test_the_sweep_chart_has_16_bars_equal_to_the_cores_drops(qtbot, panel, refe
     assert panel.lesions.sweep_progress.value() == 1000
 
 
+def test_the_sweep_chart_clears_to_its_caption_and_draws_again(qtbot):
+    from explorer.core.insight.lesion import BlockDrop, Sweep
+    from explorer.ui.insight.views import SweepChart
+
+    chart = SweepChart()
+    qtbot.addWidget(chart)
+    title = chart.getPlotItem().titleLabel
+    assert title.isVisible() and title.text == "Press Sweep to lesion each block in turn"
+    sweep = Sweep("residual", 1, 0.9, [(1, 0.9)], [BlockDrop("layer1.0", "conv", 0.5, 0.4, [(1, 0.5)]),
+                                                    BlockDrop("layer1.1", "identity", None, None, [], "no shortcut")])
+    for _ in range(2):  # a sweep, then cleared twice (a new image, then another): the caption, no bars
+        chart.set_sweep(sweep)
+        assert chart.names == ["layer1.0", "layer1.1"] and chart.heights == [0.4, 0.0] and chart._bars in chart.items()
+        assert not title.isVisible()
+        chart.set_sweep(None)
+        chart.set_sweep(None)
+        assert chart.names == [] and chart.heights == [] and chart._bars is None
+        assert title.isVisible() and title.text == "Press Sweep to lesion each block in turn"
+
+
 def test_gradient_overlay_is_the_labs_norms_combined_per_block(qtbot, panel):
     layers = [LayerGrad("conv1", "stage1", 2.0, 1.0, False), LayerGrad("fc", "head", 0.5, 1.0, False)]
     for block, norms in (("layer1.0", (3.0, 4.0, 12.0)), ("layer1.1", (1.0, 1.0, 1.0))):

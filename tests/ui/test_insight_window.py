@@ -18,6 +18,7 @@ from explorer.core.network.blocks import residual_blocks
 from explorer.core.network.model import ResNet50
 from explorer.ui.common.overlay import BlockOverlay
 from explorer.ui.common.switches import BlockSwitches
+from explorer.ui.diagram.block_item import BlockItem
 from explorer.ui.diagram.painting import overlay_colour
 from explorer.ui.diagram.view import BlockDiagram
 from explorer.ui.main_window import MainWindow
@@ -115,6 +116,23 @@ def test_overlay_colours_follow_the_activation_norms_and_none_restores_the_stage
     insight.overlay_box.setCurrentIndex(insight.overlay_box.findData("none"))
     assert diagram.overlay() is None and not diagram.colour_bar.isVisible()
     assert all(diagram.item(name).overlay is None for name in diagram.block_names())
+
+
+def test_an_overlay_equal_to_the_one_shown_repaints_nothing(qtbot, monkeypatch):
+    # Insight clears its overlay for every new image; with none shown, that repainted every block.
+    diagram = BlockDiagram(BlockSwitches(residual_blocks()))
+    qtbot.addWidget(diagram)
+    repainted: list[str] = []
+    monkeypatch.setattr(BlockItem, "update", lambda self, *args: repainted.append(self.name))
+    diagram.set_overlay(None)
+    assert repainted == [] and not diagram.colour_bar.isVisible()
+    diagram.set_overlay(BlockOverlay({"stem": 1.0, "head": 2.0}, "norm"))
+    assert sorted(set(repainted)) == sorted(diagram.block_names())
+    repainted.clear()
+    diagram.set_overlay(BlockOverlay({"stem": 1.0, "head": 2.0}, "norm"))  # equal, another object
+    assert repainted == [] and diagram.colour_bar.isVisible()
+    diagram.set_overlay(None)
+    assert sorted(set(repainted)) == sorted(diagram.block_names()) and not diagram.colour_bar.isVisible()
 
 
 def test_a_log_scale_overlay_spans_decades_and_leaves_out_what_it_cannot_place(qtbot):

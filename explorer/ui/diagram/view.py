@@ -233,6 +233,8 @@ class BlockDiagram(QGraphicsView):
 
     def set_overlay(self, overlay: BlockOverlay | None) -> None:
         """Colour each block by a metric (with a colour bar), or restore the stage colours (None)."""
+        if overlay == self._overlay:
+            return  # each new image cleared Insight's overlay again: every block repainted, 4 ms of that turn
         self._overlay = overlay
         fractions = overlay.fractions() if overlay is not None else {}
         for name, item in self._blocks.items():

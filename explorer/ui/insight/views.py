@@ -155,13 +155,17 @@ class SweepChart(FollowsPalette, pg.PlotWidget):
         self._bars: pg.BarGraphItem | None = None
         self.heights: list[float] = []
         self.names: list[str] = []
+        self._waiting = False  # showing the caption of no sweep yet
         self.follow_palette()
         self.set_sweep(None)
 
     def set_sweep(self, sweep: Sweep | None) -> None:
+        if sweep is None and self._waiting:
+            return  # already so: a new image cleared it again, and the title's relayout took 8 ms of that turn
         if self._bars is not None:
             self.removeItem(self._bars)
             self._bars = None
+        self._waiting = sweep is None
         if sweep is None:
             # Before any sweep: no made-up 0..1 ticks on either axis, a caption instead.
             self.heights, self.names = [], []
