@@ -148,6 +148,7 @@ class JobRunner(QObject):
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}  # submitted and not yet ended; GUI thread only
         self._lanes: dict[str, QThreadPool] = {}
+        self._paint_waits: dict[QWidget, AfterPaint] = {}  # jobs waiting for a widget's next paint, in order
         self._closed = False
 
     def submit(self, fn: JobFn, lane: str, after_paint: QWidget | None = None) -> Job:
@@ -168,7 +169,13 @@ class JobRunner(QObject):
         self._jobs[job.job_id] = job
         job.finished.connect(lambda job_id=job.job_id: self._jobs.pop(job_id, None))
         if after_paint is not None and after_paint.isVisible():
-            AfterPaint((after_paint,), lambda: self._start(job, fn), self, AFTER_PAINT_MS)
+            # One wait per widget: jobs after the same paint start in the order they were submitted
+            # (a filter each, Qt would have called the last installed first).
+            waiting = self._paint_waits.get(after_paint)
+            if waiting is None:
+                waiting = AfterPaint((after_paint,), lambda: self._paint_waits.pop(after_paint, None), self, AFTER_PAINT_MS)
+                self._paint_waits[after_paint] = waiting
+            waiting.also(lambda: self._start(job, fn))
         else:
             self._start(job, fn)
         return job
@@ -243,26 +250,31 @@ class AfterPaint(QObject):
     def __init__(self, widgets: Sequence[QWidget], callback: Callable[[], None], parent: QObject,
                  at_most_ms: int | None = None) -> None:
         super().__init__(parent)
-        self._callback: Callable[[], None] | None = callback
+        self._callbacks: list[Callable[[], None]] = [callback]
         self._watched = [w.viewport() if isinstance(w, QAbstractScrollArea) else w for w in widgets]
         for widget in self._watched:
             widget.installEventFilter(self)
         if at_most_ms is not None:
             QTimer.singleShot(at_most_ms, self, self._go)
 
+    def also(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` too, after those given before."""
+        self._callbacks.append(callback)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.Paint and self._callback is not None:
+        if event.type() == QEvent.Type.Paint and self._callbacks:
             QTimer.singleShot(0, self, self._go)  # once this paint has reached the screen
         return False
 
     def _go(self) -> None:
-        if self._callback is not None:
-            callback, self._callback = self._callback, None
+        if self._callbacks:
+            callbacks, self._callbacks = self._callbacks, []
             for widget in self._watched:
                 with contextlib.suppress(RuntimeError):  # the widget is gone already (its window closed)
                     widget.removeEventFilter(self)
             self.deleteLater()
-            callback()
+            for callback in callbacks:
+                callback()
 
 
 class LatestJob:

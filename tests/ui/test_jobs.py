@@ -329,6 +329,17 @@ def test_a_job_after_a_paint_starts_once_its_widget_has_painted_and_runs_meanwhi
     assert events[:2] == ["paint", "job"]
 
 
+def test_jobs_after_the_same_paint_run_in_the_order_they_were_submitted(qtbot, runner):
+    events: list[str] = []
+    widget = painted_on_screen(qtbot, events)
+    events.clear()
+    widget.update()
+    jobs = [runner.submit(lambda ctx, n=n: events.append(f"job {n}"), "heavy", after_paint=widget) for n in range(4)]
+    with qtbot.waitSignals([job.finished for job in jobs], timeout=5000):
+        pass
+    assert events == ["paint", "job 0", "job 1", "job 2", "job 3"]
+
+
 def test_a_job_after_a_hidden_widgets_paint_starts_at_once_and_one_that_never_paints_at_most_a_moment_later(qtbot, runner):
     events: list[str] = []
     hidden = Painted(events)
