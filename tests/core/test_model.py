@@ -8,7 +8,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from explorer.core.network.model import RESNET50_STAGES, Bottleneck, ResNet50, SwitchableBatchNorm2d
+from explorer.core.network.model import RESNET50_STAGES, Bottleneck, ResNet, ResNet50, SwitchableBatchNorm2d
 
 
 def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -264,3 +264,17 @@ def test_seeded_init_ignores_other_use_of_the_global_rng():
         stop.set()
         thread.join()
     assert all(torch.equal(expected[k], again[k]) for k in expected)
+
+
+def test_a_build_draws_each_convolutions_weight_once_from_its_initialisation(monkeypatch):
+    drawn: list[nn.Conv2d] = []
+    default = nn.Conv2d.reset_parameters
+    monkeypatch.setattr(nn.Conv2d, "reset_parameters", lambda self: drawn.append(self) or default(self))
+    model = ResNet("resnet18", seed=0)
+    assert drawn == []  # not nn.Conv2d's own draw: initialize draws them all (He, fan_out)
+    for conv in (m for m in model.modules() if isinstance(m, nn.Conv2d)):
+        assert "reset_parameters" not in conv.__dict__
+        fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        assert conv.weight.std().item() == pytest.approx(math.sqrt(2 / fan_out), rel=0.25)
+    plain = nn.Conv2d(3, 4, 3)  # a convolution built elsewhere keeps its own draw
+    assert drawn == [plain] and "reset_parameters" not in plain.__dict__
