@@ -481,3 +481,45 @@ def test_a_cache_entry_that_is_no_plausible_file_is_never_read_and_made_again(ca
     assert engine.name == "onnxruntime"
     assert len(notes) == 1 and words in notes[0] and "it was made again" in notes[0] and "\n" not in notes[0], notes
     assert not entry.is_symlink() and entry.is_file() and 0 < entry.stat().st_size <= cache.size_limit(model)
+
+
+class _Answers:
+    """A stand-in runtime engine: PyTorch eager's logits plus ``offset``."""
+
+    name, precision = "onnxruntime", "fp32"
+
+    def __init__(self, model: nn.Module, offset: float) -> None:
+        self.model, self.offset = model, offset
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return (self.model(torch.from_numpy(batch)) + self.offset).numpy()
+
+
+def test_an_fp32_engine_is_checked_against_eager_computed_while_the_runtime_compiles(cache_folder, monkeypatch):
+    import threading
+
+    from explorer.core.inference.runtimes import RUNTIMES, Runtime
+
+    model = ResNet("resnet18", num_classes=10, seed=1).eval()
+    eager_started = threading.Event()
+    model.register_forward_pre_hook(lambda *_: eager_started.set())
+    seen: list[bool] = []
+
+    def compile_slowly(offset: float):
+        def make(graph, precision):
+            # The runtime compiling: PyTorch's answer for the check is being computed meanwhile.
+            seen.append(eager_started.wait(timeout=10))
+            return _Answers(copy.deepcopy(model), offset)
+        return make
+
+    for offset, expected in ((0.0, "onnxruntime"), (1.0, "torch")):
+        eager_started.clear()
+        monkeypatch.setitem(RUNTIMES, "onnxruntime", Runtime("onnxruntime", ("fp32",), compile_slowly(offset)))
+        monkeypatch.setattr(engines, "installed", lambda name: True)
+        notes: list[str] = []
+        engine = engines.build("onnxruntime", model, lambda: fold_batchnorm(copy.deepcopy(model)), CPU, "fp32", notes)
+        assert engine.name == expected and seen[-1]
+    # Off by 1: the file the first build cached is refused (taken for damaged), then the graph made again.
+    assert len(notes) == 2 and notes[0].endswith("was damaged; it was made again")
+    assert notes[1] == "onnxruntime engine unavailable (its output differs from PyTorch's); using torch"
