@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 
 from explorer.core.gradients import GradResult, LayerGrad
 from explorer.core.images import load_image, preprocess
@@ -77,6 +77,40 @@ def panel(qtbot, runner, checkpoint, photo):
     p.set_image("photo", photo.name, photo)
     qtbot.waitUntil(p.is_ready, timeout=TIMEOUT_MS)
     return p
+
+
+def test_a_shown_panel_builds_its_model_once_it_has_painted(qtbot, runner, checkpoint, monkeypatch):
+    # Building the model took the interpreter lock from the dock's first paint: the load waits for it.
+    import time
+
+    from explorer.ui.insight.host import InsightHost
+
+    events: list[str] = []
+    load = InsightHost.load
+    monkeypatch.setattr(InsightHost, "load", lambda self, *a, **k: events.append("load") or load(self, *a, **k))
+    p = InsightPanel(runner, crop=CROP)
+    qtbot.addWidget(p)
+    p.show()
+    qtbot.waitExposed(p)
+    qtbot.wait(50)  # its first paints done
+    watcher = PaintWatcher(events)
+    p.installEventFilter(watcher)
+    p.set_weights(str(checkpoint), "cpu")  # asks for a repaint (the "Preparing" line) and the load
+    time.sleep(0.2)  # the GUI thread busy: no paint yet, and so no load (at once, it would have started)
+    assert events == []
+    qtbot.waitUntil(lambda: "load" in events, timeout=TIMEOUT_MS)
+    assert events[0] == "paint"
+
+
+class PaintWatcher(QObject):
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Paint:
+            self.events.append("paint")
+        return False
 
 
 def test_activation_grid_shows_the_cores_most_active_channels_and_browsing_reuses_the_forward(qtbot, panel, reference):

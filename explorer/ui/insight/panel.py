@@ -151,7 +151,9 @@ class InsightPanel(QWidget):
     def _load_weights(self) -> None:
         (source, device, arch), host, crop = self._wanted_weights, self._host, self._crop
         self._asked_weights = self._wanted_weights
-        job = self._loading.submit(lambda ctx: host.load(source, device, crop, arch))
+        # Once the dock, just brought up, has painted: building its model took the interpreter lock
+        # from that first paint (the Insight phase's longest gap, 37-50 ms).
+        job = self._loading.submit(lambda ctx: host.load(source, device, crop, arch), after_paint=self)
         job.returned.connect(self._on_weights_returned)
         job.errored.connect(self._on_weights_errored)
         self._say(f"Preparing the insight views for {Path(source).name}…")
