@@ -188,6 +188,25 @@ def test_the_replaced_classifier_is_freed_after_the_new_one_has_answered(qtbot, 
     assert panel._host._classifier is not first and panel._host._replaced == []
 
 
+@pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform's note on show()
+def test_with_no_images_the_replaced_classifier_is_freed_once_the_window_has_painted(qtbot, runner, monkeypatch, checkpoints):
+    # Nothing to classify again: the release would run beside the turn that draws the new network.
+    released: list[int] = []
+    release = ClassifierHost.release_replaced
+    monkeypatch.setattr(ClassifierHost, "release_replaced", lambda self: released.append(release(self)))
+    p = ClassifyPanel(runner)
+    qtbot.addWidget(p)
+    p.show()
+    qtbot.waitExposed(p)
+    load(qtbot, p, str(checkpoints[0]))
+    qtbot.waitUntil(lambda: released == [0], timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(p.weights_loaded, timeout=TIMEOUT_MS):
+        p.load_weights(str(checkpoints[1]))
+    time.sleep(0.2)  # the GUI thread busy, as drawing the new network: no paint yet, and so no release
+    assert released == [0]
+    qtbot.waitUntil(lambda: released == [0, 1], timeout=TIMEOUT_MS)
+
+
 def test_the_host_keeps_a_replaced_classifier_until_released(checkpoints):
     host = ClassifierHost()
     for token, path in enumerate(checkpoints[:2]):

@@ -87,10 +87,10 @@ class ClassifierHost:
 
     def release_replaced(self) -> int:
         """Free the classifiers :meth:`commit` put out of service; how many there were. The panel
-        queues this after the new weights' predictions: freeing an OpenVINO engine (ResNet-152's
-        holds ~360 MB) ends in its ``malloc_trim``, which holds glibc's allocator locks for 30-80 ms,
-        and the GUI thread, allocating as it drew the new network, waited on them (switch stalls of
-        50-100 ms, traced with perf's sched_switch)."""
+        queues this after the new weights' predictions and the window's next paint: freeing an
+        OpenVINO engine (ResNet-152's holds ~360 MB) ends in its ``malloc_trim``, which holds glibc's
+        allocator locks for 30-80 ms, and the GUI thread, allocating as it drew the new network,
+        waited on them (switch stalls of 50-100 ms, traced with perf's sched_switch)."""
         count = len(self._replaced)
         self._replaced.clear()
         return count

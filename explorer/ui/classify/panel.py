@@ -289,8 +289,9 @@ class ClassifyPanel(QWidget):
                 entry.result, entry.error = None, None
                 self._submit_classify(entry)
                 self._show_item(entry)
-        # The replaced classifier is freed once the new one has answered (host.release_replaced says why).
-        self._runner.submit(lambda ctx: host.release_replaced(), LANE)
+        # The replaced classifier is freed once the new one has answered and the window has drawn the
+        # new network (host.release_replaced says why; with no images, the paint is all that waits).
+        self._runner.submit(lambda ctx: host.release_replaced(), LANE, after_paint=self.window())
 
     def _on_weights_job_errored(self, message: str) -> None:
         self._download.close()
